@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+)
+
+type devFlags struct {
+	dataDir      string
+	adminAddr    string
+	edgeAddr     string
+	opsAddr      string
+	etcdAddr     string
+	etcdPeerAddr string
+	natsAddr     string
+	logs         logFlags
+}
+
+func newDevCommand() *cobra.Command {
+	var f devFlags
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything in one process: embedded etcd and NATS, control plane, edge and dispatcher",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDev(cmd.Context(), f, cmd.OutOrStdout())
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.dataDir, "data-dir", ".hookgate", "folder for etcd, NATS, keyring and admin token; reused across restarts")
+	fs.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:8070", "admin API address")
+	fs.StringVar(&f.edgeAddr, "edge-addr", "127.0.0.1:8080", "edge ingress address")
+	fs.StringVar(&f.opsAddr, "ops-addr", "127.0.0.1:8090", "ops address of the edge and dispatcher (/healthz, /readyz, /metrics)")
+	fs.StringVar(&f.etcdAddr, "etcd-addr", "127.0.0.1:2379", "embedded etcd client address")
+	fs.StringVar(&f.etcdPeerAddr, "etcd-peer-addr", "127.0.0.1:2380", "embedded etcd peer address")
+	fs.StringVar(&f.natsAddr, "nats-addr", "127.0.0.1:4222", "embedded NATS address")
+	f.logs.register(fs, "text")
+	return cmd
+}
+
+// runDev is the production parts with a preset configuration: it starts
+// embedded etcd and NATS, then the same control plane, edge and dispatcher
+// the production commands start.
+func runDev(ctx context.Context, f devFlags, out io.Writer) error {
+	log, err := f.logs.logger()
+	if err != nil {
+		return err
+	}
+	if err := prepareDataDir(f.dataDir); err != nil {
+		return err
+	}
+	etcd, etcdURL, err := startEtcd(filepath.Join(f.dataDir, "etcd"), f.etcdAddr, f.etcdPeerAddr)
+	if err != nil {
+		return err
+	}
+	defer etcd.Close()
+	ns, err := startNATS(filepath.Join(f.dataDir, "nats"), f.natsAddr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	}()
+	natsURL := ns.ClientURL()
+
+	reg := newRegistry()
+	tokenFile := filepath.Join(f.dataDir, "admin-token")
+	cp, err := startControlPlane(ctx, controlPlaneConfig{
+		listenAddr:         f.adminAddr,
+		listenFlag:         "admin-addr",
+		etcdEndpoints:      []string{etcdURL},
+		etcdDialTimeout:    5 * time.Second,
+		natsURL:            natsURL,
+		bootstrapTokenFile: tokenFile,
+	}, log, reg)
+	if err != nil {
+		return err
+	}
+	dataNATS := natsFlags{url: natsURL, ensureStreams: true, replicas: 1, storage: "file",
+		maxAge: 7 * 24 * time.Hour, duplicates: 2 * time.Minute}
+	edge, err := startEdge(ctx, edgeConfig{
+		listenAddr:      f.edgeAddr,
+		listenFlag:      "edge-addr",
+		controlPlaneURL: cp.admin.URL(),
+		nats:            dataNATS,
+	}, log, reg)
+	if err != nil {
+		cp.close()
+		return err
+	}
+	disp, err := startDispatcher(ctx, dispatcherConfig{controlPlaneURL: cp.admin.URL(), nats: dataNATS}, log, reg)
+	if err != nil {
+		cp.close()
+		edge.close()
+		return err
+	}
+	ops, err := listenHTTP("dev ops", "ops-addr", f.opsAddr, healthMux(nil, append(edge.checks, disp.checks...), reg), adminLimits, log)
+	if err != nil {
+		cp.close()
+		edge.close()
+		disp.close()
+		return err
+	}
+
+	fmt.Fprintf(out, `Hookgate dev is running (data in %s)
+  admin API    %s   (gRPC, gRPC-Web, Connect JSON; /readyz, /metrics)
+  edge         %s   (POST /in/{tenant}/{webhook_id}; /readyz)
+  ops          %s   (edge and dispatcher /readyz, /metrics)
+  etcd         %s
+  NATS         %s
+  admin token  %s   (saved in %s)
+ready
+`, f.dataDir, cp.admin.URL(), edge.ingress.URL(), ops.URL(), etcdURL, natsURL, cp.token, tokenFile)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return cp.Run(gctx) })
+	g.Go(func() error { return edge.Run(gctx) })
+	g.Go(func() error { return disp.Run(gctx) })
+	g.Go(func() error { return ops.Run(gctx) })
+	err = g.Wait()
+	log.Info("hookgate dev stopped")
+	return err
+}
+
+// prepareDataDir makes sure dir is a folder this process can write.
+func prepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("flag --data-dir %q: %w", dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("flag --data-dir %q: not writable: %w", dir, err)
+	}
+	name := probe.Name()
+	_ = probe.Close()
+	return os.Remove(name)
+}

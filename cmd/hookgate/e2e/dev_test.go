@@ -1,0 +1,202 @@
+package e2e
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+)
+
+func TestDevRunsEverythingAndRestartsOnSameData(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	d := startDev(t, dir)
+
+	for _, base := range []string{d.admin, d.edge, d.ops} {
+		if code, body := get(t, base+"/readyz"); code != 200 {
+			t.Fatalf("GET %s/readyz = %d %q, want 200", base, code, body)
+		}
+		if code, _ := get(t, base+"/healthz"); code != 200 {
+			t.Fatalf("GET %s/healthz = %d, want 200", base, code)
+		}
+	}
+	if code, body := get(t, d.ops+"/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
+		t.Fatalf("GET ops /metrics = %d, want Prometheus text", code)
+	}
+	// Metrics are never served on the public ingress port.
+	if code, _ := get(t, d.edge+"/metrics"); code != 404 {
+		t.Fatalf("GET edge /metrics = %d, want 404", code)
+	}
+
+	// The token is written to the data folder with mode 0600.
+	tokenFile := filepath.Join(dir, ".hookgate", "admin-token")
+	info, err := os.Stat(tokenFile)
+	if err != nil {
+		t.Fatalf("admin token file: %v", err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token file mode %v, want 0600", info.Mode().Perm())
+	}
+	saved, _ := os.ReadFile(tokenFile)
+	if strings.TrimSpace(string(saved)) != d.token || !strings.HasPrefix(d.token, "hga_") {
+		t.Fatalf("admin token file does not hold the printed hga_ token")
+	}
+
+	checkStreams(t, d.nats, "HOOKGATE_INBOUND", "HOOKGATE_OUTBOUND")
+	checkGRPC(t, strings.TrimPrefix(d.admin, "http://"))
+
+	if err := d.stop(t); err != nil {
+		t.Fatalf("hookgate dev exit after SIGTERM: %v, want status 0\n%s", err, d.stderr)
+	}
+
+	// A restart on the same data keeps the token and the streams.
+	d2 := startDev(t, dir)
+	if d2.token != d.token {
+		t.Fatalf("restart printed another admin token")
+	}
+	checkStreams(t, d2.nats, "HOOKGATE_INBOUND", "HOOKGATE_OUTBOUND")
+	if code, body := get(t, d2.admin+"/readyz"); code != 200 {
+		t.Fatalf("after restart GET /readyz = %d %q", code, body)
+	}
+	if err := d2.stop(t); err != nil {
+		t.Fatalf("second hookgate dev exit: %v", err)
+	}
+}
+
+func checkStreams(t *testing.T, url string, names ...string) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("connect to NATS %s: %v", url, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, name := range names {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatalf("stream %s: %v", name, err)
+		}
+		if s.CachedInfo().Config.Storage != jetstream.FileStorage {
+			t.Fatalf("stream %s storage %v, want file", name, s.CachedInfo().Config.Storage)
+		}
+	}
+}
+
+// checkGRPC talks real gRPC (HTTP/2 cleartext) to the admin port: health,
+// reflection, and an Unimplemented answer from a method a later issue fills.
+func checkGRPC(t *testing.T, addr string) {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("grpc dial %s: %v", addr, err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	hr, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || hr.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("grpc health = %v, %v; want SERVING", hr.GetStatus(), err)
+	}
+	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: "no.such.Service"}); err == nil {
+		t.Fatalf("grpc health of an unknown service succeeded, want NotFound")
+	}
+
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatalf("reflection stream: %v", err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{
+		MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{},
+	}); err != nil {
+		t.Fatalf("reflection send: %v", err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatalf("reflection recv: %v", err)
+	}
+	var services []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		services = append(services, s.GetName())
+	}
+	for _, want := range []string{"hookgate.v1.TenantService", "hookgate.v1.InboundWebhookService", "hookgate.v1.ConfigDiscoveryService", "hookgate.v1.EdgeService"} {
+		if !slices.Contains(services, want) {
+			t.Fatalf("reflection lists %v, missing %s", services, want)
+		}
+	}
+}
+
+func TestDevBadStartupInput(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{
+			name: "admin port in use",
+			args: []string{"dev", "--data-dir", "data", "--admin-addr", busy.Addr().String(),
+				"--edge-addr", "127.0.0.1:0", "--ops-addr", "127.0.0.1:0", "--etcd-addr", "127.0.0.1:0",
+				"--etcd-peer-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0"},
+			want: "--admin-addr",
+		},
+		{
+			name: "data folder is a file",
+			args: []string{"dev", "--data-dir", notDir},
+			want: "--data-dir",
+		},
+		{
+			name: "unreachable etcd",
+			args: []string{"controlplane", "--etcd-endpoints", "http://" + busy.Addr().String(), "--etcd-dial-timeout", "1s",
+				"--listen-addr", "127.0.0.1:0"},
+			want: "unreachable",
+		},
+		{
+			name: "bad log format",
+			args: []string{"edge", "--log-format", "yaml"},
+			want: "--log-format",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := start(t, t.TempDir(), nil, tt.args...)
+			if err := p.wait(t, 30*time.Second); err == nil {
+				t.Fatalf("hookgate %v exited 0, want failure", tt.args)
+			}
+			lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
+			last := lines[len(lines)-1]
+			if !strings.HasPrefix(last, "hookgate: ") || !strings.Contains(last, tt.want) {
+				t.Fatalf("last stderr line %q, want one 'hookgate: ' line naming %q", last, tt.want)
+			}
+			if strings.Contains(p.stderr.String(), "panic") || strings.Contains(p.stderr.String(), "goroutine ") {
+				t.Fatalf("stderr shows a panic:\n%s", p.stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,81 @@
+// Package admin serves the admin API: the Connect handlers of every service
+// (gRPC, gRPC-Web and Connect JSON on one http.Handler), gRPC health and
+// reflection, authentication of admin tokens and translation of domain
+// errors into status codes. It never sits on the path of a webhook request.
+package admin
+
+import (
+	"net/http"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+)
+
+// Services holds the implementation of each admin service. A nil field is
+// served by the generated Unimplemented handler, which answers every method
+// with CodeUnimplemented until a later change provides it.
+type Services struct {
+	Tenants     hookgatev1connect.TenantServiceHandler
+	Webhooks    hookgatev1connect.InboundWebhookServiceHandler
+	Apps        hookgatev1connect.ApplicationServiceHandler
+	EventTypes  hookgatev1connect.EventTypeServiceHandler
+	Endpoints   hookgatev1connect.EndpointServiceHandler
+	Messages    hookgatev1connect.MessageServiceHandler
+	Attempts    hookgatev1connect.AttemptServiceHandler
+	Edges       hookgatev1connect.EdgeServiceHandler
+	ConfigNodes hookgatev1connect.ConfigDiscoveryServiceHandler
+}
+
+// ServiceNames lists every service the admin port serves, for health and
+// reflection.
+var ServiceNames = []string{
+	hookgatev1connect.TenantServiceName,
+	hookgatev1connect.InboundWebhookServiceName,
+	hookgatev1connect.ApplicationServiceName,
+	hookgatev1connect.EventTypeServiceName,
+	hookgatev1connect.EndpointServiceName,
+	hookgatev1connect.MessageServiceName,
+	hookgatev1connect.AttemptServiceName,
+	hookgatev1connect.EdgeServiceName,
+	hookgatev1connect.ConfigDiscoveryServiceName,
+}
+
+// NewHandler mounts every service, gRPC health and gRPC reflection on one mux.
+// checker answers grpc.health.v1; opts apply to every service handler.
+func NewHandler(s Services, checker grpchealth.Checker, opts ...connect.HandlerOption) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle(hookgatev1connect.NewTenantServiceHandler(
+		or[hookgatev1connect.TenantServiceHandler](s.Tenants, hookgatev1connect.UnimplementedTenantServiceHandler{}), opts...))
+	mux.Handle(hookgatev1connect.NewInboundWebhookServiceHandler(
+		or[hookgatev1connect.InboundWebhookServiceHandler](s.Webhooks, hookgatev1connect.UnimplementedInboundWebhookServiceHandler{}), opts...))
+	mux.Handle(hookgatev1connect.NewApplicationServiceHandler(
+		or[hookgatev1connect.ApplicationServiceHandler](s.Apps, hookgatev1connect.UnimplementedApplicationServiceHandler{}), opts...))
+	mux.Handle(hookgatev1connect.NewEventTypeServiceHandler(
+		or[hookgatev1connect.EventTypeServiceHandler](s.EventTypes, hookgatev1connect.UnimplementedEventTypeServiceHandler{}), opts...))
+	mux.Handle(hookgatev1connect.NewEndpointServiceHandler(
+		or[hookgatev1connect.EndpointServiceHandler](s.Endpoints, hookgatev1connect.UnimplementedEndpointServiceHandler{}), opts...))
+	mux.Handle(hookgatev1connect.NewMessageServiceHandler(
+		or[hookgatev1connect.MessageServiceHandler](s.Messages, hookgatev1connect.UnimplementedMessageServiceHandler{}), opts...))
+	mux.Handle(hookgatev1connect.NewAttemptServiceHandler(
+		or[hookgatev1connect.AttemptServiceHandler](s.Attempts, hookgatev1connect.UnimplementedAttemptServiceHandler{}), opts...))
+	mux.Handle(hookgatev1connect.NewEdgeServiceHandler(
+		or[hookgatev1connect.EdgeServiceHandler](s.Edges, hookgatev1connect.UnimplementedEdgeServiceHandler{}), opts...))
+	mux.Handle(hookgatev1connect.NewConfigDiscoveryServiceHandler(
+		or[hookgatev1connect.ConfigDiscoveryServiceHandler](s.ConfigNodes, hookgatev1connect.UnimplementedConfigDiscoveryServiceHandler{}), opts...))
+
+	mux.Handle(grpchealth.NewHandler(checker))
+	reflector := grpcreflect.NewStaticReflector(ServiceNames...)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	return mux
+}
+
+// or returns impl unless it is nil, else fallback.
+func or[T any](impl, fallback T) T {
+	if any(impl) == nil {
+		return fallback
+	}
+	return impl
+}
