@@ -4,12 +4,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+	"os"
 	"slices"
 	"time"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"github.com/hookgate/hookgate/controlplane/admin"
+	"github.com/hookgate/hookgate/controlplane/leader"
+	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,12 +27,24 @@ import (
 // controlPlaneConfig is what the control plane needs to start.
 type controlPlaneConfig struct {
 	listenAddr string
+	// listener, when set, is already bound to listenAddr (hookgate dev binds
+	// early to learn random ports).
+	listener net.Listener
 	// listenFlag names the flag that set listenAddr, for errors.
 	listenFlag         string
 	etcdEndpoints      []string
 	etcdDialTimeout    time.Duration
 	natsURL            string
 	bootstrapTokenFile string
+	// keyringFile holds the JSON keyring; keyringJSON is the same inline
+	// (best given as HOOKGATE_KEYRING). createKeyring makes the file when it
+	// is missing (hookgate dev only).
+	keyringFile   string
+	keyringJSON   string
+	createKeyring bool
+	// publicURL is the edge's public base URL that webhook URLs start with.
+	publicURL        string
+	keySweepInterval time.Duration
 }
 
 func (c controlPlaneConfig) validate() error {
@@ -40,12 +57,46 @@ func (c controlPlaneConfig) validate() error {
 	if c.natsURL == "" {
 		return fmt.Errorf("flag --nats-url: required")
 	}
+	if c.keyringFile == "" && c.keyringJSON == "" {
+		return fmt.Errorf("flag --keyring-file or environment HOOKGATE_KEYRING: a keyring is required to encrypt provider secrets")
+	}
+	if u, err := url.Parse(c.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return fmt.Errorf("flag --public-url %q: want the edge's public base URL, e.g. https://hooks.example.com", c.publicURL)
+	}
+	if c.keySweepInterval <= 0 {
+		return fmt.Errorf("flag --key-sweep-interval %s: must be positive", c.keySweepInterval)
+	}
 	return nil
+}
+
+func (c controlPlaneConfig) keyring() (*secrets.Keyring, error) {
+	switch {
+	case c.keyringJSON != "":
+		k, err := secrets.ParseKeyring([]byte(c.keyringJSON))
+		if err != nil {
+			return nil, fmt.Errorf("environment HOOKGATE_KEYRING: %w", err)
+		}
+		return k, nil
+	case c.createKeyring:
+		return secrets.LoadOrCreateKeyring(c.keyringFile)
+	default:
+		data, err := os.ReadFile(c.keyringFile)
+		if err != nil {
+			return nil, fmt.Errorf("flag --keyring-file: %w", err)
+		}
+		k, err := secrets.ParseKeyring(data)
+		if err != nil {
+			return nil, fmt.Errorf("flag --keyring-file %s: %w", c.keyringFile, err)
+		}
+		return k, nil
+	}
 }
 
 // controlPlane is a started control plane: etcd and NATS reached, admin port
 // bound, bootstrap token in place.
 type controlPlane struct {
+	cfg    controlPlaneConfig
+	log    *slog.Logger
 	etcd   *clientv3.Client
 	nc     *nats.Conn
 	store  *store.Store
@@ -58,7 +109,11 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	cp := &controlPlane{}
+	keyring, err := cfg.keyring()
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: %w", err)
+	}
+	cp := &controlPlane{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
 			cp.close()
@@ -96,12 +151,18 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 	}
 
 	checks := cp.checks()
-	mux := admin.NewHandler(admin.Services{}, healthChecker{checks: checks}, connect.WithCompressMinBytes(1024))
+	clock := systemClock{}
+	mux := admin.NewHandler(admin.Services{
+		Tenants:  admin.NewTenantService(cp.store, clock, log),
+		Webhooks: admin.NewWebhookService(cp.store, keyring, clock, log, cfg.publicURL),
+	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks}, connect.WithCompressMinBytes(1024))
 	healthMux(mux, checks, reg)
-	cp.admin, err = listenHTTP("controlplane", cfg.listenFlag, cfg.listenAddr, mux, adminLimits, log)
-	if err != nil {
-		return nil, err
+	if cfg.listener == nil {
+		if cfg.listener, err = listen(cfg.listenFlag, cfg.listenAddr); err != nil {
+			return nil, fmt.Errorf("controlplane: %w", err)
+		}
 	}
+	cp.admin = serveOn("controlplane", cfg.listener, mux, adminLimits, log)
 	log.Info("control plane started", "admin", cp.admin.URL(), "etcd", cfg.etcdEndpoints)
 	return cp, nil
 }
@@ -118,8 +179,39 @@ func (cp *controlPlane) Run(ctx context.Context) error {
 	defer cp.close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return cp.admin.Run(ctx) })
+	g.Go(func() error {
+		id, _ := os.Hostname()
+		return leader.Run(ctx, cp.etcd, "key-sweeper", fmt.Sprintf("%s/%d", id, os.Getpid()), cp.log, cp.sweepKeys)
+	})
 	return g.Wait()
 }
+
+// sweepKeys removes previous API keys whose grace period ended; it runs on
+// the elected replica only. The edge also ignores expired keys itself, so the
+// sweep only tidies storage and the fleet's configuration.
+func (cp *controlPlane) sweepKeys(ctx context.Context) {
+	t := time.NewTicker(cp.cfg.keySweepInterval)
+	defer t.Stop()
+	for {
+		n, err := cp.store.ExpirePreviousKeys(ctx, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			cp.log.Warn("expire previous keys", "err", err)
+		case n > 0:
+			cp.log.Info("expired previous keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// systemClock is the real clock.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
 
 func (cp *controlPlane) close() {
 	if cp.admin != nil {
@@ -183,6 +275,10 @@ func newControlPlaneCommand() *cobra.Command {
 	fs.StringSliceVar(&cfg.etcdEndpoints, "etcd-endpoints", []string{"http://127.0.0.1:2379"}, "etcd client URLs, comma separated")
 	fs.DurationVar(&cfg.etcdDialTimeout, "etcd-dial-timeout", 5*time.Second, "how long to wait for etcd at start-up")
 	fs.StringVar(&cfg.natsURL, "nats-url", nats.DefaultURL, "NATS server URLs, comma separated")
+	fs.StringVar(&cfg.keyringFile, "keyring-file", "", "JSON keyring that encrypts provider and signing secrets at rest")
+	fs.StringVar(&cfg.keyringJSON, "keyring", "", "the keyring JSON itself; prefer the environment variable HOOKGATE_KEYRING")
+	fs.StringVar(&cfg.publicURL, "public-url", "http://127.0.0.1:8080", "the edges' public base URL, as providers call it")
+	fs.DurationVar(&cfg.keySweepInterval, "key-sweep-interval", time.Minute, "how often expired previous API keys are removed")
 	fs.StringVar(&cfg.bootstrapTokenFile, "bootstrap-token-file", "", "file holding the bootstrap platform admin token; created (mode 0600) with a new token when missing")
 	logs.register(fs, "json")
 	return cmd

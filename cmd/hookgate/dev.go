@@ -21,6 +21,7 @@ type devFlags struct {
 	etcdAddr     string
 	etcdPeerAddr string
 	natsAddr     string
+	publicURL    string
 	logs         logFlags
 }
 
@@ -42,6 +43,7 @@ func newDevCommand() *cobra.Command {
 	fs.StringVar(&f.etcdAddr, "etcd-addr", "127.0.0.1:2379", "embedded etcd client address")
 	fs.StringVar(&f.etcdPeerAddr, "etcd-peer-addr", "127.0.0.1:2380", "embedded etcd peer address")
 	fs.StringVar(&f.natsAddr, "nats-addr", "127.0.0.1:4222", "embedded NATS address")
+	fs.StringVar(&f.publicURL, "public-url", "", "the edge's public base URL in webhook URLs (default: the edge address)")
 	f.logs.register(fs, "text")
 	return cmd
 }
@@ -72,29 +74,50 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) error {
 	}()
 	natsURL := ns.ClientURL()
 
+	// Bind the public ports first: a port in use fails before anything
+	// starts, and random ports (":0") are known before they are needed.
+	adminLn, err := listen("admin-addr", f.adminAddr)
+	if err != nil {
+		return err
+	}
+	edgeLn, err := listen("edge-addr", f.edgeAddr)
+	if err != nil {
+		adminLn.Close()
+		return err
+	}
+	publicURL := f.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + edgeLn.Addr().String()
+	}
+
 	reg := newRegistry()
 	tokenFile := filepath.Join(f.dataDir, "admin-token")
 	cp, err := startControlPlane(ctx, controlPlaneConfig{
-		listenAddr:         f.adminAddr,
-		listenFlag:         "admin-addr",
+		listener:           adminLn,
 		etcdEndpoints:      []string{etcdURL},
 		etcdDialTimeout:    5 * time.Second,
 		natsURL:            natsURL,
 		bootstrapTokenFile: tokenFile,
+		keyringFile:        filepath.Join(f.dataDir, "keyring.json"),
+		createKeyring:      true,
+		publicURL:          publicURL,
+		keySweepInterval:   time.Minute,
 	}, log, reg)
 	if err != nil {
+		adminLn.Close()
+		edgeLn.Close()
 		return err
 	}
 	dataNATS := natsFlags{url: natsURL, ensureStreams: true, replicas: 1, storage: "file",
 		maxAge: 7 * 24 * time.Hour, duplicates: 2 * time.Minute}
 	edge, err := startEdge(ctx, edgeConfig{
-		listenAddr:      f.edgeAddr,
-		listenFlag:      "edge-addr",
+		listener:        edgeLn,
 		controlPlaneURL: cp.admin.URL(),
 		nats:            dataNATS,
 	}, log, reg)
 	if err != nil {
 		cp.close()
+		edgeLn.Close()
 		return err
 	}
 	disp, err := startDispatcher(ctx, dispatcherConfig{controlPlaneURL: cp.admin.URL(), nats: dataNATS}, log, reg)

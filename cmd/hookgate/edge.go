@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/hookgate/hookgate/dataplane/ingress"
@@ -15,6 +17,9 @@ import (
 
 type edgeConfig struct {
 	listenAddr string
+	// listener, when set, is already bound to listenAddr (hookgate dev binds
+	// early to learn random ports).
+	listener net.Listener
 	// listenFlag names the flag that set listenAddr, for errors.
 	listenFlag      string
 	opsAddr         string
@@ -58,10 +63,12 @@ func startEdge(ctx context.Context, cfg edgeConfig, log *slog.Logger, reg *prome
 	// serves /metrics.
 	mux := healthMux(nil, e.checks, nil)
 	mux.Handle("/in/", ingress.New())
-	e.ingress, err = listenHTTP("edge", cfg.listenFlag, cfg.listenAddr, mux, edgeLimits, log)
-	if err != nil {
-		return nil, err
+	if cfg.listener == nil {
+		if cfg.listener, err = listen(cfg.listenFlag, cfg.listenAddr); err != nil {
+			return nil, fmt.Errorf("edge: %w", err)
+		}
 	}
+	e.ingress = serveOn("edge", cfg.listener, mux, edgeLimits, log)
 	if cfg.opsAddr != "" {
 		e.ops, err = listenHTTP("edge ops", "ops-addr", cfg.opsAddr, healthMux(nil, e.checks, reg), adminLimits, log)
 		if err != nil {

@@ -29,6 +29,9 @@ func newRootCommand() *cobra.Command {
 		newControlPlaneCommand(),
 		newEdgeCommand(),
 		newDispatcherCommand(),
+		newTenantsCommand(),
+		newTokensCommand(),
+		newWebhooksCommand(),
 	)
 	return root
 }

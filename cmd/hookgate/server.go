@@ -37,10 +37,24 @@ var adminLimits = serverLimits{
 }
 
 func listenHTTP(name, flag, addr string, h http.Handler, lim serverLimits, log *slog.Logger) (*httpServer, error) {
+	ln, err := listen(flag, addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return serveOn(name, ln, h, lim, log), nil
+}
+
+// listen binds addr, naming the flag that set it when that fails.
+func listen(flag, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: flag --%s %q: %w", name, flag, addr, err)
+		return nil, fmt.Errorf("flag --%s %q: %w", flag, addr, err)
 	}
+	return ln, nil
+}
+
+// serveOn prepares a server for an already bound listener.
+func serveOn(name string, ln net.Listener, h http.Handler, lim serverLimits, log *slog.Logger) *httpServer {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: lim.readHeaderTimeout,
@@ -56,7 +70,7 @@ func listenHTTP(name, flag, addr string, h http.Handler, lim serverLimits, log *
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
 	srv.Protocols.SetHTTP2(true)
-	return &httpServer{name: name, ln: ln, srv: srv, log: log}, nil
+	return &httpServer{name: name, ln: ln, srv: srv, log: log}
 }
 
 // URL is the server's base URL on its bound address.

@@ -5,6 +5,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 
 	"connectrpc.com/connect"
@@ -43,25 +44,30 @@ var ServiceNames = []string{
 }
 
 // NewHandler mounts every service, gRPC health and gRPC reflection on one mux.
-// checker answers grpc.health.v1; opts apply to every service handler.
-func NewHandler(s Services, checker grpchealth.Checker, opts ...connect.HandlerOption) *http.ServeMux {
+// auth wraps the admin services (every service but health, reflection and
+// the config stream, which authenticates nodes itself); checker answers
+// grpc.health.v1; opts apply to every service handler.
+func NewHandler(s Services, auth func(http.Handler) http.Handler, checker grpchealth.Checker, opts ...connect.HandlerOption) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle(hookgatev1connect.NewTenantServiceHandler(
+	admin := &authMux{mux: mux, auth: auth}
+	admin.Handle(hookgatev1connect.NewTenantServiceHandler(
 		or[hookgatev1connect.TenantServiceHandler](s.Tenants, hookgatev1connect.UnimplementedTenantServiceHandler{}), opts...))
-	mux.Handle(hookgatev1connect.NewInboundWebhookServiceHandler(
+	admin.Handle(hookgatev1connect.NewInboundWebhookServiceHandler(
 		or[hookgatev1connect.InboundWebhookServiceHandler](s.Webhooks, hookgatev1connect.UnimplementedInboundWebhookServiceHandler{}), opts...))
-	mux.Handle(hookgatev1connect.NewApplicationServiceHandler(
+	admin.Handle(hookgatev1connect.NewApplicationServiceHandler(
 		or[hookgatev1connect.ApplicationServiceHandler](s.Apps, hookgatev1connect.UnimplementedApplicationServiceHandler{}), opts...))
-	mux.Handle(hookgatev1connect.NewEventTypeServiceHandler(
+	admin.Handle(hookgatev1connect.NewEventTypeServiceHandler(
 		or[hookgatev1connect.EventTypeServiceHandler](s.EventTypes, hookgatev1connect.UnimplementedEventTypeServiceHandler{}), opts...))
-	mux.Handle(hookgatev1connect.NewEndpointServiceHandler(
+	admin.Handle(hookgatev1connect.NewEndpointServiceHandler(
 		or[hookgatev1connect.EndpointServiceHandler](s.Endpoints, hookgatev1connect.UnimplementedEndpointServiceHandler{}), opts...))
-	mux.Handle(hookgatev1connect.NewMessageServiceHandler(
+	admin.Handle(hookgatev1connect.NewMessageServiceHandler(
 		or[hookgatev1connect.MessageServiceHandler](s.Messages, hookgatev1connect.UnimplementedMessageServiceHandler{}), opts...))
-	mux.Handle(hookgatev1connect.NewAttemptServiceHandler(
+	admin.Handle(hookgatev1connect.NewAttemptServiceHandler(
 		or[hookgatev1connect.AttemptServiceHandler](s.Attempts, hookgatev1connect.UnimplementedAttemptServiceHandler{}), opts...))
-	mux.Handle(hookgatev1connect.NewEdgeServiceHandler(
-		or[hookgatev1connect.EdgeServiceHandler](s.Edges, hookgatev1connect.UnimplementedEdgeServiceHandler{}), opts...))
+	// The fleet view is for platform operators only.
+	admin.Handle(hookgatev1connect.NewEdgeServiceHandler(
+		or[hookgatev1connect.EdgeServiceHandler](s.Edges, hookgatev1connect.UnimplementedEdgeServiceHandler{}),
+		append(opts, connect.WithInterceptors(platformOnly{}))...))
 	mux.Handle(hookgatev1connect.NewConfigDiscoveryServiceHandler(
 		or[hookgatev1connect.ConfigDiscoveryServiceHandler](s.ConfigNodes, hookgatev1connect.UnimplementedConfigDiscoveryServiceHandler{}), opts...))
 
@@ -78,4 +84,39 @@ func or[T any](impl, fallback T) T {
 		return fallback
 	}
 	return impl
+}
+
+// authMux mounts handlers behind the authentication middleware.
+type authMux struct {
+	mux  *http.ServeMux
+	auth func(http.Handler) http.Handler
+}
+
+func (a *authMux) Handle(pattern string, h http.Handler) {
+	a.mux.Handle(pattern, a.auth(h))
+}
+
+// platformOnly lets only platform tokens call a service.
+type platformOnly struct{}
+
+func (platformOnly) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if err := authorizePlatform(ctx); err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+}
+
+func (platformOnly) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (platformOnly) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		if err := authorizePlatform(ctx); err != nil {
+			return err
+		}
+		return next(ctx, conn)
+	}
 }

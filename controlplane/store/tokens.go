@@ -9,10 +9,10 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-func tokenKey(id string) string { return Prefix + "tokens/" + id }
+func tokenKey(id string) string { return TokensPrefix + id }
 
 func tokenDigestKey(digest []byte) string {
-	return Prefix + "token-digests/" + hex.EncodeToString(digest)
+	return TokenDigestsPrefix + hex.EncodeToString(digest)
 }
 
 // CreateToken stores a token record and its digest index in one transaction.
@@ -59,4 +59,71 @@ func (s *Store) Token(ctx context.Context, id string) (*storagev1.TokenRecord, e
 		return nil, fmt.Errorf("token %s: %w", id, err)
 	}
 	return rec, nil
+}
+
+// CreateTenantToken stores a token scoped to a tenant, only while the tenant
+// exists (so a token cannot outlive a concurrent tenant deletion).
+func (s *Store) CreateTenantToken(ctx context.Context, rec *storagev1.TokenRecord) error {
+	id, tenant := rec.GetToken().GetId(), rec.GetToken().GetTenant()
+	val, err := marshal(rec)
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", id, err)
+	}
+	resp, err := s.kv.Txn(ctx).
+		If(
+			clientv3.Compare(clientv3.CreateRevision(tenantKey(tenant)), ">", 0),
+			clientv3.Compare(clientv3.CreateRevision(tokenKey(id)), "=", 0),
+			clientv3.Compare(clientv3.CreateRevision(tokenDigestKey(rec.GetSha256())), "=", 0),
+		).
+		Then(
+			clientv3.OpPut(tokenKey(id), val),
+			clientv3.OpPut(tokenDigestKey(rec.GetSha256()), id),
+		).Commit()
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", id, err)
+	}
+	if !resp.Succeeded {
+		if _, err := s.Tenant(ctx, tenant); err != nil {
+			return err
+		}
+		return fmt.Errorf("create token %s: %w", id, ErrAlreadyExists)
+	}
+	return nil
+}
+
+// ListTokens pages through tokens of one scope: a tenant, or "" for platform.
+func (s *Store) ListTokens(ctx context.Context, tenant string, page Page) ([]*storagev1.TokenRecord, string, error) {
+	var out []*storagev1.TokenRecord
+	next, err := s.scan(ctx, TokensPrefix, page, func(kv keyValue) (bool, error) {
+		rec := &storagev1.TokenRecord{}
+		if err := unmarshal(kv, rec); err != nil {
+			return false, err
+		}
+		if rec.GetToken().GetTenant() != tenant {
+			return false, nil
+		}
+		out = append(out, rec)
+		return true, nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list tokens: %w", err)
+	}
+	return out, next, nil
+}
+
+// DeleteToken removes a token and its digest index; it takes effect on the
+// next call the token makes.
+func (s *Store) DeleteToken(ctx context.Context, rec *storagev1.TokenRecord) error {
+	id := rec.GetToken().GetId()
+	resp, err := s.kv.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(tokenKey(id)), ">", 0)).
+		Then(clientv3.OpDelete(tokenKey(id)), clientv3.OpDelete(tokenDigestKey(rec.GetSha256()))).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("delete token %s: %w", id, err)
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("token %s: %w", id, ErrNotFound)
+	}
+	return nil
 }

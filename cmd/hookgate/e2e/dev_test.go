@@ -174,8 +174,13 @@ func TestDevBadStartupInput(t *testing.T) {
 		{
 			name: "unreachable etcd",
 			args: []string{"controlplane", "--etcd-endpoints", "http://" + busy.Addr().String(), "--etcd-dial-timeout", "1s",
-				"--listen-addr", "127.0.0.1:0"},
+				"--listen-addr", "127.0.0.1:0", "--keyring", `{"primary":"k1","keys":{"k1":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`},
 			want: "unreachable",
+		},
+		{
+			name: "controlplane without keyring",
+			args: []string{"controlplane", "--listen-addr", "127.0.0.1:0"},
+			want: "keyring",
 		},
 		{
 			name: "bad log format",

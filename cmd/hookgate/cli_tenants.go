@@ -1,0 +1,202 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"connectrpc.com/connect"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+	"github.com/spf13/cobra"
+)
+
+func newTenantsCommand() *cobra.Command {
+	var flags cliFlags
+	cmd := &cobra.Command{Use: "tenants", Short: "Manage tenants (platform token)"}
+	flags.register(cmd)
+	client := func(cmd *cobra.Command) (*cli, hookgatev1connect.TenantServiceClient, error) {
+		c, err := flags.client(cmd)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, hookgatev1connect.NewTenantServiceClient(c.http, c.server, c.opts...), nil
+	}
+	printTenants := func(c *cli, ts []*hookgatev1.Tenant) error {
+		rows := make([][]string, 0, len(ts))
+		for _, t := range ts {
+			rows = append(rows, []string{t.Id, t.DisplayName, strconv.FormatBool(t.AllowHttpEndpoints), timeText(t.CreateTime, t.CreateTime != nil)})
+		}
+		return c.table([]string{"ID", "DISPLAY NAME", "HTTP ENDPOINTS", "CREATED"}, rows)
+	}
+
+	var displayName string
+	var allowHTTP bool
+	create := &cobra.Command{
+		Use: "create TENANT", Short: "Create a tenant (slug: 3–50 of a-z, 0-9, -)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ts, err := client(cmd)
+			if err != nil {
+				return err
+			}
+			resp, err := ts.CreateTenant(cmd.Context(), connect.NewRequest(&hookgatev1.CreateTenantRequest{
+				Tenant: &hookgatev1.Tenant{Id: args[0], DisplayName: displayName, AllowHttpEndpoints: allowHTTP},
+			}))
+			if err != nil {
+				return apiError(err)
+			}
+			if c.json() {
+				return c.printJSON(resp.Msg)
+			}
+			return printTenants(c, []*hookgatev1.Tenant{resp.Msg.Tenant})
+		},
+	}
+	create.Flags().StringVar(&displayName, "display-name", "", "a name for people")
+	create.Flags().BoolVar(&allowHTTP, "allow-http-endpoints", false, "let outbound endpoints use plain http")
+
+	get := &cobra.Command{
+		Use: "get TENANT", Short: "Show a tenant", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ts, err := client(cmd)
+			if err != nil {
+				return err
+			}
+			resp, err := ts.GetTenant(cmd.Context(), connect.NewRequest(&hookgatev1.GetTenantRequest{Tenant: args[0]}))
+			if err != nil {
+				return apiError(err)
+			}
+			if c.json() {
+				return c.printJSON(resp.Msg)
+			}
+			return printTenants(c, []*hookgatev1.Tenant{resp.Msg.Tenant})
+		},
+	}
+	list := &cobra.Command{
+		Use: "list", Short: "List tenants", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, ts, err := client(cmd)
+			if err != nil {
+				return err
+			}
+			all := &hookgatev1.ListTenantsResponse{}
+			for token := ""; ; {
+				resp, err := ts.ListTenants(cmd.Context(), connect.NewRequest(&hookgatev1.ListTenantsRequest{PageSize: 500, PageToken: token}))
+				if err != nil {
+					return apiError(err)
+				}
+				all.Tenants = append(all.Tenants, resp.Msg.Tenants...)
+				if token = resp.Msg.NextPageToken; token == "" {
+					break
+				}
+			}
+			if c.json() {
+				return c.printJSON(all)
+			}
+			return printTenants(c, all.Tenants)
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete TENANT", Short: "Delete a tenant with its webhooks and tokens", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ts, err := client(cmd)
+			if err != nil {
+				return err
+			}
+			if _, err := ts.DeleteTenant(cmd.Context(), connect.NewRequest(&hookgatev1.DeleteTenantRequest{Tenant: args[0]})); err != nil {
+				return apiError(err)
+			}
+			_, err = fmt.Fprintf(c.out, "tenant %s deleted\n", args[0])
+			return err
+		},
+	}
+	cmd.AddCommand(create, get, list, del)
+	return cmd
+}
+
+func newTokensCommand() *cobra.Command {
+	var flags cliFlags
+	cmd := &cobra.Command{Use: "tokens", Short: "Manage admin tokens"}
+	flags.register(cmd)
+	client := func(cmd *cobra.Command) (*cli, hookgatev1connect.TenantServiceClient, error) {
+		c, err := flags.client(cmd)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, hookgatev1connect.NewTenantServiceClient(c.http, c.server, c.opts...), nil
+	}
+	scope := func(t string) string {
+		if t == "" {
+			return "platform"
+		}
+		return "tenant " + t
+	}
+
+	var tenant, description string
+	create := &cobra.Command{
+		Use: "create", Short: "Create an admin token (shown once)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, ts, err := client(cmd)
+			if err != nil {
+				return err
+			}
+			resp, err := ts.CreateAdminToken(cmd.Context(), connect.NewRequest(&hookgatev1.CreateAdminTokenRequest{Tenant: tenant, Description: description}))
+			if err != nil {
+				return apiError(err)
+			}
+			if c.json() {
+				return c.printJSON(resp.Msg)
+			}
+			_, err = fmt.Fprintf(c.out, "admin token %s created for %s\ntoken (shown once): %s\n", resp.Msg.AdminToken.Id, scope(tenant), resp.Msg.Token)
+			return err
+		},
+	}
+	create.Flags().StringVar(&tenant, "tenant", "", "scope the token to this tenant (default: platform)")
+	create.Flags().StringVar(&description, "description", "", "what the token is for")
+
+	var listTenant string
+	list := &cobra.Command{
+		Use: "list", Short: "List admin tokens of a scope", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, ts, err := client(cmd)
+			if err != nil {
+				return err
+			}
+			all := &hookgatev1.ListAdminTokensResponse{}
+			for token := ""; ; {
+				resp, err := ts.ListAdminTokens(cmd.Context(), connect.NewRequest(&hookgatev1.ListAdminTokensRequest{Tenant: listTenant, PageSize: 500, PageToken: token}))
+				if err != nil {
+					return apiError(err)
+				}
+				all.AdminTokens = append(all.AdminTokens, resp.Msg.AdminTokens...)
+				if token = resp.Msg.NextPageToken; token == "" {
+					break
+				}
+			}
+			if c.json() {
+				return c.printJSON(all)
+			}
+			rows := make([][]string, 0, len(all.AdminTokens))
+			for _, t := range all.AdminTokens {
+				rows = append(rows, []string{t.Id, scope(t.Tenant), t.Prefix + "…", t.Description, timeText(t.CreateTime, t.CreateTime != nil)})
+			}
+			return c.table([]string{"ID", "SCOPE", "PREFIX", "DESCRIPTION", "CREATED"}, rows)
+		},
+	}
+	list.Flags().StringVar(&listTenant, "tenant", "", "list this tenant's tokens (default: platform tokens)")
+
+	revoke := &cobra.Command{
+		Use: "revoke TOKEN_ID", Short: "Revoke an admin token at once", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ts, err := client(cmd)
+			if err != nil {
+				return err
+			}
+			if _, err := ts.RevokeAdminToken(cmd.Context(), connect.NewRequest(&hookgatev1.RevokeAdminTokenRequest{Id: args[0]})); err != nil {
+				return apiError(err)
+			}
+			_, err = fmt.Fprintf(c.out, "admin token %s revoked\n", args[0])
+			return err
+		},
+	}
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}

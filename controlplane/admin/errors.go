@@ -1,0 +1,49 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"connectrpc.com/connect"
+	"github.com/hookgate/hookgate/controlplane/secrets"
+	"github.com/hookgate/hookgate/controlplane/store"
+)
+
+// invalid reports bad input in one field, naming it as the API spells it.
+func invalid(field, format string, args ...any) error {
+	return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+}
+
+// toConnect is the one table from domain errors to status codes. Messages of
+// known conditions are safe to show (they name ids, never secrets); anything
+// else is logged with a request id and answered with a generic message.
+func toConnect(ctx context.Context, log *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *connect.Error
+	switch {
+	case errors.As(err, &ce):
+		return ce
+	case errors.Is(err, store.ErrNotFound):
+		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, store.ErrAlreadyExists):
+		return connect.NewError(connect.CodeAlreadyExists, err)
+	case errors.Is(err, store.ErrConflict):
+		return connect.NewError(connect.CodeAborted, err)
+	case errors.Is(err, store.ErrBadPageToken):
+		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("page_token: %w", err))
+	case errors.Is(err, context.Canceled):
+		return connect.NewError(connect.CodeCanceled, errors.New("request canceled"))
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("deadline exceeded"))
+	}
+	id := secrets.NewID("req_")
+	log.ErrorContext(ctx, "admin request failed", "request_id", id, "err", err)
+	return connect.NewError(connect.CodeInternal, fmt.Errorf("internal error (request id %s)", id))
+}
+
+func strconvRev(rev int64) string { return strconv.FormatInt(rev, 10) }

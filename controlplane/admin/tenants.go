@@ -1,0 +1,263 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/hookgate/hookgate/controlplane/secrets"
+	"github.com/hookgate/hookgate/controlplane/store"
+	storagev1 "github.com/hookgate/hookgate/gen/hookgate/storage/v1"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Clock tells the time; tests pass a fake they advance.
+type Clock interface {
+	Now() time.Time
+}
+
+// TenantService implements hookgatev1connect.TenantServiceHandler.
+type TenantService struct {
+	store *store.Store
+	clock Clock
+	log   *slog.Logger
+}
+
+var _ hookgatev1connect.TenantServiceHandler = (*TenantService)(nil)
+
+// NewTenantService returns the tenant and admin-token API.
+func NewTenantService(st *store.Store, clock Clock, log *slog.Logger) *TenantService {
+	return &TenantService{store: st, clock: clock, log: log}
+}
+
+// CreateTenant implements hookgatev1connect.TenantServiceHandler.
+func (s *TenantService) CreateTenant(ctx context.Context, req *connect.Request[hookgatev1.CreateTenantRequest]) (*connect.Response[hookgatev1.CreateTenantResponse], error) {
+	if err := authorizePlatform(ctx); err != nil {
+		return nil, err
+	}
+	in := req.Msg.GetTenant()
+	if in == nil {
+		return nil, invalid("tenant", "is required")
+	}
+	if err := validateTenantSlug("tenant.id", in.Id); err != nil {
+		return nil, err
+	}
+	if err := validateDescription("tenant.display_name", in.DisplayName); err != nil {
+		return nil, err
+	}
+	now := timestamppb.New(s.clock.Now())
+	t, err := s.store.CreateTenant(ctx, &hookgatev1.Tenant{
+		Id:                 in.Id,
+		DisplayName:        in.DisplayName,
+		AllowHttpEndpoints: in.AllowHttpEndpoints,
+		CreateTime:         now,
+		UpdateTime:         now,
+	})
+	if err != nil {
+		return nil, toConnect(ctx, s.log, err)
+	}
+	return connect.NewResponse(&hookgatev1.CreateTenantResponse{Tenant: t}), nil
+}
+
+// GetTenant implements hookgatev1connect.TenantServiceHandler.
+func (s *TenantService) GetTenant(ctx context.Context, req *connect.Request[hookgatev1.GetTenantRequest]) (*connect.Response[hookgatev1.GetTenantResponse], error) {
+	if err := validateTenantSlug("tenant", req.Msg.GetTenant()); err != nil {
+		return nil, err
+	}
+	if err := authorizeTenant(ctx, req.Msg.GetTenant()); err != nil {
+		return nil, err
+	}
+	t, err := s.store.Tenant(ctx, req.Msg.GetTenant())
+	if err != nil {
+		return nil, toConnect(ctx, s.log, err)
+	}
+	return connect.NewResponse(&hookgatev1.GetTenantResponse{Tenant: t}), nil
+}
+
+// ListTenants implements hookgatev1connect.TenantServiceHandler. A tenant
+// token sees only its own tenant.
+func (s *TenantService) ListTenants(ctx context.Context, req *connect.Request[hookgatev1.ListTenantsRequest]) (*connect.Response[hookgatev1.ListTenantsResponse], error) {
+	page, err := pageOf(req.Msg.GetPageSize(), req.Msg.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	p, _ := PrincipalFrom(ctx)
+	if !p.Platform() {
+		t, err := s.store.Tenant(ctx, p.Tenant)
+		if err != nil {
+			return nil, toConnect(ctx, s.log, err)
+		}
+		return connect.NewResponse(&hookgatev1.ListTenantsResponse{Tenants: []*hookgatev1.Tenant{t}}), nil
+	}
+	ts, next, err := s.store.ListTenants(ctx, page)
+	if err != nil {
+		return nil, toConnect(ctx, s.log, err)
+	}
+	return connect.NewResponse(&hookgatev1.ListTenantsResponse{Tenants: ts, NextPageToken: next}), nil
+}
+
+// UpdateTenant implements hookgatev1connect.TenantServiceHandler. A tenant
+// token may change its display name; only a platform token may allow plain
+// HTTP endpoints.
+func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[hookgatev1.UpdateTenantRequest]) (*connect.Response[hookgatev1.UpdateTenantResponse], error) {
+	in := req.Msg.GetTenant()
+	if in == nil {
+		return nil, invalid("tenant", "is required")
+	}
+	if err := validateTenantSlug("tenant.id", in.Id); err != nil {
+		return nil, err
+	}
+	if err := authorizeTenant(ctx, in.Id); err != nil {
+		return nil, err
+	}
+	paths := req.Msg.GetUpdateMask().GetPaths()
+	if len(paths) == 0 {
+		return nil, invalid("update_mask", "name at least one field: display_name, allow_http_endpoints")
+	}
+	for _, path := range paths {
+		switch path {
+		case "display_name":
+			if err := validateDescription("tenant.display_name", in.DisplayName); err != nil {
+				return nil, err
+			}
+		case "allow_http_endpoints":
+			if err := authorizePlatform(ctx); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, invalid("update_mask", "field %q cannot be updated", path)
+		}
+	}
+	rev, err := store.ParseEtag(in.Etag)
+	if err != nil {
+		return nil, invalid("tenant.etag", "%q is not an etag", in.Etag)
+	}
+	t, err := s.store.UpdateTenant(ctx, in.Id, rev, func(t *hookgatev1.Tenant) error {
+		for _, path := range paths {
+			switch path {
+			case "display_name":
+				t.DisplayName = in.DisplayName
+			case "allow_http_endpoints":
+				t.AllowHttpEndpoints = in.AllowHttpEndpoints
+			}
+		}
+		t.UpdateTime = timestamppb.New(s.clock.Now())
+		return nil
+	})
+	if err != nil {
+		return nil, toConnect(ctx, s.log, err)
+	}
+	return connect.NewResponse(&hookgatev1.UpdateTenantResponse{Tenant: t}), nil
+}
+
+// DeleteTenant implements hookgatev1connect.TenantServiceHandler.
+func (s *TenantService) DeleteTenant(ctx context.Context, req *connect.Request[hookgatev1.DeleteTenantRequest]) (*connect.Response[hookgatev1.DeleteTenantResponse], error) {
+	if err := authorizePlatform(ctx); err != nil {
+		return nil, err
+	}
+	if err := validateTenantSlug("tenant", req.Msg.GetTenant()); err != nil {
+		return nil, err
+	}
+	rev, err := store.ParseEtag(req.Msg.GetEtag())
+	if err != nil {
+		return nil, invalid("etag", "%q is not an etag", req.Msg.GetEtag())
+	}
+	if err := s.store.DeleteTenant(ctx, req.Msg.GetTenant(), rev); err != nil {
+		return nil, toConnect(ctx, s.log, err)
+	}
+	return connect.NewResponse(&hookgatev1.DeleteTenantResponse{}), nil
+}
+
+// CreateAdminToken implements hookgatev1connect.TenantServiceHandler.
+func (s *TenantService) CreateAdminToken(ctx context.Context, req *connect.Request[hookgatev1.CreateAdminTokenRequest]) (*connect.Response[hookgatev1.CreateAdminTokenResponse], error) {
+	tenant := req.Msg.GetTenant()
+	if err := s.authorizeScope(ctx, tenant); err != nil {
+		return nil, err
+	}
+	if err := validateDescription("description", req.Msg.GetDescription()); err != nil {
+		return nil, err
+	}
+	secret := secrets.NewSecret(secrets.AdminTokenPrefix)
+	rec := &storagev1.TokenRecord{
+		Token: &hookgatev1.AdminToken{
+			Id:          secrets.NewID("tok_"),
+			Tenant:      tenant,
+			Description: req.Msg.GetDescription(),
+			Prefix:      secret.Prefix(8),
+			CreateTime:  timestamppb.New(s.clock.Now()),
+		},
+		Sha256: secret.Digest(),
+	}
+	var err error
+	if tenant == "" {
+		err = s.store.CreateToken(ctx, rec)
+	} else {
+		err = s.store.CreateTenantToken(ctx, rec)
+	}
+	if err != nil {
+		return nil, toConnect(ctx, s.log, err)
+	}
+	return connect.NewResponse(&hookgatev1.CreateAdminTokenResponse{AdminToken: rec.Token, Token: secret.Reveal()}), nil
+}
+
+// ListAdminTokens implements hookgatev1connect.TenantServiceHandler.
+func (s *TenantService) ListAdminTokens(ctx context.Context, req *connect.Request[hookgatev1.ListAdminTokensRequest]) (*connect.Response[hookgatev1.ListAdminTokensResponse], error) {
+	tenant := req.Msg.GetTenant()
+	if err := s.authorizeScope(ctx, tenant); err != nil {
+		return nil, err
+	}
+	page, err := pageOf(req.Msg.GetPageSize(), req.Msg.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	recs, next, err := s.store.ListTokens(ctx, tenant, page)
+	if err != nil {
+		return nil, toConnect(ctx, s.log, err)
+	}
+	out := make([]*hookgatev1.AdminToken, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.GetToken())
+	}
+	return connect.NewResponse(&hookgatev1.ListAdminTokensResponse{AdminTokens: out, NextPageToken: next}), nil
+}
+
+// RevokeAdminToken implements hookgatev1connect.TenantServiceHandler. A
+// tenant token cannot tell another tenant's token from a missing one.
+func (s *TenantService) RevokeAdminToken(ctx context.Context, req *connect.Request[hookgatev1.RevokeAdminTokenRequest]) (*connect.Response[hookgatev1.RevokeAdminTokenResponse], error) {
+	id := req.Msg.GetId()
+	if id == "" {
+		return nil, invalid("id", "is required")
+	}
+	rec, err := s.store.Token(ctx, id)
+	if err == nil {
+		if p, _ := PrincipalFrom(ctx); !p.Platform() && p.Tenant != rec.GetToken().GetTenant() {
+			err = store.ErrNotFound
+		}
+	}
+	if err == nil {
+		err = s.store.DeleteToken(ctx, rec)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, connect.NewError(connect.CodeNotFound, errors.New("admin token "+id+": not found"))
+	}
+	if err != nil {
+		return nil, toConnect(ctx, s.log, err)
+	}
+	return connect.NewResponse(&hookgatev1.RevokeAdminTokenResponse{}), nil
+}
+
+// authorizeScope checks that the caller may manage tokens of tenant ("" for
+// platform tokens).
+func (s *TenantService) authorizeScope(ctx context.Context, tenant string) error {
+	if tenant == "" {
+		return authorizePlatform(ctx)
+	}
+	if err := validateTenantSlug("tenant", tenant); err != nil {
+		return err
+	}
+	return authorizeTenant(ctx, tenant)
+}

@@ -1,0 +1,169 @@
+package admin
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/hookgate/hookgate/controlplane/store"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+)
+
+// Limits of the inbound API (docs/design.md lists them).
+const (
+	defaultPageSize    = 50
+	maxPageSize        = 500
+	maxDescription     = 1024
+	maxBindings        = 16
+	DefaultMaxBody     = 1 << 20
+	maxBodyLimit       = 4 << 20
+	minBodyLimit       = 1 << 10
+	maxRate            = 100_000
+	maxSecretLen       = 4096
+	maxCorrelationPath = 512
+)
+
+var (
+	tenantSlug = regexp.MustCompile(`^[a-z0-9-]{3,50}$`)
+	// processID is one NATS subject token (hookgate.in.{tenant}.{process_id}.start).
+	processID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	threadID  = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+	// correlationPath is the grammar the edge parses: dotted field names
+	// (no '.', '[' or ']') each followed by any number of [N] indices.
+	// cmd/hookgate/configtest checks it against the edge's parser.
+	correlationPath = regexp.MustCompile(`^[^.\[\]]+(\[(0|[1-9][0-9]{0,8})\])*(\.[^.\[\]]+(\[(0|[1-9][0-9]{0,8})\])*)*$`)
+	webhookID       = regexp.MustCompile(`^wh_[0-9a-z]{1,64}$`)
+)
+
+func validateTenantSlug(field, s string) error {
+	if !tenantSlug.MatchString(s) {
+		return invalid(field, "%q is not a tenant slug: 3–50 characters of a-z, 0-9 and '-'", s)
+	}
+	return nil
+}
+
+func validateWebhookID(s string) error {
+	if !webhookID.MatchString(s) {
+		return invalid("webhook_id", "%q is not a webhook id (wh_…)", s)
+	}
+	return nil
+}
+
+// validateName allows 3–50 letters, digits, spaces and [ ] ( ) . _ -.
+func validateName(name string) error {
+	if !utf8.ValidString(name) {
+		return invalid("webhook.name", "must be UTF-8")
+	}
+	n := utf8.RuneCountInString(name)
+	if n < 3 || n > 50 {
+		return invalid("webhook.name", "must be 3–50 characters, got %d", n)
+	}
+	if strings.TrimSpace(name) != name {
+		return invalid("webhook.name", "must not start or end with a space")
+	}
+	for _, r := range name {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(" []()._-", r) {
+			continue
+		}
+		return invalid("webhook.name", "character %q is not allowed: use letters, digits, spaces and [ ] ( ) . _ -", r)
+	}
+	return nil
+}
+
+func validateDescription(field, s string) error {
+	if !utf8.ValidString(s) {
+		return invalid(field, "must be UTF-8")
+	}
+	if n := utf8.RuneCountInString(s); n > maxDescription {
+		return invalid(field, "is %d characters, at most %d allowed", n, maxDescription)
+	}
+	return nil
+}
+
+// normalizeBindings checks bindings and fills defaults (thread "main").
+func normalizeBindings(bs []*hookgatev1.Binding) error {
+	if len(bs) == 0 {
+		return invalid("webhook.bindings", "at least one binding is required")
+	}
+	if len(bs) > maxBindings {
+		return invalid("webhook.bindings", "at most %d bindings, got %d", maxBindings, len(bs))
+	}
+	seen := map[string]bool{}
+	for i, b := range bs {
+		field := func(name string) string { return "webhook.bindings[" + strconv.Itoa(i) + "]." + name }
+		if b == nil {
+			return invalid(field("process_id"), "binding is empty")
+		}
+		if !processID.MatchString(b.ProcessId) {
+			return invalid(field("process_id"), "%q must be 1–128 characters of A-Z, a-z, 0-9, '_' and '-'", b.ProcessId)
+		}
+		if b.ThreadId == "" {
+			b.ThreadId = "main"
+		}
+		if !threadID.MatchString(b.ThreadId) {
+			return invalid(field("thread_id"), "%q must be 1–128 characters of A-Z, a-z, 0-9 and _ . : -", b.ThreadId)
+		}
+		switch b.Trigger {
+		case hookgatev1.Trigger_TRIGGER_START_PROCESS:
+			if b.CorrelationPath != "" {
+				return invalid(field("correlation_path"), "applies only to TRIGGER_RESUME_PROCESS")
+			}
+		case hookgatev1.Trigger_TRIGGER_RESUME_PROCESS:
+			if b.CorrelationPath == "" {
+				return invalid(field("correlation_path"), "is required for TRIGGER_RESUME_PROCESS")
+			}
+			if len(b.CorrelationPath) > maxCorrelationPath || !correlationPath.MatchString(b.CorrelationPath) {
+				return invalid(field("correlation_path"), "%q is not a dotted path with [N] indices, e.g. entry[0].changes[0].value.id", b.CorrelationPath)
+			}
+		default:
+			return invalid(field("trigger"), "must be TRIGGER_START_PROCESS or TRIGGER_RESUME_PROCESS")
+		}
+		k := b.ProcessId + "\x00" + b.ThreadId + "\x00" + b.Trigger.String()
+		if seen[k] {
+			return invalid(field("process_id"), "duplicates another binding")
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+func normalizeMaxBody(n int64) (int64, error) {
+	if n == 0 {
+		return DefaultMaxBody, nil
+	}
+	if n < minBodyLimit || n > maxBodyLimit {
+		return 0, invalid("webhook.max_body_bytes", "must be %d to %d bytes, got %d", minBodyLimit, maxBodyLimit, n)
+	}
+	return n, nil
+}
+
+func normalizeRateLimit(rl *hookgatev1.RateLimit) error {
+	if rl == nil {
+		return nil
+	}
+	if math.IsNaN(rl.RequestsPerSecond) || rl.RequestsPerSecond <= 0 || rl.RequestsPerSecond > maxRate {
+		return invalid("webhook.rate_limit.requests_per_second", "must be above 0 and at most %d", maxRate)
+	}
+	if rl.Burst < 0 || rl.Burst > maxRate {
+		return invalid("webhook.rate_limit.burst", "must be 0 to %d", maxRate)
+	}
+	if rl.Burst == 0 {
+		rl.Burst = int32(math.Ceil(rl.RequestsPerSecond))
+	}
+	return nil
+}
+
+func pageOf(size int32, token string) (store.Page, error) {
+	switch {
+	case size < 0:
+		return store.Page{}, invalid("page_size", "must not be negative")
+	case size == 0:
+		size = defaultPageSize
+	case size > maxPageSize:
+		size = maxPageSize
+	}
+	return store.Page{Size: int(size), Token: token}, nil
+}
