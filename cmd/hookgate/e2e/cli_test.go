@@ -187,6 +187,15 @@ func TestCLIAndAPIsAgainstDev(t *testing.T) {
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("gRPC without token: %v, want Unauthenticated", err)
 	}
+	// And with nothing compiled in: schema from reflection, JSON in and out.
+	out, err = grpcurl(t, conn, d.token, "hookgate.v1.InboundWebhookService/CreateWebhook",
+		`{"webhook":{"tenant":"globex","name":"grpcurl hook","provider":"PROVIDER_GENERIC","bindings":[{"processId":"p1","trigger":"TRIGGER_START_PROCESS"}]}}`)
+	if err != nil || !strings.Contains(out, `"apiKey":"hgk_`) || !strings.Contains(out, `/in/globex/wh_`) {
+		t.Fatalf("grpcurl-style CreateWebhook = %s, %v", out, err)
+	}
+	if _, err := grpcurl(t, conn, d.token, "hookgate.v1.InboundWebhookService/CreateWebhook", `{"webhook":{"tenant":"globex","name":"no bindings","provider":"PROVIDER_GENERIC"}}`); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("grpcurl-style bad create: %v, want InvalidArgument", err)
+	}
 	mustRun(t, dir, srv, "webhooks", "delete", id[1], "--tenant", "acme")
 	if _, errOut, err := run(t, dir, srv, "webhooks", "get", id[1], "--tenant", "acme"); err == nil || !strings.Contains(errOut, "not_found") {
 		t.Fatalf("get after delete: %v %q", err, errOut)
