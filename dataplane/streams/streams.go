@@ -16,7 +16,32 @@ const (
 	Outbound        = "HOOKGATE_OUTBOUND"
 	InboundSubjects = "hookgate.in.>"
 	OutboundSubject = "hookgate.out.>"
+	// Failed holds failed triggers: calls the edge rejected after routing,
+	// on hookgate.failed.{tenant}.{webhook_id}.
+	Failed         = "HOOKGATE_FAILED"
+	FailedSubjects = "hookgate.failed.>"
 )
+
+// Bounds of the failed-trigger store, so a flood of bad calls cannot fill
+// JetStream: the oldest records give way to new ones.
+const (
+	FailedMaxPerWebhook = 1000
+	FailedMaxBytes      = 256 << 20
+	FailedMaxAge        = 7 * 24 * time.Hour
+)
+
+// FailedSubject is where failed triggers of one webhook are recorded.
+func FailedSubject(tenant, webhookID string) string {
+	return "hookgate.failed." + tenant + "." + webhookID
+}
+
+// InboundSubject is where an event for a binding is published (DESIGN.md).
+func InboundSubject(tenant, processID string, resume bool) string {
+	if resume {
+		return "hookgate.in." + tenant + "." + processID + ".resume"
+	}
+	return "hookgate.in." + tenant + "." + processID + ".start"
+}
 
 // Config is how the streams are stored. The zero value is not valid; start
 // from DefaultConfig.
@@ -75,6 +100,21 @@ func (c Config) OutboundConfig() jetstream.StreamConfig {
 		Replicas:    c.Replicas,
 		MaxAge:      c.MaxAge,
 		Duplicates:  c.Duplicates,
+	}
+}
+
+// FailedConfig is the bounded store of failed triggers.
+func (c Config) FailedConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:              Failed,
+		Description:       "Hookgate failed triggers (rejected inbound calls), bounded",
+		Subjects:          []string{FailedSubjects},
+		Storage:           c.Storage,
+		Replicas:          c.Replicas,
+		MaxAge:            FailedMaxAge,
+		MaxBytes:          FailedMaxBytes,
+		MaxMsgsPerSubject: FailedMaxPerWebhook,
+		Discard:           jetstream.DiscardOld,
 	}
 }
 

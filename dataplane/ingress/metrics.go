@@ -1,0 +1,59 @@
+package ingress
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the edge's Prometheus series. They carry no tenant or webhook
+// label: those are unbounded, and failed triggers hold per-webhook detail.
+type metrics struct {
+	requests       *prometheus.CounterVec
+	seconds        prometheus.Histogram
+	publishSeconds prometheus.Histogram
+	bodyBytes      prometheus.Histogram
+	failures       *prometheus.CounterVec
+	byReason       [numReasons]prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookgate_edge_requests_total", Help: "Inbound calls by outcome.",
+		}, []string{"outcome", "code"}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hookgate_edge_request_duration_seconds", Help: "Time from request to answer.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		publishSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hookgate_edge_publish_duration_seconds", Help: "Time to publish a call's events and get every JetStream acknowledgement.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		bodyBytes: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hookgate_edge_body_bytes", Help: "Size of accepted-for-processing request bodies.",
+			Buckets: prometheus.ExponentialBuckets(256, 4, 9),
+		}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookgate_edge_failed_trigger_records_total", Help: "Failed triggers by what became of their record.",
+		}, []string{"result"}),
+	}
+	for r := range numReasons {
+		info := reasons[r]
+		m.byReason[r] = m.requests.WithLabelValues(info.label, fmt.Sprint(info.status))
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.requests, m.seconds, m.publishSeconds, m.bodyBytes, m.failures} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("register metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) observe(r reason, d time.Duration) {
+	m.byReason[r].Inc()
+	m.seconds.Observe(d.Seconds())
+}

@@ -1,0 +1,133 @@
+package ingress
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/hookgate/hookgate/dataplane/envelope"
+	"github.com/hookgate/hookgate/dataplane/streams"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"golang.org/x/time/rate"
+)
+
+// hook is what the edge derives from one EdgeWebhook: parsed correlation
+// paths, subjects, and the rate limiters that must survive configuration
+// updates of the same webhook.
+type hook struct {
+	src      *hookgatev1.EdgeWebhook
+	provider string
+	bindings []binding
+	limiter  *rate.Limiter // nil without a rate limit
+	// failures samples failed-trigger records so a flood cannot fill the
+	// store; it lives as long as the webhook.
+	failures *rate.Limiter
+}
+
+type binding struct {
+	processID string
+	threadID  string
+	trigger   string
+	subject   string
+	resume    bool
+	path      envelope.CorrelationPath
+	// dedupSuffix makes a provider delivery id unique per binding.
+	dedupSuffix string
+}
+
+// hooks caches derived state by tenant/id. Lookups are lock-free; a
+// configuration update of a webhook rebuilds its entry on first use.
+type hooks struct {
+	m sync.Map // string → *hook
+}
+
+func (hs *hooks) get(key string, w *hookgatev1.EdgeWebhook) *hook {
+	if v, ok := hs.m.Load(key); ok {
+		h := v.(*hook)
+		if h.src == w {
+			return h
+		}
+		nh := newHook(w, h)
+		hs.m.Store(key, nh)
+		return nh
+	}
+	h := newHook(w, nil)
+	hs.m.Store(key, h)
+	return h
+}
+
+func newHook(w *hookgatev1.EdgeWebhook, old *hook) *hook {
+	h := &hook{src: w, provider: providerName(w.GetProvider())}
+	for _, b := range w.GetBindings() {
+		nb := binding{processID: b.GetProcessId(), threadID: b.GetThreadId()}
+		nb.resume = b.GetTrigger() == hookgatev1.Trigger_TRIGGER_RESUME_PROCESS
+		if nb.resume {
+			nb.trigger = "RESUME_PROCESS"
+			// The control plane checked the syntax; a path the edge cannot
+			// parse leaves the zero path, which resolves nothing, so such
+			// calls are rejected rather than published without a key.
+			nb.path, _ = envelope.ParseCorrelationPath(b.GetCorrelationPath())
+		} else {
+			nb.trigger = "START_PROCESS"
+		}
+		if nb.threadID == "" {
+			nb.threadID = "main"
+		}
+		nb.subject = streams.InboundSubject(w.GetTenant(), nb.processID, nb.resume)
+		nb.dedupSuffix = ":" + nb.processID + ":" + nb.threadID + ":" + nb.trigger
+		h.bindings = append(h.bindings, nb)
+	}
+	if rl := w.GetRateLimit(); rl != nil && rl.GetRequestsPerSecond() > 0 {
+		burst := int(rl.GetBurst())
+		if burst <= 0 {
+			burst = int(math.Ceil(rl.GetRequestsPerSecond()))
+		}
+		if old != nil && old.limiter != nil && old.limiter.Limit() == rate.Limit(rl.GetRequestsPerSecond()) && old.limiter.Burst() == burst {
+			h.limiter = old.limiter
+		} else {
+			h.limiter = rate.NewLimiter(rate.Limit(rl.GetRequestsPerSecond()), burst)
+		}
+	}
+	if old != nil {
+		h.failures = old.failures
+	} else {
+		h.failures = rate.NewLimiter(failureRecordRate, failureRecordBurst)
+	}
+	return h
+}
+
+// Failed-trigger sampling per webhook: a burst of 20, then one a second.
+const (
+	failureRecordRate  = rate.Limit(1)
+	failureRecordBurst = 20
+)
+
+// keyValid reports whether key matches the webhook's current key, or its
+// previous key before that one's expiry. Digests are compared in constant
+// time, and every digest is compared so timing does not tell which matched.
+func keyValid(w *hookgatev1.EdgeWebhook, key string, now time.Time) bool {
+	if key == "" {
+		return false
+	}
+	d := sha256.Sum256([]byte(key))
+	ok := 0
+	for _, k := range w.GetKeys() {
+		match := subtle.ConstantTimeCompare(d[:], k.GetSha256())
+		if exp := k.GetExpireTime(); exp != nil && !now.Before(exp.AsTime()) {
+			match = 0
+		}
+		ok |= match
+	}
+	return ok == 1
+}
+
+func providerName(p hookgatev1.Provider) string {
+	name := p.String()
+	const prefix = "PROVIDER_"
+	if len(name) > len(prefix) && name[:len(prefix)] == prefix {
+		return name[len(prefix):]
+	}
+	return name
+}
