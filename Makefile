@@ -15,7 +15,7 @@ GO_SRC   := $(shell find cmd controlplane dataplane gen testkit -name '*.go' -o 
 # The test budget on 2 cores: packages run two at a time.
 TEST_FLAGS ?= -race -count=1 -p 2 -timeout 12m
 
-.PHONY: dev build tools generate lint fmt-check vet gen-check test test-go bench breaking clean
+.PHONY: dev build tools generate lint fmt-check vet gen-check test bench bench-profile bench-config breaking clean
 
 ## dev: build and run Hookgate with embedded etcd and NATS (data in ./.hookgate)
 dev: build
@@ -72,9 +72,14 @@ vet:
 test: lint gen-check fmt-check vet build
 	HOOKGATE_BIN=$(HOOKGATE) go test $(TEST_FLAGS) $(MODULES)
 
-## bench: benchmarks with ratios against ceilings measured in the same run
-bench: build
-	@echo "benchmarks arrive with the ingress issue"
+## bench: the ingress benchmark, with ratios against ceilings measured in the same run
+bench:
+	go run ./cmd/hookgate/bench/ingress -duration $(or $(BENCH_DURATION),5s)
+
+## bench-profile: the same, writing a CPU profile of the edge runs to bench-edge.prof
+bench-profile:
+	go run ./cmd/hookgate/bench/ingress -duration 5s -cpuprofile bench-edge.prof
+	go tool pprof -top -nodecount=30 bench-edge.prof | head -40
 
 clean:
 	rm -rf bin

@@ -345,7 +345,33 @@ func newWebhooksCommand() *cobra.Command {
 			return err
 		},
 	}
-	cmd.AddCommand(create, get, list, update,
+	var failLimit int32
+	failures := &cobra.Command{
+		Use: "failures WEBHOOK_ID", Short: "List calls the edge rejected after routing, newest first", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, wc, err := client(cmd)
+			if err != nil {
+				return err
+			}
+			resp, err := wc.ListFailedTriggers(cmd.Context(), connect.NewRequest(&hookgatev1.ListFailedTriggersRequest{
+				Tenant: tenant, WebhookId: args[0], PageSize: failLimit,
+			}))
+			if err != nil {
+				return apiError(err)
+			}
+			if c.json() {
+				return c.printJSON(resp.Msg)
+			}
+			rows := make([][]string, 0, len(resp.Msg.FailedTriggers))
+			for _, f := range resp.Msg.FailedTriggers {
+				rows = append(rows, []string{timeText(f.Time, f.Time != nil), strconv.Itoa(int(f.StatusCode)), f.Reason,
+					f.RemoteAddress, strconv.FormatInt(f.BodySize, 10), f.Detail})
+			}
+			return c.table([]string{"TIME", "STATUS", "REASON", "REMOTE", "BODY BYTES", "DETAIL"}, rows)
+		},
+	}
+	failures.Flags().Int32Var(&failLimit, "limit", 50, "how many to show (at most 500)")
+	cmd.AddCommand(create, get, list, update, failures,
 		setActive("activate", "Accept calls again (the key is unchanged)", true),
 		setActive("deactivate", "Answer calls with 410 Gone, keeping the key", false),
 		rotate, del)

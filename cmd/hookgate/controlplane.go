@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -13,10 +16,13 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"github.com/hookgate/hookgate/controlplane/admin"
+	"github.com/hookgate/hookgate/controlplane/distribute"
+	"github.com/hookgate/hookgate/controlplane/failures"
 	"github.com/hookgate/hookgate/controlplane/leader"
 	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -45,6 +51,14 @@ type controlPlaneConfig struct {
 	// publicURL is the edge's public base URL that webhook URLs start with.
 	publicURL        string
 	keySweepInterval time.Duration
+	// nodeToken authenticates data-plane nodes on the config stream.
+	nodeToken string
+	// tlsCert and tlsKey serve the admin port over TLS; tlsClientCA
+	// verifies node client certificates (mTLS).
+	tlsCert, tlsKey, tlsClientCA string
+	// allowPlaintext permits cleartext on a non-loopback address.
+	allowPlaintext bool
+	replicaID      string
 }
 
 func (c controlPlaneConfig) validate() error {
@@ -66,7 +80,66 @@ func (c controlPlaneConfig) validate() error {
 	if c.keySweepInterval <= 0 {
 		return fmt.Errorf("flag --key-sweep-interval %s: must be positive", c.keySweepInterval)
 	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return fmt.Errorf("flags --tls-cert and --tls-key: give both or neither")
+	}
+	if c.tlsClientCA != "" && c.tlsCert == "" {
+		return fmt.Errorf("flag --tls-client-ca: needs --tls-cert and --tls-key")
+	}
+	// Node tokens and provider secrets cross this port: cleartext only on
+	// loopback unless the operator says the network is trusted.
+	if c.tlsCert == "" && !c.allowPlaintext && !loopbackAddr(c.listenAddrOf()) {
+		return fmt.Errorf("flag --%s %q: cleartext on a non-loopback address needs --tls-cert/--tls-key or --allow-plaintext", c.listenFlag, c.listenAddrOf())
+	}
+	if c.nodeToken == "" && c.tlsClientCA == "" && !loopbackAddr(c.listenAddrOf()) {
+		return fmt.Errorf("flag --node-token (or HOOKGATE_NODE_TOKEN): required when the control plane listens beyond loopback without --tls-client-ca")
+	}
 	return nil
+}
+
+func (c controlPlaneConfig) listenAddrOf() string {
+	if c.listener != nil {
+		return c.listener.Addr().String()
+	}
+	return c.listenAddr
+}
+
+// loopbackAddr reports whether host:port names a loopback address.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (c controlPlaneConfig) tlsConfig() (*tls.Config, error) {
+	if c.tlsCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("flags --tls-cert/--tls-key: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.tlsClientCA != "" {
+		pem, err := os.ReadFile(c.tlsClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("flag --tls-client-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("flag --tls-client-ca %s: no PEM certificate", c.tlsClientCA)
+		}
+		// Admin clients authenticate with tokens and send no certificate;
+		// nodes present one signed by this CA.
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
+	return cfg, nil
 }
 
 func (c controlPlaneConfig) keyring() (*secrets.Keyring, error) {
@@ -95,6 +168,7 @@ func (c controlPlaneConfig) keyring() (*secrets.Keyring, error) {
 // controlPlane is a started control plane: etcd and NATS reached, admin port
 // bound, bootstrap token in place.
 type controlPlane struct {
+	dist   *distribute.Distributor
 	cfg    controlPlaneConfig
 	log    *slog.Logger
 	etcd   *clientv3.Client
@@ -140,6 +214,10 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: nats %s: %w", cfg.natsURL, err)
 	}
+	js, err := jetstream.New(cp.nc)
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: jetstream: %w", err)
+	}
 	if cfg.bootstrapTokenFile != "" {
 		cp.token, cp.minted, err = admin.BootstrapToken(ctx, cp.store, cfg.bootstrapTokenFile, time.Now())
 		if err != nil {
@@ -152,17 +230,36 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 
 	checks := cp.checks()
 	clock := systemClock{}
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: %w", err)
+	}
+	replica := cfg.replicaID
+	if replica == "" {
+		replica = defaultNodeID("controlplane")
+	}
+	cp.dist, err = distribute.New(distribute.Config{ReplicaID: replica, NodeToken: cfg.nodeToken}, cp.etcd, keyring, log, reg, clock)
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: %w", err)
+	}
 	mux := admin.NewHandler(admin.Services{
-		Tenants:  admin.NewTenantService(cp.store, clock, log),
-		Webhooks: admin.NewWebhookService(cp.store, keyring, clock, log, cfg.publicURL),
+		Tenants:     admin.NewTenantService(cp.store, clock, log),
+		Webhooks:    admin.NewWebhookService(cp.store, keyring, clock, log, cfg.publicURL, failures.NewReader(js)),
+		Edges:       cp.dist,
+		ConfigNodes: cp.dist,
 	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks}, connect.WithCompressMinBytes(1024))
-	healthMux(mux, checks, reg)
+	healthMuxed := healthMux(mux, checks, reg)
 	if cfg.listener == nil {
 		if cfg.listener, err = listen(cfg.listenFlag, cfg.listenAddr); err != nil {
 			return nil, fmt.Errorf("controlplane: %w", err)
 		}
 	}
-	cp.admin = serveOn("controlplane", cfg.listener, mux, adminLimits, log)
+	var handler http.Handler = healthMuxed
+	if tlsCfg != nil {
+		handler = distribute.WithVerifiedClientCert(handler)
+	}
+	cp.admin = serveOn("controlplane", cfg.listener, handler, adminLimits, log)
+	cp.admin.tls = tlsCfg
 	log.Info("control plane started", "admin", cp.admin.URL(), "etcd", cfg.etcdEndpoints)
 	return cp, nil
 }
@@ -179,6 +276,7 @@ func (cp *controlPlane) Run(ctx context.Context) error {
 	defer cp.close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return cp.admin.Run(ctx) })
+	g.Go(func() error { return cp.dist.Run(ctx) })
 	g.Go(func() error {
 		id, _ := os.Hostname()
 		return leader.Run(ctx, cp.etcd, "key-sweeper", fmt.Sprintf("%s/%d", id, os.Getpid()), cp.log, cp.sweepKeys)
@@ -279,6 +377,12 @@ func newControlPlaneCommand() *cobra.Command {
 	fs.StringVar(&cfg.keyringJSON, "keyring", "", "the keyring JSON itself; prefer the environment variable HOOKGATE_KEYRING")
 	fs.StringVar(&cfg.publicURL, "public-url", "http://127.0.0.1:8080", "the edges' public base URL, as providers call it")
 	fs.DurationVar(&cfg.keySweepInterval, "key-sweep-interval", time.Minute, "how often expired previous API keys are removed")
+	fs.StringVar(&cfg.nodeToken, "node-token", "", "shared token data-plane nodes present on the config stream (prefer HOOKGATE_NODE_TOKEN)")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "serve the admin port over TLS with this certificate (PEM)")
+	fs.StringVar(&cfg.tlsKey, "tls-key", "", "key (PEM) of --tls-cert")
+	fs.StringVar(&cfg.tlsClientCA, "tls-client-ca", "", "CA (PEM) that signs node client certificates (mTLS)")
+	fs.BoolVar(&cfg.allowPlaintext, "allow-plaintext", false, "allow cleartext on a non-loopback address (trusted networks only)")
+	fs.StringVar(&cfg.replicaID, "replica-id", "", "this replica's name in the fleet view (default: host name and pid)")
 	fs.StringVar(&cfg.bootstrapTokenFile, "bootstrap-token-file", "", "file holding the bootstrap platform admin token; created (mode 0600) with a new token when missing")
 	logs.register(fs, "json")
 	return cmd

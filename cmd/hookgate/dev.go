@@ -112,6 +112,8 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) error {
 		maxAge: 7 * 24 * time.Hour, duplicates: 2 * time.Minute}
 	edge, err := startEdge(ctx, edgeConfig{
 		listener:        edgeLn,
+		nodeID:          "dev-edge",
+		publishTimeout:  5 * time.Second,
 		controlPlaneURL: cp.admin.URL(),
 		nats:            dataNATS,
 	}, log, reg)
@@ -120,7 +122,7 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) error {
 		edgeLn.Close()
 		return err
 	}
-	disp, err := startDispatcher(ctx, dispatcherConfig{controlPlaneURL: cp.admin.URL(), nats: dataNATS}, log, reg)
+	disp, err := startDispatcher(ctx, dispatcherConfig{nodeID: "dev-dispatcher", controlPlaneURL: cp.admin.URL(), nats: dataNATS}, log, reg)
 	if err != nil {
 		cp.close()
 		edge.close()

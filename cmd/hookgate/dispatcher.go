@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
+	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/dispatch"
 	"github.com/hookgate/hookgate/dataplane/streams"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -13,12 +16,16 @@ import (
 )
 
 type dispatcherConfig struct {
+	nodeID          string
+	sync            syncFlags
 	opsAddr         string
 	controlPlaneURL string
 	nats            natsFlags
 }
 
 type dispatcherNode struct {
+	table  *configsync.Table
+	sync   *configsync.Client
 	nc     *nats.Conn
 	d      *dispatch.Dispatcher
 	ops    *httpServer
@@ -37,7 +44,26 @@ func startDispatcher(ctx context.Context, cfg dispatcherConfig, log *slog.Logger
 		return nil, err
 	}
 	n.nc = nc
-	n.checks = []check{natsCheck(nc), streamCheck(js, streams.Outbound)}
+	n.table = configsync.NewTable()
+	n.sync, err = configsync.New(configsync.Config{
+		ControlPlaneURL: cfg.controlPlaneURL,
+		NodeID:          cfg.nodeID,
+		Role:            hookgatev1.NodeRole_NODE_ROLE_DISPATCHER,
+		Address:         cfg.opsAddr,
+		NodeToken:       cfg.sync.nodeToken,
+		CAFile:          cfg.sync.caFile,
+		CertFile:        cfg.sync.certFile,
+		KeyFile:         cfg.sync.keyFile,
+		AllowPlaintext:  cfg.sync.allowPlaintext,
+		CacheFile:       cfg.sync.cacheFile,
+	}, n.table, log, configsync.SystemClock{})
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher: %w", err)
+	}
+	n.checks = []check{
+		{name: "config", fn: func(context.Context) (string, error) { return n.table.Check() }},
+		natsCheck(nc), streamCheck(js, streams.Outbound),
+	}
 	n.d = dispatch.New(log)
 	if cfg.opsAddr != "" {
 		n.ops, err = listenHTTP("dispatcher ops", "ops-addr", cfg.opsAddr, healthMux(nil, n.checks, reg), adminLimits, log)
@@ -52,6 +78,7 @@ func (n *dispatcherNode) Run(ctx context.Context) error {
 	defer n.close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.d.Run(ctx) })
+	g.Go(func() error { return n.sync.Run(ctx) })
 	if n.ops != nil {
 		g.Go(func() error { return n.ops.Run(ctx) })
 	}
@@ -91,6 +118,8 @@ func newDispatcherCommand() *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&cfg.opsAddr, "ops-addr", "127.0.0.1:8082", "ops address for /healthz, /readyz and /metrics")
 	fs.StringVar(&cfg.controlPlaneURL, "control-plane", "http://127.0.0.1:8070", "control-plane URL for the config stream")
+	fs.StringVar(&cfg.nodeID, "node-id", defaultNodeID("dispatcher"), "this node's name in the fleet view")
+	cfg.sync.register(fs)
 	cfg.nats.register(fs)
 	logs.register(fs, "json")
 	return cmd

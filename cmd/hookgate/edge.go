@@ -5,18 +5,25 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
+	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/ingress"
 	"github.com/hookgate/hookgate/dataplane/streams"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 )
 
 type edgeConfig struct {
-	listenAddr string
+	nodeID         string
+	publishTimeout time.Duration
+	sync           syncFlags
+	listenAddr     string
 	// listener, when set, is already bound to listenAddr (hookgate dev binds
 	// early to learn random ports).
 	listener net.Listener
@@ -38,10 +45,13 @@ var edgeLimits = serverLimits{
 
 // edgeNode is a started edge: NATS reached, ports bound.
 type edgeNode struct {
-	nc      *nats.Conn
-	ingress *httpServer
-	ops     *httpServer
-	checks  []check
+	listener net.Listener
+	table    *configsync.Table
+	sync     *configsync.Client
+	nc       *nats.Conn
+	ingress  *httpServer
+	ops      *httpServer
+	checks   []check
 }
 
 // startEdge connects and binds. With an empty opsAddr no ops server is
@@ -53,21 +63,53 @@ func startEdge(ctx context.Context, cfg edgeConfig, log *slog.Logger, reg *prome
 			e.close()
 		}
 	}()
-	nc, js, err := connectJetStream(ctx, "edge", cfg.nats, log, streams.Config.InboundConfig)
-	if err != nil {
-		return nil, err
-	}
-	e.nc = nc
-	e.checks = []check{natsCheck(nc), streamCheck(js, streams.Inbound)}
-	// The public port answers health probes for the load balancer but never
-	// serves /metrics.
-	mux := healthMux(nil, e.checks, nil)
-	mux.Handle("/in/", ingress.New())
 	if cfg.listener == nil {
 		if cfg.listener, err = listen(cfg.listenFlag, cfg.listenAddr); err != nil {
 			return nil, fmt.Errorf("edge: %w", err)
 		}
 	}
+	e.listener = cfg.listener
+	nc, js, err := connectJetStream(ctx, "edge", cfg.nats, log, streams.Config.InboundConfig, streams.Config.FailedConfig)
+	if err != nil {
+		return nil, err
+	}
+	e.nc = nc
+	// An envelope is larger than its body: refuse a bus that cannot carry
+	// the default body limit instead of failing calls later (DESIGN.md).
+	if mp := nc.MaxPayload(); mp < minMaxPayload {
+		return nil, fmt.Errorf("edge: NATS max_payload is %d bytes; the default 1 MiB body limit needs at least %d (raise max_payload on the NATS servers)", mp, minMaxPayload)
+	}
+	e.table = configsync.NewTable()
+	e.sync, err = configsync.New(configsync.Config{
+		ControlPlaneURL: cfg.controlPlaneURL,
+		NodeID:          cfg.nodeID,
+		Role:            hookgatev1.NodeRole_NODE_ROLE_EDGE,
+		Address:         cfg.listener.Addr().String(),
+		NodeToken:       cfg.sync.nodeToken,
+		CAFile:          cfg.sync.caFile,
+		CertFile:        cfg.sync.certFile,
+		KeyFile:         cfg.sync.keyFile,
+		AllowPlaintext:  cfg.sync.allowPlaintext,
+		CacheFile:       cfg.sync.cacheFile,
+	}, e.table, log, configsync.SystemClock{})
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	icfg := ingress.DefaultConfig()
+	icfg.PublishTimeout = cfg.publishTimeout
+	icfg.MaxPayload = nc.MaxPayload()
+	handler, err := ingress.New(icfg, ingress.Deps{Routes: tableRoutes{e.table}, JetStream: js, Conn: nc, Log: log, Metrics: reg})
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	e.checks = []check{
+		{name: "config", fn: func(context.Context) (string, error) { return e.table.Check() }},
+		natsCheck(nc), streamCheck(js, streams.Inbound),
+	}
+	// The public port answers health probes for the load balancer but never
+	// serves /metrics.
+	mux := healthMux(nil, e.checks, nil)
+	mux.Handle("/in/", handler)
 	e.ingress = serveOn("edge", cfg.listener, mux, edgeLimits, log)
 	if cfg.opsAddr != "" {
 		e.ops, err = listenHTTP("edge ops", "ops-addr", cfg.opsAddr, healthMux(nil, e.checks, reg), adminLimits, log)
@@ -83,6 +125,7 @@ func (e *edgeNode) Run(ctx context.Context) error {
 	defer e.close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return e.ingress.Run(ctx) })
+	g.Go(func() error { return e.sync.Run(ctx) })
 	if e.ops != nil {
 		g.Go(func() error { return e.ops.Run(ctx) })
 	}
@@ -90,8 +133,8 @@ func (e *edgeNode) Run(ctx context.Context) error {
 }
 
 func (e *edgeNode) close() {
-	if e.ingress != nil {
-		e.ingress.Close()
+	if e.listener != nil {
+		_ = e.listener.Close()
 	}
 	if e.ops != nil {
 		e.ops.Close()
@@ -127,7 +170,53 @@ func newEdgeCommand() *cobra.Command {
 	fs.StringVar(&cfg.listenAddr, "listen-addr", "127.0.0.1:8080", "public ingress address")
 	fs.StringVar(&cfg.opsAddr, "ops-addr", "127.0.0.1:8081", "ops address for /healthz, /readyz and /metrics")
 	fs.StringVar(&cfg.controlPlaneURL, "control-plane", "http://127.0.0.1:8070", "control-plane URL for the config stream")
+	fs.StringVar(&cfg.nodeID, "node-id", defaultNodeID("edge"), "this node's name in the fleet view")
+	fs.DurationVar(&cfg.publishTimeout, "publish-timeout", 5*time.Second, "how long to wait for JetStream to acknowledge before answering 503")
+	cfg.sync.register(fs)
 	cfg.nats.register(fs)
 	logs.register(fs, "json")
 	return cmd
+}
+
+// minMaxPayload is what an envelope of a 1 MiB body needs, with its base64
+// raw body and headers.
+const minMaxPayload = 2<<20 + 512<<10
+
+// tableRoutes serves the ingress from the config stream's table.
+type tableRoutes struct{ t *configsync.Table }
+
+func (r tableRoutes) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, int64, bool) {
+	s := r.t.Snapshot()
+	if s == nil {
+		return nil, 0, false
+	}
+	w, _ := s.Webhook(tenant, id)
+	return w, s.Revision, true
+}
+
+// syncFlags configure a node's config stream.
+type syncFlags struct {
+	nodeToken      string
+	caFile         string
+	certFile       string
+	keyFile        string
+	allowPlaintext bool
+	cacheFile      string
+}
+
+func (s *syncFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&s.nodeToken, "node-token", "", "shared node token for the config stream (prefer HOOKGATE_NODE_TOKEN)")
+	fs.StringVar(&s.caFile, "control-plane-ca", "", "PEM CA that signs the control plane's certificate (https:// URLs)")
+	fs.StringVar(&s.certFile, "tls-cert", "", "client certificate (PEM) for mTLS to the control plane")
+	fs.StringVar(&s.keyFile, "tls-key", "", "client key (PEM) for mTLS to the control plane")
+	fs.BoolVar(&s.allowPlaintext, "allow-plaintext", false, "allow http:// to a control plane that is not on loopback (trusted networks only)")
+	fs.StringVar(&s.cacheFile, "config-cache-file", "", "keep the last configuration in this file (mode 0600; holds provider secrets) to serve after a restart while the control plane is down")
+}
+
+func defaultNodeID(role string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "node"
+	}
+	return fmt.Sprintf("%s-%s-%d", role, host, os.Getpid())
 }

@@ -32,6 +32,8 @@ func newRootCommand() *cobra.Command {
 		newTenantsCommand(),
 		newTokensCommand(),
 		newWebhooksCommand(),
+		newEventsCommand(),
+		newNodesCommand(),
 	)
 	return root
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,8 @@ import (
 // happens at construction so a port in use fails start-up at once, with the
 // flag's name in the error.
 type httpServer struct {
+	// tls, when set, serves TLS (HTTP/2 by ALPN) instead of cleartext.
+	tls  *tls.Config
 	name string
 	ln   net.Listener
 	srv  *http.Server
@@ -74,12 +77,24 @@ func serveOn(name string, ln net.Listener, h http.Handler, lim serverLimits, log
 }
 
 // URL is the server's base URL on its bound address.
-func (s *httpServer) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *httpServer) URL() string {
+	if s.tls != nil {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Run serves until ctx ends, then drains in-flight requests for up to 10 s.
 func (s *httpServer) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
+	go func() {
+		if s.tls != nil {
+			s.srv.TLSConfig = s.tls
+			errc <- s.srv.ServeTLS(s.ln, "", "")
+			return
+		}
+		errc <- s.srv.Serve(s.ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("%s: serve: %w", s.name, err)

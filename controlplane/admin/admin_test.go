@@ -65,7 +65,7 @@ func newEnv(t *testing.T) *env {
 	}
 	mux := admin.NewHandler(admin.Services{
 		Tenants:  admin.NewTenantService(st, clock, log),
-		Webhooks: admin.NewWebhookService(st, kr, clock, log, "https://hooks.example.com"),
+		Webhooks: admin.NewWebhookService(st, kr, clock, log, "https://hooks.example.com", nil),
 	}, admin.NewAuthenticator(st, log).Wrap, grpchealth.NewStaticChecker())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

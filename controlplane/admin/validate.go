@@ -14,16 +14,17 @@ import (
 
 // Limits of the inbound API (docs/design.md lists them).
 const (
-	defaultPageSize    = 50
-	maxPageSize        = 500
-	maxDescription     = 1024
-	maxBindings        = 16
-	DefaultMaxBody     = 1 << 20
-	maxBodyLimit       = 4 << 20
-	minBodyLimit       = 1 << 10
-	maxRate            = 100_000
-	maxSecretLen       = 4096
-	maxCorrelationPath = 512
+	defaultPageSize        = 50
+	maxPageSize            = 500
+	maxDescription         = 1024
+	maxBindings            = 16
+	DefaultMaxBody         = 1 << 20
+	maxBodyLimit           = 4 << 20
+	minBodyLimit           = 1 << 10
+	maxRate                = 100_000
+	maxSecretLen           = 4096
+	maxCorrelationPath     = 512
+	maxCorrelationSegments = 64
 )
 
 var (
@@ -33,10 +34,23 @@ var (
 	threadID  = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
 	// correlationPath is the grammar the edge parses: dotted field names
 	// (no '.', '[' or ']') each followed by any number of [N] indices.
-	// cmd/hookgate/configtest checks it against the edge's parser.
-	correlationPath = regexp.MustCompile(`^[^.\[\]]+(\[(0|[1-9][0-9]{0,8})\])*(\.[^.\[\]]+(\[(0|[1-9][0-9]{0,8})\])*)*$`)
+	// cmd/hookgate/contract checks it against the edge's parser.
+	correlationPath = regexp.MustCompile(`^([^.\[\]\x00-\x1f\x7f]+|\[(0|[1-9][0-9]{0,8})\])(\[(0|[1-9][0-9]{0,8})\])*(\.[^.\[\]\x00-\x1f\x7f]+(\[(0|[1-9][0-9]{0,8})\])*)*$`)
 	webhookID       = regexp.MustCompile(`^wh_[0-9a-z]{1,64}$`)
 )
+
+// ValidCorrelationPath reports whether s is a correlation path the edge
+// can parse.
+func ValidCorrelationPath(s string) bool {
+	if len(s) > maxCorrelationPath || !utf8.ValidString(s) || !correlationPath.MatchString(s) {
+		return false
+	}
+	segments := strings.Count(s, "[") + strings.Count(s, ".")
+	if s[0] != '[' {
+		segments++
+	}
+	return segments <= maxCorrelationSegments
+}
 
 func validateTenantSlug(field, s string) error {
 	if !tenantSlug.MatchString(s) {
@@ -115,7 +129,7 @@ func normalizeBindings(bs []*hookgatev1.Binding) error {
 			if b.CorrelationPath == "" {
 				return invalid(field("correlation_path"), "is required for TRIGGER_RESUME_PROCESS")
 			}
-			if len(b.CorrelationPath) > maxCorrelationPath || !correlationPath.MatchString(b.CorrelationPath) {
+			if !ValidCorrelationPath(b.CorrelationPath) {
 				return invalid(field("correlation_path"), "%q is not a dotted path with [N] indices, e.g. entry[0].changes[0].value.id", b.CorrelationPath)
 			}
 		default:

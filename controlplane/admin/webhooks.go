@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/hookgate/hookgate/controlplane/failures"
 	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
 	storagev1 "github.com/hookgate/hookgate/gen/hookgate/storage/v1"
@@ -33,14 +35,49 @@ type WebhookService struct {
 	clock     Clock
 	log       *slog.Logger
 	publicURL string
+	failures  FailureLister
+}
+
+// FailureLister reads recorded failed triggers, newest first.
+type FailureLister interface {
+	List(ctx context.Context, tenant, webhookID string, size int, token string) ([]*hookgatev1.FailedTrigger, string, error)
 }
 
 var _ hookgatev1connect.InboundWebhookServiceHandler = (*WebhookService)(nil)
 
 // NewWebhookService returns the inbound webhook API. publicURL is the
 // edge's public base URL, e.g. "https://hooks.example.com".
-func NewWebhookService(st *store.Store, keyring *secrets.Keyring, clock Clock, log *slog.Logger, publicURL string) *WebhookService {
-	return &WebhookService{store: st, keyring: keyring, clock: clock, log: log, publicURL: strings.TrimRight(publicURL, "/")}
+// failures may be nil, and then ListFailedTriggers answers Unavailable.
+func NewWebhookService(st *store.Store, keyring *secrets.Keyring, clock Clock, log *slog.Logger, publicURL string, failures FailureLister) *WebhookService {
+	return &WebhookService{store: st, keyring: keyring, clock: clock, log: log, publicURL: strings.TrimRight(publicURL, "/"), failures: failures}
+}
+
+// ListFailedTriggers implements hookgatev1connect.InboundWebhookServiceHandler.
+// Records outlive a deleted webhook until they age out, but are listed only
+// while the webhook exists, so a tenant token cannot probe ids.
+func (s *WebhookService) ListFailedTriggers(ctx context.Context, req *connect.Request[hookgatev1.ListFailedTriggersRequest]) (*connect.Response[hookgatev1.ListFailedTriggersResponse], error) {
+	m := req.Msg
+	if err := s.authorizeWebhook(ctx, m.GetTenant(), m.GetWebhookId()); err != nil {
+		return nil, err
+	}
+	page, err := pageOf(m.GetPageSize(), m.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := s.store.Webhook(ctx, m.GetTenant(), m.GetWebhookId()); err != nil {
+		return nil, toConnect(ctx, s.log, err)
+	}
+	if s.failures == nil {
+		return nil, connect.NewError(connect.CodeUnavailable, errors.New("failed triggers are not readable from this control plane"))
+	}
+	fts, next, err := s.failures.List(ctx, m.GetTenant(), m.GetWebhookId(), page.Size, page.Token)
+	if errors.Is(err, failures.ErrBadPageToken) {
+		return nil, invalid("page_token", "%v", err)
+	}
+	if err != nil {
+		return nil, toConnect(ctx, s.log, err)
+	}
+	return connect.NewResponse(&hookgatev1.ListFailedTriggersResponse{FailedTriggers: fts, NextPageToken: next}), nil
 }
 
 // CreateWebhook implements hookgatev1connect.InboundWebhookServiceHandler.

@@ -1,0 +1,153 @@
+package distribute
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hookgate/hookgate/controlplane/secrets"
+	"github.com/hookgate/hookgate/controlplane/store"
+	storagev1 "github.com/hookgate/hookgate/gen/hookgate/storage/v1"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// Roles are indexes into the view's per-role arrays. Outbound resources for
+// dispatchers slot in beside the edge's webhooks.
+const (
+	roleEdge = iota
+	roleDispatcher
+	numRoles
+)
+
+func roleIndex(r hookgatev1.NodeRole) int {
+	switch r {
+	case hookgatev1.NodeRole_NODE_ROLE_EDGE:
+		return roleEdge
+	case hookgatev1.NodeRole_NODE_ROLE_DISPATCHER:
+		return roleDispatcher
+	}
+	return -1
+}
+
+// roleLabels are the metric labels of the role indexes.
+var roleLabels = [numRoles]string{roleEdge: "edge", roleDispatcher: "dispatcher"}
+
+// WebhookResourceKey is the ConfigResource key of an inbound webhook.
+func WebhookResourceKey(tenant, id string) string { return "webhook/" + tenant + "/" + id }
+
+// record is one etcd key's change, projected onto the roles.
+type record struct {
+	etcdKey string
+	modRev  int64
+	deleted bool
+	// keys names, per role, the resource the etcd key becomes; "" means the
+	// role never sees it (least privilege).
+	keys [numRoles]string
+	// res holds the new resource per role for a put.
+	res [numRoles]*hookgatev1.ConfigResource
+	// err is set when a put could not be converted; the view then keeps the
+	// last good resource.
+	err error
+}
+
+// errNotDistributed marks an etcd key below a watched prefix that is no
+// resource (a malformed key); it is ignored.
+var errNotDistributed = errors.New("not a distributed record")
+
+// project turns an etcd key and value (nil for a delete) into what each role
+// receives.
+func project(keyring *secrets.Keyring, etcdKey string, value []byte, modRev int64, deleted bool) record {
+	r := record{etcdKey: etcdKey, modRev: modRev, deleted: deleted, keys: projectKeys(etcdKey)}
+	tenant, id, ok := parseWebhookKey(etcdKey)
+	if !ok {
+		r.err = errNotDistributed
+		return r
+	}
+	if deleted {
+		return r
+	}
+	var rec storagev1.WebhookRecord
+	if err := proto.Unmarshal(value, &rec); err != nil {
+		r.err = fmt.Errorf("decode webhook record: %w", err)
+		return r
+	}
+	w, err := edgeWebhook(keyring, tenant, id, &rec)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	r.res[roleEdge] = &hookgatev1.ConfigResource{
+		Key:      r.keys[roleEdge],
+		Resource: &hookgatev1.ConfigResource_Webhook{Webhook: w},
+	}
+	return r
+}
+
+// projectKeys names the resource an etcd key becomes for each role; ""
+// where the role must never see it.
+func projectKeys(etcdKey string) [numRoles]string {
+	var keys [numRoles]string
+	if tenant, id, ok := parseWebhookKey(etcdKey); ok {
+		// Only edges see inbound webhooks (least privilege).
+		keys[roleEdge] = WebhookResourceKey(tenant, id)
+	}
+	return keys
+}
+
+// parseWebhookKey splits /hookgate/webhooks/{tenant}/{id}.
+func parseWebhookKey(etcdKey string) (tenant, id string, ok bool) {
+	rest, ok := strings.CutPrefix(etcdKey, store.WebhooksPrefix)
+	if !ok {
+		return "", "", false
+	}
+	tenant, id, ok = strings.Cut(rest, "/")
+	if !ok || tenant == "" || id == "" || strings.Contains(id, "/") {
+		return "", "", false
+	}
+	return tenant, id, true
+}
+
+// edgeWebhook converts a stored record into what an edge needs: the current
+// key's digest, the previous one with its expiry, decrypted provider
+// secrets, and the public fields the edge enforces. The tenant and id come
+// from the etcd key, which is also what the secrets are bound to.
+func edgeWebhook(keyring *secrets.Keyring, tenant, id string, rec *storagev1.WebhookRecord) (*hookgatev1.EdgeWebhook, error) {
+	w := rec.GetWebhook()
+	if w == nil {
+		return nil, errors.New("webhook record has no webhook")
+	}
+	if w.GetTenant() != tenant || w.GetId() != id {
+		return nil, fmt.Errorf("webhook record names %s/%s but is stored at %s/%s", w.GetTenant(), w.GetId(), tenant, id)
+	}
+	out := &hookgatev1.EdgeWebhook{
+		Tenant:       tenant,
+		Id:           id,
+		Active:       w.GetActive(),
+		Provider:     w.GetProvider(),
+		Bindings:     w.GetBindings(),
+		MaxBodyBytes: w.GetMaxBodyBytes(),
+		RateLimit:    w.GetRateLimit(),
+		RawBody:      w.GetRawBody(),
+		CustomHmac:   w.GetCustomHmac(),
+		Url:          w.GetUrl(),
+	}
+	if k := rec.GetKey(); len(k.GetSha256()) > 0 {
+		out.Keys = append(out.Keys, &hookgatev1.KeyDigest{Sha256: k.GetSha256()})
+	}
+	if k := rec.GetPreviousKey(); len(k.GetSha256()) > 0 {
+		out.Keys = append(out.Keys, &hookgatev1.KeyDigest{Sha256: k.GetSha256(), ExpireTime: k.GetExpireTime()})
+	}
+	if n := len(rec.GetProviderSecrets()); n > 0 {
+		out.ProviderSecrets = make(map[string]string, n)
+		for name, c := range rec.GetProviderSecrets() {
+			plain, err := keyring.Open(secrets.Sealed{KeyID: c.GetKeyId(), Nonce: c.GetNonce(), Data: c.GetSealed()}, store.SecretAAD(tenant, id, name))
+			if err != nil {
+				// The error names the key id, never the value.
+				return nil, fmt.Errorf("open provider secret %q: %w", name, err)
+			}
+			out.ProviderSecrets[name] = string(plain)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,190 @@
+package distribute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookgate/hookgate/controlplane/secrets"
+	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
+)
+
+// Config holds the distributor's settings. The zero value of every field but
+// ReplicaID means its default.
+type Config struct {
+	// ReplicaID names this control-plane replica in the fleet view
+	// (Node.control_plane). Defaults to the host name.
+	ReplicaID string
+	// NodeToken is the shared secret nodes present as "Authorization:
+	// Bearer <token>". Empty accepts every node: the caller allows that only
+	// on loopback or behind mTLS. A node with a verified client certificate
+	// (see WithVerifiedClientCert) needs no token.
+	NodeToken string
+	// LogSize is how many resource changes the in-memory change log keeps for
+	// resuming nodes and slow streams. Default 65536.
+	LogSize int
+	// StatusInterval is how often acknowledged revisions are written to the
+	// fleet registry in etcd; hellos and NACKs are written at once.
+	// Default 1s.
+	StatusInterval time.Duration
+	// LeaseTTL is the TTL of the etcd lease that holds this replica's node
+	// records: they vanish this long after the replica dies. Whole seconds,
+	// at least 2s. Default 10s.
+	LeaseTTL time.Duration
+	// ResumeWait bounds how long a node that holds a revision newer than this
+	// replica's view waits for the view to catch up before it is given a
+	// snapshot instead. Default 5s.
+	ResumeWait time.Duration
+}
+
+// Defaults of Config, in one place.
+const (
+	DefaultLogSize        = 1 << 16
+	DefaultStatusInterval = time.Second
+	DefaultLeaseTTL       = 10 * time.Second
+	DefaultResumeWait     = 5 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.ReplicaID == "" {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			c.ReplicaID = h
+		} else {
+			c.ReplicaID = "controlplane"
+		}
+	}
+	if c.LogSize == 0 {
+		c.LogSize = DefaultLogSize
+	}
+	if c.StatusInterval == 0 {
+		c.StatusInterval = DefaultStatusInterval
+	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = DefaultLeaseTTL
+	}
+	if c.ResumeWait == 0 {
+		c.ResumeWait = DefaultResumeWait
+	}
+	return c
+}
+
+// Validate reports the first setting that cannot work, naming the field.
+func (c Config) Validate() error {
+	switch {
+	case c.LogSize < 0:
+		return fmt.Errorf("distribute: LogSize %d: must not be negative", c.LogSize)
+	case c.StatusInterval < 0:
+		return fmt.Errorf("distribute: StatusInterval %s: must not be negative", c.StatusInterval)
+	case c.LeaseTTL < 0 || (c.LeaseTTL > 0 && c.LeaseTTL < 2*time.Second):
+		return fmt.Errorf("distribute: LeaseTTL %s: must be at least 2s", c.LeaseTTL)
+	case c.LeaseTTL%time.Second != 0:
+		return fmt.Errorf("distribute: LeaseTTL %s: must be whole seconds", c.LeaseTTL)
+	case c.ResumeWait < 0:
+		return fmt.Errorf("distribute: ResumeWait %s: must not be negative", c.ResumeWait)
+	case len(c.ReplicaID) > 256:
+		return fmt.Errorf("distribute: ReplicaID: longer than 256 bytes")
+	}
+	return nil
+}
+
+// Clock tells the time; tests pass a fake.
+type Clock interface {
+	Now() time.Time
+}
+
+// Distributor is the control plane's side of config distribution. It
+// implements hookgatev1connect.ConfigDiscoveryServiceHandler and
+// hookgatev1connect.EdgeServiceHandler; Run feeds both from etcd.
+type Distributor struct {
+	cfg     Config
+	etcd    *clientv3.Client
+	keyring *secrets.Keyring
+	log     *slog.Logger
+	clock   Clock
+	metrics *metrics
+	view    *view
+	fleet   *fleet
+
+	// progress asks the watch loop for an etcd progress notification, which
+	// moves the view's revision up to etcd's when nothing changed.
+	progress chan struct{}
+	// stopped closes when Run returns; open streams then end so their nodes
+	// reconnect to another replica.
+	stopped chan struct{}
+	started atomic.Bool
+}
+
+var (
+	_ hookgatev1connect.ConfigDiscoveryServiceHandler = (*Distributor)(nil)
+	_ hookgatev1connect.EdgeServiceHandler            = (*Distributor)(nil)
+)
+
+// New returns a Distributor. It registers its metrics with reg (nil: no
+// metrics are registered). Nothing is read from etcd until Run.
+func New(cfg Config, etcd *clientv3.Client, keyring *secrets.Keyring, log *slog.Logger, reg prometheus.Registerer, clock Clock) (*Distributor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case etcd == nil:
+		return nil, errors.New("distribute: etcd client is required")
+	case keyring == nil:
+		return nil, errors.New("distribute: keyring is required")
+	case log == nil:
+		return nil, errors.New("distribute: logger is required")
+	case clock == nil:
+		return nil, errors.New("distribute: clock is required")
+	}
+	cfg = cfg.withDefaults()
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	d := &Distributor{
+		cfg:      cfg,
+		etcd:     etcd,
+		keyring:  keyring,
+		log:      log,
+		clock:    clock,
+		metrics:  m,
+		view:     newView(cfg.LogSize),
+		progress: make(chan struct{}, 1),
+		stopped:  make(chan struct{}),
+	}
+	d.fleet = newFleet(etcd, cfg, log)
+	return d, nil
+}
+
+// Run watches etcd and keeps the fleet registry until ctx ends. It retries
+// etcd errors forever: while etcd is away, connected nodes keep the last
+// configuration. When Run returns, open streams end with CodeUnavailable.
+func (d *Distributor) Run(ctx context.Context) error {
+	if !d.started.CompareAndSwap(false, true) {
+		return errors.New("distribute: Run called twice")
+	}
+	defer close(d.stopped)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return d.watch(ctx) })
+	g.Go(func() error { return d.fleet.run(ctx) })
+	return g.Wait()
+}
+
+// Revision is the etcd revision the view has reached; 0 before the first
+// load.
+func (d *Distributor) Revision() int64 { return d.view.revision() }
+
+// requestProgress asks the watch loop, without blocking, for a progress
+// notification.
+func (d *Distributor) requestProgress() {
+	select {
+	case d.progress <- struct{}{}:
+	default:
+	}
+}

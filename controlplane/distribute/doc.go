@@ -1,0 +1,21 @@
+// Package distribute streams configuration from the control plane to
+// data-plane nodes (DESIGN.md, "Config distribution").
+//
+// One etcd watch per control-plane replica feeds a materialised view: per
+// node role, the resources that role may see, at an etcd revision, plus a
+// bounded in-memory log of recent changes. Each node's stream starts with a
+// snapshot, or with only the changes since the revision the node already
+// holds, and then follows the view one update at a time: the next update is
+// sent when the node has acknowledged (ACK) or rejected (NACK) the previous
+// one, coalescing whatever changed meanwhile, so a slow node never slows the
+// watch or other nodes. A node that falls out of the log is resynced with a
+// snapshot.
+//
+// Edges receive inbound webhooks with key digests and decrypted provider
+// secrets; dispatchers never do. Connected nodes are recorded in etcd under
+// /hookgate/nodes/{node_id}, attached to the replica's lease, so every replica
+// can list the whole fleet.
+//
+// distribute never writes below /hookgate/webhooks/ and never imports
+// data-plane code.
+package distribute

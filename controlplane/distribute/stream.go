@@ -1,0 +1,326 @@
+package distribute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/hookgate/hookgate/controlplane/store"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Kinds of update, for metrics and logs.
+const (
+	kindSnapshot = "snapshot"
+	kindDelta    = "delta"
+)
+
+// maxNackReason bounds what a node's NACK reason may store in the fleet view.
+const maxNackReason = 1024
+
+type configStream = connect.BidiStream[hookgatev1.StreamConfigRequest, hookgatev1.StreamConfigResponse]
+
+// StreamConfig implements hookgatev1connect.ConfigDiscoveryServiceHandler.
+// The node is authenticated before anything it sends is decoded; its first
+// message must be a hello. It then gets a snapshot, or only the changes
+// since the revision it holds, and one update at a time after that: the
+// next is sent once the node has ACKed or NACKed the previous one.
+func (d *Distributor) StreamConfig(ctx context.Context, stream *configStream) error {
+	if err := d.authenticate(ctx, stream.RequestHeader()); err != nil {
+		return err
+	}
+	first, err := stream.Receive()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	}
+	hello := first.GetHello()
+	if err := validateHello(hello); err != nil {
+		return err
+	}
+	role := roleIndex(hello.GetRole())
+	select {
+	case <-d.view.ready:
+	case <-d.stopped:
+		return errStopping()
+	case <-ctx.Done():
+		return connect.NewError(connect.CodeCanceled, ctx.Err())
+	}
+	addr := hello.GetAddress()
+	if addr == "" {
+		addr = stream.Peer().Addr
+	}
+	log := d.log.With("node_id", hello.GetNodeId(), "role", roleLabels[role])
+	conn := d.fleet.connect(hello, addr, d.clock.Now())
+	defer d.fleet.disconnect(conn)
+	d.metrics.connected.WithLabelValues(roleLabels[role]).Inc()
+	defer d.metrics.connected.WithLabelValues(roleLabels[role]).Dec()
+	log.Info("node connected", "revision", hello.GetRevision(), "address", addr)
+
+	s := &nodeStream{d: d, stream: stream, log: log, role: role, conn: conn, held: hello.GetRevision()}
+	return s.run(ctx)
+}
+
+// nodeStream is one node's stream. Only its handler goroutine touches it.
+type nodeStream struct {
+	d      *Distributor
+	stream *configStream
+	log    *slog.Logger
+	role   int
+	conn   *nodeConn
+
+	// held is the revision the node holds (from its hello or last ACK).
+	held int64
+	// sent is the revision of the last update sent; inFlight while the node
+	// has neither ACKed nor NACKed it.
+	sent     int64
+	inFlight bool
+	// nacked is the revision of the last NACKed update: the same content is
+	// not sent again until the role changes after it.
+	nacked int64
+}
+
+func (s *nodeStream) run(ctx context.Context) error {
+	// Receive runs apart so that ACKs are read while the handler waits for
+	// the view. It ends when the node closes its side or, at the latest,
+	// when connect closes the request body as the handler returns.
+	msgs := make(chan *hookgatev1.StreamConfigRequest, 4)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			m, err := s.stream.Receive()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	u, kind, err := s.d.resume(ctx, s.role, s.held, s.log)
+	if err != nil {
+		return err
+	}
+	if err := s.send(u, kind); err != nil {
+		return err
+	}
+	for {
+		var changed <-chan struct{}
+		if !s.inFlight {
+			ch, _, roleRev := s.d.view.watchRole(s.role)
+			if roleRev > s.held && roleRev > s.nacked {
+				u, kind := s.d.next(s.role, s.held, s.log)
+				if err := s.send(u, kind); err != nil {
+					return err
+				}
+				continue
+			}
+			changed = ch
+		}
+		select {
+		case <-changed:
+		case m := <-msgs:
+			if err := s.handle(m); err != nil {
+				return err
+			}
+		case err := <-recvErr:
+			if errors.Is(err, io.EOF) {
+				s.log.Info("node disconnected", "revision", s.held)
+				return nil
+			}
+			s.log.Info("node disconnected", "revision", s.held, "err", err)
+			return err
+		case <-ctx.Done():
+			s.log.Info("node disconnected", "revision", s.held)
+			return nil
+		case <-s.d.stopped:
+			return errStopping()
+		}
+	}
+}
+
+func (s *nodeStream) send(u *hookgatev1.StreamConfigResponse, kind string) error {
+	if err := s.stream.Send(u); err != nil {
+		return err
+	}
+	s.inFlight = true
+	s.sent = u.GetRevision()
+	s.d.metrics.updates.WithLabelValues(roleLabels[s.role], kind).Inc()
+	s.log.Debug("config sent", "revision", u.GetRevision(), "kind", kind,
+		"upserts", len(u.GetUpserts()), "deletes", len(u.GetDeletes()))
+	return nil
+}
+
+func (s *nodeStream) handle(m *hookgatev1.StreamConfigRequest) error {
+	switch k := m.GetKind().(type) {
+	case *hookgatev1.StreamConfigRequest_Ack:
+		rev := k.Ack.GetRevision()
+		if !s.inFlight || rev != s.sent {
+			s.log.Debug("ignored ack for an update not in flight", "revision", rev)
+			return nil
+		}
+		s.inFlight = false
+		s.held = rev
+		s.d.fleet.acked(s.conn, rev)
+	case *hookgatev1.StreamConfigRequest_Nack:
+		rev := k.Nack.GetRevision()
+		if !s.inFlight || rev != s.sent {
+			s.log.Debug("ignored nack for an update not in flight", "revision", rev)
+			return nil
+		}
+		reason := k.Nack.GetReason()
+		if len(reason) > maxNackReason {
+			reason = reason[:maxNackReason]
+		}
+		s.inFlight = false
+		s.nacked = rev
+		s.d.metrics.nacks.WithLabelValues(roleLabels[s.role]).Inc()
+		s.log.Warn("node rejected config; it keeps its previous revision", "revision", rev, "held", s.held, "reason", reason)
+		s.d.fleet.nacked(s.conn, rev, reason, s.d.clock.Now())
+	case *hookgatev1.StreamConfigRequest_Hello:
+		return connect.NewError(connect.CodeInvalidArgument, errors.New("hello: sent twice on one stream"))
+	default:
+		return connect.NewError(connect.CodeInvalidArgument, errors.New("request: no ack, nack or hello"))
+	}
+	return nil
+}
+
+// resume answers a hello: a snapshot for a node with nothing, else only what
+// changed since the revision it holds — from the in-memory log, or from
+// etcd's history when the log no longer reaches back — and a snapshot when
+// neither has that history.
+func (d *Distributor) resume(ctx context.Context, role int, from int64, log *slog.Logger) (*hookgatev1.StreamConfigResponse, string, error) {
+	if from <= 0 {
+		return d.view.snapshot(role), kindSnapshot, nil
+	}
+	if from > d.view.revision() {
+		ok, err := d.catchUp(ctx, from)
+		if err != nil {
+			return nil, "", err
+		}
+		if !ok {
+			d.metrics.resyncs.WithLabelValues(roleLabels[role], "future").Inc()
+			log.Warn("node holds a revision etcd has not reached; resyncing with a snapshot", "revision", from)
+			return d.view.snapshot(role), kindSnapshot, nil
+		}
+	}
+	if u, ok := d.view.delta(role, from); ok {
+		return u, kindDelta, nil
+	}
+	var keys []string
+	_, err := d.rangeAt(ctx, from, true, func(kv *mvccpb.KeyValue) { keys = append(keys, string(kv.Key)) })
+	switch {
+	case err == nil:
+		log.Debug("resumed from etcd history", "revision", from)
+		return d.view.diff(role, from, keys), kindDelta, nil
+	case ctx.Err() != nil:
+		return nil, "", connect.NewError(connect.CodeCanceled, ctx.Err())
+	case errors.Is(err, rpctypes.ErrCompacted):
+		d.metrics.resyncs.WithLabelValues(roleLabels[role], "compacted").Inc()
+		log.Info("node revision compacted; resyncing with a snapshot", "revision", from)
+	default:
+		d.metrics.resyncs.WithLabelValues(roleLabels[role], "history").Inc()
+		log.Warn("read etcd history; resyncing with a snapshot", "revision", from, "err", err)
+	}
+	return d.view.snapshot(role), kindSnapshot, nil
+}
+
+// next is the update that brings a node holding held to the view's
+// revision: the log's changes, or a snapshot when the node fell out of the
+// log (a slow node is resynced rather than slowing anyone down).
+func (d *Distributor) next(role int, held int64, log *slog.Logger) (*hookgatev1.StreamConfigResponse, string) {
+	if held > 0 {
+		if u, ok := d.view.delta(role, held); ok {
+			return u, kindDelta
+		}
+		d.metrics.resyncs.WithLabelValues(roleLabels[role], "slow").Inc()
+		log.Warn("node fell behind the change log; resyncing with a snapshot", "revision", held)
+	}
+	return d.view.snapshot(role), kindSnapshot
+}
+
+// catchUp waits for the view to reach from, a revision the node got from a
+// replica whose view is ahead of this one. It reports false when etcd itself
+// has not reached from: the node's revision belongs to another etcd history
+// (a wiped cluster), so only a snapshot is right. A view that stays behind
+// for ResumeWait ends the stream with CodeUnavailable: the node keeps its
+// newer configuration and retries, rather than be moved back.
+func (d *Distributor) catchUp(ctx context.Context, from int64) (bool, error) {
+	// Any read tells etcd's current revision.
+	resp, err := d.etcd.Get(ctx, store.WebhooksPrefix, clientv3.WithCountOnly())
+	if err == nil && resp.Header.Revision < from {
+		return false, nil
+	}
+	timer := time.NewTimer(d.cfg.ResumeWait)
+	defer timer.Stop()
+	for {
+		changed, rev, _ := d.view.watchRole(roleEdge)
+		if rev >= from {
+			return true, nil
+		}
+		d.requestProgress()
+		select {
+		case <-changed:
+		case <-timer.C:
+			return false, connect.NewError(connect.CodeUnavailable,
+				fmt.Errorf("control plane replica at revision %d has not reached the node's revision %d", rev, from))
+		case <-ctx.Done():
+			return false, connect.NewError(connect.CodeCanceled, ctx.Err())
+		case <-d.stopped:
+			return false, errStopping()
+		}
+	}
+}
+
+func errStopping() error {
+	return connect.NewError(connect.CodeUnavailable, errors.New("control plane replica is stopping"))
+}
+
+// validateHello checks a node's first message, naming the bad field.
+func validateHello(h *hookgatev1.ConfigHello) error {
+	invalid := func(format string, args ...any) error {
+		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf(format, args...))
+	}
+	switch {
+	case h == nil:
+		return invalid("first message must be a hello")
+	case !validNodeID(h.GetNodeId()):
+		return invalid("hello.node_id: must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'")
+	case roleIndex(h.GetRole()) < 0:
+		return invalid("hello.role: must be NODE_ROLE_EDGE or NODE_ROLE_DISPATCHER")
+	case h.GetRevision() < 0:
+		return invalid("hello.revision: must not be negative")
+	case len(h.GetAddress()) > 256:
+		return invalid("hello.address: longer than 256 bytes")
+	}
+	return nil
+}
+
+// validNodeID keeps node ids safe as one etcd key segment and in logs.
+func validNodeID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}

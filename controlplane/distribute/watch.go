@@ -1,0 +1,209 @@
+package distribute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hookgate/hookgate/controlplane/store"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// loadPageSize is how many records one range read returns, so loading
+// 100,000 webhooks never needs one huge response.
+const loadPageSize = 1000
+
+// errHistoryLost means the watch could not resume because etcd compacted
+// the revisions it needed; the view reloads the prefix.
+var errHistoryLost = errors.New("watch history compacted")
+
+// watch keeps the view in step with etcd until ctx ends: a paged read of
+// the prefix at one revision, then one watch from the revision after it.
+// A broken watch resumes from the view's revision; one whose history was
+// compacted reloads the prefix and turns the difference into one change.
+func (d *Distributor) watch(ctx context.Context) error {
+	reload := true
+	delay := retryDelay{min: 100 * time.Millisecond, max: 10 * time.Second}
+	for {
+		var (
+			progressed bool
+			err        error
+		)
+		if reload {
+			err = d.load(ctx)
+			progressed = err == nil
+			reload = err != nil
+		}
+		if err == nil {
+			progressed, err = d.follow(ctx)
+			reload = errors.Is(err, errHistoryLost)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if progressed {
+			delay.reset()
+		}
+		wait := delay.next()
+		d.log.Warn("config watch interrupted", "revision", d.view.revision(), "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// load reads every record under the prefix at one revision into the view.
+func (d *Distributor) load(ctx context.Context) error {
+	var (
+		recs   []record
+		failed int
+	)
+	rev, err := d.rangeAt(ctx, 0, false, func(kv *mvccpb.KeyValue) {
+		r := project(d.keyring, string(kv.Key), kv.Value, kv.ModRevision, false)
+		if r.err != nil && r.err != errNotDistributed {
+			failed++
+			// One line per bad record would flood the log when, say, a
+			// keyring key is missing; the first few name the problem.
+			if failed <= 10 {
+				d.logRecordError(r)
+			}
+		}
+		recs = append(recs, r)
+	})
+	if err != nil {
+		return fmt.Errorf("load %s: %w", store.WebhooksPrefix, err)
+	}
+	changed := d.view.load(rev, recs)
+	d.metrics.recordErrors.Add(float64(failed))
+	d.metrics.revision.Set(float64(d.view.revision()))
+	if failed > 0 {
+		d.log.Error("webhook records not distributed", "count", failed, "revision", rev)
+	}
+	d.log.Info("config view loaded", "revision", rev, "records", len(recs), "changed", changed)
+	return nil
+}
+
+// rangeAt reads the watched prefix page by page at revision rev (0: the
+// current one, which it returns).
+func (d *Distributor) rangeAt(ctx context.Context, rev int64, keysOnly bool, fn func(*mvccpb.KeyValue)) (int64, error) {
+	end := clientv3.GetPrefixRangeEnd(store.WebhooksPrefix)
+	key := store.WebhooksPrefix
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(loadPageSize)}
+		if rev > 0 {
+			opts = append(opts, clientv3.WithRev(rev))
+		}
+		if keysOnly {
+			opts = append(opts, clientv3.WithKeysOnly())
+		}
+		resp, err := d.etcd.Get(ctx, key, opts...)
+		if err != nil {
+			return 0, err
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
+		for _, kv := range resp.Kvs {
+			fn(kv)
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return rev, nil
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// follow applies watch events from the view's revision on, until ctx ends
+// or the watch breaks. progressed reports whether anything arrived.
+func (d *Distributor) follow(ctx context.Context) (progressed bool, err error) {
+	// WithRequireLeader ends the watch when the member loses its leader,
+	// instead of waiting on a partitioned member forever.
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	start := d.view.revision() + 1
+	wch := d.etcd.Watch(wctx, store.WebhooksPrefix, clientv3.WithPrefix(), clientv3.WithRev(start), clientv3.WithProgressNotify())
+	for {
+		select {
+		case <-ctx.Done():
+			return progressed, nil
+		case <-d.progress:
+			// The same ctx as the watch, so the request reaches its stream.
+			if err := d.etcd.RequestProgress(wctx); err != nil {
+				d.log.Debug("request watch progress", "err", err)
+			}
+		case resp, ok := <-wch:
+			if !ok {
+				return progressed, errors.New("watch channel closed")
+			}
+			if resp.CompactRevision != 0 {
+				return progressed, fmt.Errorf("watch from revision %d: %w up to %d", start, errHistoryLost, resp.CompactRevision)
+			}
+			if err := resp.Err(); err != nil {
+				return progressed, fmt.Errorf("watch from revision %d: %w", start, err)
+			}
+			progressed = true
+			if resp.IsProgressNotify() {
+				d.view.advance(resp.Header.Revision)
+			} else {
+				d.applyEvents(resp.Events)
+			}
+			d.metrics.revision.Set(float64(d.view.revision()))
+		}
+	}
+}
+
+// applyEvents applies watch events one revision at a time: a transaction
+// that changed several records becomes one change.
+func (d *Distributor) applyEvents(events []*clientv3.Event) {
+	for i := 0; i < len(events); {
+		rev := events[i].Kv.ModRevision
+		var recs []record
+		for ; i < len(events) && events[i].Kv.ModRevision == rev; i++ {
+			ev := events[i]
+			r := project(d.keyring, string(ev.Kv.Key), ev.Kv.Value, rev, ev.Type == clientv3.EventTypeDelete)
+			if r.err != nil && r.err != errNotDistributed {
+				d.metrics.recordErrors.Inc()
+				d.logRecordError(r)
+			}
+			recs = append(recs, r)
+		}
+		d.view.apply(rev, recs)
+	}
+}
+
+func (d *Distributor) logRecordError(r record) {
+	tenant, id, _ := parseWebhookKey(r.etcdKey)
+	d.log.Error("webhook record not distributed; nodes keep its last good version",
+		"tenant", tenant, "webhook_id", id, "revision", r.modRev, "err", r.err)
+}
+
+// retryDelay is an exponential backoff with jitter.
+type retryDelay struct {
+	min, max time.Duration
+	cur      time.Duration
+}
+
+func (r *retryDelay) reset() { r.cur = 0 }
+
+func (r *retryDelay) next() time.Duration {
+	if r.cur == 0 {
+		r.cur = r.min
+	} else {
+		r.cur = min(2*r.cur, r.max)
+	}
+	return jitter(r.cur)
+}
+
+// jitter spreads retries of many replicas or nodes: a duration in [d/2, d).
+func jitter(d time.Duration) time.Duration {
+	if d < 2 {
+		return d
+	}
+	half := d / 2
+	return half + rand.N(half)
+}

@@ -1,0 +1,249 @@
+package configsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+)
+
+// Client keeps a node's Table in step with the control plane.
+type Client struct {
+	cfg       Config
+	table     *Table
+	log       *slog.Logger
+	clock     Clock
+	transport *http.Transport
+	rpc       hookgatev1connect.ConfigDiscoveryServiceClient
+	// cacheDirty tells the cache writer that the table changed.
+	cacheDirty chan struct{}
+	running    atomic.Bool
+}
+
+// New returns a Client that fills table. It reads the TLS files now, so a
+// bad file fails start-up, and, when CacheFile is set and table is empty,
+// loads the cached configuration into table, so the node can serve before
+// the control plane answers. A missing or unreadable cache is logged, not
+// fatal.
+func New(cfg Config, table *Table, log *slog.Logger, clock Clock) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case table == nil:
+		return nil, errors.New("configsync: table is required")
+	case log == nil:
+		return nil, errors.New("configsync: logger is required")
+	case clock == nil:
+		return nil, errors.New("configsync: clock is required")
+	}
+	cfg = cfg.withDefaults()
+	transport, err := newTransport(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg:        cfg,
+		table:      table,
+		log:        log.With("node_id", cfg.NodeID, "role", roleName(cfg.Role)),
+		clock:      clock,
+		transport:  transport,
+		cacheDirty: make(chan struct{}, 1),
+	}
+	c.rpc = hookgatev1connect.NewConfigDiscoveryServiceClient(
+		&http.Client{Transport: transport},
+		strings.TrimSuffix(cfg.ControlPlaneURL, "/"),
+		connect.WithGRPC(),
+		connect.WithReadMaxBytes(cfg.MaxMessageBytes),
+	)
+	if cfg.CacheFile != "" && table.Snapshot() == nil {
+		if err := c.loadCache(); err != nil {
+			c.log.Warn("config cache not loaded; waiting for the control plane", "file", cfg.CacheFile, "err", err)
+		}
+	}
+	return c, nil
+}
+
+func roleName(r hookgatev1.NodeRole) string {
+	switch r {
+	case hookgatev1.NodeRole_NODE_ROLE_EDGE:
+		return "edge"
+	case hookgatev1.NodeRole_NODE_ROLE_DISPATCHER:
+		return "dispatcher"
+	}
+	return r.String()
+}
+
+// Run holds a stream to the control plane until ctx ends, reconnecting
+// with exponential backoff and jitter after every failure, forever. The
+// Table keeps its last configuration while the control plane is away. Run
+// returns nil once ctx ends and its goroutines (the cache writer) stopped.
+func (c *Client) Run(ctx context.Context) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("configsync: Run called twice")
+	}
+	defer c.transport.CloseIdleConnections()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if c.cfg.CacheFile != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.runCache(ctx)
+		}()
+	}
+	attempt := 0
+	for {
+		delivered, err := c.session(ctx)
+		c.table.setConnected(false, c.clock.Now())
+		if ctx.Err() != nil {
+			return nil
+		}
+		if delivered {
+			attempt = 0
+		}
+		wait := c.backoff(attempt)
+		// Warn once per outage; the readiness note says the rest.
+		level := slog.LevelDebug
+		if attempt == 0 {
+			level = slog.LevelWarn
+		}
+		attempt++
+		c.log.Log(ctx, level, "config stream down; serving the last configuration",
+			"revision", c.table.Status().Revision, "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.clock.After(wait):
+		}
+	}
+}
+
+// backoff doubles from MinBackoff up to MaxBackoff and keeps a random half,
+// so that a fleet reconnecting after an outage spreads out.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.MinBackoff
+	for i := 0; i < attempt && d < c.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, c.cfg.MaxBackoff)
+	if d < 2 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}
+
+// session runs one stream: hello with the revision held, then apply and
+// answer each update. delivered reports whether the control plane answered.
+func (c *Client) session(ctx context.Context) (delivered bool, err error) {
+	stream := c.rpc.StreamConfig(ctx)
+	// net/http watches ctx only once the request body is complete, so a
+	// Receive blocked on an open stream would outlive ctx: closing our side
+	// when ctx ends lets the transport notice and abort the stream.
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(closed)
+		_ = stream.CloseRequest()
+	})
+	defer func() {
+		if stop() {
+			_ = stream.CloseRequest()
+		} else {
+			<-closed
+		}
+		_ = stream.CloseResponse()
+	}()
+	if c.cfg.NodeToken != "" {
+		stream.RequestHeader().Set("Authorization", "Bearer "+c.cfg.NodeToken)
+	}
+	held := c.table.Status().Revision
+	hello := &hookgatev1.StreamConfigRequest{Kind: &hookgatev1.StreamConfigRequest_Hello{Hello: &hookgatev1.ConfigHello{
+		NodeId:   c.cfg.NodeID,
+		Role:     c.cfg.Role,
+		Address:  c.cfg.Address,
+		Revision: held,
+	}}}
+	// A Send that fails with io.EOF means the server ended the stream; the
+	// reason comes from Receive.
+	if err := stream.Send(hello); err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("send hello: %w", err)
+	}
+	for {
+		resp, err := stream.Receive()
+		if err != nil {
+			return delivered, fmt.Errorf("receive config: %w", err)
+		}
+		if !delivered {
+			delivered = true
+			c.table.setConnected(true, c.clock.Now())
+			c.log.Info("config stream connected", "control_plane", c.cfg.ControlPlaneURL, "revision", held)
+		}
+		if err := stream.Send(c.apply(resp)); err != nil {
+			return delivered, fmt.Errorf("answer revision %d: %w", resp.GetRevision(), err)
+		}
+	}
+}
+
+// apply applies one update and returns the ACK, or the NACK that keeps the
+// previous revision.
+func (c *Client) apply(resp *hookgatev1.StreamConfigResponse) *hookgatev1.StreamConfigRequest {
+	err := c.checkRole(resp)
+	var upd Update
+	if err == nil {
+		upd, err = c.table.Apply(resp)
+	}
+	if err != nil {
+		c.log.Warn("config update rejected; keeping the previous revision",
+			"revision", resp.GetRevision(), "held", c.table.Status().Revision, "err", err)
+		return &hookgatev1.StreamConfigRequest{Kind: &hookgatev1.StreamConfigRequest_Nack{Nack: &hookgatev1.ConfigNack{
+			Revision: resp.GetRevision(),
+			Reason:   err.Error(),
+		}}}
+	}
+	c.log.Info("config revision applied", "revision", resp.GetRevision(), "snapshot", resp.GetSnapshot(),
+		"upserts", len(resp.GetUpserts()), "deletes", len(resp.GetDeletes()), "webhooks", upd.Snapshot.Len())
+	c.markCacheDirty()
+	return &hookgatev1.StreamConfigRequest{Kind: &hookgatev1.StreamConfigRequest_Ack{Ack: &hookgatev1.ConfigAck{
+		Revision: resp.GetRevision(),
+	}}}
+}
+
+// checkRole refuses what the node's role must never hold (least
+// privilege): a dispatcher takes no inbound webhooks.
+func (c *Client) checkRole(resp *hookgatev1.StreamConfigResponse) error {
+	if c.cfg.Role == hookgatev1.NodeRole_NODE_ROLE_EDGE {
+		return nil
+	}
+	for _, r := range resp.GetUpserts() {
+		if r.GetWebhook() != nil {
+			return fmt.Errorf("resource %q: inbound webhooks are for edges, not %ss", r.GetKey(), roleName(c.cfg.Role))
+		}
+	}
+	for _, k := range resp.GetDeletes() {
+		if _, ok := parseResourceKey(k); ok {
+			return fmt.Errorf("delete %q: inbound webhooks are for edges, not %ss", k, roleName(c.cfg.Role))
+		}
+	}
+	return nil
+}
+
+func (c *Client) markCacheDirty() {
+	if c.cfg.CacheFile == "" {
+		return
+	}
+	select {
+	case c.cacheDirty <- struct{}{}:
+	default:
+	}
+}

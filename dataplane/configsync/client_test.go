@@ -1,0 +1,271 @@
+package configsync_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/hookgate/hookgate/dataplane/configsync"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+)
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s: %v", timeout, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// fakeControlPlane plays a scripted control plane: each stream runs the
+// next script, and what the node sends is reported.
+type fakeControlPlane struct {
+	scripts chan func(*session) error
+	hellos  chan *hookgatev1.ConfigHello
+	tokens  chan string
+}
+
+// session is one stream as a script sees it.
+type session struct {
+	stream *connect.BidiStream[hookgatev1.StreamConfigRequest, hookgatev1.StreamConfigResponse]
+}
+
+func (s *session) send(u *hookgatev1.StreamConfigResponse) error { return s.stream.Send(u) }
+
+func (s *session) answer() (*hookgatev1.StreamConfigRequest, error) { return s.stream.Receive() }
+
+func (f *fakeControlPlane) StreamConfig(ctx context.Context, stream *connect.BidiStream[hookgatev1.StreamConfigRequest, hookgatev1.StreamConfigResponse]) error {
+	f.tokens <- stream.RequestHeader().Get("Authorization")
+	m, err := stream.Receive()
+	if err != nil {
+		return err
+	}
+	f.hellos <- m.GetHello()
+	select {
+	case script := <-f.scripts:
+		return script(&session{stream: stream})
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+func startFake(t *testing.T) (*fakeControlPlane, string) {
+	t.Helper()
+	f := &fakeControlPlane{
+		scripts: make(chan func(*session) error, 8),
+		hellos:  make(chan *hookgatev1.ConfigHello, 8),
+		tokens:  make(chan string, 8),
+	}
+	mux := http.NewServeMux()
+	mux.Handle(hookgatev1connect.NewConfigDiscoveryServiceHandler(f))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux, Protocols: new(http.Protocols)}
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return f, "http://" + ln.Addr().String()
+}
+
+func startClient(t *testing.T, cfg configsync.Config, tb *configsync.Table) {
+	t.Helper()
+	c, err := configsync.New(cfg, tb, discard(), configsync.SystemClock{})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("nothing received in 10s")
+		var zero T
+		return zero
+	}
+}
+
+func TestClientAcksNacksAndResumes(t *testing.T) {
+	fake, url := startFake(t)
+	answers := make(chan *hookgatev1.StreamConfigRequest, 8)
+	// First stream: a snapshot (ACK), a delta the node cannot use (NACK),
+	// then the control plane goes away.
+	fake.scripts <- func(s *session) error {
+		for _, u := range []*hookgatev1.StreamConfigResponse{
+			snapshot(5, res("acme", "wh_1", 1)),
+			{Revision: 6, Upserts: []*hookgatev1.ConfigResource{{Key: "endpoint/acme/ep_1"}}},
+		} {
+			if err := s.send(u); err != nil {
+				return err
+			}
+			a, err := s.answer()
+			if err != nil {
+				return err
+			}
+			answers <- a
+		}
+		return connect.NewError(connect.CodeUnavailable, errors.New("going away"))
+	}
+	// Second stream: a delta from the revision the node says it holds.
+	fake.scripts <- func(s *session) error {
+		if err := s.send(delta(8, nil, res("acme", "wh_2", 1))); err != nil {
+			return err
+		}
+		a, err := s.answer()
+		if err != nil {
+			return err
+		}
+		answers <- a
+		<-s.stream.Conn().Peer().Query // keep the stream open until the test ends
+		select {}
+	}
+	tb := configsync.NewTable()
+	cfg := validConfig()
+	cfg.ControlPlaneURL = url
+	cfg.NodeToken = "node-token-1"
+	cfg.Address = "10.0.0.1:8080"
+	cfg.MinBackoff, cfg.MaxBackoff = time.Millisecond, 10*time.Millisecond
+	startClient(t, cfg, tb)
+
+	if got := recv(t, fake.tokens); got != "Bearer node-token-1" {
+		t.Errorf("Authorization = %q", got)
+	}
+	h := recv(t, fake.hellos)
+	if h.GetNodeId() != "edge-1" || h.GetRole() != hookgatev1.NodeRole_NODE_ROLE_EDGE || h.GetRevision() != 0 || h.GetAddress() != "10.0.0.1:8080" {
+		t.Errorf("first hello = %v", h)
+	}
+	if a := recv(t, answers); a.GetAck().GetRevision() != 5 {
+		t.Errorf("answer to the snapshot = %v, want ACK 5", a)
+	}
+	a := recv(t, answers)
+	if a.GetNack().GetRevision() != 6 || a.GetNack().GetReason() == "" {
+		t.Errorf("answer to the bad delta = %v, want NACK 6 with a reason", a)
+	}
+	if st := tb.Status(); st.Revision != 5 {
+		t.Errorf("after the NACK the table is at %d, want 5", st.Revision)
+	}
+	// The node reconnects and says it holds 5, not the rejected 6.
+	if h := recv(t, fake.hellos); h.GetRevision() != 5 {
+		t.Errorf("second hello revision %d, want 5", h.GetRevision())
+	}
+	if a := recv(t, answers); a.GetAck().GetRevision() != 8 {
+		t.Errorf("answer to the resumed delta = %v, want ACK 8", a)
+	}
+	if _, ok := tb.Webhook("acme", "wh_2"); !ok || tb.Snapshot().Len() != 2 {
+		t.Errorf("table after resume: %d webhooks", tb.Snapshot().Len())
+	}
+	waitFor(t, 5*time.Second, func() error {
+		if !tb.Status().Connected {
+			return fmt.Errorf("not connected")
+		}
+		return nil
+	})
+}
+
+func TestDispatcherRejectsWebhooks(t *testing.T) {
+	fake, url := startFake(t)
+	answers := make(chan *hookgatev1.StreamConfigRequest, 2)
+	fake.scripts <- func(s *session) error {
+		if err := s.send(snapshot(5, res("acme", "wh_1", 1))); err != nil {
+			return err
+		}
+		a, err := s.answer()
+		if err != nil {
+			return err
+		}
+		answers <- a
+		select {}
+	}
+	tb := configsync.NewTable()
+	cfg := validConfig()
+	cfg.ControlPlaneURL = url
+	cfg.NodeID = "disp-1"
+	cfg.Role = hookgatev1.NodeRole_NODE_ROLE_DISPATCHER
+	startClient(t, cfg, tb)
+	if a := recv(t, answers); a.GetNack().GetRevision() != 5 {
+		t.Fatalf("dispatcher answered a webhook snapshot with %v, want a NACK", a)
+	}
+	if tb.Snapshot() != nil {
+		t.Errorf("dispatcher table took the webhooks")
+	}
+}
+
+func TestClientCacheFile(t *testing.T) {
+	fake, url := startFake(t)
+	fake.scripts <- func(s *session) error {
+		if err := s.send(snapshot(5, res("acme", "wh_1", 7))); err != nil {
+			return err
+		}
+		if _, err := s.answer(); err != nil {
+			return err
+		}
+		select {}
+	}
+	path := filepath.Join(t.TempDir(), "config.cache")
+	cfg := validConfig()
+	cfg.ControlPlaneURL = url
+	cfg.CacheFile = path
+	cfg.CacheInterval = time.Millisecond
+	tb := configsync.NewTable()
+	startClient(t, cfg, tb)
+	waitFor(t, 10*time.Second, func() error {
+		info, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		if info.Mode().Perm() != 0o600 {
+			return fmt.Errorf("mode %o, want 600", info.Mode().Perm())
+		}
+		return nil
+	})
+
+	// A new node with the same cache serves at once, without a control plane.
+	cfg.ControlPlaneURL = "http://127.0.0.1:1"
+	restored := configsync.NewTable()
+	if _, err := configsync.New(cfg, restored, discard(), configsync.SystemClock{}); err != nil {
+		t.Fatal(err)
+	}
+	w, ok := restored.Webhook("acme", "wh_1")
+	if !ok || w.GetMaxBodyBytes() != 7 || restored.Status().Revision != 5 {
+		t.Fatalf("restored table: %v, %v at %d", w, ok, restored.Status().Revision)
+	}
+	// A cache that does not decode is ignored, not fatal.
+	if err := os.WriteFile(path, []byte("not a protobuf snapshot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := configsync.New(cfg, configsync.NewTable(), discard(), configsync.SystemClock{}); err != nil {
+		t.Fatalf("New with a corrupt cache: %v", err)
+	}
+}

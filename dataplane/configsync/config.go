@@ -1,0 +1,163 @@
+package configsync
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+)
+
+// Config holds a Client's settings. Zero durations and sizes mean their
+// defaults.
+type Config struct {
+	// ControlPlaneURL is a control-plane replica's base URL:
+	// http://host:port (cleartext HTTP/2, loopback only unless
+	// AllowPlaintext) or https://host:port.
+	ControlPlaneURL string
+	// NodeID names the node in the fleet view: 1 to 128 characters of
+	// A-Z, a-z, 0-9, '.', '_', ':' or '-'.
+	NodeID string
+	// Role is NODE_ROLE_EDGE or NODE_ROLE_DISPATCHER.
+	Role hookgatev1.NodeRole
+	// Address is where the node serves traffic, shown in the fleet view.
+	Address string
+	// NodeToken is sent as "Authorization: Bearer <token>" when set.
+	NodeToken string
+	// CAFile verifies the control plane's certificate (PEM); empty uses the
+	// system roots. CertFile and KeyFile hold the node's client certificate
+	// for mTLS. All three need an https:// URL.
+	CAFile, CertFile, KeyFile string
+	// AllowPlaintext permits http:// to a control plane that is not on
+	// loopback. The node token and provider secrets then cross the network
+	// in clear: only for a trusted network.
+	AllowPlaintext bool
+	// CacheFile, when set, holds the last configuration on disk (mode 0600,
+	// replaced atomically), so that a restarted node serves before the
+	// control plane answers. It contains decrypted provider secrets. Off by
+	// default.
+	CacheFile string
+	// CacheInterval is the least time between two writes of CacheFile.
+	// Default 10s.
+	CacheInterval time.Duration
+	// MinBackoff and MaxBackoff bound the wait between reconnection
+	// attempts, which doubles from MinBackoff, with jitter. Defaults 250ms
+	// and 30s.
+	MinBackoff, MaxBackoff time.Duration
+	// KeepAlive is how long the connection may be silent before the node
+	// pings the control plane; an unanswered ping drops it. Default 15s.
+	KeepAlive time.Duration
+	// MaxMessageBytes bounds one update from the control plane (a snapshot
+	// of 100,000 webhooks is tens of MiB). Default 512 MiB.
+	MaxMessageBytes int
+}
+
+// Defaults of Config, in one place.
+const (
+	DefaultCacheInterval   = 10 * time.Second
+	DefaultMinBackoff      = 250 * time.Millisecond
+	DefaultMaxBackoff      = 30 * time.Second
+	DefaultKeepAlive       = 15 * time.Second
+	DefaultMaxMessageBytes = 512 << 20
+)
+
+func (c Config) withDefaults() Config {
+	if c.CacheInterval == 0 {
+		c.CacheInterval = DefaultCacheInterval
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = DefaultMinBackoff
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
+	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = DefaultKeepAlive
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	return c
+}
+
+// Validate reports the first setting that cannot work, naming the field and
+// the bad value.
+func (c Config) Validate() error {
+	u, err := url.Parse(c.ControlPlaneURL)
+	switch {
+	case c.ControlPlaneURL == "":
+		return errors.New("configsync: ControlPlaneURL: required")
+	case err != nil:
+		return fmt.Errorf("configsync: ControlPlaneURL %q: %w", c.ControlPlaneURL, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("configsync: ControlPlaneURL %q: scheme must be http or https", c.ControlPlaneURL)
+	case u.Host == "":
+		return fmt.Errorf("configsync: ControlPlaneURL %q: no host", c.ControlPlaneURL)
+	case u.Scheme == "http" && !c.AllowPlaintext && !isLoopback(u.Hostname()):
+		return fmt.Errorf("configsync: ControlPlaneURL %q: plaintext to a control plane that is not on loopback; use https or allow plaintext explicitly", c.ControlPlaneURL)
+	case u.Scheme == "http" && (c.CAFile != "" || c.CertFile != "" || c.KeyFile != ""):
+		return fmt.Errorf("configsync: ControlPlaneURL %q: TLS files need an https URL", c.ControlPlaneURL)
+	case (c.CertFile == "") != (c.KeyFile == ""):
+		return errors.New("configsync: CertFile and KeyFile: set both or neither")
+	case !validNodeID(c.NodeID):
+		return fmt.Errorf("configsync: NodeID %q: must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'", c.NodeID)
+	case c.Role != hookgatev1.NodeRole_NODE_ROLE_EDGE && c.Role != hookgatev1.NodeRole_NODE_ROLE_DISPATCHER:
+		return fmt.Errorf("configsync: Role %s: must be NODE_ROLE_EDGE or NODE_ROLE_DISPATCHER", c.Role)
+	case len(c.Address) > 256:
+		return errors.New("configsync: Address: longer than 256 bytes")
+	case c.CacheInterval < 0:
+		return fmt.Errorf("configsync: CacheInterval %s: must not be negative", c.CacheInterval)
+	case c.MinBackoff < 0 || c.MaxBackoff < 0:
+		return fmt.Errorf("configsync: MinBackoff %s, MaxBackoff %s: must not be negative", c.MinBackoff, c.MaxBackoff)
+	case c.MaxBackoff > 0 && c.MinBackoff > c.MaxBackoff:
+		return fmt.Errorf("configsync: MinBackoff %s: more than MaxBackoff %s", c.MinBackoff, c.MaxBackoff)
+	case c.KeepAlive < 0:
+		return fmt.Errorf("configsync: KeepAlive %s: must not be negative", c.KeepAlive)
+	case c.MaxMessageBytes < 0:
+		return fmt.Errorf("configsync: MaxMessageBytes %d: must not be negative", c.MaxMessageBytes)
+	}
+	return nil
+}
+
+// isLoopback accepts "localhost" and loopback addresses; any other name
+// could resolve off the machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func validNodeID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Clock tells the time and waits; tests pass a fake they advance.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+// SystemClock is the real Clock.
+type SystemClock struct{}
+
+// Now implements Clock.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// After implements Clock.
+func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

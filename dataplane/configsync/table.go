@@ -1,0 +1,319 @@
+package configsync
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"iter"
+	"maps"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+)
+
+// shardCount splits a Snapshot so that a delta copies only the shards it
+// touches: with 100,000 webhooks a one-webhook change copies ~400 map
+// entries instead of 100,000 (copy-on-write).
+const shardCount = 256
+
+// WebhookRef names one inbound webhook.
+type WebhookRef struct {
+	Tenant string
+	ID     string
+}
+
+// ResourceKey is the ConfigResource key of a webhook, "webhook/{tenant}/{id}".
+func ResourceKey(tenant, id string) string { return "webhook/" + tenant + "/" + id }
+
+func parseResourceKey(k string) (WebhookRef, bool) {
+	rest, ok := strings.CutPrefix(k, "webhook/")
+	if !ok {
+		return WebhookRef{}, false
+	}
+	tenant, id, ok := strings.Cut(rest, "/")
+	if !ok || tenant == "" || id == "" || strings.Contains(id, "/") {
+		return WebhookRef{}, false
+	}
+	return WebhookRef{Tenant: tenant, ID: id}, true
+}
+
+type shard map[WebhookRef]*hookgatev1.EdgeWebhook
+
+// Snapshot is a Table's content at one revision. It never changes once
+// published, and neither do the webhooks it returns: callers must not
+// modify them. A nil *Snapshot is a table with no configuration.
+type Snapshot struct {
+	// Revision is the etcd revision the control plane built it at.
+	Revision int64
+	seed     maphash.Seed
+	n        int
+	shards   [shardCount]shard
+}
+
+func (s *Snapshot) shardOf(id string) int {
+	return int(maphash.String(s.seed, id) % shardCount)
+}
+
+// Webhook returns the webhook {tenant}/{id}, in O(1).
+func (s *Snapshot) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, bool) {
+	if s == nil {
+		return nil, false
+	}
+	w, ok := s.shards[s.shardOf(id)][WebhookRef{Tenant: tenant, ID: id}]
+	return w, ok
+}
+
+// Len is the number of webhooks.
+func (s *Snapshot) Len() int {
+	if s == nil {
+		return 0
+	}
+	return s.n
+}
+
+// All yields every webhook, in no particular order.
+func (s *Snapshot) All() iter.Seq[*hookgatev1.EdgeWebhook] {
+	return func(yield func(*hookgatev1.EdgeWebhook) bool) {
+		if s == nil {
+			return
+		}
+		for _, sh := range s.shards {
+			for _, w := range sh {
+				if !yield(w) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Update describes one change applied to a Table.
+type Update struct {
+	// Snapshot is the table's content after the update; Previous before it
+	// (nil when the table had none).
+	Snapshot, Previous *Snapshot
+	// Full means the update replaced everything (a snapshot from the
+	// control plane or the cache file): Upserted and Deleted are empty and
+	// every webhook may have changed.
+	Full bool
+	// Upserted and Deleted list what a delta changed.
+	Upserted []*hookgatev1.EdgeWebhook
+	Deleted  []WebhookRef
+}
+
+// Status is what a Table knows of its freshness, for readiness probes.
+type Status struct {
+	// Revision is the revision of the configuration held; 0 for none.
+	Revision int64
+	// HaveConfig is false until the first snapshot (from the control plane
+	// or the cache file) is applied.
+	HaveConfig bool
+	// Connected is true while a stream to the control plane is up and has
+	// answered.
+	Connected bool
+	// Since is when Connected last changed; zero before the first change.
+	Since time.Time
+}
+
+// ErrNoConfig means a Table holds no configuration yet: the node cannot
+// serve and is not ready.
+var ErrNoConfig = errors.New("no configuration yet")
+
+// Table is a node's in-memory configuration. Readers load the current
+// Snapshot with one atomic read and never wait for an update; updates build
+// a new Snapshot aside and swap it in.
+type Table struct {
+	seed maphash.Seed
+	cur  atomic.Pointer[Snapshot]
+	// applyMu serialises Apply, so hooks see updates in order. Readers
+	// never take it.
+	applyMu sync.Mutex
+
+	mu        sync.Mutex // guards the fields below
+	connected bool
+	since     time.Time
+	hooks     []func(Update)
+}
+
+// NewTable returns an empty Table.
+func NewTable() *Table {
+	return &Table{seed: maphash.MakeSeed()}
+}
+
+// Snapshot returns the current content; nil before any configuration.
+func (t *Table) Snapshot() *Snapshot { return t.cur.Load() }
+
+// Webhook looks {tenant}/{id} up in the current Snapshot.
+func (t *Table) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, bool) {
+	return t.cur.Load().Webhook(tenant, id)
+}
+
+// Status reports the revision held and whether the control plane is
+// reachable.
+func (t *Table) Status() Status {
+	s := t.cur.Load()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return Status{Revision: s.revision(), HaveConfig: s != nil, Connected: t.connected, Since: t.since}
+}
+
+func (s *Snapshot) revision() int64 {
+	if s == nil {
+		return 0
+	}
+	return s.Revision
+}
+
+// Check is a readiness check: not ready without configuration; ready, with
+// the note "stale config", while the control plane is unreachable — the
+// node goes on serving its last configuration (static stability).
+func (t *Table) Check() (note string, err error) {
+	st := t.Status()
+	switch {
+	case !st.HaveConfig:
+		return "", ErrNoConfig
+	case !st.Connected && st.Since.IsZero():
+		return fmt.Sprintf("stale config: revision %d, not connected to the control plane yet", st.Revision), nil
+	case !st.Connected:
+		return fmt.Sprintf("stale config: revision %d, control plane unreachable since %s",
+			st.Revision, st.Since.UTC().Format(time.RFC3339)), nil
+	}
+	return fmt.Sprintf("revision %d", st.Revision), nil
+}
+
+// OnUpdate registers fn to run after each update is swapped in, in order,
+// on the goroutine that applied it. fn must return quickly and must not
+// call Apply. Use it to precompute per-webhook state.
+func (t *Table) OnUpdate(fn func(Update)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hooks = append(t.hooks, fn)
+}
+
+func (t *Table) setConnected(connected bool, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.connected != connected {
+		t.connected = connected
+		t.since = now
+	}
+}
+
+// Apply validates an update from the control plane and swaps it in. An
+// invalid update changes nothing and returns an error saying why (the
+// node NACKs it); the error names resource keys, never their content.
+func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
+	upserts, deletes, err := parseUpdate(u)
+	if err != nil {
+		return Update{}, err
+	}
+	t.applyMu.Lock()
+	defer t.applyMu.Unlock()
+	prev := t.cur.Load()
+	upd := Update{Previous: prev, Full: u.GetSnapshot()}
+	switch {
+	case u.GetSnapshot():
+		upd.Snapshot = t.build(u.GetRevision(), upserts)
+	case prev == nil:
+		return Update{}, fmt.Errorf("delta at revision %d: no snapshot to apply it to", u.GetRevision())
+	case u.GetRevision() < prev.Revision:
+		return Update{}, fmt.Errorf("delta at revision %d: older than the revision held, %d", u.GetRevision(), prev.Revision)
+	case u.GetRevision() == prev.Revision && len(upserts) == 0 && len(deletes) == 0:
+		upd.Snapshot = prev
+		return upd, nil
+	default:
+		upd.Snapshot = prev.with(u.GetRevision(), upserts, deletes)
+		upd.Upserted, upd.Deleted = upserts, deletes
+	}
+	t.cur.Store(upd.Snapshot)
+	t.mu.Lock()
+	hooks := t.hooks
+	t.mu.Unlock()
+	for _, fn := range hooks {
+		fn(upd)
+	}
+	return upd, nil
+}
+
+func parseUpdate(u *hookgatev1.StreamConfigResponse) ([]*hookgatev1.EdgeWebhook, []WebhookRef, error) {
+	if u.GetRevision() <= 0 {
+		return nil, nil, fmt.Errorf("revision %d: must be positive", u.GetRevision())
+	}
+	upserts := make([]*hookgatev1.EdgeWebhook, 0, len(u.GetUpserts()))
+	for _, r := range u.GetUpserts() {
+		w := r.GetWebhook()
+		if w == nil {
+			return nil, nil, fmt.Errorf("resource %q: unsupported resource type", r.GetKey())
+		}
+		if w.GetTenant() == "" || w.GetId() == "" || r.GetKey() != ResourceKey(w.GetTenant(), w.GetId()) {
+			return nil, nil, fmt.Errorf("resource %q: key does not name its webhook", r.GetKey())
+		}
+		upserts = append(upserts, w)
+	}
+	var deletes []WebhookRef
+	if !u.GetSnapshot() {
+		for _, k := range u.GetDeletes() {
+			ref, ok := parseResourceKey(k)
+			if !ok {
+				return nil, nil, fmt.Errorf("delete %q: not a webhook resource key", k)
+			}
+			deletes = append(deletes, ref)
+		}
+	}
+	return upserts, deletes, nil
+}
+
+// build makes a Snapshot of webhooks from scratch.
+func (t *Table) build(rev int64, webhooks []*hookgatev1.EdgeWebhook) *Snapshot {
+	s := &Snapshot{Revision: rev, seed: t.seed}
+	per := len(webhooks)/shardCount + 1
+	for i := range s.shards {
+		s.shards[i] = make(shard, per)
+	}
+	for _, w := range webhooks {
+		sh := s.shards[s.shardOf(w.GetId())]
+		ref := WebhookRef{Tenant: w.GetTenant(), ID: w.GetId()}
+		if _, dup := sh[ref]; !dup {
+			s.n++
+		}
+		sh[ref] = w
+	}
+	return s
+}
+
+// with returns a new Snapshot with a delta applied, copying only the shards
+// it touches; s itself does not change.
+func (s *Snapshot) with(rev int64, upserts []*hookgatev1.EdgeWebhook, deletes []WebhookRef) *Snapshot {
+	next := &Snapshot{Revision: rev, seed: s.seed, n: s.n, shards: s.shards}
+	var copied [shardCount]bool
+	own := func(i int) shard {
+		if !copied[i] {
+			copied[i] = true
+			next.shards[i] = maps.Clone(s.shards[i])
+			if next.shards[i] == nil {
+				next.shards[i] = make(shard)
+			}
+		}
+		return next.shards[i]
+	}
+	for _, w := range upserts {
+		sh := own(next.shardOf(w.GetId()))
+		ref := WebhookRef{Tenant: w.GetTenant(), ID: w.GetId()}
+		if _, ok := sh[ref]; !ok {
+			next.n++
+		}
+		sh[ref] = w
+	}
+	for _, ref := range deletes {
+		i := next.shardOf(ref.ID)
+		if _, ok := next.shards[i][ref]; !ok {
+			continue
+		}
+		delete(own(i), ref)
+		next.n--
+	}
+	return next
+}
