@@ -46,6 +46,7 @@ type fakeControlPlane struct {
 
 // session is one stream as a script sees it.
 type session struct {
+	ctx    context.Context
 	stream *connect.BidiStream[hookgatev1.StreamConfigRequest, hookgatev1.StreamConfigResponse]
 }
 
@@ -62,7 +63,7 @@ func (f *fakeControlPlane) StreamConfig(ctx context.Context, stream *connect.Bid
 	f.hellos <- m.GetHello()
 	select {
 	case script := <-f.scripts:
-		return script(&session{stream: stream})
+		return script(&session{ctx: ctx, stream: stream})
 	case <-ctx.Done():
 		return nil
 	}
@@ -148,8 +149,8 @@ func TestClientAcksNacksAndResumes(t *testing.T) {
 			return err
 		}
 		answers <- a
-		<-s.stream.Conn().Peer().Query // keep the stream open until the test ends
-		select {}
+		<-s.ctx.Done() // keep the stream open until the node leaves
+		return nil
 	}
 	tb := configsync.NewTable()
 	cfg := validConfig()
@@ -206,7 +207,8 @@ func TestDispatcherRejectsWebhooks(t *testing.T) {
 			return err
 		}
 		answers <- a
-		select {}
+		<-s.ctx.Done()
+		return nil
 	}
 	tb := configsync.NewTable()
 	cfg := validConfig()
@@ -231,7 +233,8 @@ func TestClientCacheFile(t *testing.T) {
 		if _, err := s.answer(); err != nil {
 			return err
 		}
-		select {}
+		<-s.ctx.Done()
+		return nil
 	}
 	path := filepath.Join(t.TempDir(), "config.cache")
 	cfg := validConfig()
