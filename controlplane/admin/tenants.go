@@ -192,13 +192,7 @@ func (s *TenantService) CreateAdminToken(ctx context.Context, req *connect.Reque
 		},
 		Sha256: secret.Digest(),
 	}
-	var err error
-	if tenant == "" {
-		err = s.store.CreateToken(ctx, rec)
-	} else {
-		err = s.store.CreateTenantToken(ctx, rec)
-	}
-	if err != nil {
+	if err := s.store.CreateToken(ctx, rec); err != nil {
 		return nil, toConnect(ctx, s.log, err)
 	}
 	return connect.NewResponse(&hookgatev1.CreateAdminTokenResponse{AdminToken: rec.Token, Token: secret.Reveal()}), nil

@@ -15,18 +15,23 @@ func tokenDigestKey(digest []byte) string {
 	return TokenDigestsPrefix + hex.EncodeToString(digest)
 }
 
-// CreateToken stores a token record and its digest index in one transaction.
+// CreateToken stores a token record and its digest index in one
+// transaction. A tenant token is stored only while its tenant exists, so it
+// cannot outlive a concurrent tenant deletion.
 func (s *Store) CreateToken(ctx context.Context, rec *storagev1.TokenRecord) error {
-	id := rec.GetToken().GetId()
+	id, tenant := rec.GetToken().GetId(), rec.GetToken().GetTenant()
 	val, err := marshal(rec)
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", id, err)
 	}
-	resp, err := s.kv.Txn(ctx).
-		If(
-			clientv3.Compare(clientv3.CreateRevision(tokenKey(id)), "=", 0),
-			clientv3.Compare(clientv3.CreateRevision(tokenDigestKey(rec.GetSha256())), "=", 0),
-		).
+	cmps := []clientv3.Cmp{
+		clientv3.Compare(clientv3.CreateRevision(tokenKey(id)), "=", 0),
+		clientv3.Compare(clientv3.CreateRevision(tokenDigestKey(rec.GetSha256())), "=", 0),
+	}
+	if tenant != "" {
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(tenantKey(tenant)), ">", 0))
+	}
+	resp, err := s.kv.Txn(ctx).If(cmps...).
 		Then(
 			clientv3.OpPut(tokenKey(id), val),
 			clientv3.OpPut(tokenDigestKey(rec.GetSha256()), id),
@@ -35,6 +40,11 @@ func (s *Store) CreateToken(ctx context.Context, rec *storagev1.TokenRecord) err
 		return fmt.Errorf("create token %s: %w", id, err)
 	}
 	if !resp.Succeeded {
+		if tenant != "" {
+			if _, err := s.Tenant(ctx, tenant); err != nil {
+				return err
+			}
+		}
 		return fmt.Errorf("create token %s: %w", id, ErrAlreadyExists)
 	}
 	return nil
@@ -59,36 +69,6 @@ func (s *Store) Token(ctx context.Context, id string) (*storagev1.TokenRecord, e
 		return nil, fmt.Errorf("token %s: %w", id, err)
 	}
 	return rec, nil
-}
-
-// CreateTenantToken stores a token scoped to a tenant, only while the tenant
-// exists (so a token cannot outlive a concurrent tenant deletion).
-func (s *Store) CreateTenantToken(ctx context.Context, rec *storagev1.TokenRecord) error {
-	id, tenant := rec.GetToken().GetId(), rec.GetToken().GetTenant()
-	val, err := marshal(rec)
-	if err != nil {
-		return fmt.Errorf("create token %s: %w", id, err)
-	}
-	resp, err := s.kv.Txn(ctx).
-		If(
-			clientv3.Compare(clientv3.CreateRevision(tenantKey(tenant)), ">", 0),
-			clientv3.Compare(clientv3.CreateRevision(tokenKey(id)), "=", 0),
-			clientv3.Compare(clientv3.CreateRevision(tokenDigestKey(rec.GetSha256())), "=", 0),
-		).
-		Then(
-			clientv3.OpPut(tokenKey(id), val),
-			clientv3.OpPut(tokenDigestKey(rec.GetSha256()), id),
-		).Commit()
-	if err != nil {
-		return fmt.Errorf("create token %s: %w", id, err)
-	}
-	if !resp.Succeeded {
-		if _, err := s.Tenant(ctx, tenant); err != nil {
-			return err
-		}
-		return fmt.Errorf("create token %s: %w", id, ErrAlreadyExists)
-	}
-	return nil
 }
 
 // ListTokens pages through tokens of one scope: a tenant, or "" for platform.
