@@ -76,6 +76,10 @@ test: lint gen-check fmt-check vet build
 bench:
 	go run ./cmd/hookgate/bench/ingress -duration $(or $(BENCH_DURATION),5s)
 
+## bench-config: config propagation, cold start and edge heap with 100,000 webhooks
+bench-config:
+	go test -run='^$$' -bench=Config -benchtime=1x -timeout 20m ./cmd/hookgate/configtest/
+
 ## bench-profile: the same, writing a CPU profile of the edge runs to bench-edge.prof
 bench-profile:
 	go run ./cmd/hookgate/bench/ingress -duration 5s -cpuprofile bench-edge.prof

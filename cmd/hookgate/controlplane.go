@@ -247,7 +247,8 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 		Webhooks:    admin.NewWebhookService(cp.store, keyring, clock, log, cfg.publicURL, failures.NewReader(js)),
 		Edges:       cp.dist,
 		ConfigNodes: cp.dist,
-	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks}, connect.WithCompressMinBytes(1024))
+	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks},
+		connect.WithCompressMinBytes(1024), connect.WithReadMaxBytes(4<<20))
 	healthMuxed := healthMux(mux, checks, reg)
 	if cfg.listener == nil {
 		if cfg.listener, err = listen(cfg.listenFlag, cfg.listenAddr); err != nil {

@@ -73,6 +73,9 @@ func serveOn(name string, ln net.Listener, h http.Handler, lim serverLimits, log
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
 	srv.Protocols.SetHTTP2(true)
+	// Pings find dead peers of long-lived streams (the config stream) that
+	// would otherwise hold a handler until the connection times out.
+	srv.HTTP2 = &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second}
 	return &httpServer{name: name, ln: ln, srv: srv, log: log}
 }
 

@@ -16,8 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Config holds the distributor's settings. The zero value of every field but
-// ReplicaID means its default.
+// Config holds the distributor's settings; a zero field means its default.
 type Config struct {
 	// ReplicaID names this control-plane replica in the fleet view
 	// (Node.control_plane). Defaults to the host name.
@@ -119,6 +118,12 @@ type Distributor struct {
 	// reconnect to another replica.
 	stopped chan struct{}
 	started atomic.Bool
+
+	// history holds the token of keysAt, which guards the two fields after
+	// it: the keys that existed at historyRev.
+	history     chan struct{}
+	historyRev  int64
+	historyKeys []string
 }
 
 var (
@@ -157,6 +162,7 @@ func New(cfg Config, etcd *clientv3.Client, keyring *secrets.Keyring, log *slog.
 		view:     newView(cfg.LogSize),
 		progress: make(chan struct{}, 1),
 		stopped:  make(chan struct{}),
+		history:  make(chan struct{}, 1),
 	}
 	d.fleet = newFleet(etcd, cfg, log)
 	return d, nil

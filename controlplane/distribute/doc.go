@@ -5,10 +5,12 @@
 // node role, the resources that role may see, at an etcd revision, plus a
 // bounded in-memory log of recent changes. Each node's stream starts with a
 // snapshot, or with only the changes since the revision the node already
-// holds, and then follows the view one update at a time: the next update is
-// sent when the node has acknowledged (ACK) or rejected (NACK) the previous
-// one, coalescing whatever changed meanwhile, so a slow node never slows the
-// watch or other nodes. A node that falls out of the log is resynced with a
+// holds (from the log, or from etcd's history when the log does not reach
+// back that far; a snapshot when etcd compacted it), and then follows the
+// view one update at a time: the next update is sent when the node has
+// acknowledged (ACK) or rejected (NACK) the previous one, coalescing
+// whatever changed meanwhile, so a slow node never slows the watch or other
+// nodes. A connected node that falls out of the log is resynced with a
 // snapshot.
 //
 // Edges receive inbound webhooks with key digests and decrypted provider

@@ -78,7 +78,8 @@ type nodeStream struct {
 	role   int
 	conn   *nodeConn
 
-	// held is the revision the node holds (from its hello or last ACK).
+	// held is the revision the next delta builds on: the node's hello
+	// revision or last ACK; 0 while a snapshot replaces what it held.
 	held int64
 	// sent is the revision of the last update sent; inFlight while the node
 	// has neither ACKed nor NACKed it.
@@ -158,6 +159,12 @@ func (s *nodeStream) send(u *hookgatev1.StreamConfigResponse, kind string) error
 	}
 	s.inFlight = true
 	s.sent = u.GetRevision()
+	if u.GetSnapshot() {
+		// What the node held is no base for deltas any more (it was out of
+		// the log, compacted, or from another history): should it reject the
+		// snapshot, the next update is a snapshot again.
+		s.held = 0
+	}
 	s.d.metrics.updates.WithLabelValues(roleLabels[s.role], kind).Inc()
 	s.log.Debug("config sent", "revision", u.GetRevision(), "kind", kind,
 		"upserts", len(u.GetUpserts()), "deletes", len(u.GetDeletes()))
@@ -220,8 +227,7 @@ func (d *Distributor) resume(ctx context.Context, role int, from int64, log *slo
 	if u, ok := d.view.delta(role, from); ok {
 		return u, kindDelta, nil
 	}
-	var keys []string
-	_, err := d.rangeAt(ctx, from, true, func(kv *mvccpb.KeyValue) { keys = append(keys, string(kv.Key)) })
+	keys, err := d.keysAt(ctx, from)
 	switch {
 	case err == nil:
 		log.Debug("resumed from etcd history", "revision", from)
@@ -236,6 +242,28 @@ func (d *Distributor) resume(ctx context.Context, role int, from int64, log *slo
 		log.Warn("read etcd history; resyncing with a snapshot", "revision", from, "err", err)
 	}
 	return d.view.snapshot(role), kindSnapshot, nil
+}
+
+// keysAt lists the records that existed at revision rev. Reads are one at
+// a time and the last answer is kept: after a control-plane restart every
+// node reconnects, most holding the same revision, and etcd should read
+// that history once, not once per node.
+func (d *Distributor) keysAt(ctx context.Context, rev int64) ([]string, error) {
+	select {
+	case d.history <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-d.history }()
+	if d.historyRev == rev {
+		return d.historyKeys, nil
+	}
+	var keys []string
+	if _, err := d.rangeAt(ctx, rev, true, func(kv *mvccpb.KeyValue) { keys = append(keys, string(kv.Key)) }); err != nil {
+		return nil, err
+	}
+	d.historyRev, d.historyKeys = rev, keys
+	return keys, nil
 }
 
 // next is the update that brings a node holding held to the view's

@@ -126,6 +126,7 @@ func (v *view) load(rev int64, recs []record) int {
 		// same everywhere. (A delete before the load is not seen; nodes
 		// resuming here still get it, through the history diff.)
 		for r := range v.roleRev {
+			v.roleRev[r] = 0
 			for _, it := range v.state[r] {
 				v.roleRev[r] = max(v.roleRev[r], it.modRev)
 			}

@@ -1,6 +1,7 @@
 package distribute
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
@@ -115,8 +116,7 @@ func TestViewKeepsLastGoodResource(t *testing.T) {
 	v.load(10, []record{put("wh_1", 3)})
 	bad := put("wh_1", 11)
 	bad.res[roleEdge] = nil
-	bad.err = errNotDistributed // any error: the record could not be converted
-	bad.err = errBadForTest
+	bad.err = errors.New("open provider secret: unknown keyring key id")
 	v.apply(11, []record{bad})
 	s := v.snapshot(roleEdge)
 	if len(s.GetUpserts()) != 1 || s.GetUpserts()[0].GetWebhook().GetMaxBodyBytes() != 3 {
@@ -126,9 +126,3 @@ func TestViewKeepsLastGoodResource(t *testing.T) {
 		t.Errorf("a bad record produced a change: %v", u)
 	}
 }
-
-var errBadForTest = errorString("cannot open provider secret")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }

@@ -50,6 +50,10 @@ type Config struct {
 	// KeepAlive is how long the connection may be silent before the node
 	// pings the control plane; an unanswered ping drops it. Default 15s.
 	KeepAlive time.Duration
+	// Compress asks the control plane to gzip updates: a snapshot shrinks
+	// about 4.7 times at the price of ~0.4 s of CPU per 100,000 webhooks.
+	// For a slow link between node and control plane; off by default.
+	Compress bool
 	// MaxMessageBytes bounds one update from the control plane (a snapshot
 	// of 100,000 webhooks is tens of MiB). Default 512 MiB.
 	MaxMessageBytes int

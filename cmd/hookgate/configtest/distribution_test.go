@@ -341,13 +341,21 @@ func TestTwoReplicas(t *testing.T) {
 		t.Errorf("ListNodes(dispatcher) = %v, want disp-b only", got)
 	}
 
-	// A node that leaves leaves the fleet view of both replicas.
+	// A node that leaves leaves the fleet view of both replicas; so do the
+	// nodes of a replica that stops.
 	onB.stop(t)
 	waitFor(t, 10*time.Second, func() error {
 		for _, n := range a.listNodes(t, edge) {
 			if n.GetId() == "edge-b" {
 				return fmt.Errorf("edge-b still listed")
 			}
+		}
+		return nil
+	})
+	b.stop(t)
+	waitFor(t, 10*time.Second, func() error {
+		if nodes := a.listNodes(t, hookgatev1.NodeRole_NODE_ROLE_UNSPECIFIED); len(nodes) != 1 || nodes[0].GetId() != "edge-a" {
+			return fmt.Errorf("nodes = %v, want edge-a only", nodes)
 		}
 		return nil
 	})
@@ -517,4 +525,66 @@ func TestCacheRestoresTableWithoutControlPlane(t *testing.T) {
 	if got := restarted.fullUpdates(); got != 1 {
 		t.Errorf("restarted node applied %d snapshots, want 1 (the cache)", got)
 	}
+}
+
+func TestNodeAheadOfTheView(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rev := e.put(t, webhook{tenant: "acme", id: "wh_1", key: "k1"})
+	cp := e.startCP(t, distribute.Config{})
+	cp.waitRevision(t, rev)
+
+	// A node may hold a revision from a replica that is ahead of this one.
+	// Here a write outside the webhooks moves etcd on but not the view,
+	// until the view asks etcd how far it has got.
+	resp, err := e.cli.Put(context.Background(), "/hookgate/tokens/tok_1", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead := resp.Header.Revision
+	r := dialRaw(t, h2cClient(), cp.url, "", hello("edge-1", edge, ahead))
+	u := r.recv(t)
+	if u.GetSnapshot() || u.GetRevision() < ahead || len(u.GetUpserts())+len(u.GetDeletes()) != 0 {
+		t.Errorf("node ahead of the view got snapshot=%v at %d with %d upserts; want no change at ≥ %d",
+			u.GetSnapshot(), u.GetRevision(), len(u.GetUpserts()), ahead)
+	}
+
+	// A revision etcd never reached comes from another etcd history (a
+	// wiped cluster): only a snapshot is right.
+	r2 := dialRaw(t, h2cClient(), cp.url, "", hello("edge-2", edge, ahead+1000))
+	if u := r2.recv(t); !u.GetSnapshot() || len(u.GetUpserts()) != 1 {
+		t.Errorf("node from the future got snapshot=%v with %d upserts; want a snapshot of 1", u.GetSnapshot(), len(u.GetUpserts()))
+	}
+	if got := cp.metric(t, "hookgate_config_resyncs_total", "reason", "future"); got != 1 {
+		t.Errorf("future resyncs = %v, want 1", got)
+	}
+}
+
+// TestDeadReplicaLeavesTheFleetView: a replica that dies without a word
+// takes its nodes out of every replica's fleet view when its lease expires.
+func TestDeadReplicaLeavesTheFleetView(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.put(t, webhook{tenant: "acme", id: "wh_1", key: "k1"})
+	a := e.startCP(t, distribute.Config{ReplicaID: "cp-a"})
+	doomedEtcd := e.etcd.Client(t)
+	b := e.startCP(t, distribute.Config{ReplicaID: "cp-b", LeaseTTL: 2 * time.Second}, withEtcd(doomedEtcd))
+	startNode(t, nodeConfig(a.url, "edge-a", edge))
+	startNode(t, nodeConfig(b.url, "edge-b", edge))
+	waitFor(t, 10*time.Second, func() error {
+		if nodes := a.listNodes(t, edge); len(nodes) != 2 {
+			return fmt.Errorf("nodes = %v, want edge-a and edge-b", nodes)
+		}
+		return nil
+	})
+
+	// B loses etcd and its port at once: nothing revokes its lease.
+	_ = doomedEtcd.Close()
+	_ = b.srv.Close()
+	waitFor(t, 15*time.Second, func() error {
+		if nodes := a.listNodes(t, edge); len(nodes) != 1 || nodes[0].GetId() != "edge-a" {
+			return fmt.Errorf("nodes = %v, want edge-a only", nodes)
+		}
+		return nil
+	})
 }

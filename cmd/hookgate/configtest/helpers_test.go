@@ -184,7 +184,11 @@ type cpOption func(*cpSetup)
 type cpSetup struct {
 	addr string
 	tls  *tls.Config
+	etcd *clientv3.Client
 }
+
+// withEtcd gives the control plane its own etcd client, to cut it off.
+func withEtcd(c *clientv3.Client) cpOption { return func(s *cpSetup) { s.etcd = c } }
 
 // onAddr reuses the address of a control plane that was stopped.
 func onAddr(addr string) cpOption { return func(s *cpSetup) { s.addr = addr } }
@@ -193,7 +197,7 @@ func withTLS(c *tls.Config) cpOption { return func(s *cpSetup) { s.tls = c } }
 
 func (e *env) startCP(t testing.TB, cfg distribute.Config, opts ...cpOption) *controlPlane {
 	t.Helper()
-	setup := cpSetup{addr: "127.0.0.1:0"}
+	setup := cpSetup{addr: "127.0.0.1:0", etcd: e.cli}
 	for _, o := range opts {
 		o(&setup)
 	}
@@ -204,7 +208,7 @@ func (e *env) startCP(t testing.TB, cfg distribute.Config, opts ...cpOption) *co
 		cfg.LeaseTTL = 5 * time.Second
 	}
 	reg := prometheus.NewRegistry()
-	d, err := distribute.New(cfg, e.cli, e.keyring, testLog(), reg, e.clock)
+	d, err := distribute.New(cfg, setup.etcd, e.keyring, testLog(), reg, e.clock)
 	if err != nil {
 		t.Fatalf("distribute.New: %v", err)
 	}
