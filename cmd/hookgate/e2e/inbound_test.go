@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,29 @@ func TestInboundThroughDev(t *testing.T) {
 	}
 	if !resumed {
 		t.Fatalf("no resume envelope with the correlation key in:\n%s", tail.stdout)
+	}
+
+	// HTTP/2 without TLS (h2c) reaches the same edge.
+	h2c := &http.Transport{Protocols: new(http.Protocols)}
+	h2c.Protocols.SetUnencryptedHTTP2(true)
+	resp, err := (&http.Client{Transport: h2c, Timeout: 10 * time.Second}).Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("h2c POST: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+		t.Fatalf("h2c POST: %d over %s", resp.StatusCode, resp.Proto)
+	}
+	// Oversized headers are refused before any handler runs.
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("X-Padding", strings.Repeat("p", 64<<10))
+	resp, err = (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("big headers: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("64 KiB of headers: %d, want 431", resp.StatusCode)
 	}
 
 	// Rejected calls are failed triggers.
