@@ -45,18 +45,8 @@ func startDispatcher(ctx context.Context, cfg dispatcherConfig, log *slog.Logger
 	}
 	n.nc = nc
 	n.table = configsync.NewTable()
-	n.sync, err = configsync.New(configsync.Config{
-		ControlPlaneURL: cfg.controlPlaneURL,
-		NodeID:          cfg.nodeID,
-		Role:            hookgatev1.NodeRole_NODE_ROLE_DISPATCHER,
-		Address:         cfg.opsAddr,
-		NodeToken:       cfg.sync.nodeToken,
-		CAFile:          cfg.sync.caFile,
-		CertFile:        cfg.sync.certFile,
-		KeyFile:         cfg.sync.keyFile,
-		AllowPlaintext:  cfg.sync.allowPlaintext,
-		CacheFile:       cfg.sync.cacheFile,
-	}, n.table, log, configsync.SystemClock{})
+	n.sync, err = configsync.New(cfg.sync.config(cfg.controlPlaneURL, cfg.nodeID, hookgatev1.NodeRole_NODE_ROLE_DISPATCHER, cfg.opsAddr),
+		n.table, log, configsync.SystemClock{})
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)
 	}

@@ -80,18 +80,8 @@ func startEdge(ctx context.Context, cfg edgeConfig, log *slog.Logger, reg *prome
 		return nil, fmt.Errorf("edge: NATS max_payload is %d bytes; the default 1 MiB body limit needs at least %d (raise max_payload on the NATS servers)", mp, minMaxPayload)
 	}
 	e.table = configsync.NewTable()
-	e.sync, err = configsync.New(configsync.Config{
-		ControlPlaneURL: cfg.controlPlaneURL,
-		NodeID:          cfg.nodeID,
-		Role:            hookgatev1.NodeRole_NODE_ROLE_EDGE,
-		Address:         cfg.listener.Addr().String(),
-		NodeToken:       cfg.sync.nodeToken,
-		CAFile:          cfg.sync.caFile,
-		CertFile:        cfg.sync.certFile,
-		KeyFile:         cfg.sync.keyFile,
-		AllowPlaintext:  cfg.sync.allowPlaintext,
-		CacheFile:       cfg.sync.cacheFile,
-	}, e.table, log, configsync.SystemClock{})
+	e.sync, err = configsync.New(cfg.sync.config(cfg.controlPlaneURL, cfg.nodeID, hookgatev1.NodeRole_NODE_ROLE_EDGE, cfg.listener.Addr().String()),
+		e.table, log, configsync.SystemClock{})
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
@@ -211,6 +201,22 @@ func (s *syncFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.keyFile, "tls-key", "", "client key (PEM) for mTLS to the control plane")
 	fs.BoolVar(&s.allowPlaintext, "allow-plaintext", false, "allow http:// to a control plane that is not on loopback (trusted networks only)")
 	fs.StringVar(&s.cacheFile, "config-cache-file", "", "keep the last configuration in this file (mode 0600; holds provider secrets) to serve after a restart while the control plane is down")
+}
+
+// config is the configsync.Config of a node with these flags.
+func (s syncFlags) config(controlPlaneURL, nodeID string, role hookgatev1.NodeRole, addr string) configsync.Config {
+	return configsync.Config{
+		ControlPlaneURL: controlPlaneURL,
+		NodeID:          nodeID,
+		Role:            role,
+		Address:         addr,
+		NodeToken:       s.nodeToken,
+		CAFile:          s.caFile,
+		CertFile:        s.certFile,
+		KeyFile:         s.keyFile,
+		AllowPlaintext:  s.allowPlaintext,
+		CacheFile:       s.cacheFile,
+	}
 }
 
 func defaultNodeID(role string) string {

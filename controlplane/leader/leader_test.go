@@ -10,18 +10,8 @@ import (
 
 	"github.com/hookgate/hookgate/controlplane/leader"
 	"github.com/hookgate/hookgate/testkit/etcdtest"
+	"github.com/hookgate/hookgate/testkit/poll"
 )
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func TestOneLeaderAtATimeAndHandOver(t *testing.T) {
 	t.Parallel()
@@ -46,7 +36,7 @@ func TestOneLeaderAtATimeAndHandOver(t *testing.T) {
 	defer stopB()
 	doneA, doneB := make(chan error, 1), make(chan error, 1)
 	go func() { doneA <- leader.Run(ctxA, etcd, "test", "a", log, chore("a")) }()
-	waitFor(t, 10*time.Second, "a to lead", func() bool { _, ok := led.Load("a"); return ok })
+	poll.Until(t, 10*time.Second, "a to lead", func() bool { _, ok := led.Load("a"); return ok })
 	go func() { doneB <- leader.Run(ctxB, etcd, "test", "b", log, chore("b")) }()
 
 	// b must wait while a leads.
@@ -59,7 +49,7 @@ func TestOneLeaderAtATimeAndHandOver(t *testing.T) {
 	if err := <-doneA; err != nil {
 		t.Fatalf("a: %v", err)
 	}
-	waitFor(t, 5*time.Second, "b to lead", func() bool { _, ok := led.Load("b"); return ok })
+	poll.Until(t, 5*time.Second, "b to lead", func() bool { _, ok := led.Load("b"); return ok })
 	stopB()
 	if err := <-doneB; err != nil {
 		t.Fatalf("b: %v", err)

@@ -17,24 +17,10 @@ import (
 	"github.com/hookgate/hookgate/dataplane/configsync"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+	"github.com/hookgate/hookgate/testkit/poll"
 )
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s: %v", timeout, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // fakeControlPlane plays a scripted control plane: each stream runs the
 // next script, and what the node sends is reported.
@@ -187,7 +173,7 @@ func TestClientAcksNacksAndResumes(t *testing.T) {
 	if _, ok := tb.Webhook("acme", "wh_2"); !ok || tb.Snapshot().Len() != 2 {
 		t.Errorf("table after resume: %d webhooks", tb.Snapshot().Len())
 	}
-	waitFor(t, 5*time.Second, func() error {
+	poll.NoError(t, 5*time.Second, func() error {
 		if !tb.Status().Connected {
 			return fmt.Errorf("not connected")
 		}
@@ -243,7 +229,7 @@ func TestClientCacheFile(t *testing.T) {
 	cfg.CacheInterval = time.Millisecond
 	tb := configsync.NewTable()
 	startClient(t, cfg, tb)
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		info, err := os.Stat(path)
 		if err != nil {
 			return err

@@ -8,18 +8,8 @@ import (
 
 	"github.com/hookgate/hookgate/dataplane/streams"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/testkit/poll"
 )
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // TestStatusTable walks every row of DESIGN.md's status table but 503,
 // which TestJetStreamDown covers.
@@ -89,7 +79,7 @@ func TestStatusTable(t *testing.T) {
 	// Failed triggers were recorded for the rejections after routing, with
 	// no key anywhere in them.
 	var fts []*hookgatev1.FailedTrigger
-	waitFor(t, 5*time.Second, "failed triggers", func() bool {
+	poll.Until(t, 5*time.Second, "failed triggers", func() bool {
 		fts = e.failures(t, "wh_live")
 		return len(fts) >= 7
 	})

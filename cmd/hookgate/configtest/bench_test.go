@@ -14,6 +14,7 @@ import (
 	"github.com/hookgate/hookgate/controlplane/store"
 	"github.com/hookgate/hookgate/dataplane/configsync"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/testkit/poll"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
@@ -49,7 +50,7 @@ func BenchmarkConfigDistribution(b *testing.B) {
 	for range b.N {
 		start := time.Now()
 		cp := e.startCP(b, distribute.Config{ReplicaID: "bench"})
-		waitFor(b, 5*time.Minute, func() error {
+		poll.NoError(b, 5*time.Minute, func() error {
 			if cp.d.Revision() == 0 {
 				return fmt.Errorf("view not loaded")
 			}
@@ -206,7 +207,7 @@ func startBenchEdge(b *testing.B, url, id string) *benchEdge {
 
 func (e *benchEdge) waitLen(b *testing.B, n int) {
 	b.Helper()
-	waitFor(b, time.Minute, func() error {
+	poll.NoError(b, time.Minute, func() error {
 		if got := e.table.Snapshot().Len(); got != n {
 			return fmt.Errorf("edge holds %d webhooks, want %d", got, n)
 		}

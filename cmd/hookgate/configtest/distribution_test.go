@@ -12,6 +12,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/hookgate/hookgate/controlplane/distribute"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/testkit/poll"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -52,7 +53,7 @@ func TestSnapshotOnConnectAndLeastPrivilege(t *testing.T) {
 	if off, _ := edgeNode.table.Webhook("beta", "wh_off"); off.GetActive() {
 		t.Errorf("beta/wh_off active, want deactivated")
 	}
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		if !disp.table.Status().HaveConfig {
 			return fmt.Errorf("dispatcher has no configuration")
 		}
@@ -257,7 +258,7 @@ func TestStaticStability(t *testing.T) {
 	}
 
 	cp.stop(t)
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		if n.table.Status().Connected {
 			return fmt.Errorf("edge still connected")
 		}
@@ -277,7 +278,7 @@ func TestStaticStability(t *testing.T) {
 	e.startCP(t, distribute.Config{}, onAddr(cp.addr))
 	n.waitRevision(t, rev)
 	n.waitWebhook(t, "acme", "wh_2", nil)
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		if !n.table.Status().Connected {
 			return fmt.Errorf("edge not reconnected")
 		}
@@ -309,7 +310,7 @@ func TestTwoReplicas(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		if !disp.table.Status().HaveConfig {
 			return fmt.Errorf("dispatcher has no configuration")
 		}
@@ -318,7 +319,7 @@ func TestTwoReplicas(t *testing.T) {
 
 	want := map[string]string{"edge-a": "cp-a", "edge-b": "cp-b", "disp-b": "cp-b"}
 	for _, cp := range []*controlPlane{a, b} {
-		waitFor(t, 10*time.Second, func() error {
+		poll.NoError(t, 10*time.Second, func() error {
 			nodes := cp.listNodes(t, hookgatev1.NodeRole_NODE_ROLE_UNSPECIFIED)
 			if len(nodes) != len(want) {
 				return fmt.Errorf("ListNodes lists %d nodes, want %d", len(nodes), len(want))
@@ -344,7 +345,7 @@ func TestTwoReplicas(t *testing.T) {
 	// A node that leaves leaves the fleet view of both replicas; so do the
 	// nodes of a replica that stops.
 	onB.stop(t)
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		for _, n := range a.listNodes(t, edge) {
 			if n.GetId() == "edge-b" {
 				return fmt.Errorf("edge-b still listed")
@@ -353,7 +354,7 @@ func TestTwoReplicas(t *testing.T) {
 		return nil
 	})
 	b.stop(t)
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		if nodes := a.listNodes(t, hookgatev1.NodeRole_NODE_ROLE_UNSPECIFIED); len(nodes) != 1 || nodes[0].GetId() != "edge-a" {
 			return fmt.Errorf("nodes = %v, want edge-a only", nodes)
 		}
@@ -372,7 +373,7 @@ func TestNackIsRecorded(t *testing.T) {
 	r.nack(t, snap.GetRevision(), reason)
 
 	var listed *hookgatev1.Node
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		nodes := cp.listNodes(t, edge)
 		if len(nodes) != 1 || nodes[0].GetLastNack() != reason {
 			return fmt.Errorf("nodes = %v, want edge-1 with its NACK", nodes)
@@ -395,7 +396,7 @@ func TestNackIsRecorded(t *testing.T) {
 		t.Errorf("after a NACK got snapshot=%v at %d with %d resources; want a snapshot of 2 at ≥ %d", u.GetSnapshot(), u.GetRevision(), len(u.GetUpserts()), rev)
 	}
 	r.ack(t, u.GetRevision())
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		nodes := cp.listNodes(t, edge)
 		if len(nodes) != 1 || nodes[0].GetConfigRevision() != u.GetRevision() || nodes[0].GetLag() != 0 || nodes[0].GetLastNack() != reason {
 			return fmt.Errorf("nodes = %v, want revision %d, no lag, the last NACK kept", nodes, u.GetRevision())
@@ -414,7 +415,7 @@ func TestSlowNodeIsResyncedWithoutSlowingOthers(t *testing.T) {
 	fast := startNode(t, nodeConfig(cp.url, "fast", edge))
 	fast.waitWebhook(t, "acme", "wh_0", nil)
 	// Both have been sent their first snapshot before anything changes.
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		if got := cp.metric(t, "hookgate_config_updates_sent_total", "kind", "snapshot"); got != 2 {
 			return fmt.Errorf("%v snapshots sent, want 2", got)
 		}
@@ -571,7 +572,7 @@ func TestDeadReplicaLeavesTheFleetView(t *testing.T) {
 	b := e.startCP(t, distribute.Config{ReplicaID: "cp-b", LeaseTTL: 2 * time.Second}, withEtcd(doomedEtcd))
 	startNode(t, nodeConfig(a.url, "edge-a", edge))
 	startNode(t, nodeConfig(b.url, "edge-b", edge))
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		if nodes := a.listNodes(t, edge); len(nodes) != 2 {
 			return fmt.Errorf("nodes = %v, want edge-a and edge-b", nodes)
 		}
@@ -581,7 +582,7 @@ func TestDeadReplicaLeavesTheFleetView(t *testing.T) {
 	// B loses etcd and its port at once: nothing revokes its lease.
 	_ = doomedEtcd.Close()
 	_ = b.srv.Close()
-	waitFor(t, 15*time.Second, func() error {
+	poll.NoError(t, 15*time.Second, func() error {
 		if nodes := a.listNodes(t, edge); len(nodes) != 1 || nodes[0].GetId() != "edge-a" {
 			return fmt.Errorf("nodes = %v, want edge-a only", nodes)
 		}

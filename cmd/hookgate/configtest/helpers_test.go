@@ -24,6 +24,7 @@ import (
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/hookgate/hookgate/testkit/etcdtest"
+	"github.com/hookgate/hookgate/testkit/poll"
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
@@ -37,22 +38,6 @@ func testLog() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
-// waitFor polls fn until it returns nil or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // fakeClock is a distribute.Clock that stands still unless advanced.
@@ -219,7 +204,7 @@ func (e *env) startCP(t testing.TB, cfg distribute.Config, opts ...cpOption) *co
 	// A restarted control plane takes its predecessor's address, which the
 	// kernel may hold for a moment.
 	var ln net.Listener
-	waitFor(t, 5*time.Second, func() error {
+	poll.NoError(t, 5*time.Second, func() error {
 		ln, err = net.Listen("tcp", setup.addr)
 		return err
 	})
@@ -259,7 +244,7 @@ func (c *controlPlane) stop(t testing.TB) {
 // waitRevision waits until the control plane's view has reached rev.
 func (c *controlPlane) waitRevision(t testing.TB, rev int64) {
 	t.Helper()
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		if got := c.d.Revision(); got < rev {
 			return fmt.Errorf("view at revision %d, want %d", got, rev)
 		}
@@ -394,7 +379,7 @@ func (n *node) fullUpdates() int {
 func (n *node) waitWebhook(t testing.TB, tenant, id string, cond func(*hookgatev1.EdgeWebhook) error) *hookgatev1.EdgeWebhook {
 	t.Helper()
 	var w *hookgatev1.EdgeWebhook
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		var ok bool
 		w, ok = n.table.Webhook(tenant, id)
 		if !ok {
@@ -410,7 +395,7 @@ func (n *node) waitWebhook(t testing.TB, tenant, id string, cond func(*hookgatev
 
 func (n *node) waitGone(t testing.TB, tenant, id string) {
 	t.Helper()
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		if _, ok := n.table.Webhook(tenant, id); ok {
 			return fmt.Errorf("webhook %s/%s still in the table", tenant, id)
 		}
@@ -420,7 +405,7 @@ func (n *node) waitGone(t testing.TB, tenant, id string) {
 
 func (n *node) waitRevision(t testing.TB, rev int64) {
 	t.Helper()
-	waitFor(t, 10*time.Second, func() error {
+	poll.NoError(t, 10*time.Second, func() error {
 		if got := n.table.Status().Revision; got < rev {
 			return fmt.Errorf("table at revision %d, want %d", got, rev)
 		}

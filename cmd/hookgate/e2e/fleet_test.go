@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookgate/hookgate/testkit/etcdtest"
 	"github.com/hookgate/hookgate/testkit/natstest"
+	"github.com/hookgate/hookgate/testkit/poll"
 )
 
 // post calls an edge URL and returns the status code.
@@ -30,7 +31,7 @@ func post(t *testing.T, url, body string) int {
 func eventually(t *testing.T, url string, want int) {
 	t.Helper()
 	var got int
-	waitFor(t, 10*time.Second, "edge to answer "+http.StatusText(want), func() bool {
+	poll.Until(t, 10*time.Second, "edge to answer "+http.StatusText(want), func() bool {
 		got = post(t, url, `{"n":1}`)
 		return got == want
 	})
@@ -42,7 +43,7 @@ var logAddr = regexp.MustCompile(`"(admin|ingress)":"(http://[0-9.:]+)"`)
 func addrFromLog(t *testing.T, p *proc, key string) string {
 	t.Helper()
 	var addr string
-	waitFor(t, 30*time.Second, key+" address in the log", func() bool {
+	poll.Until(t, 30*time.Second, key+" address in the log", func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("process exited early: %v\n%s", p.err, p.stderr)
@@ -83,7 +84,7 @@ func TestFleetStaysUpWithoutControlPlane(t *testing.T) {
 	edge := start(t, dir, nil, "edge", "--control-plane", admin, "--nats-url", ns.ClientURL(),
 		"--listen-addr", "127.0.0.1:0", "--ops-addr", "127.0.0.1:0", "--node-id", "edge-1")
 	ingress := addrFromLog(t, edge, "ingress")
-	waitFor(t, 10*time.Second, "edge ready", func() bool { code, _ := get(t, ingress+"/readyz"); return code == 200 })
+	poll.Until(t, 10*time.Second, "edge ready", func() bool { code, _ := get(t, ingress+"/readyz"); return code == 200 })
 
 	token, _ := os.ReadFile(tokenFile)
 	env := []string{"HOOKGATE_SERVER=" + admin, "HOOKGATE_TOKEN=" + strings.TrimSpace(string(token))}
@@ -120,7 +121,7 @@ func TestFleetStaysUpWithoutControlPlane(t *testing.T) {
 	// and stays ready, saying its configuration is stale.
 	_ = cp.cmd.Process.Signal(syscall.SIGKILL)
 	_ = cp.wait(t, 10*time.Second)
-	waitFor(t, 10*time.Second, "stale config on /readyz", func() bool {
+	poll.Until(t, 10*time.Second, "stale config on /readyz", func() bool {
 		code, body := get(t, ingress+"/readyz")
 		return code == 200 && strings.Contains(body, "stale config")
 	})
@@ -136,7 +137,7 @@ func TestFleetStaysUpWithoutControlPlane(t *testing.T) {
 	addrFromLog(t, cp2, "admin")
 	mustRun(t, dir, env, "webhooks", "delete", id, "--tenant", "acme")
 	eventually(t, url+"?key="+newKey, 404)
-	waitFor(t, 15*time.Second, "fresh config on /readyz", func() bool {
+	poll.Until(t, 15*time.Second, "fresh config on /readyz", func() bool {
 		_, body := get(t, ingress+"/readyz")
 		return !strings.Contains(body, "stale config")
 	})

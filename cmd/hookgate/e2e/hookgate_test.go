@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookgate/hookgate/testkit/poll"
 )
 
 // binary returns the hookgate binary: $HOOKGATE_BIN (set by make test) or
@@ -138,18 +140,6 @@ func (p *proc) wait(t *testing.T, within time.Duration) error {
 	}
 }
 
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // devServer is a running `hookgate dev` with the addresses it printed.
 type devServer struct {
 	*proc
@@ -173,7 +163,7 @@ func startDev(t *testing.T, dir string, extra ...string) *devServer {
 		"--etcd-addr", "127.0.0.1:0", "--etcd-peer-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0",
 	}, extra...)
 	p := start(t, dir, nil, args...)
-	waitFor(t, 60*time.Second, "hookgate dev to print ready", func() bool {
+	poll.Until(t, 60*time.Second, "hookgate dev to print ready", func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("hookgate dev exited early: %v\n%s", p.err, p.stderr)

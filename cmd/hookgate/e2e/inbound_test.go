@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookgate/hookgate/testkit/poll"
 )
 
 // TestInboundThroughDev sends webhooks to the edge of `hookgate dev` and
@@ -23,13 +25,13 @@ func TestInboundThroughDev(t *testing.T) {
 	url := d.edge + "/in/acme/" + id + "?key=" + key
 
 	tail := start(t, dir, nil, "events", "tail", "--tenant", "acme", "--nats-url", d.nats)
-	waitFor(t, 10*time.Second, "tail to start", func() bool { return strings.Contains(tail.stderr.String(), "tailing") })
+	poll.Until(t, 10*time.Second, "tail to start", func() bool { return strings.Contains(tail.stderr.String(), "tailing") })
 
 	body := `{"entry":[{"changes":[{"value":{"messages":[{"from":"+4915112345678"}]}}]}]}`
 	// The webhook reaches the edge through the config stream.
-	waitFor(t, 10*time.Second, "the edge to accept", func() bool { return post(t, url, body) == 200 })
+	poll.Until(t, 10*time.Second, "the edge to accept", func() bool { return post(t, url, body) == 200 })
 	var envs []map[string]any
-	waitFor(t, 10*time.Second, "envelopes in the tail", func() bool {
+	poll.Until(t, 10*time.Second, "envelopes in the tail", func() bool {
 		envs = envs[:0]
 		for _, line := range strings.Split(strings.TrimSpace(tail.stdout.String()), "\n") {
 			var m map[string]any
@@ -82,7 +84,7 @@ func TestInboundThroughDev(t *testing.T) {
 	if code := post(t, url, `{"not json`); code != 400 {
 		t.Fatalf("bad JSON: %d", code)
 	}
-	waitFor(t, 10*time.Second, "failed triggers", func() bool {
+	poll.Until(t, 10*time.Second, "failed triggers", func() bool {
 		out := mustRun(t, dir, env, "webhooks", "failures", id, "--tenant", "acme")
 		return strings.Contains(out, "bad_key") && strings.Contains(out, "invalid_json")
 	})
