@@ -92,6 +92,17 @@ func startEdge(ctx context.Context, cfg edgeConfig, log *slog.Logger, reg *prome
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
+	// Derived per-webhook state goes when its webhook does, so churn
+	// cannot grow the edge's memory.
+	e.table.OnUpdate(func(u configsync.Update) {
+		if u.Full {
+			handler.Prune(func(tenant, id string) bool { _, ok := u.Snapshot.Webhook(tenant, id); return ok })
+			return
+		}
+		for _, d := range u.Deleted {
+			handler.Forget(d.Tenant, d.ID)
+		}
+	})
 	e.checks = []check{
 		{name: "config", fn: func(context.Context) (string, error) { return e.table.Check() }},
 		natsCheck(nc), streamCheck(js, streams.Inbound),

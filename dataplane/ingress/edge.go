@@ -111,6 +111,19 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	return e, nil
 }
 
+// Forget drops what the edge derived for a deleted webhook (its rate
+// limiter, parsed paths); call it when the configuration deletes one.
+func (e *Edge) Forget(tenant, id string) { e.hooks.forget(tenant + "/" + id) }
+
+// Prune drops derived state of every webhook keep refuses; call it after a
+// configuration snapshot replaced everything.
+func (e *Edge) Prune(keep func(tenant, id string) bool) {
+	e.hooks.prune(func(key string) bool {
+		tenant, id, _ := strings.Cut(key, "/")
+		return keep(tenant, id)
+	})
+}
+
 // outcome is what handling a call decided.
 type outcome struct {
 	reason     reason

@@ -46,6 +46,7 @@ func (r *routes) put(w *hookgatev1.EdgeWebhook) {
 
 // edgeEnv is an edge in front of a real JetStream server.
 type edgeEnv struct {
+	edge   *ingress.Edge
 	ns     *natstest.Server
 	js     jetstream.JetStream
 	routes *routes
@@ -86,6 +87,7 @@ func newEdgeEnv(t *testing.T) *edgeEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	env.edge = edge
 	srv := httptest.NewServer(edge)
 	t.Cleanup(srv.Close)
 	env.url = srv.URL

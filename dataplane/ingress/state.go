@@ -58,6 +58,19 @@ func (hs *hooks) get(key string, w *hookgatev1.EdgeWebhook) *hook {
 	return h
 }
 
+// forget drops the state of one webhook.
+func (hs *hooks) forget(key string) { hs.m.Delete(key) }
+
+// prune drops the state of every webhook keep refuses.
+func (hs *hooks) prune(keep func(key string) bool) {
+	hs.m.Range(func(k, _ any) bool {
+		if !keep(k.(string)) {
+			hs.m.Delete(k)
+		}
+		return true
+	})
+}
+
 func newHook(w *hookgatev1.EdgeWebhook, old *hook) *hook {
 	h := &hook{src: w, provider: providerName(w.GetProvider())}
 	for _, b := range w.GetBindings() {
