@@ -157,6 +157,7 @@ func TestDevBadStartupInput(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
+		env  []string
 		want string
 	}{
 		{
@@ -187,10 +188,27 @@ func TestDevBadStartupInput(t *testing.T) {
 			args: []string{"edge", "--log-format", "yaml"},
 			want: "--log-format",
 		},
+		{
+			name: "bad setting from the environment",
+			args: []string{"edge"},
+			env:  []string{"HOOKGATE_LOG_FORMAT=yaml"},
+			want: `--log-format "yaml"`,
+		},
+		{
+			name: "bad duration from the environment",
+			args: []string{"edge"},
+			env:  []string{"HOOKGATE_PUBLISH_TIMEOUT=soon"},
+			want: "HOOKGATE_PUBLISH_TIMEOUT",
+		},
+		{
+			name: "control plane beyond loopback without TLS",
+			args: []string{"controlplane", "--listen-addr", "0.0.0.0:0", "--keyring", `{"primary":"k1","keys":{"k1":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`},
+			want: "--allow-plaintext",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := start(t, t.TempDir(), nil, tt.args...)
+			p := start(t, t.TempDir(), tt.env, tt.args...)
 			if err := p.wait(t, 30*time.Second); err == nil {
 				t.Fatalf("hookgate %v exited 0, want failure", tt.args)
 			}
