@@ -61,7 +61,7 @@ const (
 
 func digest(k string) []byte { d := sha256.Sum256([]byte(k)); return d[:] }
 
-func newEdgeEnv(t *testing.T) *edgeEnv {
+func newEdgeEnv(t testing.TB) *edgeEnv {
 	t.Helper()
 	ns := natstest.Start(t)
 	nc := ns.Conn(t)
@@ -120,7 +120,7 @@ type call struct {
 	headers map[string]string
 }
 
-func (e *edgeEnv) do(t *testing.T, c call) (int, http.Header, map[string]string) {
+func (e *edgeEnv) do(t testing.TB, c call) (int, http.Header, map[string]string) {
 	t.Helper()
 	if c.method == "" {
 		c.method = http.MethodPost

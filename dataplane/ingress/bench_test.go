@@ -1,0 +1,33 @@
+package ingress_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// BenchmarkServeHTTP measures the handler alone (no sockets on the HTTP
+// side) against real JetStream: allocations and CPU per accepted call.
+func BenchmarkServeHTTP(b *testing.B) {
+	e := newEdgeEnv(b)
+	w := e.hook("wh_bench")
+	w.MaxBodyBytes = 1 << 20
+	e.routes.put(w)
+	body := []byte(`{"type":"order.created","data":"` + strings.Repeat("x", 990) + `"}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/in/acme/wh_bench?key="+key1, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			e.edge.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}
