@@ -25,6 +25,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -37,11 +38,13 @@ type controlPlaneConfig struct {
 	// early to learn random ports).
 	listener net.Listener
 	// listenFlag names the flag that set listenAddr, for errors.
-	listenFlag         string
-	etcdEndpoints      []string
-	etcdDialTimeout    time.Duration
-	natsURL            string
-	bootstrapTokenFile string
+	listenFlag      string
+	etcdEndpoints   []string
+	etcdDialTimeout time.Duration
+	// etcdCA, etcdCert and etcdKey secure the etcd connection (https://).
+	etcdCA, etcdCert, etcdKey string
+	natsURL                   string
+	bootstrapTokenFile        string
 	// keyringFile holds the JSON keyring; keyringJSON is the same inline
 	// (best given as HOOKGATE_KEYRING). createKeyring makes the file when it
 	// is missing (hookgate dev only).
@@ -115,6 +118,19 @@ func loopbackAddr(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// etcdTLS is the client TLS of the etcd connection, nil without files.
+func (c controlPlaneConfig) etcdTLS() (*tls.Config, error) {
+	if c.etcdCA == "" && c.etcdCert == "" && c.etcdKey == "" {
+		return nil, nil
+	}
+	info := transport.TLSInfo{TrustedCAFile: c.etcdCA, CertFile: c.etcdCert, KeyFile: c.etcdKey}
+	cfg, err := info.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("flags --etcd-ca/--etcd-cert/--etcd-key: %w", err)
+	}
+	return cfg, nil
 }
 
 func (c controlPlaneConfig) tlsConfig() (*tls.Config, error) {
@@ -193,9 +209,14 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 			cp.close()
 		}
 	}()
+	etcdTLS, err := cfg.etcdTLS()
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: %w", err)
+	}
 	cp.etcd, err = clientv3.New(clientv3.Config{
 		Endpoints:   cfg.etcdEndpoints,
 		DialTimeout: cfg.etcdDialTimeout,
+		TLS:         etcdTLS,
 		Logger:      zap.NewNop(),
 		Context:     ctx,
 	})
@@ -373,6 +394,9 @@ func newControlPlaneCommand() *cobra.Command {
 	fs.StringVar(&cfg.listenAddr, "listen-addr", "127.0.0.1:8070", "admin API address (gRPC, gRPC-Web, Connect; /healthz, /readyz, /metrics)")
 	fs.StringSliceVar(&cfg.etcdEndpoints, "etcd-endpoints", []string{"http://127.0.0.1:2379"}, "etcd client URLs, comma separated")
 	fs.DurationVar(&cfg.etcdDialTimeout, "etcd-dial-timeout", 5*time.Second, "how long to wait for etcd at start-up")
+	fs.StringVar(&cfg.etcdCA, "etcd-ca", "", "CA (PEM) of the etcd servers' certificates")
+	fs.StringVar(&cfg.etcdCert, "etcd-cert", "", "client certificate (PEM) for etcd")
+	fs.StringVar(&cfg.etcdKey, "etcd-key", "", "client key (PEM) for etcd")
 	fs.StringVar(&cfg.natsURL, "nats-url", nats.DefaultURL, "NATS server URLs, comma separated")
 	fs.StringVar(&cfg.keyringFile, "keyring-file", "", "JSON keyring that encrypts provider and signing secrets at rest")
 	fs.StringVar(&cfg.keyringJSON, "keyring", "", "the keyring JSON itself; prefer the environment variable HOOKGATE_KEYRING")
