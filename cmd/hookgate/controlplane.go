@@ -60,8 +60,9 @@ type controlPlaneConfig struct {
 	// verifies node client certificates (mTLS).
 	tlsCert, tlsKey, tlsClientCA string
 	// allowPlaintext permits cleartext on a non-loopback address.
-	allowPlaintext bool
-	replicaID      string
+	allowPlaintext    bool
+	replicaID         string
+	configSendTimeout time.Duration
 }
 
 func (c controlPlaneConfig) validate() error {
@@ -259,7 +260,8 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 	if replica == "" {
 		replica = defaultNodeID("controlplane")
 	}
-	cp.dist, err = distribute.New(distribute.Config{ReplicaID: replica, NodeToken: cfg.nodeToken}, cp.etcd, keyring, log, reg, clock)
+	cp.dist, err = distribute.New(distribute.Config{ReplicaID: replica, NodeToken: cfg.nodeToken, SendTimeout: cfg.configSendTimeout},
+		cp.etcd, keyring, log, reg, clock)
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
@@ -280,6 +282,9 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 	if tlsCfg != nil {
 		handler = distribute.WithVerifiedClientCert(handler)
 	}
+	// Outermost, so a node that stops reading cannot hold its stream's
+	// handler forever.
+	handler = distribute.WithSendDeadlines(handler)
 	cp.admin = serveOn("controlplane", cfg.listener, handler, adminLimits, log)
 	cp.admin.tls = tlsCfg
 	log.Info("control plane started", "admin", cp.admin.URL(), "etcd", cfg.etcdEndpoints)
@@ -407,6 +412,7 @@ func newControlPlaneCommand() *cobra.Command {
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "key (PEM) of --tls-cert")
 	fs.StringVar(&cfg.tlsClientCA, "tls-client-ca", "", "CA (PEM) that signs node client certificates (mTLS)")
 	fs.BoolVar(&cfg.allowPlaintext, "allow-plaintext", false, "allow cleartext on a non-loopback address (trusted networks only)")
+	fs.DurationVar(&cfg.configSendTimeout, "config-send-timeout", distribute.DefaultSendTimeout, "end a node's config stream when one update cannot be sent within this time")
 	fs.StringVar(&cfg.replicaID, "replica-id", "", "this replica's name in the fleet view (default: host name and pid)")
 	fs.StringVar(&cfg.bootstrapTokenFile, "bootstrap-token-file", "", "file holding the bootstrap platform admin token; created (mode 0600) with a new token when missing")
 	logs.register(fs, "json")

@@ -102,6 +102,7 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) error {
 		createKeyring:      true,
 		publicURL:          publicURL,
 		keySweepInterval:   time.Minute,
+		configSendTimeout:  30 * time.Second,
 	}, log, reg)
 	if err != nil {
 		adminLn.Close()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +28,10 @@ func startEtcd(dir, clientAddr, peerAddr string) (*embed.Etcd, string, error) {
 	cfg.ListenPeerUrls = []url.URL{peer}
 	cfg.AdvertisePeerUrls = []url.URL{peer}
 	cfg.InitialCluster = cfg.Name + "=" + peer.String()
+	// The token only matters when the data folder is new: it gives a fresh
+	// cluster its own id, so a node's cached configuration from a wiped
+	// folder is never mistaken for this cluster's history.
+	cfg.InitialClusterToken = "hookgate-dev-" + rand.Text()
 	// A single member needs no long election timeout; a short one makes the
 	// dev server ready in well under a second.
 	cfg.TickMs = 20

@@ -24,12 +24,13 @@ func TestConfigValidate(t *testing.T) {
 		want string // "" for valid
 	}{
 		{"defaults", distribute.Config{}, ""},
-		{"all set", distribute.Config{ReplicaID: "cp-1", NodeToken: "t", LogSize: 10, StatusInterval: time.Second, LeaseTTL: 3 * time.Second, ResumeWait: time.Second}, ""},
+		{"all set", distribute.Config{ReplicaID: "cp-1", NodeToken: "t", LogSize: 10, StatusInterval: time.Second, LeaseTTL: 3 * time.Second, ResumeWait: time.Second, SendTimeout: time.Minute}, ""},
 		{"negative log", distribute.Config{LogSize: -1}, "LogSize"},
 		{"negative status interval", distribute.Config{StatusInterval: -time.Second}, "StatusInterval"},
 		{"lease too short", distribute.Config{LeaseTTL: time.Second}, "LeaseTTL"},
 		{"lease not whole seconds", distribute.Config{LeaseTTL: 2500 * time.Millisecond}, "whole seconds"},
 		{"negative resume wait", distribute.Config{ResumeWait: -1}, "ResumeWait"},
+		{"negative send timeout", distribute.Config{SendTimeout: -time.Second}, "SendTimeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()

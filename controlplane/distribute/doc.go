@@ -11,7 +11,12 @@
 // acknowledged (ACK) or rejected (NACK) the previous one, coalescing
 // whatever changed meanwhile, so a slow node never slows the watch or other
 // nodes. A connected node that falls out of the log is resynced with a
-// snapshot.
+// snapshot. Every update names the etcd cluster its revision belongs to; a
+// node holding a revision of another cluster (a wiped and replaced etcd)
+// gets a snapshot, never deltas. A role's snapshot is encoded once and
+// shared by every stream until the role's resources change. A node that
+// stops reading has its stream ended after Config.SendTimeout (with
+// WithSendDeadlines in front of the handler).
 //
 // Edges receive inbound webhooks with key digests and decrypted provider
 // secrets; dispatchers never do. Connected nodes are recorded in etcd under

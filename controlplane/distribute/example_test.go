@@ -20,7 +20,8 @@ type systemClock struct{}
 func (systemClock) Now() time.Time { return time.Now() }
 
 // How a control-plane replica serves config distribution: mount both
-// handlers, wrap the mux so mTLS nodes are recognised, and run the watch.
+// handlers, wrap the mux so mTLS nodes are recognised and a node that stops
+// reading is cut off after SendTimeout, and run the watch.
 func ExampleNew() {
 	ctx := context.Background()
 	etcd, _ := clientv3.New(clientv3.Config{Endpoints: []string{"http://127.0.0.1:2379"}})
@@ -36,7 +37,7 @@ func ExampleNew() {
 	mux := http.NewServeMux()
 	mux.Handle(hookgatev1connect.NewConfigDiscoveryServiceHandler(d, connect.WithReadMaxBytes(1<<20)))
 	mux.Handle(hookgatev1connect.NewEdgeServiceHandler(d)) // behind admin authentication
-	srv := &http.Server{Addr: "127.0.0.1:8070", Handler: distribute.WithVerifiedClientCert(mux)}
+	srv := &http.Server{Addr: "127.0.0.1:8070", Handler: distribute.WithSendDeadlines(distribute.WithVerifiedClientCert(mux))}
 	go func() { _ = srv.ListenAndServe() }()
 	_ = d.Run(ctx) // until ctx ends
 }

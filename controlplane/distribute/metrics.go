@@ -11,6 +11,7 @@ type metrics struct {
 	updates      *prometheus.CounterVec
 	nacks        *prometheus.CounterVec
 	resyncs      *prometheus.CounterVec
+	sendTimeouts *prometheus.CounterVec
 	revision     prometheus.Gauge
 	recordErrors prometheus.Counter
 }
@@ -31,8 +32,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"role"}),
 		resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookgate_config_resyncs_total",
-			Help: "Snapshots sent to nodes that held a revision but could not get deltas, by role and reason (slow, compacted, future, history).",
+			Help: "Snapshots sent to nodes that held a revision but could not get deltas, by role and reason (slow, compacted, future, history, cluster).",
 		}, []string{"role", "reason"}),
+		sendTimeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookgate_config_send_timeouts_total",
+			Help: "Streams ended because the node did not take an update within the send timeout, by role.",
+		}, []string{"role"}),
 		revision: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hookgate_config_revision",
 			Help: "The etcd revision this replica's config view has reached.",
@@ -45,7 +50,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.updates, m.nacks, m.resyncs, m.revision, m.recordErrors} {
+	for _, c := range []prometheus.Collector{m.connected, m.updates, m.nacks, m.resyncs, m.sendTimeouts, m.revision, m.recordErrors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("distribute: register metrics (one Distributor per registry): %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"connectrpc.com/connect"
@@ -64,10 +65,36 @@ func (d *Distributor) StreamConfig(ctx context.Context, stream *configStream) er
 	defer d.fleet.disconnect(conn)
 	d.metrics.connected.WithLabelValues(roleLabels[role]).Inc()
 	defer d.metrics.connected.WithLabelValues(roleLabels[role]).Dec()
-	log.Info("node connected", "revision", hello.GetRevision(), "address", addr)
+	log.Info("node connected", "revision", hello.GetRevision(), "cluster_id", hello.GetClusterId(), "address", addr)
 
-	s := &nodeStream{d: d, stream: stream, log: log, role: role, conn: conn, held: hello.GetRevision()}
+	s := &nodeStream{
+		d:       d,
+		stream:  stream,
+		log:     log,
+		role:    role,
+		conn:    conn,
+		binary:  binaryProto(stream.RequestHeader().Get("Content-Type")),
+		held:    hello.GetRevision(),
+		cluster: hello.GetClusterId(),
+	}
+	s.rc, _ = ctx.Value(responseControllerKey{}).(*http.ResponseController)
 	return s.run(ctx)
+}
+
+// update is one message for a node with what bookkeeping and logs need of
+// it: a snapshot's msg may carry its resources pre-encoded, where its
+// getters see none (encodedSnapshot.message).
+type update struct {
+	msg              *hookgatev1.StreamConfigResponse
+	kind             string
+	rev              int64
+	cluster          uint64
+	upserts, deletes int
+}
+
+func deltaUpdate(u *hookgatev1.StreamConfigResponse) update {
+	return update{msg: u, kind: kindDelta, rev: u.GetRevision(), cluster: u.GetClusterId(),
+		upserts: len(u.GetUpserts()), deletes: len(u.GetDeletes())}
 }
 
 // nodeStream is one node's stream. Only its handler goroutine touches it.
@@ -77,14 +104,26 @@ type nodeStream struct {
 	log    *slog.Logger
 	role   int
 	conn   *nodeConn
+	// binary is true when the stream speaks binary protobuf, which can
+	// carry a snapshot's cached encoding.
+	binary bool
+	// rc sets write deadlines on the stream; nil when the handler was not
+	// wrapped with WithSendDeadlines or the connection cannot take them.
+	rc *http.ResponseController
 
 	// held is the revision the next delta builds on: the node's hello
 	// revision or last ACK; 0 while a snapshot replaces what it held.
-	held int64
-	// sent is the revision of the last update sent; inFlight while the node
-	// has neither ACKed nor NACKed it.
-	sent     int64
-	inFlight bool
+	// cluster is the etcd cluster of held, 0 when the node does not know.
+	held    int64
+	cluster uint64
+	// viewCluster is the view's cluster when the stream's first update was
+	// built: the view moving to another one ends the stream.
+	viewCluster uint64
+	// sent is the revision of the last update sent, of etcd cluster
+	// sentCluster; inFlight while the node has neither ACKed nor NACKed it.
+	sent        int64
+	sentCluster uint64
+	inFlight    bool
 	// nacked is the revision of the last NACKed update: the same content is
 	// not sent again until the role changes after it.
 	nacked int64
@@ -111,20 +150,30 @@ func (s *nodeStream) run(ctx context.Context) error {
 		}
 	}()
 
-	u, kind, err := s.d.resume(ctx, s.role, s.held, s.log)
+	u, err := s.d.resume(ctx, s.role, s.held, s.cluster, s.binary, s.log)
 	if err != nil {
 		return err
 	}
-	if err := s.send(u, kind); err != nil {
+	s.viewCluster = u.cluster
+	if err := s.send(u); err != nil {
 		return err
 	}
 	for {
 		var changed <-chan struct{}
 		if !s.inFlight {
-			ch, _, roleRev := s.d.view.watchRole(s.role)
+			ch, _, roleRev, cluster := s.d.view.watchRole(s.role)
+			if cluster != s.viewCluster {
+				// Every revision sent so far belongs to the old cluster; the
+				// node reconnects saying so and gets a snapshot.
+				s.log.Warn("etcd cluster changed; ending the node's stream", "cluster_id", cluster, "previous_cluster_id", s.viewCluster)
+				return connect.NewError(connect.CodeUnavailable, errors.New("control plane moved to another etcd cluster"))
+			}
 			if roleRev > s.held && roleRev > s.nacked {
-				u, kind := s.d.next(s.role, s.held, s.log)
-				if err := s.send(u, kind); err != nil {
+				u, err := s.d.next(s.role, s.held, s.cluster, s.binary, s.log)
+				if err != nil {
+					return err
+				}
+				if err := s.send(u); err != nil {
 					return err
 				}
 				continue
@@ -153,21 +202,20 @@ func (s *nodeStream) run(ctx context.Context) error {
 	}
 }
 
-func (s *nodeStream) send(u *hookgatev1.StreamConfigResponse, kind string) error {
-	if err := s.stream.Send(u); err != nil {
+func (s *nodeStream) send(u update) error {
+	if err := s.write(u); err != nil {
 		return err
 	}
 	s.inFlight = true
-	s.sent = u.GetRevision()
-	if u.GetSnapshot() {
+	s.sent, s.sentCluster = u.rev, u.cluster
+	if u.kind == kindSnapshot {
 		// What the node held is no base for deltas any more (it was out of
 		// the log, compacted, or from another history): should it reject the
 		// snapshot, the next update is a snapshot again.
 		s.held = 0
 	}
-	s.d.metrics.updates.WithLabelValues(roleLabels[s.role], kind).Inc()
-	s.log.Debug("config sent", "revision", u.GetRevision(), "kind", kind,
-		"upserts", len(u.GetUpserts()), "deletes", len(u.GetDeletes()))
+	s.d.metrics.updates.WithLabelValues(roleLabels[s.role], u.kind).Inc()
+	s.log.Debug("config sent", "revision", u.rev, "kind", u.kind, "upserts", u.upserts, "deletes", u.deletes)
 	return nil
 }
 
@@ -180,7 +228,7 @@ func (s *nodeStream) handle(m *hookgatev1.StreamConfigRequest) error {
 			return nil
 		}
 		s.inFlight = false
-		s.held = rev
+		s.held, s.cluster = rev, s.sentCluster
 		s.d.fleet.acked(s.conn, rev)
 	case *hookgatev1.StreamConfigRequest_Nack:
 		rev := k.Nack.GetRevision()
@@ -205,35 +253,54 @@ func (s *nodeStream) handle(m *hookgatev1.StreamConfigRequest) error {
 	return nil
 }
 
-// resume answers a hello: a snapshot for a node with nothing, else only what
-// changed since the revision it holds — from the in-memory log, or from
-// etcd's history when the log no longer reaches back — and a snapshot when
-// neither has that history.
-func (d *Distributor) resume(ctx context.Context, role int, from int64, log *slog.Logger) (*hookgatev1.StreamConfigResponse, string, error) {
+// resume answers a hello: a snapshot for a node with nothing or with a
+// revision of another etcd cluster, else only what changed since the
+// revision it holds — from the in-memory log, or from etcd's history when
+// the log no longer reaches back — and a snapshot when neither has that
+// history.
+func (d *Distributor) resume(ctx context.Context, role int, from int64, cluster uint64, binary bool, log *slog.Logger) (update, error) {
 	if from <= 0 {
-		return d.view.snapshot(role), kindSnapshot, nil
+		return d.snapshot(role, binary)
+	}
+	if !d.view.sameCluster(cluster) {
+		// Its revision numbers another history: counting on them could keep
+		// webhooks the view deleted. (A wiped etcd cluster recreated with the
+		// same member names, peer URLs and --initial-cluster-token has the
+		// same id, so operators give each cluster its own token.)
+		d.metrics.resyncs.WithLabelValues(roleLabels[role], "cluster").Inc()
+		log.Warn("node holds a revision of another etcd cluster; resyncing with a snapshot",
+			"revision", from, "cluster_id", cluster, "view_cluster_id", d.view.clusterID())
+		return d.snapshot(role, binary)
 	}
 	if from > d.view.revision() {
 		ok, err := d.catchUp(ctx, from)
 		if err != nil {
-			return nil, "", err
+			return update{}, err
 		}
 		if !ok {
 			d.metrics.resyncs.WithLabelValues(roleLabels[role], "future").Inc()
 			log.Warn("node holds a revision etcd has not reached; resyncing with a snapshot", "revision", from)
-			return d.view.snapshot(role), kindSnapshot, nil
+			return d.snapshot(role, binary)
 		}
 	}
-	if u, ok := d.view.delta(role, from); ok {
-		return u, kindDelta, nil
+	if u, ok := d.view.delta(role, from, cluster); ok {
+		return deltaUpdate(u), nil
 	}
-	keys, err := d.keysAt(ctx, from)
+	keys, keysCluster, err := d.keysAt(ctx, from)
 	switch {
 	case err == nil:
-		log.Debug("resumed from etcd history", "revision", from)
-		return d.view.diff(role, from, keys), kindDelta, nil
+		// diff checks that the history read is of the view's cluster.
+		if cluster == 0 || cluster == keysCluster {
+			if u, ok := d.view.diff(role, from, keysCluster, keys); ok {
+				log.Debug("resumed from etcd history", "revision", from)
+				return deltaUpdate(u), nil
+			}
+		}
+		// etcd or the view moved to another cluster since the hello.
+		d.metrics.resyncs.WithLabelValues(roleLabels[role], "cluster").Inc()
+		log.Warn("etcd cluster changed while resuming; resyncing with a snapshot", "revision", from)
 	case ctx.Err() != nil:
-		return nil, "", connect.NewError(connect.CodeCanceled, ctx.Err())
+		return update{}, connect.NewError(connect.CodeCanceled, ctx.Err())
 	case errors.Is(err, rpctypes.ErrCompacted):
 		d.metrics.resyncs.WithLabelValues(roleLabels[role], "compacted").Inc()
 		log.Info("node revision compacted; resyncing with a snapshot", "revision", from)
@@ -241,43 +308,60 @@ func (d *Distributor) resume(ctx context.Context, role int, from int64, log *slo
 		d.metrics.resyncs.WithLabelValues(roleLabels[role], "history").Inc()
 		log.Warn("read etcd history; resyncing with a snapshot", "revision", from, "err", err)
 	}
-	return d.view.snapshot(role), kindSnapshot, nil
+	return d.snapshot(role, binary)
+}
+
+// snapshot is the update that replaces everything a node of role holds.
+func (d *Distributor) snapshot(role int, binary bool) (update, error) {
+	s, rev, err := d.view.snapshot(role)
+	if err != nil {
+		d.log.Error("config snapshot not sent", "role", roleLabels[role], "err", err)
+		return update{}, connect.NewError(connect.CodeInternal, errors.New("config snapshot unavailable"))
+	}
+	return update{msg: s.message(rev, binary), kind: kindSnapshot, rev: rev, cluster: s.cluster, upserts: len(s.resources)}, nil
 }
 
 // keysAt lists the records that existed at revision rev. Reads are one at
 // a time and the last answer is kept: after a control-plane restart every
 // node reconnects, most holding the same revision, and etcd should read
 // that history once, not once per node.
-func (d *Distributor) keysAt(ctx context.Context, rev int64) ([]string, error) {
+//
+// cluster is the etcd cluster that answered.
+func (d *Distributor) keysAt(ctx context.Context, rev int64) (keys []string, cluster uint64, err error) {
 	select {
 	case d.history <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, 0, ctx.Err()
 	}
 	defer func() { <-d.history }()
-	if d.historyRev == rev {
-		return d.historyKeys, nil
+	if d.historyRev == rev && d.historyCluster == d.view.clusterID() {
+		return d.historyKeys, d.historyCluster, nil
 	}
-	var keys []string
-	if _, err := d.rangeAt(ctx, rev, true, func(kv *mvccpb.KeyValue) { keys = append(keys, string(kv.Key)) }); err != nil {
-		return nil, err
+	_, cluster, err = d.rangeAt(ctx, rev, true, func(kv *mvccpb.KeyValue) { keys = append(keys, string(kv.Key)) })
+	if err != nil {
+		return nil, 0, err
 	}
-	d.historyRev, d.historyKeys = rev, keys
-	return keys, nil
+	d.historyRev, d.historyCluster, d.historyKeys = rev, cluster, keys
+	return keys, cluster, nil
 }
 
-// next is the update that brings a node holding held to the view's
-// revision: the log's changes, or a snapshot when the node fell out of the
-// log (a slow node is resynced rather than slowing anyone down).
-func (d *Distributor) next(role int, held int64, log *slog.Logger) (*hookgatev1.StreamConfigResponse, string) {
+// next is the update that brings a node holding held, of etcd cluster
+// cluster, to the view's revision: the log's changes, or a snapshot when the
+// node fell out of the log (a slow node is resynced rather than slowing
+// anyone down).
+func (d *Distributor) next(role int, held int64, cluster uint64, binary bool, log *slog.Logger) (update, error) {
 	if held > 0 {
-		if u, ok := d.view.delta(role, held); ok {
-			return u, kindDelta
+		if u, ok := d.view.delta(role, held, cluster); ok {
+			return deltaUpdate(u), nil
 		}
-		d.metrics.resyncs.WithLabelValues(roleLabels[role], "slow").Inc()
-		log.Warn("node fell behind the change log; resyncing with a snapshot", "revision", held)
+		reason := "slow"
+		if !d.view.sameCluster(cluster) {
+			reason = "cluster"
+		}
+		d.metrics.resyncs.WithLabelValues(roleLabels[role], reason).Inc()
+		log.Warn("node cannot take the change log; resyncing with a snapshot", "revision", held, "reason", reason)
 	}
-	return d.view.snapshot(role), kindSnapshot
+	return d.snapshot(role, binary)
 }
 
 // catchUp waits for the view to reach from, a revision the node got from a
@@ -295,7 +379,7 @@ func (d *Distributor) catchUp(ctx context.Context, from int64) (bool, error) {
 	timer := time.NewTimer(d.cfg.ResumeWait)
 	defer timer.Stop()
 	for {
-		changed, rev, _ := d.view.watchRole(roleEdge)
+		changed, rev, _, _ := d.view.watchRole(roleEdge)
 		if rev >= from {
 			return true, nil
 		}

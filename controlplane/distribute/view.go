@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 )
@@ -31,12 +32,16 @@ type entry struct {
 }
 
 // view is the materialised configuration: per role, the resources the role
-// may see, at etcd revision rev, plus a bounded log of recent changes.
+// may see, at etcd revision rev of etcd cluster cluster, plus a bounded log
+// of recent changes.
 //
-// Lock order: snapMu before mu. The watch loop is the only writer.
+// Lock order: snapMu[role] before mu. The watch loop is the only writer.
 type view struct {
 	mu     sync.RWMutex
 	loaded bool
+	// cluster is the id of the etcd cluster the revisions belong to: a
+	// revision means nothing in another cluster's history.
+	cluster uint64
 	// rev is the revision up to which every etcd event has been applied.
 	rev int64
 	// roleRev is the last revision that changed each role's resources; a
@@ -57,8 +62,13 @@ type view struct {
 	// ready closes after the first load.
 	ready chan struct{}
 
-	snapMu sync.Mutex
-	snaps  [numRoles]*hookgatev1.StreamConfigResponse
+	// snapMu serialises building each role's snapshot, so that nodes
+	// connecting at once wait for one encoding instead of each making its
+	// own. snaps holds the last one built; a change to the role drops it, so
+	// that a stale encoding (21 MB for 100,000 webhooks) is not kept until
+	// the next node connects.
+	snapMu [numRoles]sync.Mutex
+	snaps  [numRoles]atomic.Pointer[encodedSnapshot]
 }
 
 func newView(maxItems int) *view {
@@ -80,6 +90,14 @@ func (v *view) revision() int64 {
 	return v.rev
 }
 
+// clusterID is the etcd cluster of the view's revisions; 0 before the first
+// load.
+func (v *view) clusterID() uint64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.cluster
+}
+
 // roleRevision is the last revision that changed the role's resources.
 func (v *view) roleRevision(role int) int64 {
 	v.mu.RLock()
@@ -88,20 +106,27 @@ func (v *view) roleRevision(role int) int64 {
 }
 
 // watchRole returns a channel that closes when the view next advances,
-// with the revisions as they are now.
-func (v *view) watchRole(role int) (changed <-chan struct{}, rev, roleRev int64) {
+// with the revisions and the cluster as they are now.
+func (v *view) watchRole(role int) (changed <-chan struct{}, rev, roleRev int64, cluster uint64) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return v.changed, v.rev, v.roleRev[role]
+	return v.changed, v.rev, v.roleRev[role], v.cluster
 }
 
-// load applies the full content of the watched prefix read at rev: the
-// first load fills the view; a later one (after the watch lost its history)
-// turns the difference with what the view holds into one change at rev.
-// It returns how many records changed.
-func (v *view) load(rev int64, recs []record) int {
+// load applies the full content of the watched prefix read at rev from etcd
+// cluster cluster: the first load fills the view; a later one (after the
+// watch lost its history) turns the difference with what the view holds
+// into one change at rev. A load from another cluster than the view's
+// starts the view afresh: nothing it held, log included, describes the new
+// cluster's history. It returns how many records changed.
+func (v *view) load(rev int64, cluster uint64, recs []record) int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	fresh := !v.loaded || cluster != v.cluster
+	if fresh {
+		v.resetLocked()
+	}
+	v.cluster = cluster
 	present := make(map[string]struct{}, len(recs))
 	batch := make([]record, 0, len(recs))
 	for _, r := range recs {
@@ -116,10 +141,8 @@ func (v *view) load(rev int64, recs []record) int {
 			batch = append(batch, record{etcdKey: k, modRev: rev, deleted: true, keys: projectKeys(k)})
 		}
 	}
-	first := !v.loaded
-	v.applyLocked(rev, batch, first)
-	if first {
-		v.loaded = true
+	v.applyLocked(rev, batch, fresh)
+	if fresh {
 		v.logStart = rev
 		// The newest resource says when the role last changed, the same on
 		// every replica whatever revision it loaded at, so that lag means the
@@ -131,9 +154,26 @@ func (v *view) load(rev int64, recs []record) int {
 				v.roleRev[r] = max(v.roleRev[r], it.modRev)
 			}
 		}
-		close(v.ready)
+		if !v.loaded {
+			v.loaded = true
+			close(v.ready)
+		}
 	}
 	return len(batch)
+}
+
+// resetLocked empties the view for a load from another etcd cluster. Its
+// revision drops to 0 so that the load's revision, however low, applies;
+// streams see the cluster change when the load wakes them.
+func (v *view) resetLocked() {
+	for r := range v.state {
+		v.state[r] = make(map[string]item)
+		v.roleRev[r] = 0
+		v.snaps[r].Store(nil)
+	}
+	v.etcdKeys = make(map[string]int64)
+	v.log, v.logItems = nil, 0
+	v.rev = 0
 }
 
 // apply applies the records of one revision.
@@ -177,6 +217,7 @@ func (v *view) applyLocked(rev int64, recs []record, first bool) {
 	for role := range numRoles {
 		if n := len(e.changes[role]); n > 0 {
 			v.roleRev[role] = rev
+			v.snaps[role].Store(nil)
 			e.size += n
 		}
 	}
@@ -214,13 +255,27 @@ func (v *view) advanceLocked(rev int64) {
 	v.changed = make(chan struct{})
 }
 
-// delta returns the changes for role after revision from, coalesced into one
-// update at the view's revision, or false when the log no longer reaches
-// back to from.
-func (v *view) delta(role int, from int64) (*hookgatev1.StreamConfigResponse, bool) {
+// sameCluster reports whether a revision of etcd cluster cluster can be a
+// base for deltas from the view; 0 is a node that does not know its
+// cluster (its configuration predates cluster ids), taken on trust.
+func (v *view) sameCluster(cluster uint64) bool {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if from < v.logStart {
+	return v.sameClusterLocked(cluster)
+}
+
+func (v *view) sameClusterLocked(cluster uint64) bool {
+	return cluster == 0 || cluster == v.cluster
+}
+
+// delta returns the changes for role after revision from of etcd cluster
+// cluster, coalesced into one update at the view's revision, or false when
+// the log no longer reaches back to from or the view is of another
+// cluster.
+func (v *view) delta(role int, from int64, cluster uint64) (*hookgatev1.StreamConfigResponse, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if from < v.logStart || !v.sameClusterLocked(cluster) {
 		return nil, false
 	}
 	changes := make(map[string]*hookgatev1.ConfigResource)
@@ -230,16 +285,20 @@ func (v *view) delta(role int, from int64) (*hookgatev1.StreamConfigResponse, bo
 			changes[c.key] = c.res
 		}
 	}
-	return buildDelta(v.rev, changes), true
+	return buildDelta(v.rev, v.cluster, changes), true
 }
 
 // diff returns, as one update at the view's revision, what changed for role
-// since revision from, given the etcd keys that existed at from: every
-// resource modified after from, and a delete for every resource that
-// existed then and is gone now. The view must be at from or later.
-func (v *view) diff(role int, from int64, keysAtFrom []string) *hookgatev1.StreamConfigResponse {
+// since revision from, given the etcd keys that existed at from in etcd
+// cluster cluster: every resource modified after from, and a delete for
+// every resource that existed then and is gone now. The view must be at
+// from or later; it reports false when the view is of another cluster.
+func (v *view) diff(role int, from int64, cluster uint64, keysAtFrom []string) (*hookgatev1.StreamConfigResponse, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
+	if cluster != v.cluster {
+		return nil, false
+	}
 	changes := make(map[string]*hookgatev1.ConfigResource)
 	for k, it := range v.state[role] {
 		if it.modRev > from {
@@ -255,35 +314,43 @@ func (v *view) diff(role int, from int64, keysAtFrom []string) *hookgatev1.Strea
 			changes[k] = nil
 		}
 	}
-	return buildDelta(v.rev, changes)
+	return buildDelta(v.rev, v.cluster, changes), true
 }
 
-// snapshot returns every resource of role at the view's revision. The
-// result is cached until the view advances and shared by all streams: it
-// must not be modified.
-func (v *view) snapshot(role int) *hookgatev1.StreamConfigResponse {
-	v.snapMu.Lock()
-	defer v.snapMu.Unlock()
+// snapshot returns every resource of role, encoded once and shared by all
+// streams until the role's resources change, with the view's revision and
+// cluster. Nodes asking at once wait for the first to build it; the view's
+// lock is not held while it encodes, so the watch goes on meanwhile.
+func (v *view) snapshot(role int) (s *encodedSnapshot, rev int64, err error) {
+	v.snapMu[role].Lock()
+	defer v.snapMu[role].Unlock()
 	v.mu.RLock()
-	defer v.mu.RUnlock()
-	if s := v.snaps[role]; s != nil && s.Revision == v.rev {
-		return s
+	rev, cluster, roleRev := v.rev, v.cluster, v.roleRev[role]
+	// A change drops the cached encoding under mu, but the check stays: an
+	// encoding built from an older state may have been stored after it.
+	if s := v.snaps[role].Load(); s != nil && s.cluster == cluster && s.roleRev == roleRev {
+		v.mu.RUnlock()
+		return s, rev, nil
 	}
-	s := &hookgatev1.StreamConfigResponse{
-		Revision: v.rev,
-		Snapshot: true,
-		Upserts:  make([]*hookgatev1.ConfigResource, 0, len(v.state[role])),
-	}
+	resources := make([]*hookgatev1.ConfigResource, 0, len(v.state[role]))
 	for _, it := range v.state[role] {
-		s.Upserts = append(s.Upserts, it.res)
+		resources = append(resources, it.res)
 	}
-	v.snaps[role] = s
-	return s
+	v.mu.RUnlock()
+	// Drop the stale one first: two encodings of 100,000 webhooks need not
+	// be alive at once.
+	v.snaps[role].Store(nil)
+	s, err = encodeSnapshot(cluster, roleRev, resources)
+	if err != nil {
+		return nil, 0, err
+	}
+	v.snaps[role].Store(s)
+	return s, rev, nil
 }
 
 // buildDelta orders changes by key: upserts for resources, deletes for nil.
-func buildDelta(rev int64, changes map[string]*hookgatev1.ConfigResource) *hookgatev1.StreamConfigResponse {
-	out := &hookgatev1.StreamConfigResponse{Revision: rev}
+func buildDelta(rev int64, cluster uint64, changes map[string]*hookgatev1.ConfigResource) *hookgatev1.StreamConfigResponse {
+	out := &hookgatev1.StreamConfigResponse{Revision: rev, ClusterId: cluster}
 	for k, res := range changes {
 		if res == nil {
 			out.Deletes = append(out.Deletes, k)

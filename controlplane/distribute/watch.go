@@ -20,6 +20,11 @@ const loadPageSize = 1000
 // the revisions it needed; the view reloads the prefix.
 var errHistoryLost = errors.New("watch history compacted")
 
+// errClusterChanged means etcd answered as another cluster than the one the
+// view was loaded from (its endpoints now reach a new cluster); the view
+// reloads from scratch.
+var errClusterChanged = errors.New("etcd cluster changed")
+
 // watch keeps the view in step with etcd until ctx ends: a paged read of
 // the prefix at one revision, then one watch from the revision after it.
 // A broken watch resumes from the view's revision; one whose history was
@@ -39,7 +44,7 @@ func (d *Distributor) watch(ctx context.Context) error {
 		}
 		if err == nil {
 			progressed, err = d.follow(ctx)
-			reload = errors.Is(err, errHistoryLost)
+			reload = errors.Is(err, errHistoryLost) || errors.Is(err, errClusterChanged)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -63,7 +68,7 @@ func (d *Distributor) load(ctx context.Context) error {
 		recs   []record
 		failed int
 	)
-	rev, err := d.rangeAt(ctx, 0, false, func(kv *mvccpb.KeyValue) {
+	rev, cluster, err := d.rangeAt(ctx, 0, false, func(kv *mvccpb.KeyValue) {
 		r := project(d.keyring, string(kv.Key), kv.Value, kv.ModRevision, false)
 		if r.err != nil && r.err != errNotDistributed {
 			failed++
@@ -78,19 +83,25 @@ func (d *Distributor) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load %s: %w", store.WebhooksPrefix, err)
 	}
-	changed := d.view.load(rev, recs)
+	if prev := d.view.clusterID(); prev != 0 && prev != cluster {
+		d.log.Warn("etcd is another cluster than the one the config view was loaded from; reloading it and resyncing every node",
+			"cluster_id", cluster, "previous_cluster_id", prev)
+	}
+	changed := d.view.load(rev, cluster, recs)
 	d.metrics.recordErrors.Add(float64(failed))
 	d.metrics.revision.Set(float64(d.view.revision()))
 	if failed > 0 {
 		d.log.Error("webhook records not distributed", "count", failed, "revision", rev)
 	}
-	d.log.Info("config view loaded", "revision", rev, "records", len(recs), "changed", changed)
+	d.log.Info("config view loaded", "revision", rev, "cluster_id", cluster, "records", len(recs), "changed", changed)
 	return nil
 }
 
 // rangeAt reads the watched prefix page by page at revision rev (0: the
-// current one, which it returns).
-func (d *Distributor) rangeAt(ctx context.Context, rev int64, keysOnly bool, fn func(*mvccpb.KeyValue)) (int64, error) {
+// current one, which it returns) and returns the id of the etcd cluster
+// that answered.
+func (d *Distributor) rangeAt(ctx context.Context, rev int64, keysOnly bool, fn func(*mvccpb.KeyValue)) (int64, uint64, error) {
+	var cluster uint64
 	end := clientv3.GetPrefixRangeEnd(store.WebhooksPrefix)
 	key := store.WebhooksPrefix
 	for {
@@ -103,7 +114,13 @@ func (d *Distributor) rangeAt(ctx context.Context, rev int64, keysOnly bool, fn 
 		}
 		resp, err := d.etcd.Get(ctx, key, opts...)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
+		}
+		switch {
+		case cluster == 0:
+			cluster = resp.Header.ClusterId
+		case cluster != resp.Header.ClusterId:
+			return 0, 0, fmt.Errorf("read page at %q: %w", key, errClusterChanged)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
@@ -112,7 +129,7 @@ func (d *Distributor) rangeAt(ctx context.Context, rev int64, keysOnly bool, fn 
 			fn(kv)
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
-			return rev, nil
+			return rev, cluster, nil
 		}
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
@@ -145,6 +162,9 @@ func (d *Distributor) follow(ctx context.Context) (progressed bool, err error) {
 			}
 			if err := resp.Err(); err != nil {
 				return progressed, fmt.Errorf("watch from revision %d: %w", start, err)
+			}
+			if c := resp.Header.ClusterId; c != 0 && c != d.view.clusterID() {
+				return progressed, fmt.Errorf("watch from revision %d: %w to %x", start, errClusterChanged, c)
 			}
 			progressed = true
 			if resp.IsProgressNotify() {

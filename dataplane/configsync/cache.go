@@ -15,7 +15,9 @@ import (
 
 // The cache file holds one protobuf StreamConfigResponse with snapshot set:
 // the same message the control plane sends, so it needs no format of its
-// own. It holds decrypted provider secrets: mode 0600, and off by default.
+// own, with the etcd cluster id, so that a node restarted after its etcd
+// cluster was replaced is not resumed from the old cluster's revision. It
+// holds decrypted provider secrets: mode 0600, and off by default.
 
 // loadCache applies the cache file to the table.
 func (c *Client) loadCache() error {
@@ -46,7 +48,7 @@ func (c *Client) loadCache() error {
 		return fmt.Errorf("config cache: %w", err)
 	}
 	c.log.Info("config loaded from cache; serving it until the control plane answers",
-		"file", path, "revision", resp.GetRevision(), "webhooks", upd.Snapshot.Len())
+		"file", path, "revision", resp.GetRevision(), "cluster_id", resp.GetClusterId(), "webhooks", upd.Snapshot.Len())
 	return nil
 }
 
@@ -91,9 +93,10 @@ func (c *Client) runCache(ctx context.Context) {
 // same folder, synced, then renamed over it.
 func writeCache(path string, snap *Snapshot) (err error) {
 	resp := &hookgatev1.StreamConfigResponse{
-		Revision: snap.Revision,
-		Snapshot: true,
-		Upserts:  make([]*hookgatev1.ConfigResource, 0, snap.Len()),
+		Revision:  snap.Revision,
+		ClusterId: snap.ClusterID,
+		Snapshot:  true,
+		Upserts:   make([]*hookgatev1.ConfigResource, 0, snap.Len()),
 	}
 	for w := range snap.All() {
 		resp.Upserts = append(resp.Upserts, &hookgatev1.ConfigResource{

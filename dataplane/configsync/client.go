@@ -178,12 +178,16 @@ func (c *Client) session(ctx context.Context) (delivered bool, err error) {
 	if c.cfg.NodeToken != "" {
 		stream.RequestHeader().Set("Authorization", "Bearer "+c.cfg.NodeToken)
 	}
-	held := c.table.Status().Revision
+	// The revision and its etcd cluster from one snapshot: the control
+	// plane sends a snapshot to a node whose revision is another cluster's.
+	snap := c.table.Snapshot()
+	held, cluster := snap.revision(), snap.clusterID()
 	hello := &hookgatev1.StreamConfigRequest{Kind: &hookgatev1.StreamConfigRequest_Hello{Hello: &hookgatev1.ConfigHello{
-		NodeId:   c.cfg.NodeID,
-		Role:     c.cfg.Role,
-		Address:  c.cfg.Address,
-		Revision: held,
+		NodeId:    c.cfg.NodeID,
+		Role:      c.cfg.Role,
+		Address:   c.cfg.Address,
+		Revision:  held,
+		ClusterId: cluster,
 	}}}
 	// A Send that fails with io.EOF means the server ended the stream; the
 	// reason comes from Receive.
@@ -198,7 +202,7 @@ func (c *Client) session(ctx context.Context) (delivered bool, err error) {
 		if !delivered {
 			delivered = true
 			c.table.setConnected(true, c.clock.Now())
-			c.log.Info("config stream connected", "control_plane", c.cfg.ControlPlaneURL, "revision", held)
+			c.log.Info("config stream connected", "control_plane", c.cfg.ControlPlaneURL, "revision", held, "cluster_id", cluster)
 		}
 		if err := stream.Send(c.apply(resp)); err != nil {
 			return delivered, fmt.Errorf("answer revision %d: %w", resp.GetRevision(), err)
@@ -222,7 +226,7 @@ func (c *Client) apply(resp *hookgatev1.StreamConfigResponse) *hookgatev1.Stream
 			Reason:   err.Error(),
 		}}}
 	}
-	c.log.Info("config revision applied", "revision", resp.GetRevision(), "snapshot", resp.GetSnapshot(),
+	c.log.Info("config revision applied", "revision", resp.GetRevision(), "cluster_id", upd.Snapshot.ClusterID, "snapshot", resp.GetSnapshot(),
 		"upserts", len(resp.GetUpserts()), "deletes", len(resp.GetDeletes()), "webhooks", upd.Snapshot.Len())
 	c.markCacheDirty()
 	return &hookgatev1.StreamConfigRequest{Kind: &hookgatev1.StreamConfigRequest_Ack{Ack: &hookgatev1.ConfigAck{

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,7 +214,7 @@ func TestDispatcherRejectsWebhooks(t *testing.T) {
 func TestClientCacheFile(t *testing.T) {
 	fake, url := startFake(t)
 	fake.scripts <- func(s *session) error {
-		if err := s.send(snapshot(5, res("acme", "wh_1", 7))); err != nil {
+		if err := s.send(inCluster(0xc1, snapshot(5, res("acme", "wh_1", 7)))); err != nil {
 			return err
 		}
 		if _, err := s.answer(); err != nil {
@@ -247,8 +248,8 @@ func TestClientCacheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, ok := restored.Webhook("acme", "wh_1")
-	if !ok || w.GetMaxBodyBytes() != 7 || restored.Status().Revision != 5 {
-		t.Fatalf("restored table: %v, %v at %d", w, ok, restored.Status().Revision)
+	if !ok || w.GetMaxBodyBytes() != 7 || restored.Status().Revision != 5 || restored.Snapshot().ClusterID != 0xc1 {
+		t.Fatalf("restored table: %v, %v at %d of cluster %x; want revision 5 of cluster c1", w, ok, restored.Status().Revision, restored.Snapshot().ClusterID)
 	}
 	// A cache that does not decode is ignored, not fatal.
 	if err := os.WriteFile(path, []byte("not a protobuf snapshot"), 0o600); err != nil {
@@ -256,5 +257,53 @@ func TestClientCacheFile(t *testing.T) {
 	}
 	if _, err := configsync.New(cfg, configsync.NewTable(), discard(), configsync.SystemClock{}); err != nil {
 		t.Fatalf("New with a corrupt cache: %v", err)
+	}
+}
+
+// TestClientKeepsToOneEtcdCluster: the node says which etcd cluster its
+// revision belongs to, and refuses a delta of another cluster.
+func TestClientKeepsToOneEtcdCluster(t *testing.T) {
+	fake, url := startFake(t)
+	answers := make(chan *hookgatev1.StreamConfigRequest, 4)
+	fake.scripts <- func(s *session) error {
+		for _, u := range []*hookgatev1.StreamConfigResponse{
+			inCluster(0xa, snapshot(5, res("acme", "wh_1", 1))),
+			inCluster(0xb, delta(9, []string{configsync.ResourceKey("acme", "wh_1")})),
+		} {
+			if err := s.send(u); err != nil {
+				return err
+			}
+			a, err := s.answer()
+			if err != nil {
+				return err
+			}
+			answers <- a
+		}
+		return connect.NewError(connect.CodeUnavailable, errors.New("going away"))
+	}
+	fake.scripts <- func(s *session) error {
+		<-s.ctx.Done()
+		return nil
+	}
+	tb := configsync.NewTable()
+	cfg := validConfig()
+	cfg.ControlPlaneURL = url
+	cfg.MinBackoff, cfg.MaxBackoff = time.Millisecond, 10*time.Millisecond
+	startClient(t, cfg, tb)
+
+	if h := recv(t, fake.hellos); h.GetRevision() != 0 || h.GetClusterId() != 0 {
+		t.Errorf("first hello at %d of cluster %x, want nothing held", h.GetRevision(), h.GetClusterId())
+	}
+	if a := recv(t, answers); a.GetAck().GetRevision() != 5 {
+		t.Errorf("answer to the snapshot = %v, want ACK 5", a)
+	}
+	if a := recv(t, answers); a.GetNack().GetRevision() != 9 || !strings.Contains(a.GetNack().GetReason(), "etcd cluster b") {
+		t.Errorf("answer to another cluster's delta = %v, want a NACK naming the cluster", a)
+	}
+	if _, ok := tb.Webhook("acme", "wh_1"); !ok || tb.Snapshot().ClusterID != 0xa {
+		t.Errorf("the refused delta changed the table")
+	}
+	if h := recv(t, fake.hellos); h.GetRevision() != 5 || h.GetClusterId() != 0xa {
+		t.Errorf("second hello at %d of cluster %x, want 5 of cluster a", h.GetRevision(), h.GetClusterId())
 	}
 }

@@ -48,9 +48,12 @@ type shard map[WebhookRef]*hookgatev1.EdgeWebhook
 type Snapshot struct {
 	// Revision is the etcd revision the control plane built it at.
 	Revision int64
-	seed     maphash.Seed
-	n        int
-	shards   [shardCount]shard
+	// ClusterID is the id of the etcd cluster Revision belongs to; 0 when
+	// unknown (a control plane or cache file from before cluster ids).
+	ClusterID uint64
+	seed      maphash.Seed
+	n         int
+	shards    [shardCount]shard
 }
 
 func (s *Snapshot) shardOf(id string) int {
@@ -167,6 +170,13 @@ func (s *Snapshot) revision() int64 {
 	return s.Revision
 }
 
+func (s *Snapshot) clusterID() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.ClusterID
+}
+
 // Check is a readiness check: not ready without configuration; ready, with
 // the note "stale config", while the control plane is unreachable — the
 // node goes on serving its last configuration (static stability).
@@ -214,18 +224,30 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 	defer t.applyMu.Unlock()
 	prev := t.cur.Load()
 	upd := Update{Previous: prev, Full: u.GetSnapshot()}
+	cluster := u.GetClusterId()
 	switch {
 	case u.GetSnapshot():
-		upd.Snapshot = t.build(u.GetRevision(), upserts)
+		upd.Snapshot = t.build(u.GetRevision(), cluster, upserts)
 	case prev == nil:
 		return Update{}, fmt.Errorf("delta at revision %d: no snapshot to apply it to", u.GetRevision())
+	case cluster != 0 && prev.ClusterID != 0 && cluster != prev.ClusterID:
+		// Revisions of two etcd clusters are unrelated: this delta does not
+		// build on what the node holds. Only a snapshot changes clusters.
+		return Update{}, fmt.Errorf("delta at revision %d: for etcd cluster %x, but the configuration held is of cluster %x",
+			u.GetRevision(), cluster, prev.ClusterID)
 	case u.GetRevision() < prev.Revision:
 		return Update{}, fmt.Errorf("delta at revision %d: older than the revision held, %d", u.GetRevision(), prev.Revision)
-	case u.GetRevision() == prev.Revision && len(upserts) == 0 && len(deletes) == 0:
+	case u.GetRevision() == prev.Revision && len(upserts) == 0 && len(deletes) == 0 && (cluster == 0 || cluster == prev.ClusterID):
 		upd.Snapshot = prev
 		return upd, nil
 	default:
-		upd.Snapshot = prev.with(u.GetRevision(), upserts, deletes)
+		// A configuration of unknown cluster takes the delta's: it was
+		// trusted as this history before cluster ids, and the node can say
+		// which cluster it holds from now on.
+		if cluster == 0 {
+			cluster = prev.ClusterID
+		}
+		upd.Snapshot = prev.with(u.GetRevision(), cluster, upserts, deletes)
 		upd.Upserted, upd.Deleted = upserts, deletes
 	}
 	t.cur.Store(upd.Snapshot)
@@ -267,8 +289,8 @@ func parseUpdate(u *hookgatev1.StreamConfigResponse) ([]*hookgatev1.EdgeWebhook,
 }
 
 // build makes a Snapshot of webhooks from scratch.
-func (t *Table) build(rev int64, webhooks []*hookgatev1.EdgeWebhook) *Snapshot {
-	s := &Snapshot{Revision: rev, seed: t.seed}
+func (t *Table) build(rev int64, cluster uint64, webhooks []*hookgatev1.EdgeWebhook) *Snapshot {
+	s := &Snapshot{Revision: rev, ClusterID: cluster, seed: t.seed}
 	per := len(webhooks)/shardCount + 1
 	for i := range s.shards {
 		s.shards[i] = make(shard, per)
@@ -286,8 +308,8 @@ func (t *Table) build(rev int64, webhooks []*hookgatev1.EdgeWebhook) *Snapshot {
 
 // with returns a new Snapshot with a delta applied, copying only the shards
 // it touches; s itself does not change.
-func (s *Snapshot) with(rev int64, upserts []*hookgatev1.EdgeWebhook, deletes []WebhookRef) *Snapshot {
-	next := &Snapshot{Revision: rev, seed: s.seed, n: s.n, shards: s.shards}
+func (s *Snapshot) with(rev int64, cluster uint64, upserts []*hookgatev1.EdgeWebhook, deletes []WebhookRef) *Snapshot {
+	next := &Snapshot{Revision: rev, ClusterID: cluster, seed: s.seed, n: s.n, shards: s.shards}
 	var copied [shardCount]bool
 	own := func(i int) shard {
 		if !copied[i] {

@@ -26,6 +26,12 @@ func delta(rev int64, deletes []string, rs ...*hookgatev1.ConfigResource) *hookg
 	return &hookgatev1.StreamConfigResponse{Revision: rev, Upserts: rs, Deletes: deletes}
 }
 
+// inCluster sets the etcd cluster id of an update.
+func inCluster(id uint64, u *hookgatev1.StreamConfigResponse) *hookgatev1.StreamConfigResponse {
+	u.ClusterId = id
+	return u
+}
+
 func mustApply(t *testing.T, tb *configsync.Table, u *hookgatev1.StreamConfigResponse) configsync.Update {
 	t.Helper()
 	upd, err := tb.Apply(u)
@@ -114,6 +120,8 @@ func TestTableRejectsBadUpdates(t *testing.T) {
 		{"delta without snapshot", nil, delta(5, nil, res("acme", "wh_1", 1)), "no snapshot"},
 		{"delta older than held", snapshot(10, res("acme", "wh_1", 1)), delta(9, nil, res("acme", "wh_1", 2)), "older than the revision held"},
 		{"bad delete key", snapshot(10, res("acme", "wh_1", 1)), delta(11, []string{"webhook/acme"}), "not a webhook resource key"},
+		{"delta of another etcd cluster", inCluster(0xa, snapshot(10, res("acme", "wh_1", 1))), inCluster(0xb, delta(11, nil, res("acme", "wh_2", 1))), "etcd cluster b"},
+		{"empty delta of another etcd cluster", inCluster(0xa, snapshot(10, res("acme", "wh_1", 1))), inCluster(0xb, delta(10, nil)), "etcd cluster b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := configsync.NewTable()
@@ -196,4 +204,39 @@ func TestTableReadersNeverSeeAHalfUpdate(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+func TestTableRecordsTheClusterID(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		updates []*hookgatev1.StreamConfigResponse
+		want    uint64
+	}{
+		{"snapshot", []*hookgatev1.StreamConfigResponse{inCluster(0xa, snapshot(10))}, 0xa},
+		{"delta of the same cluster", []*hookgatev1.StreamConfigResponse{
+			inCluster(0xa, snapshot(10)), inCluster(0xa, delta(11, nil, res("acme", "wh_1", 1))),
+		}, 0xa},
+		{"snapshot of another cluster", []*hookgatev1.StreamConfigResponse{
+			inCluster(0xa, snapshot(10, res("acme", "wh_1", 1))), inCluster(0xb, snapshot(3)),
+		}, 0xb},
+		{"delta from a control plane without cluster ids", []*hookgatev1.StreamConfigResponse{
+			inCluster(0xa, snapshot(10)), delta(11, nil, res("acme", "wh_1", 1)),
+		}, 0xa},
+		{"configuration of unknown cluster takes the delta's", []*hookgatev1.StreamConfigResponse{
+			snapshot(10), inCluster(0xa, delta(11, nil, res("acme", "wh_1", 1))),
+		}, 0xa},
+		{"empty delta names the cluster", []*hookgatev1.StreamConfigResponse{
+			snapshot(10), inCluster(0xa, delta(10, nil)),
+		}, 0xa},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := configsync.NewTable()
+			for _, u := range tc.updates {
+				mustApply(t, tb, u)
+			}
+			if got := tb.Snapshot().ClusterID; got != tc.want {
+				t.Errorf("cluster id %x, want %x", got, tc.want)
+			}
+		})
+	}
 }

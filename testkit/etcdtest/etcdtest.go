@@ -3,6 +3,7 @@
 package etcdtest
 
 import (
+	"crypto/rand"
 	"net/url"
 	"testing"
 	"time"
@@ -31,6 +32,9 @@ func Start(t testing.TB) *Server {
 	cfg.ListenPeerUrls = []url.URL{local}
 	cfg.AdvertisePeerUrls = []url.URL{local}
 	cfg.InitialCluster = cfg.Name + "=" + local.String()
+	// etcd derives its cluster id from the peer URLs and this token; a
+	// token of its own gives every test server its own cluster id.
+	cfg.InitialClusterToken = "etcdtest-" + rand.Text()
 	// Short ticks make a single member elect itself in milliseconds.
 	cfg.TickMs = 10
 	cfg.ElectionMs = 50

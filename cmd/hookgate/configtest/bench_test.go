@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/hookgate/hookgate/controlplane/distribute"
 	"github.com/hookgate/hookgate/controlplane/store"
 	"github.com/hookgate/hookgate/dataplane/configsync"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/hookgate/hookgate/testkit/poll"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
@@ -24,6 +26,7 @@ import (
 const (
 	benchWebhooks = 100_000
 	benchChanges  = 1_000
+	benchFanout   = 10
 )
 
 // BenchmarkConfigDistribution measures config distribution with 100,000
@@ -32,12 +35,15 @@ const (
 //   - cp-load-ms: the control plane reads and converts them all (its view);
 //   - cold-start-ms: a new edge receives and applies the snapshot (goal
 //     < 2 s); cold-start-cached-ms: the same with the control plane's
-//     snapshot already built;
+//     snapshot already built and encoded;
 //   - edge-heap-MB: heap the edge's table holds after GC (goal < 300 MB);
 //   - propagation-p50-ms, -p99-ms, -max-ms: from an etcd write returning to
 //     the edge's Table showing it, over 1,000 sequential changes (goal p99
 //     < 100 ms); write-to-edge-p50-ms, -p99-ms: the same from the write
-//     being issued, etcd's commit included.
+//     being issued, etcd's commit included;
+//   - fanout-10-ms: right after a change, 10 nodes connect at once (as after
+//     a control-plane restart) until each has received its snapshot's bytes,
+//     not decoded: the control plane's share of a fleet reconnecting.
 //
 // The edge runs with the default configuration (updates not gzipped).
 // Everything runs in one process (etcd, control plane, edge), so the
@@ -100,9 +106,64 @@ func BenchmarkConfigDistribution(b *testing.B) {
 		b.ReportMetric(ms(lat[len(lat)-1]), "propagation-max-ms")
 		b.ReportMetric(ms(latIssued[len(latIssued)/2]), "write-to-edge-p50-ms")
 		b.ReportMetric(ms(latIssued[len(latIssued)*99/100]), "write-to-edge-p99-ms")
+
+		// A change, so that no snapshot is cached, then a fleet at once.
+		cp.waitRevision(b, e.put(b, webhook{tenant: "acme", id: ids[0], key: ids[0], maxBody: 1 << 21}))
+		b.ReportMetric(ms(fanout(b, cp.url, benchFanout)), "fanout-10-ms")
 		edge.stop(b)
 		cp.stop(b)
 	}
+}
+
+// fanout opens n streams at once and returns when every one has received
+// its first update (a snapshot, since each says it holds nothing). The
+// updates are not decoded, so the figure is the control plane's work and the
+// transfer, not n nodes building their tables on the same cores.
+func fanout(b *testing.B, url string, n int) time.Duration {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	g, ctx := errgroup.WithContext(ctx)
+	for i := range n {
+		g.Go(func() error {
+			rpc := hookgatev1connect.NewConfigDiscoveryServiceClient(h2cClient(), url, connect.WithGRPC(),
+				connect.WithCodec(undecoded{}), connect.WithReadMaxBytes(1<<30),
+				connect.WithAcceptCompression("gzip", nil, nil))
+			stream := rpc.StreamConfig(ctx)
+			defer func() {
+				_ = stream.CloseRequest()
+				_ = stream.CloseResponse()
+			}()
+			req := &hookgatev1.StreamConfigRequest{Kind: &hookgatev1.StreamConfigRequest_Hello{Hello: hello(fmt.Sprintf("fanout-%d", i), edge, 0)}}
+			if err := stream.Send(req); err != nil {
+				return fmt.Errorf("node %d: send hello: %w", i, err)
+			}
+			if _, err := stream.Receive(); err != nil {
+				return fmt.Errorf("node %d: receive snapshot: %w", i, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// undecoded is a protobuf codec that encodes requests and leaves responses
+// undecoded.
+type undecoded struct{}
+
+func (undecoded) Name() string { return "proto" }
+
+func (undecoded) Marshal(m any) ([]byte, error) { return proto.Marshal(m.(proto.Message)) }
+
+func (undecoded) Unmarshal(data []byte, _ any) error {
+	if len(data) == 0 {
+		return fmt.Errorf("empty update")
+	}
+	return nil
 }
 
 // snapshotBytes is the encoded size of a snapshot of what the table holds.
@@ -129,7 +190,7 @@ func heapAlloc() uint64 {
 
 // loadWebhooks writes n webhook records in transactions of 128 puts (etcd's
 // default limit of operations per transaction), four at a time.
-func loadWebhooks(b *testing.B, e *env, n int) []string {
+func loadWebhooks(b testing.TB, e *env, n int) []string {
 	b.Helper()
 	ids := make([]string, n)
 	for i := range ids {

@@ -74,6 +74,14 @@ func newEnv(t testing.TB) *env {
 	return &env{etcd: srv, cli: srv.Client(t), keyring: kr, clock: newFakeClock()}
 }
 
+// otherCluster is an env on a second etcd cluster with the same keyring,
+// as after etcd was wiped and replaced.
+func (e *env) otherCluster(t testing.TB) *env {
+	t.Helper()
+	srv := etcdtest.Start(t)
+	return &env{etcd: srv, cli: srv.Client(t), keyring: e.keyring, clock: e.clock}
+}
+
 // webhook is a webhook record as the admin API writes it.
 type webhook struct {
 	tenant, id  string
@@ -208,7 +216,10 @@ func (e *env) startCP(t testing.TB, cfg distribute.Config, opts ...cpOption) *co
 		ln, err = net.Listen("tcp", setup.addr)
 		return err
 	})
-	srv := &http.Server{Handler: distribute.WithVerifiedClientCert(mux), ErrorLog: slog.NewLogLogger(testLog().Handler(), slog.LevelDebug)}
+	srv := &http.Server{
+		Handler:  distribute.WithSendDeadlines(distribute.WithVerifiedClientCert(mux)),
+		ErrorLog: slog.NewLogLogger(testLog().Handler(), slog.LevelDebug),
+	}
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetHTTP2(true)
@@ -419,6 +430,15 @@ func h2cClient() *http.Client {
 	return &http.Client{Transport: tr}
 }
 
+// h2cClientWindow is an h2c client whose streams buffer at most window
+// bytes of a response the caller has not read: beyond that the server's
+// writes block.
+func h2cClientWindow(window int) *http.Client {
+	tr := &http.Transport{Protocols: new(http.Protocols), HTTP2: &http.HTTP2Config{MaxReceiveBufferPerStream: window}}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: tr}
+}
+
 // rawNode drives the config stream by hand, to see exactly what the control
 // plane sends.
 type rawNode struct {
@@ -426,10 +446,10 @@ type rawNode struct {
 	cancel context.CancelFunc
 }
 
-func dialRaw(t testing.TB, client *http.Client, url, token string, hello *hookgatev1.ConfigHello) *rawNode {
+func dialRaw(t testing.TB, client *http.Client, url, token string, hello *hookgatev1.ConfigHello, opts ...connect.ClientOption) *rawNode {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	rpc := hookgatev1connect.NewConfigDiscoveryServiceClient(client, url, connect.WithGRPC())
+	rpc := hookgatev1connect.NewConfigDiscoveryServiceClient(client, url, append([]connect.ClientOption{connect.WithGRPC()}, opts...)...)
 	r := &rawNode{stream: rpc.StreamConfig(ctx), cancel: cancel}
 	if token != "" {
 		r.stream.RequestHeader().Set("Authorization", "Bearer "+token)

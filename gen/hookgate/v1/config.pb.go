@@ -128,7 +128,12 @@ type ConfigHello struct {
 	// address is where the node serves traffic, for the fleet view.
 	Address string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
 	// revision is the revision the node already holds; 0 asks for a snapshot.
-	Revision      int64 `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
+	Revision int64 `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
+	// cluster_id is the id of the etcd cluster that revision belongs to, as
+	// the node last received it; 0 when unknown. A node whose cluster_id is
+	// set and differs from the control plane's gets a snapshot: its revision
+	// is from another etcd history.
+	ClusterId     uint64 `protobuf:"varint,5,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -187,6 +192,13 @@ func (x *ConfigHello) GetAddress() string {
 func (x *ConfigHello) GetRevision() int64 {
 	if x != nil {
 		return x.Revision
+	}
+	return 0
+}
+
+func (x *ConfigHello) GetClusterId() uint64 {
+	if x != nil {
+		return x.ClusterId
 	}
 	return 0
 }
@@ -297,7 +309,11 @@ type StreamConfigResponse struct {
 	Snapshot bool              `protobuf:"varint,2,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
 	Upserts  []*ConfigResource `protobuf:"bytes,3,rep,name=upserts,proto3" json:"upserts,omitempty"`
 	// deletes are resource keys.
-	Deletes       []string `protobuf:"bytes,4,rep,name=deletes,proto3" json:"deletes,omitempty"`
+	Deletes []string `protobuf:"bytes,4,rep,name=deletes,proto3" json:"deletes,omitempty"`
+	// cluster_id is the id of the etcd cluster whose revision this is. A node
+	// refuses a delta for another cluster than the one its configuration came
+	// from; only a snapshot moves it to another cluster. 0 means unknown.
+	ClusterId     uint64 `protobuf:"varint,5,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -358,6 +374,13 @@ func (x *StreamConfigResponse) GetDeletes() []string {
 		return x.Deletes
 	}
 	return nil
+}
+
+func (x *StreamConfigResponse) GetClusterId() uint64 {
+	if x != nil {
+		return x.ClusterId
+	}
+	return 0
 }
 
 // ConfigResource is one item of a node's configuration.
@@ -633,23 +656,27 @@ const file_hookgate_v1_config_proto_rawDesc = "" +
 	"\x05hello\x18\x01 \x01(\v2\x18.hookgate.v1.ConfigHelloH\x00R\x05hello\x12*\n" +
 	"\x03ack\x18\x02 \x01(\v2\x16.hookgate.v1.ConfigAckH\x00R\x03ack\x12-\n" +
 	"\x04nack\x18\x03 \x01(\v2\x17.hookgate.v1.ConfigNackH\x00R\x04nackB\x06\n" +
-	"\x04kind\"\x87\x01\n" +
+	"\x04kind\"\xa6\x01\n" +
 	"\vConfigHello\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12)\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x15.hookgate.v1.NodeRoleR\x04role\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x1a\n" +
-	"\brevision\x18\x04 \x01(\x03R\brevision\"'\n" +
+	"\brevision\x18\x04 \x01(\x03R\brevision\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x05 \x01(\x04R\tclusterId\"'\n" +
 	"\tConfigAck\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\"@\n" +
 	"\n" +
 	"ConfigNack\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x9f\x01\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xbe\x01\n" +
 	"\x14StreamConfigResponse\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x1a\n" +
 	"\bsnapshot\x18\x02 \x01(\bR\bsnapshot\x125\n" +
 	"\aupserts\x18\x03 \x03(\v2\x1b.hookgate.v1.ConfigResourceR\aupserts\x12\x18\n" +
-	"\adeletes\x18\x04 \x03(\tR\adeletes\"d\n" +
+	"\adeletes\x18\x04 \x03(\tR\adeletes\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x05 \x01(\x04R\tclusterId\"d\n" +
 	"\x0eConfigResource\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x124\n" +
 	"\awebhook\x18\x02 \x01(\v2\x18.hookgate.v1.EdgeWebhookH\x00R\awebhookB\n" +
