@@ -143,8 +143,20 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := e.now()
 	buf := e.getBuf()
 	out := e.handle(r, start, buf)
+	record := false
+	if reasons[out.reason].record && out.hook != nil {
+		// Sampled per webhook, so a flood of bad calls cannot fill the store.
+		record = out.hook.failures.AllowN(start, 1)
+		if !record {
+			e.metrics.failures.WithLabelValues("sampled_out").Inc()
+		} else if out.body == nil && out.reason == reasonBadKey {
+			// Read the start of an unauthenticated call's body now: once
+			// the answer is written, HTTP/1.x may not let it be read.
+			out.body, out.size = e.failureBody(r)
+		}
+	}
 	e.respond(w, out)
-	if info := reasons[out.reason]; info.record && out.hook != nil {
+	if record {
 		e.recordFailure(r, start, out)
 	}
 	// A buffer may still be referenced by a publish that timed out; only

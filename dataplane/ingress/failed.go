@@ -12,24 +12,18 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
+// failureBody reads the first FailureBodyBytes of a body the edge did not
+// read, and the body's size as far as it is known.
+func (e *Edge) failureBody(r *http.Request) ([]byte, int64) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, int64(e.cfg.FailureBodyBytes)))
+	return body, max(int64(len(body)), r.ContentLength)
+}
+
 // recordFailure stores a failed trigger: reason, time, remote address,
-// redacted headers and the first bytes of the body. It is sampled per
-// webhook and published without waiting for an acknowledgement, so neither
-// a flood of bad calls nor a slow store can hold up the edge.
+// redacted headers and the first bytes of the body. It is published without
+// waiting for an acknowledgement, so a slow store cannot hold up the edge.
 func (e *Edge) recordFailure(r *http.Request, at time.Time, out outcome) {
-	if !out.hook.failures.AllowN(at, 1) {
-		e.metrics.failures.WithLabelValues("sampled_out").Inc()
-		return
-	}
 	body := out.body
-	if len(body) == 0 && out.reason == reasonBadKey && e.cfg.FailureBodyBytes > 0 {
-		// The body of an unauthenticated call was never read; keep its start.
-		body, _ = io.ReadAll(io.LimitReader(r.Body, int64(e.cfg.FailureBodyBytes)))
-		out.size = int64(len(body))
-		if r.ContentLength > out.size {
-			out.size = r.ContentLength
-		}
-	}
 	if len(body) > e.cfg.FailureBodyBytes {
 		body = body[:e.cfg.FailureBodyBytes]
 	}

@@ -97,6 +97,13 @@ func TestStatusTable(t *testing.T) {
 			t.Fatalf("Authorization not redacted: %v", v)
 		}
 	}
+	for _, ft := range fts {
+		// An unauthenticated call's body was never read for processing; its
+		// start is still kept.
+		if ft.Reason == "bad_key" && (string(ft.Body) != "{}" || ft.BodySize != 2) {
+			t.Fatalf("bad_key record body %q size %d, want {} and 2", ft.Body, ft.BodySize)
+		}
+	}
 	for reason, n := range map[string]int{"invalid_json": 2, "bad_key": 4, "too_large": 1} {
 		if got[reason] != n {
 			t.Errorf("failed triggers %v, want %d %s", got, n, reason)
