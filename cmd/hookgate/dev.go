@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
@@ -137,7 +138,16 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(out, `Hookgate dev is running (data in %s)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return cp.Run(gctx) })
+	g.Go(func() error { return edge.Run(gctx) })
+	g.Go(func() error { return disp.Run(gctx) })
+	g.Go(func() error { return ops.Run(gctx) })
+
+	// "ready" means what /readyz means: the edge and the dispatcher hold
+	// their first configuration from the control plane.
+	if waitConfigured(gctx, edge.table, disp.table) {
+		fmt.Fprintf(out, `Hookgate dev is running (data in %s)
   admin API    %s   (gRPC, gRPC-Web, Connect JSON; /readyz, /metrics)
   edge         %s   (POST /in/{tenant}/{webhook_id}; /readyz)
   ops          %s   (edge and dispatcher /readyz, /metrics)
@@ -146,15 +156,31 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) error {
   admin token  %s   (saved in %s)
 ready
 `, f.dataDir, cp.admin.URL(), edge.ingress.URL(), ops.URL(), etcdURL, natsURL, cp.token, tokenFile)
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return cp.Run(gctx) })
-	g.Go(func() error { return edge.Run(gctx) })
-	g.Go(func() error { return disp.Run(gctx) })
-	g.Go(func() error { return ops.Run(gctx) })
+	}
 	err = g.Wait()
 	log.Info("hookgate dev stopped")
 	return err
+}
+
+// waitConfigured waits until every table holds a configuration; false when
+// ctx ended first.
+func waitConfigured(ctx context.Context, tables ...*configsync.Table) bool {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ok := true
+		for _, tb := range tables {
+			ok = ok && tb.Status().HaveConfig
+		}
+		if ok {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
 }
 
 // prepareDataDir makes sure dir is a folder this process can write.
