@@ -79,23 +79,20 @@ func (c Config) Validate() error {
 
 // InboundConfig is the stream the edge publishes inbound events to.
 func (c Config) InboundConfig() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        Inbound,
-		Description: "Hookgate inbound webhook events",
-		Subjects:    []string{InboundSubjects},
-		Storage:     c.Storage,
-		Replicas:    c.Replicas,
-		MaxAge:      c.MaxAge,
-		Duplicates:  c.Duplicates,
-	}
+	return c.events(Inbound, "Hookgate inbound webhook events", InboundSubjects)
 }
 
 // OutboundConfig is the stream producers publish outbound messages to.
 func (c Config) OutboundConfig() jetstream.StreamConfig {
+	return c.events(Outbound, "Hookgate outbound messages", OutboundSubject)
+}
+
+// events is an event stream kept by the configured limits.
+func (c Config) events(name, description, subjects string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:        Outbound,
-		Description: "Hookgate outbound messages",
-		Subjects:    []string{OutboundSubject},
+		Name:        name,
+		Description: description,
+		Subjects:    []string{subjects},
 		Storage:     c.Storage,
 		Replicas:    c.Replicas,
 		MaxAge:      c.MaxAge,
