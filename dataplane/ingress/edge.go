@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,7 +260,7 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 
 	// Resolve every correlation key before publishing anything: an
 	// unresolved path rejects the whole call (DESIGN.md).
-	var keys [maxBindingsOnStack]string
+	keys := make([]string, len(h.bindings))
 	for i, bd := range h.bindings {
 		if !bd.resume {
 			continue
@@ -269,9 +270,7 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 			fail.reason, fail.detail = reasonUncorrelated, err.Error()
 			return fail
 		}
-		if i < len(keys) {
-			keys[i] = k
-		}
+		keys[i] = k
 	}
 
 	deliveryID := providerDeliveryID(r.Header)
@@ -288,8 +287,7 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 	for i, bd := range h.bindings {
 		ev.ProcessID, ev.ThreadID, ev.Trigger, ev.CorrelationKey = bd.processID, bd.threadID, bd.trigger, nil
 		if bd.resume {
-			k := keys[min(i, len(keys)-1)]
-			ev.CorrelationKey = &k
+			ev.CorrelationKey = &keys[i]
 		}
 		start := len(env)
 		env = ev.AppendJSON(env)
@@ -322,9 +320,6 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 	return outcome{reason: reasonAccepted, eventID: eventID}
 }
 
-// maxBindingsOnStack covers the API's limit of 16 bindings.
-const maxBindingsOnStack = 16
-
 // publish sends every message asynchronously, so JetStream can batch them
 // with other calls', then waits for every acknowledgement.
 func (e *Edge) publish(ctx context.Context, msgs []*nats.Msg) error {
@@ -332,21 +327,15 @@ func (e *Edge) publish(ctx context.Context, msgs []*nats.Msg) error {
 	defer func() { e.metrics.publishSeconds.Observe(e.now().Sub(start).Seconds()) }()
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.PublishTimeout)
 	defer cancel()
-	var futures [maxBindingsOnStack]jetstream.PubAckFuture
-	n := 0
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
 	for _, m := range msgs {
 		f, err := e.js.PublishMsgAsync(m)
 		if err != nil {
 			return fmt.Errorf("publish to %s: %w", m.Subject, err)
 		}
-		if n < len(futures) {
-			futures[n] = f
-			n++
-		} else if err := waitAck(ctx, f); err != nil {
-			return err
-		}
+		futures = append(futures, f)
 	}
-	for _, f := range futures[:n] {
+	for _, f := range futures {
 		if err := waitAck(ctx, f); err != nil {
 			return err
 		}
@@ -438,7 +427,7 @@ func queryParam(raw, name string) string {
 		k, v, _ := strings.Cut(kv, "=")
 		if k == name {
 			if strings.ContainsAny(v, "%+") {
-				if u, err := unescapeQuery(v); err == nil {
+				if u, err := url.QueryUnescape(v); err == nil {
 					return u
 				}
 				return ""

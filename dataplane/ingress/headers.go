@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -91,8 +90,6 @@ func prepareHeaders(r *http.Request) {
 		h.Set("X-Request-Id", randomID())
 	}
 }
-
-func unescapeQuery(s string) (string, error) { return url.QueryUnescape(s) }
 
 // redacted reports whether a header may carry a credential: its value is
 // never stored in a failed trigger.

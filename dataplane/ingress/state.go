@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,10 +138,5 @@ func keyValid(w *hookgatev1.EdgeWebhook, key string, now time.Time) bool {
 }
 
 func providerName(p hookgatev1.Provider) string {
-	name := p.String()
-	const prefix = "PROVIDER_"
-	if len(name) > len(prefix) && name[:len(prefix)] == prefix {
-		return name[len(prefix):]
-	}
-	return name
+	return strings.TrimPrefix(p.String(), "PROVIDER_")
 }
