@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -60,6 +61,31 @@ func (c *cliFlags) client(cmd *cobra.Command) (*cli, error) {
 		out:    cmd.OutOrStdout(),
 		server: strings.TrimRight(c.server, "/"),
 	}, nil
+}
+
+// tenantClient is the TenantService client of a command.
+func (c *cliFlags) tenantClient(cmd *cobra.Command) (*cli, hookgatev1connect.TenantServiceClient, error) {
+	cl, err := c.client(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cl, hookgatev1connect.NewTenantServiceClient(cl.http, cl.server, cl.opts...), nil
+}
+
+// allPages calls page with each next-page token, from the first page to the
+// last, and returns every item.
+func allPages[T any](page func(token string) ([]T, string, error)) ([]T, error) {
+	var all []T
+	for token := ""; ; {
+		items, next, err := page(token)
+		if err != nil {
+			return nil, apiError(err)
+		}
+		all = append(all, items...)
+		if token = next; token == "" {
+			return all, nil
+		}
+	}
 }
 
 // json reports whether output should be JSON.

@@ -23,10 +23,7 @@ func newEventsCommand() *cobra.Command {
 			if tenant == "" {
 				return errors.New("flag --tenant: required")
 			}
-			subject := "hookgate.in." + tenant + ".>"
-			if process != "" {
-				subject = "hookgate.in." + tenant + "." + process + ".*"
-			}
+			subject := streams.InboundFilter(tenant, process)
 			nc, err := nats.Connect(natsURL, nats.Name("hookgate-events-tail"))
 			if err != nil {
 				return fmt.Errorf("nats %s: %w", natsURL, err)

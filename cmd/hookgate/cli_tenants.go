@@ -6,7 +6,6 @@ import (
 
 	"connectrpc.com/connect"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
-	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/spf13/cobra"
 )
 
@@ -14,13 +13,7 @@ func newTenantsCommand() *cobra.Command {
 	var flags cliFlags
 	cmd := &cobra.Command{Use: "tenants", Short: "Manage tenants (platform token)"}
 	flags.register(cmd)
-	client := func(cmd *cobra.Command) (*cli, hookgatev1connect.TenantServiceClient, error) {
-		c, err := flags.client(cmd)
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, hookgatev1connect.NewTenantServiceClient(c.http, c.server, c.opts...), nil
-	}
+	client := flags.tenantClient
 	printTenants := func(c *cli, ts []*hookgatev1.Tenant) error {
 		rows := make([][]string, 0, len(ts))
 		for _, t := range ts {
@@ -78,15 +71,15 @@ func newTenantsCommand() *cobra.Command {
 				return err
 			}
 			all := &hookgatev1.ListTenantsResponse{}
-			for token := ""; ; {
+			all.Tenants, err = allPages(func(token string) ([]*hookgatev1.Tenant, string, error) {
 				resp, err := ts.ListTenants(cmd.Context(), connect.NewRequest(&hookgatev1.ListTenantsRequest{PageSize: 500, PageToken: token}))
 				if err != nil {
-					return apiError(err)
+					return nil, "", err
 				}
-				all.Tenants = append(all.Tenants, resp.Msg.Tenants...)
-				if token = resp.Msg.NextPageToken; token == "" {
-					break
-				}
+				return resp.Msg.GetTenants(), resp.Msg.GetNextPageToken(), nil
+			})
+			if err != nil {
+				return err
 			}
 			if c.json() {
 				return c.printJSON(all)
@@ -116,13 +109,7 @@ func newTokensCommand() *cobra.Command {
 	var flags cliFlags
 	cmd := &cobra.Command{Use: "tokens", Short: "Manage admin tokens"}
 	flags.register(cmd)
-	client := func(cmd *cobra.Command) (*cli, hookgatev1connect.TenantServiceClient, error) {
-		c, err := flags.client(cmd)
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, hookgatev1connect.NewTenantServiceClient(c.http, c.server, c.opts...), nil
-	}
+	client := flags.tenantClient
 	scope := func(t string) string {
 		if t == "" {
 			return "platform"
@@ -161,15 +148,15 @@ func newTokensCommand() *cobra.Command {
 				return err
 			}
 			all := &hookgatev1.ListAdminTokensResponse{}
-			for token := ""; ; {
+			all.AdminTokens, err = allPages(func(token string) ([]*hookgatev1.AdminToken, string, error) {
 				resp, err := ts.ListAdminTokens(cmd.Context(), connect.NewRequest(&hookgatev1.ListAdminTokensRequest{Tenant: listTenant, PageSize: 500, PageToken: token}))
 				if err != nil {
-					return apiError(err)
+					return nil, "", err
 				}
-				all.AdminTokens = append(all.AdminTokens, resp.Msg.AdminTokens...)
-				if token = resp.Msg.NextPageToken; token == "" {
-					break
-				}
+				return resp.Msg.GetAdminTokens(), resp.Msg.GetNextPageToken(), nil
+			})
+			if err != nil {
+				return err
 			}
 			if c.json() {
 				return c.printJSON(all)

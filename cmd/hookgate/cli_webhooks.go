@@ -220,22 +220,23 @@ func newWebhooksCommand() *cobra.Command {
 				req.Provider = p
 			}
 			all := &hookgatev1.ListWebhooksResponse{}
-			for {
+			all.Webhooks, err = allPages(func(token string) ([]*hookgatev1.Webhook, string, error) {
+				req.PageToken = token
 				resp, err := wc.ListWebhooks(cmd.Context(), connect.NewRequest(req))
 				if err != nil {
-					return apiError(err)
+					return nil, "", err
 				}
-				all.Webhooks = append(all.Webhooks, resp.Msg.Webhooks...)
-				if req.PageToken = resp.Msg.NextPageToken; req.PageToken == "" {
-					break
-				}
+				return resp.Msg.GetWebhooks(), resp.Msg.GetNextPageToken(), nil
+			})
+			if err != nil {
+				return err
 			}
 			if c.json() {
 				return c.printJSON(all)
 			}
 			rows := make([][]string, 0, len(all.Webhooks))
 			for _, w := range all.Webhooks {
-				rows = append(rows, []string{w.Id, w.Name, providerName(w.Provider), strconv.FormatBool(w.Active), w.KeyPrefix + "…", processes(w), w.Url})
+				rows = append(rows, []string{w.Id, w.Name, admin.ProviderLabel(w.Provider), strconv.FormatBool(w.Active), w.KeyPrefix + "…", processes(w), w.Url})
 			}
 			return c.table([]string{"ID", "NAME", "PROVIDER", "ACTIVE", "KEY", "PROCESSES", "URL"}, rows)
 		},
@@ -391,10 +392,6 @@ func updateWebhook(cmd *cobra.Command, c *cli, wc hookgatev1connect.InboundWebho
 	return printWebhookDetail(c, resp.Msg.Webhook)
 }
 
-func providerName(p hookgatev1.Provider) string {
-	return strings.TrimPrefix(p.String(), "PROVIDER_")
-}
-
 func processes(w *hookgatev1.Webhook) string {
 	var ps []string
 	for _, b := range w.Bindings {
@@ -412,7 +409,7 @@ func processes(w *hookgatev1.Webhook) string {
 func printWebhookDetail(c *cli, w *hookgatev1.Webhook) error {
 	rows := [][]string{
 		{"id", w.Id}, {"tenant", w.Tenant}, {"name", w.Name}, {"description", w.Description},
-		{"provider", providerName(w.Provider)}, {"active", strconv.FormatBool(w.Active)}, {"url", w.Url},
+		{"provider", admin.ProviderLabel(w.Provider)}, {"active", strconv.FormatBool(w.Active)}, {"url", w.Url},
 		{"key", w.KeyPrefix + "… created " + timeText(w.KeyCreateTime, w.KeyCreateTime != nil)},
 	}
 	if w.PreviousKeyPrefix != "" {

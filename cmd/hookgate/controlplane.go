@@ -294,7 +294,7 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 func (cp *controlPlane) checks() []check {
 	return []check{
 		{name: "etcd", fn: func(ctx context.Context) (string, error) { return "", cp.store.Ping(ctx) }},
-		{name: "nats", fn: func(context.Context) (string, error) { return "", natsStatus(cp.nc) }},
+		natsCheck(cp.nc),
 	}
 }
 

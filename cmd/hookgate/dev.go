@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/dataplane/configsync"
+	"github.com/hookgate/hookgate/dataplane/streams"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
@@ -110,8 +111,9 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) error {
 		edgeLn.Close()
 		return err
 	}
-	dataNATS := natsFlags{url: natsURL, ensureStreams: true, replicas: 1, storage: "file",
-		maxAge: 7 * 24 * time.Hour, duplicates: 2 * time.Minute}
+	defaults := streams.DefaultConfig()
+	dataNATS := natsFlags{url: natsURL, ensureStreams: true, replicas: defaults.Replicas, storage: "file",
+		maxAge: defaults.MaxAge, duplicates: defaults.Duplicates}
 	edge, err := startEdge(ctx, edgeConfig{
 		listener:        edgeLn,
 		nodeID:          "dev-edge",

@@ -65,12 +65,12 @@ func validateProviderSecrets(p hookgatev1.Provider, given map[string]string) err
 	spec := providerSecrets[p]
 	for _, name := range spec.required {
 		if given[name] == "" {
-			return invalid("webhook.provider_secrets", "%s needs the secret %q", providerLabel(p), name)
+			return invalid("webhook.provider_secrets", "%s needs the secret %q", ProviderLabel(p), name)
 		}
 	}
 	for name, value := range given {
 		if !slices.Contains(spec.required, name) && !slices.Contains(spec.optional, name) {
-			return invalid("webhook.provider_secrets", "%s does not use a secret named %q", providerLabel(p), name)
+			return invalid("webhook.provider_secrets", "%s does not use a secret named %q", ProviderLabel(p), name)
 		}
 		if len(value) > maxSecretLen || !utf8.ValidString(value) {
 			return invalid("webhook.provider_secrets", "secret %q must be UTF-8 of at most %d bytes", name, maxSecretLen)
@@ -79,7 +79,8 @@ func validateProviderSecrets(p hookgatev1.Provider, given map[string]string) err
 	return nil
 }
 
-func providerLabel(p hookgatev1.Provider) string {
+// ProviderLabel is the provider's name as people write it: "STRIPE".
+func ProviderLabel(p hookgatev1.Provider) string {
 	return strings.TrimPrefix(p.String(), "PROVIDER_")
 }
 

@@ -35,6 +35,15 @@ func FailedSubject(tenant, webhookID string) string {
 	return "hookgate.failed." + tenant + "." + webhookID
 }
 
+// InboundFilter matches a tenant's inbound events, or one process's when
+// processID is set.
+func InboundFilter(tenant, processID string) string {
+	if processID == "" {
+		return "hookgate.in." + tenant + ".>"
+	}
+	return "hookgate.in." + tenant + "." + processID + ".*"
+}
+
 // InboundSubject is where an event for a binding is published (DESIGN.md).
 func InboundSubject(tenant, processID string, resume bool) string {
 	if resume {
