@@ -429,3 +429,67 @@ func TestCreateWebhookValidation(t *testing.T) {
 		Tenant: "nope", Name: "valid name", Provider: hookgatev1.Provider_PROVIDER_GENERIC, Bindings: start()}}))
 	wantCode(t, err, connect.CodeNotFound)
 }
+
+// The sweep reads an expiry index kept in step with the records; rotating
+// again replaces the entry, and entries left by a deleted tenant are dropped.
+func TestKeyExpiryIndex(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	createTenant(t, e, "acme")
+	wh := e.webhooks(e.platform)
+	index := func() []string {
+		t.Helper()
+		resp, err := e.etcd.Get(ctx, store.KeyExpiriesPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, kv := range resp.Kvs {
+			keys = append(keys, string(kv.Key))
+		}
+		return keys
+	}
+	w, err := wh.CreateWebhook(ctx, connect.NewRequest(&hookgatev1.CreateWebhookRequest{Webhook: slackWebhook("acme", "indexed")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := w.Msg.Webhook.Id
+	rotate := func(grace time.Duration) {
+		t.Helper()
+		if _, err := wh.RotateWebhookKey(ctx, connect.NewRequest(&hookgatev1.RotateWebhookKeyRequest{Tenant: "acme", WebhookId: id, GracePeriod: durationpb.New(grace)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rotate(time.Hour)
+	first := index()
+	if len(first) != 1 || !strings.HasSuffix(first[0], "/acme/"+id) {
+		t.Fatalf("index after rotation: %v", first)
+	}
+	rotate(2 * time.Hour)
+	if second := index(); len(second) != 1 || second[0] == first[0] {
+		t.Fatalf("index after a second rotation: %v (was %v)", second, first)
+	}
+	rotate(0)
+	if got := index(); len(got) != 0 {
+		t.Fatalf("zero grace left index entries %v", got)
+	}
+	rotate(time.Hour)
+	e.clock.Advance(2 * time.Hour)
+	if n, err := e.store.ExpirePreviousKeys(ctx, e.clock.Now()); err != nil || n != 1 || len(index()) != 0 {
+		t.Fatalf("sweep removed %d (%v), index %v", n, err, index())
+	}
+
+	// A deleted tenant's records go by prefix; the sweep drops what is left.
+	rotate(time.Hour)
+	if _, err := e.tenants(e.platform).DeleteTenant(ctx, connect.NewRequest(&hookgatev1.DeleteTenantRequest{Tenant: "acme"})); err != nil {
+		t.Fatal(err)
+	}
+	if len(index()) != 1 {
+		t.Fatalf("index after tenant deletion: %v", index())
+	}
+	e.clock.Advance(2 * time.Hour)
+	if n, err := e.store.ExpirePreviousKeys(ctx, e.clock.Now()); err != nil || n != 0 || len(index()) != 0 {
+		t.Fatalf("sweep of an orphan: removed %d (%v), index %v", n, err, index())
+	}
+}

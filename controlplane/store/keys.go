@@ -8,6 +8,8 @@ const (
 	TokenDigestsPrefix = Prefix + "token-digests/"
 	WebhooksPrefix     = Prefix + "webhooks/"
 	WebhookNamesPrefix = Prefix + "webhook-names/"
+	// KeyExpiriesPrefix indexes previous API keys by expiry, for the sweep.
+	KeyExpiriesPrefix = Prefix + "key-expiries/"
 )
 
 // WebhookKey is where the WebhookRecord of one webhook is stored.

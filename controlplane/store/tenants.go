@@ -7,6 +7,7 @@ import (
 	storagev1 "github.com/hookgate/hookgate/gen/hookgate/storage/v1"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/protobuf/proto"
 )
 
 func tenantKey(tenant string) string { return TenantsPrefix + tenant }
@@ -27,7 +28,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *hookgatev1.Tenant) (*hookga
 	if !resp.Succeeded {
 		return nil, fmt.Errorf("tenant %s: %w", t.GetId(), ErrAlreadyExists)
 	}
-	out := cloneTenant(t)
+	out := proto.CloneOf(t)
 	out.Etag = etag(resp.Header.Revision)
 	return out, nil
 }
@@ -134,14 +135,4 @@ func (s *Store) DeleteTenant(ctx context.Context, tenant string, ifRevision int6
 		return fmt.Errorf("tenant %s changed concurrently: %w", tenant, ErrConflict)
 	}
 	return nil
-}
-
-func cloneTenant(t *hookgatev1.Tenant) *hookgatev1.Tenant {
-	return &hookgatev1.Tenant{
-		Id:                 t.GetId(),
-		DisplayName:        t.GetDisplayName(),
-		AllowHttpEndpoints: t.GetAllowHttpEndpoints(),
-		CreateTime:         t.GetCreateTime(),
-		UpdateTime:         t.GetUpdateTime(),
-	}
 }

@@ -99,6 +99,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, tenant, id string, ifRevision
 		if ifRevision != 0 && ifRevision != rev {
 			return nil, 0, fmt.Errorf("webhook %s: etag %d is stale: %w", id, ifRevision, ErrConflict)
 		}
+		before := keyExpiryKey(rec)
 		if err := mutate(rec); err != nil {
 			return nil, 0, err
 		}
@@ -106,9 +107,19 @@ func (s *Store) UpdateWebhook(ctx context.Context, tenant, id string, ifRevision
 		if err != nil {
 			return nil, 0, fmt.Errorf("update webhook %s: %w", id, err)
 		}
+		ops := []clientv3.Op{clientv3.OpPut(key, val)}
+		// The expiry index follows the record in the same transaction.
+		if after := keyExpiryKey(rec); after != before {
+			if before != "" {
+				ops = append(ops, clientv3.OpDelete(before))
+			}
+			if after != "" {
+				ops = append(ops, clientv3.OpPut(after, ""))
+			}
+		}
 		resp, err := s.kv.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-			Then(clientv3.OpPut(key, val)).
+			Then(ops...).
 			Commit()
 		if err != nil {
 			return nil, 0, fmt.Errorf("update webhook %s: %w", id, err)
@@ -132,9 +143,13 @@ func (s *Store) DeleteWebhook(ctx context.Context, tenant, id string, ifRevision
 		return fmt.Errorf("webhook %s: etag %d is stale: %w", id, ifRevision, ErrConflict)
 	}
 	key := WebhookKey(tenant, id)
+	ops := []clientv3.Op{clientv3.OpDelete(key), clientv3.OpDelete(webhookNameKey(tenant, rec.GetWebhook().GetName()))}
+	if idx := keyExpiryKey(rec); idx != "" {
+		ops = append(ops, clientv3.OpDelete(idx))
+	}
 	resp, err := s.kv.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-		Then(clientv3.OpDelete(key), clientv3.OpDelete(webhookNameKey(tenant, rec.GetWebhook().GetName()))).
+		Then(ops...).
 		Commit()
 	if err != nil {
 		return fmt.Errorf("delete webhook %s: %w", id, err)
@@ -146,35 +161,24 @@ func (s *Store) DeleteWebhook(ctx context.Context, tenant, id string, ifRevision
 }
 
 // ExpirePreviousKeys removes every previous API key whose grace period ended
-// at or before now. It is idempotent, so a leader that loses leadership
-// mid-run leaves nothing half-done. It returns how many keys it removed.
+// at or before now. It reads only the expiry index up to now, not every
+// webhook. It is idempotent, so a leader that loses leadership mid-run
+// leaves nothing half-done. It returns how many keys it removed.
 func (s *Store) ExpirePreviousKeys(ctx context.Context, now time.Time) (int, error) {
-	var due []WebhookItem
-	page := Page{Size: 500}
-	for {
-		next, err := s.scan(ctx, WebhooksPrefix, page, func(kv keyValue) (bool, error) {
-			rec := &storagev1.WebhookRecord{}
-			if err := unmarshal(kv, rec); err != nil {
-				return false, err
-			}
-			if pk := rec.GetPreviousKey(); pk != nil && !pk.GetExpireTime().AsTime().After(now) {
-				due = append(due, WebhookItem{Record: rec, Revision: kv.modRevision})
-			}
-			return true, nil
-		})
-		if err != nil {
-			return 0, fmt.Errorf("expire previous keys: %w", err)
-		}
-		if next == "" {
-			break
-		}
-		page.Token = next
+	resp, err := s.kv.Get(ctx, KeyExpiriesPrefix,
+		clientv3.WithRange(KeyExpiriesPrefix+expiryStamp(now)+"/\xff"), clientv3.WithKeysOnly())
+	if err != nil {
+		return 0, fmt.Errorf("expire previous keys: %w", err)
 	}
 	removed := 0
-	for _, item := range due {
-		w := item.Record.GetWebhook()
-		_, _, err := s.UpdateWebhook(ctx, w.GetTenant(), w.GetId(), 0, func(rec *storagev1.WebhookRecord) error {
-			if pk := rec.GetPreviousKey(); pk == nil || pk.GetExpireTime().AsTime().After(now) {
+	for _, kv := range resp.Kvs {
+		idx := string(kv.Key)
+		tenant, id, ok := parseKeyExpiryKey(idx)
+		if !ok {
+			continue
+		}
+		_, _, err := s.UpdateWebhook(ctx, tenant, id, 0, func(rec *storagev1.WebhookRecord) error {
+			if keyExpiryKey(rec) != idx {
 				return errNothingToDo
 			}
 			rec.PreviousKey = nil
@@ -186,11 +190,38 @@ func (s *Store) ExpirePreviousKeys(ctx context.Context, now time.Time) (int, err
 		case err == nil:
 			removed++
 		case errors.Is(err, errNothingToDo), errors.Is(err, ErrNotFound):
+			// The entry outlived its webhook (a deleted tenant removes
+			// records by prefix) or its key: drop it.
+			if _, err := s.kv.Delete(ctx, idx); err != nil {
+				return removed, fmt.Errorf("expire previous keys: drop %s: %w", idx, err)
+			}
 		default:
-			return removed, fmt.Errorf("expire previous key of %s: %w", w.GetId(), err)
+			return removed, fmt.Errorf("expire previous key of %s: %w", id, err)
 		}
 	}
 	return removed, nil
+}
+
+// keyExpiryKey is the expiry-index entry of a record's previous key, "" when
+// it has none: /hookgate/key-expiries/{unix nanos, 20 digits}/{tenant}/{id},
+// so a range read up to now finds exactly the keys due.
+func keyExpiryKey(rec *storagev1.WebhookRecord) string {
+	pk := rec.GetPreviousKey()
+	if pk == nil || pk.GetExpireTime() == nil {
+		return ""
+	}
+	w := rec.GetWebhook()
+	return KeyExpiriesPrefix + expiryStamp(pk.GetExpireTime().AsTime()) + "/" + w.GetTenant() + "/" + w.GetId()
+}
+
+func expiryStamp(t time.Time) string { return fmt.Sprintf("%020d", max(t.UnixNano(), 0)) }
+
+func parseKeyExpiryKey(k string) (tenant, id string, ok bool) {
+	parts := strings.Split(strings.TrimPrefix(k, KeyExpiriesPrefix), "/")
+	if len(parts) != 3 {
+		return "", "", false
+	}
+	return parts[1], parts[2], true
 }
 
 var errNothingToDo = errors.New("nothing to do")
