@@ -200,20 +200,26 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	// Local files first: bad input fails before anything is dialled.
 	keyring, err := cfg.keyring()
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: %w", err)
+	}
+	etcdTLS, err := cfg.etcdTLS()
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: %w", err)
+	}
+	clock := systemClock{}
 	cp := &controlPlane{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
 			cp.close()
 		}
 	}()
-	etcdTLS, err := cfg.etcdTLS()
-	if err != nil {
-		return nil, fmt.Errorf("controlplane: %w", err)
-	}
 	cp.etcd, err = clientv3.New(clientv3.Config{
 		Endpoints:   cfg.etcdEndpoints,
 		DialTimeout: cfg.etcdDialTimeout,
@@ -241,7 +247,7 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 		return nil, fmt.Errorf("controlplane: jetstream: %w", err)
 	}
 	if cfg.bootstrapTokenFile != "" {
-		cp.token, cp.minted, err = admin.BootstrapToken(ctx, cp.store, cfg.bootstrapTokenFile, time.Now())
+		cp.token, cp.minted, err = admin.BootstrapToken(ctx, cp.store, cfg.bootstrapTokenFile, clock.Now())
 		if err != nil {
 			return nil, fmt.Errorf("controlplane: %w", err)
 		}
@@ -251,11 +257,6 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 	}
 
 	checks := cp.checks()
-	clock := systemClock{}
-	tlsCfg, err := cfg.tlsConfig()
-	if err != nil {
-		return nil, fmt.Errorf("controlplane: %w", err)
-	}
 	replica := cfg.replicaID
 	if replica == "" {
 		replica = defaultNodeID("controlplane")
@@ -272,13 +273,13 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 		ConfigNodes: cp.dist,
 	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks},
 		connect.WithCompressMinBytes(1024), connect.WithReadMaxBytes(4<<20))
-	healthMuxed := healthMux(mux, checks, reg)
+	healthMux(mux, checks, reg)
 	if cfg.listener == nil {
 		if cfg.listener, err = listen(cfg.listenFlag, cfg.listenAddr); err != nil {
 			return nil, fmt.Errorf("controlplane: %w", err)
 		}
 	}
-	var handler http.Handler = healthMuxed
+	var handler http.Handler = mux
 	if tlsCfg != nil {
 		handler = distribute.WithVerifiedClientCert(handler)
 	}

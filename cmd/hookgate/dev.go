@@ -53,7 +53,7 @@ func newDevCommand() *cobra.Command {
 // runDev is the production parts with a preset configuration: it starts
 // embedded etcd and NATS, then the same control plane, edge and dispatcher
 // the production commands start.
-func runDev(ctx context.Context, f devFlags, out io.Writer) error {
+func runDev(ctx context.Context, f devFlags, out io.Writer) (err error) {
 	log, err := f.logs.logger()
 	if err != nil {
 		return err
@@ -76,17 +76,28 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) error {
 	}()
 	natsURL := ns.ClientURL()
 
+	// Until everything has started, a failure closes what has: undo runs in
+	// reverse. Once running, each part closes itself when its Run returns.
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
 	// Bind the public ports first: a port in use fails before anything
 	// starts, and random ports (":0") are known before they are needed.
 	adminLn, err := listen("admin-addr", f.adminAddr)
 	if err != nil {
 		return err
 	}
+	undo = append(undo, func() { _ = adminLn.Close() })
 	edgeLn, err := listen("edge-addr", f.edgeAddr)
 	if err != nil {
-		adminLn.Close()
 		return err
 	}
+	undo = append(undo, func() { _ = edgeLn.Close() })
 	publicURL := f.publicURL
 	if publicURL == "" {
 		publicURL = "http://" + edgeLn.Addr().String()
@@ -107,10 +118,9 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) error {
 		configSendTimeout:  30 * time.Second,
 	}, log, reg)
 	if err != nil {
-		adminLn.Close()
-		edgeLn.Close()
 		return err
 	}
+	undo = append(undo, cp.close)
 	defaults := streams.DefaultConfig()
 	dataNATS := natsFlags{url: natsURL, ensureStreams: true, replicas: defaults.Replicas, storage: "file",
 		maxAge: defaults.MaxAge, duplicates: defaults.Duplicates}
@@ -122,24 +132,20 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) error {
 		nats:            dataNATS,
 	}, log, reg)
 	if err != nil {
-		cp.close()
-		edgeLn.Close()
 		return err
 	}
+	undo = append(undo, edge.close)
 	disp, err := startDispatcher(ctx, dispatcherConfig{nodeID: "dev-dispatcher", controlPlaneURL: cp.admin.URL(), nats: dataNATS}, log, reg)
 	if err != nil {
-		cp.close()
-		edge.close()
 		return err
 	}
+	undo = append(undo, disp.close)
 	ops, err := listenHTTP("dev ops", "ops-addr", f.opsAddr, healthMux(nil, append(edge.checks, disp.checks...), reg), adminLimits, log)
 	if err != nil {
-		cp.close()
-		edge.close()
-		disp.close()
 		return err
 	}
 
+	undo = nil // the parts' Run now own their cleanup
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return cp.Run(gctx) })
 	g.Go(func() error { return edge.Run(gctx) })
