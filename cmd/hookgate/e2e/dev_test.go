@@ -10,12 +10,16 @@ import (
 	"testing"
 	"time"
 
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
 )
 
 func TestDevRunsEverythingAndRestartsOnSameData(t *testing.T) {
@@ -54,7 +58,7 @@ func TestDevRunsEverythingAndRestartsOnSameData(t *testing.T) {
 	}
 
 	checkStreams(t, d.nats, "HOOKGATE_INBOUND", "HOOKGATE_OUTBOUND")
-	checkGRPC(t, strings.TrimPrefix(d.admin, "http://"))
+	checkGRPC(t, strings.TrimPrefix(d.admin, "http://"), d.token)
 
 	if err := d.stop(t); err != nil {
 		t.Fatalf("hookgate dev exit after SIGTERM: %v, want status 0\n%s", err, d.stderr)
@@ -100,7 +104,7 @@ func checkStreams(t *testing.T, url string, names ...string) {
 
 // checkGRPC talks real gRPC (HTTP/2 cleartext) to the admin port: health,
 // reflection, and an Unimplemented answer from a method a later issue fills.
-func checkGRPC(t *testing.T, addr string) {
+func checkGRPC(t *testing.T, addr, token string) {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -109,6 +113,14 @@ func checkGRPC(t *testing.T, addr string) {
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+
+	// A method a later issue implements answers Unimplemented, after
+	// authentication like every admin call.
+	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	var apps hookgatev1.ListApplicationsResponse
+	if err := conn.Invoke(authed, "/hookgate.v1.ApplicationService/ListApplications", &hookgatev1.ListApplicationsRequest{Tenant: "acme"}, &apps); status.Code(err) != codes.Unimplemented {
+		t.Fatalf("ListApplications: %v, want Unimplemented", err)
+	}
 
 	hr, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil || hr.GetStatus() != healthpb.HealthCheckResponse_SERVING {
