@@ -228,9 +228,15 @@ func TestCompactedRevisionGetsSnapshot(t *testing.T) {
 	r.ack(t, snap.GetRevision())
 	r.close()
 
-	e.put(t, webhook{tenant: "acme", id: "wh_2", key: "k2"})
-	e.put(t, webhook{tenant: "acme", id: "wh_3", key: "k3"})
-	last := e.put(t, webhook{tenant: "acme", id: "wh_4", key: "k4"})
+	// One change at a time: the watch may deliver writes made together in
+	// one response, which the view logs as one entry that a one-item log
+	// still holds, and then a delta is right. Apart, the log keeps only
+	// the last, and the node's revision falls out of it.
+	var last int64
+	for _, id := range []string{"wh_2", "wh_3", "wh_4"} {
+		last = e.put(t, webhook{tenant: "acme", id: id, key: "k-" + id})
+		cp.waitRevision(t, last)
+	}
 	if _, err := e.cli.Compact(context.Background(), last); err != nil {
 		t.Fatal(err)
 	}
