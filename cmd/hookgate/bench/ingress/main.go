@@ -1,122 +1,163 @@
 // Command ingress measures the edge against ceilings taken in the same run
 // on the same machine: (a) a bare net/http handler that reads the body and
 // answers 200, (b) raw JetStream publish with ack, (c) the edge with GENERIC
-// key auth publishing to JetStream (file storage, R1). It prints a Markdown
-// table with the ratio (c)/(a); `make bench` runs it.
+// key auth publishing to JetStream (file storage, R1), and (d) a minimal
+// durable handler (read the body, one synchronous js.Publish, await the ack,
+// 200) on the same embedded server. `make bench` runs it.
+//
+// The load generator runs in a child process (this binary with -loadgen), so
+// the CPU time of the server process (handlers, embedded NATS, Go runtime)
+// is measured with getrusage around each run and divided by the requests it
+// answered; the child reports its own CPU separately. Rows are repeated
+// -rounds times, interleaved (the order rotates each round) so drift on a
+// shared machine spreads over every row, and the table shows medians.
 package main
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
+	"path/filepath"
+	"runtime"
 	"runtime/pprof"
-	"slices"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"time"
-
-	"github.com/hookgate/hookgate/dataplane/ingress"
-	"github.com/hookgate/hookgate/dataplane/streams"
-	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 )
-
-const key = "hgk_bench-key-0123456789abcdefghijklmnopqrstuvwxyz0"
 
 func main() {
 	var (
 		conns    = flag.Int("conns", 64, "concurrent connections (closed loop)")
 		duration = flag.Duration("duration", 5*time.Second, "length of each measured run")
-		profile  = flag.String("cpuprofile", "", "write a CPU profile of the edge runs here")
+		rounds   = flag.Int("rounds", 3, "repetitions of every row; the table shows medians")
+		sizes    = flag.String("sizes", "1024,65536", "comma-separated body sizes in bytes")
+		profile  = flag.String("cpuprofile", "", "write a CPU profile of the first round's -profile-row run per body size here (the 64 KiB one gets a -64k suffix)")
+		profRow  = flag.String("profile-row", "c", "row letter the CPU profile covers: a, b, c or d")
+		loadgen  = flag.Bool("loadgen", false, "internal: run as the load generator child, reading its spec from stdin")
 	)
 	flag.Parse()
-	if err := run(*conns, *duration, *profile); err != nil {
+	if *loadgen {
+		if err := runLoadgen(os.Stdin, os.Stdout); err != nil {
+			log.Fatalf("bench loadgen: %v", err)
+		}
+		return
+	}
+	bodySizes, err := parseSizes(*sizes)
+	if err != nil {
+		log.Fatalf("bench: -sizes: %v", err)
+	}
+	if *rounds < 1 || *conns < 1 || *duration <= 0 {
+		log.Fatalf("bench: -rounds, -conns and -duration must be positive")
+	}
+	opts := options{conns: *conns, duration: *duration, rounds: *rounds, sizes: bodySizes, profile: *profile, profileRow: *profRow}
+	if err := run(opts); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
 }
 
-type result struct {
-	name     string
-	body     int
-	rps      float64
-	p50, p99 time.Duration
-	errors   int64
+type options struct {
+	conns      int
+	duration   time.Duration
+	rounds     int
+	sizes      []int
+	profile    string
+	profileRow string
 }
 
-func run(conns int, d time.Duration, profile string) error {
-	dir, err := os.MkdirTemp("", "hookgate-bench-")
+// rowDef is one line of the table: what the child process drives.
+type rowDef struct {
+	letter string
+	name   string
+	spec   loadSpec
+}
+
+func run(o options) error {
+	env, err := startEnv()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
-		StoreDir: dir, NoLog: true, NoSigs: true, MaxPayload: 8 << 20})
+	defer env.Close()
+	exe, err := os.Executable()
 	if err != nil {
-		return err
+		return fmt.Errorf("find own executable for the load generator: %w", err)
 	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		return fmt.Errorf("nats not ready")
-	}
-	defer ns.Shutdown()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(16384))
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	cfg := streams.DefaultConfig()
-	for _, sc := range []jetstream.StreamConfig{cfg.InboundConfig(), cfg.FailedConfig()} {
-		if _, err := streams.Ensure(ctx, js, sc); err != nil {
-			return err
+	load0 := loadAvg()
+	began := time.Now()
+
+	var groups []group
+	for _, size := range o.sizes {
+		base := loadSpec{Size: size, Conns: o.conns, Duration: o.duration}
+		rows := []rowDef{
+			{"a", fmt.Sprintf("(a) bare net/http, %d conns", o.conns), base.http(env.bare.URL + "/")},
+			{"b", fmt.Sprintf("(b) raw JetStream publish+ack, %d publishers", o.conns), base.publish(env.natsURL, "hookgate.in.acme.raw.start")},
+			{"c", fmt.Sprintf("(c) edge, GENERIC key, %d conns", o.conns), base.http(env.edge.URL + edgePath)},
+			{"d", fmt.Sprintf("(d) durable handler, js.Publish+ack, %d conns", o.conns), base.http(env.durable.URL + "/")},
 		}
+		g := group{size: size, samples: make([][]sample, len(rows))}
+		for round := range o.rounds {
+			for k := range rows {
+				i := (k + round) % len(rows)
+				rd := rows[i]
+				stop := func() {}
+				if round == 0 && rd.letter == o.profileRow {
+					stop = startProfile(profilePath(o.profile, size))
+				}
+				s, err := measure(exe, rd.spec)
+				stop()
+				if err != nil {
+					return fmt.Errorf("%s, %d bytes, round %d: %w", rd.name, size, round+1, err)
+				}
+				logSample(rd.name, size, round, s)
+				g.samples[i] = append(g.samples[i], s)
+			}
+		}
+		for _, rd := range rows {
+			g.rows = append(g.rows, row{letter: rd.letter, name: rd.name})
+		}
+		// Open loop at half the edge's median maximum: latency under a load
+		// the edge can carry, counted from each request's scheduled time.
+		half := median(g.samples[2], func(s sample) float64 { return s.rps }) / 2
+		name := fmt.Sprintf("(c) edge at half its max (%.0f req/s)", half)
+		spec := base.http(env.edge.URL + edgePath)
+		spec.Rate = half
+		s, err := measure(exe, spec)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		logSample(name, size, 0, s)
+		g.rows = append(g.rows, row{letter: "c½", name: name})
+		g.samples = append(g.samples, []sample{s})
+		groups = append(groups, g)
 	}
-
-	bare := startServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusOK)
-	}))
-	defer bare.Close()
-	edge, err := newEdge(js, nc)
-	if err != nil {
-		return err
-	}
-	edgeSrv := startServer(edge)
-	defer edgeSrv.Close()
-
-	var results []result
-	for _, size := range []int{1 << 10, 64 << 10} {
-		body := jsonBody(size)
-		results = append(results, load(fmt.Sprintf("(a) bare net/http, %d conns", conns), size, conns, d, 0, httpTarget(bare.URL+"/", body)))
-		results = append(results, load(fmt.Sprintf("(b) raw JetStream publish+ack, %d publishers", conns), size, conns, d, 0, publishTarget(js, body)))
-		stop := startProfile(profile, size)
-		c := load(fmt.Sprintf("(c) edge, GENERIC key, %d conns", conns), size, conns, d, 0, httpTarget(edgeSrv.URL+"/in/acme/wh_bench?key="+key, body))
-		stop()
-		results = append(results, c)
-		half := c.rps / 2
-		results = append(results, load(fmt.Sprintf("(c) edge at half its max (%.0f req/s)", half), size, conns, d, half, httpTarget(edgeSrv.URL+"/in/acme/wh_bench?key="+key, body)))
-	}
-	printTable(results)
+	printReport(os.Stdout, report{
+		opts: o, groups: groups, began: began, took: time.Since(began),
+		loadBefore: load0, loadAfter: loadAvg(), procs: runtime.GOMAXPROCS(0), cpus: runtime.NumCPU(),
+	})
 	return nil
 }
 
-func startProfile(path string, size int) func() {
-	if path == "" || size != 1<<10 {
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(f), &n); err != nil || n < 64 {
+			return nil, fmt.Errorf("%q: want a byte count of at least 64", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func profilePath(path string, size int) string {
+	if path == "" || size == 1<<10 {
+		return path
+	}
+	ext := filepath.Ext(path)
+	return fmt.Sprintf("%s-%dk%s", strings.TrimSuffix(path, ext), size>>10, ext)
+}
+
+func startProfile(path string) func() {
+	if path == "" {
 		return func() {}
 	}
 	f, err := os.Create(path)
@@ -124,173 +165,23 @@ func startProfile(path string, size int) func() {
 		log.Printf("profile: %v", err)
 		return func() {}
 	}
-	_ = pprof.StartCPUProfile(f)
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Printf("profile: %v", err)
+		f.Close()
+		return func() {}
+	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
-type routes struct{ w *hookgatev1.EdgeWebhook }
-
-func (r routes) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, int64, bool) {
-	if tenant == r.w.Tenant && id == r.w.Id {
-		return r.w, 1, true
-	}
-	return nil, 1, true
-}
-
-func newEdge(js jetstream.JetStream, nc *nats.Conn) (*ingress.Edge, error) {
-	d := sha256.Sum256([]byte(key))
-	w := &hookgatev1.EdgeWebhook{Tenant: "acme", Id: "wh_bench", Active: true, Provider: hookgatev1.Provider_PROVIDER_GENERIC,
-		Keys:         []*hookgatev1.KeyDigest{{Sha256: d[:]}},
-		Bindings:     []*hookgatev1.Binding{{ProcessId: "orders", ThreadId: "main", Trigger: hookgatev1.Trigger_TRIGGER_START_PROCESS}},
-		MaxBodyBytes: 1 << 20}
-	return ingress.New(ingress.DefaultConfig(), ingress.Deps{Routes: routes{w}, JetStream: js, Conn: nc,
-		Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
-}
-
-type benchServer struct {
-	URL string
-	srv *http.Server
-}
-
-func (s *benchServer) Close() { _ = s.srv.Close() }
-
-func startServer(h http.Handler) *benchServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// loadAvg is the first three fields of /proc/loadavg, or "?" elsewhere.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
-		log.Fatal(err)
+		return "?"
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return &benchServer{URL: "http://" + ln.Addr().String(), srv: srv}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
-
-// jsonBody is a JSON object of about size bytes.
-func jsonBody(size int) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"type":"order.created","data":"`)
-	for b.Len() < size-2 {
-		b.WriteByte('x')
-	}
-	b.WriteString(`"}`)
-	return b.Bytes()
-}
-
-type target func(client *http.Client) error
-
-func httpTarget(url string, body []byte) target {
-	return func(client *http.Client) error {
-		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	}
-}
-
-func publishTarget(js jetstream.JetStream, body []byte) target {
-	return func(*http.Client) error {
-		_, err := js.Publish(context.Background(), "hookgate.in.acme.raw.start", body)
-		return err
-	}
-}
-
-// load runs conns workers against t for d. With rate 0 each worker sends
-// its next request when the last is answered (closed loop, the maximum);
-// with a rate, requests are started on a fixed schedule (open loop) and
-// latency counts from the scheduled time.
-func load(name string, size, conns int, d time.Duration, rate float64, t target) result {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}, Timeout: 30 * time.Second}
-	defer client.CloseIdleConnections()
-	// Warm up connections and pools.
-	warm := time.Now().Add(500 * time.Millisecond)
-	var wg sync.WaitGroup
-	for range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(warm) {
-				_ = t(client)
-			}
-		}()
-	}
-	wg.Wait()
-
-	var errs atomic.Int64
-	lat := make([][]time.Duration, conns)
-	start := time.Now()
-	end := start.Add(d)
-	var sched chan time.Time
-	if rate > 0 {
-		sched = make(chan time.Time, conns*4)
-		go func() {
-			defer close(sched)
-			interval := time.Duration(float64(time.Second) / rate)
-			for next := start; next.Before(end); next = next.Add(interval) {
-				if w := time.Until(next); w > 0 {
-					time.Sleep(w)
-				}
-				sched <- next
-			}
-		}()
-	}
-	for i := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				var t0 time.Time
-				if sched != nil {
-					var ok bool
-					if t0, ok = <-sched; !ok {
-						return
-					}
-				} else {
-					t0 = time.Now()
-					if t0.After(end) {
-						return
-					}
-				}
-				if err := t(client); err != nil {
-					errs.Add(1)
-					continue
-				}
-				lat[i] = append(lat[i], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	r := result{name: name, body: size, errors: errs.Load(), rps: float64(len(all)) / elapsed.Seconds()}
-	if len(all) > 0 {
-		r.p50 = all[len(all)/2]
-		r.p99 = all[len(all)*99/100]
-	}
-	fmt.Fprintf(os.Stderr, "%-55s %6d B  %8.0f req/s  p50 %v  p99 %v  errors %d\n", name, size, r.rps, r.p50, r.p99, r.errors)
-	return r
-}
-
-func printTable(rs []result) {
-	fmt.Println("| run | body | req/s | p50 | p99 | errors | vs (a) |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
-	var bare float64
-	for _, r := range rs {
-		if r.name[:3] == "(a)" {
-			bare = r.rps
-		}
-		fmt.Printf("| %s | %s | %.0f | %s | %s | %d | %.2f |\n", r.name, sizeText(r.body), r.rps, ms(r.p50), ms(r.p99), r.errors, r.rps/bare)
-	}
-}
-
-func sizeText(n int) string { return fmt.Sprintf("%d KiB", n>>10) }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// loadSpec is what the load generator child runs; the parent sends it as
+// JSON on the child's stdin.
+type loadSpec struct {
+	Mode     string        `json:"mode"` // "http" (POST to URL) or "publish" (JetStream to Subject at URL)
+	URL      string        `json:"url"`
+	Subject  string        `json:"subject,omitempty"`
+	Size     int           `json:"size"`
+	Conns    int           `json:"conns"`
+	Duration time.Duration `json:"duration"`
+	// Rate 0 is a closed loop (each worker sends its next request when the
+	// last is answered: the maximum); a rate is an open loop on a fixed
+	// schedule, latency counted from the scheduled time.
+	Rate float64 `json:"rate,omitempty"`
+}
+
+func (s loadSpec) http(url string) loadSpec { s.Mode, s.URL = "http", url; return s }
+
+func (s loadSpec) publish(url, subject string) loadSpec {
+	s.Mode, s.URL, s.Subject = "publish", url, subject
+	return s
+}
+
+// loadResult is the child's answer, one JSON line after "start".
+type loadResult struct {
+	Requests int64         `json:"requests"`
+	Errors   int64         `json:"errors"`
+	FirstErr string        `json:"firstErr,omitempty"`
+	Elapsed  time.Duration `json:"elapsed"`
+	P50      time.Duration `json:"p50"`
+	P99      time.Duration `json:"p99"`
+	CPU      time.Duration `json:"cpu"` // the child's own CPU over the measured window
+}
+
+// sample is one measured run.
+type sample struct {
+	rps      float64
+	p50, p99 time.Duration
+	errors   int64
+	// serverCPU is the server process's CPU per answered request (user +
+	// system, all threads: handler, embedded NATS, GC); loadCPU the load
+	// generator's.
+	serverCPU, loadCPU time.Duration
+}
+
+// measure runs one load generator child. The server's CPU is read when the
+// child says its warm-up is over and again when it reports, so it covers the
+// measured window only.
+func measure(exe string, spec loadSpec) (sample, error) {
+	in, err := json.Marshal(spec)
+	if err != nil {
+		return sample{}, err
+	}
+	cmd := exec.Command(exe, "-loadgen")
+	cmd.Stdin = bytes.NewReader(in)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return sample{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return sample{}, fmt.Errorf("start load generator: %w", err)
+	}
+	defer func() { _ = cmd.Wait() }()
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() || sc.Text() != "start" {
+		return sample{}, fmt.Errorf("load generator did not start: %q", sc.Text())
+	}
+	cpu0 := processCPU()
+	if !sc.Scan() {
+		return sample{}, errors.New("load generator ended without a result")
+	}
+	cpu1 := processCPU()
+	var r loadResult
+	if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+		return sample{}, fmt.Errorf("decode load generator result: %w", err)
+	}
+	if r.Requests == 0 {
+		return sample{}, fmt.Errorf("no request succeeded (%d errors, first: %s)", r.Errors, r.FirstErr)
+	}
+	n := time.Duration(r.Requests)
+	return sample{
+		rps: float64(r.Requests) / r.Elapsed.Seconds(), p50: r.P50, p99: r.P99, errors: r.Errors,
+		serverCPU: (cpu1 - cpu0) / n, loadCPU: r.CPU / n,
+	}, nil
+}
+
+// processCPU is the user and system time of every thread of this process.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// runLoadgen is the child: read the spec, warm up, print "start", run,
+// print the result.
+func runLoadgen(in io.Reader, out io.Writer) error {
+	var spec loadSpec
+	if err := json.NewDecoder(in).Decode(&spec); err != nil {
+		return fmt.Errorf("decode spec: %w", err)
+	}
+	body := jsonBody(spec.Size)
+	var t target
+	switch spec.Mode {
+	case "http":
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: spec.Conns, MaxConnsPerHost: spec.Conns}, Timeout: 30 * time.Second}
+		defer client.CloseIdleConnections()
+		t = httpTarget(client, spec.URL, body)
+	case "publish":
+		nc, err := nats.Connect(spec.URL)
+		if err != nil {
+			return fmt.Errorf("connect to nats: %w", err)
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return fmt.Errorf("jetstream: %w", err)
+		}
+		t = publishTarget(js, spec.Subject, body)
+	default:
+		return fmt.Errorf("mode %q: want http or publish", spec.Mode)
+	}
+	warmUp(t, spec.Conns, 500*time.Millisecond)
+	if _, err := fmt.Fprintln(out, "start"); err != nil {
+		return err
+	}
+	r := load(t, spec)
+	return json.NewEncoder(out).Encode(r)
+}
+
+type target func() error
+
+func httpTarget(client *http.Client, url string, body []byte) target {
+	return func() error {
+		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+}
+
+func publishTarget(js jetstream.JetStream, subject string, body []byte) target {
+	return func() error {
+		_, err := js.Publish(context.Background(), subject, body)
+		return err
+	}
+}
+
+// warmUp opens the connections and fills the pools on both sides.
+func warmUp(t target, conns int, d time.Duration) {
+	until := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			for time.Now().Before(until) {
+				_ = t()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func load(t target, spec loadSpec) loadResult {
+	var (
+		errs     atomic.Int64
+		firstErr atomic.Value
+		wg       sync.WaitGroup
+	)
+	lat := make([][]time.Duration, spec.Conns)
+	cpu0 := processCPU()
+	start := time.Now()
+	end := start.Add(spec.Duration)
+	var sched chan time.Time
+	if spec.Rate > 0 {
+		sched = make(chan time.Time, spec.Conns*4)
+		go func() {
+			defer close(sched)
+			interval := time.Duration(float64(time.Second) / spec.Rate)
+			for next := start; next.Before(end); next = next.Add(interval) {
+				if w := time.Until(next); w > 0 {
+					time.Sleep(w) // pacing the open loop, not synchronisation
+				}
+				sched <- next
+			}
+		}()
+	}
+	for i := range spec.Conns {
+		wg.Go(func() {
+			for {
+				var t0 time.Time
+				if sched != nil {
+					var ok bool
+					if t0, ok = <-sched; !ok {
+						return
+					}
+				} else if t0 = time.Now(); t0.After(end) {
+					return
+				}
+				if err := t(); err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				lat[i] = append(lat[i], time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	r := loadResult{Elapsed: time.Since(start), CPU: processCPU() - cpu0, Errors: errs.Load()}
+	if s, ok := firstErr.Load().(string); ok {
+		r.FirstErr = s
+	}
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	r.Requests = int64(len(all))
+	if len(all) > 0 {
+		r.P50 = all[len(all)/2]
+		r.P99 = all[len(all)*99/100]
+	}
+	return r
+}
+
+// jsonBody is a JSON object of about size bytes.
+func jsonBody(size int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"type":"order.created","data":"`)
+	for b.Len() < size-2 {
+		b.WriteByte('x')
+	}
+	b.WriteString(`"}`)
+	return b.Bytes()
+}
