@@ -3,9 +3,11 @@ package store
 // Key layout under Prefix (documented in docs/design.md). The config
 // distributor watches WebhooksPrefix; nothing else may write below it.
 const (
-	TenantsPrefix      = Prefix + "tenants/"
-	TokensPrefix       = Prefix + "tokens/"
-	TokenDigestsPrefix = Prefix + "token-digests/"
+	TenantsPrefix = Prefix + "tenants/"
+	// TokensPrefix holds token records by scope: {tenant or _platform}/{id}.
+	TokensPrefix       = Prefix + "admin-tokens/"
+	TokenIDsPrefix     = Prefix + "admin-token-ids/"
+	TokenDigestsPrefix = Prefix + "admin-token-digests/"
 	WebhooksPrefix     = Prefix + "webhooks/"
 	WebhookNamesPrefix = Prefix + "webhook-names/"
 	// KeyExpiriesPrefix indexes previous API keys by expiry, for the sweep.

@@ -4,28 +4,51 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	storagev1 "github.com/hookgate/hookgate/gen/hookgate/storage/v1"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-func tokenKey(id string) string { return TokensPrefix + id }
+// platformScope is the scope segment of platform tokens' keys. A tenant slug
+// is [a-z0-9-], so it can never be "_platform".
+const platformScope = "_platform"
+
+// tokenScope is the key segment of a token's scope: its tenant, or
+// platformScope for a platform token ("").
+func tokenScope(tenant string) string {
+	if tenant == "" {
+		return platformScope
+	}
+	return tenant
+}
+
+// tokenScopePrefix holds every token record of one scope, so deleting a
+// tenant deletes its tokens with one range operation, whatever their number.
+func tokenScopePrefix(tenant string) string { return TokensPrefix + tokenScope(tenant) + "/" }
+
+func tokenKey(tenant, id string) string { return tokenScopePrefix(tenant) + id }
+
+func tokenIDKey(id string) string { return TokenIDsPrefix + id }
 
 func tokenDigestKey(digest []byte) string {
 	return TokenDigestsPrefix + hex.EncodeToString(digest)
 }
 
-// CreateToken stores a token record and its digest index in one
-// transaction. A tenant token is stored only while its tenant exists, so it
-// cannot outlive a concurrent tenant deletion.
+// CreateToken stores a token record and its id and digest indexes in one
+// transaction. A tenant token is stored only while its tenant exists: the
+// transaction compares the tenant key, and DeleteTenant removes the
+// tenant's token prefix by range in its own transaction, so a token created
+// concurrently with a deletion is either refused or deleted with the tenant.
 func (s *Store) CreateToken(ctx context.Context, rec *storagev1.TokenRecord) error {
 	id, tenant := rec.GetToken().GetId(), rec.GetToken().GetTenant()
 	val, err := marshal(rec)
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", id, err)
 	}
+	key := tokenKey(tenant, id)
 	cmps := []clientv3.Cmp{
-		clientv3.Compare(clientv3.CreateRevision(tokenKey(id)), "=", 0),
+		clientv3.Compare(clientv3.CreateRevision(tokenIDKey(id)), "=", 0),
 		clientv3.Compare(clientv3.CreateRevision(tokenDigestKey(rec.GetSha256())), "=", 0),
 	}
 	if tenant != "" {
@@ -33,8 +56,9 @@ func (s *Store) CreateToken(ctx context.Context, rec *storagev1.TokenRecord) err
 	}
 	resp, err := s.kv.Txn(ctx).If(cmps...).
 		Then(
-			clientv3.OpPut(tokenKey(id), val),
-			clientv3.OpPut(tokenDigestKey(rec.GetSha256()), id),
+			clientv3.OpPut(key, val),
+			clientv3.OpPut(tokenIDKey(id), key),
+			clientv3.OpPut(tokenDigestKey(rec.GetSha256()), key),
 		).Commit()
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", id, err)
@@ -51,22 +75,47 @@ func (s *Store) CreateToken(ctx context.Context, rec *storagev1.TokenRecord) err
 }
 
 // TokenByDigest finds the token whose secret has the given SHA-256 digest.
+// An index entry whose record is gone (its tenant was deleted by range) is
+// not a token.
 func (s *Store) TokenByDigest(ctx context.Context, digest []byte) (*storagev1.TokenRecord, error) {
-	resp, err := s.kv.Get(ctx, tokenDigestKey(digest))
+	return s.tokenByIndex(ctx, tokenDigestKey(digest), "token digest")
+}
+
+// Token reads one token record by id.
+func (s *Store) Token(ctx context.Context, id string) (*storagev1.TokenRecord, error) {
+	rec, err := s.tokenByIndex(ctx, tokenIDKey(id), "token "+id)
 	if err != nil {
-		return nil, fmt.Errorf("look up token digest: %w", err)
+		return nil, fmt.Errorf("token %s: %w", id, err)
+	}
+	return rec, nil
+}
+
+// TokenTenant tells the scope of a token by id: its tenant, or "" for a
+// platform token.
+func (s *Store) TokenTenant(ctx context.Context, id string) (string, error) {
+	rec, err := s.Token(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return rec.GetToken().GetTenant(), nil
+}
+
+// tokenByIndex follows an index entry (id or digest) to the record it names.
+func (s *Store) tokenByIndex(ctx context.Context, index, what string) (*storagev1.TokenRecord, error) {
+	resp, err := s.kv.Get(ctx, index)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", what, err)
 	}
 	if len(resp.Kvs) == 0 {
 		return nil, ErrNotFound
 	}
-	return s.Token(ctx, string(resp.Kvs[0].Value))
-}
-
-// Token reads one token record.
-func (s *Store) Token(ctx context.Context, id string) (*storagev1.TokenRecord, error) {
+	key := string(resp.Kvs[0].Value)
+	if !strings.HasPrefix(key, TokensPrefix) {
+		return nil, fmt.Errorf("look up %s: index entry %s names %q: %w", what, index, key, ErrNotFound)
+	}
 	rec := &storagev1.TokenRecord{}
-	if _, err := s.get(ctx, tokenKey(id), rec); err != nil {
-		return nil, fmt.Errorf("token %s: %w", id, err)
+	if _, err := s.get(ctx, key, rec); err != nil {
+		return nil, err
 	}
 	return rec, nil
 }
@@ -74,13 +123,10 @@ func (s *Store) Token(ctx context.Context, id string) (*storagev1.TokenRecord, e
 // ListTokens pages through tokens of one scope: a tenant, or "" for platform.
 func (s *Store) ListTokens(ctx context.Context, tenant string, page Page) ([]*storagev1.TokenRecord, string, error) {
 	var out []*storagev1.TokenRecord
-	next, err := s.scan(ctx, TokensPrefix, page, func(kv keyValue) (bool, error) {
+	next, err := s.scan(ctx, tokenScopePrefix(tenant), page, func(kv keyValue) (bool, error) {
 		rec := &storagev1.TokenRecord{}
 		if err := unmarshal(kv, rec); err != nil {
 			return false, err
-		}
-		if rec.GetToken().GetTenant() != tenant {
-			return false, nil
 		}
 		out = append(out, rec)
 		return true, nil
@@ -91,19 +137,40 @@ func (s *Store) ListTokens(ctx context.Context, tenant string, page Page) ([]*st
 	return out, next, nil
 }
 
-// DeleteToken removes a token and its digest index; it takes effect on the
-// next call the token makes.
+// DeleteToken removes a token and its indexes; it takes effect on the next
+// call the token makes.
 func (s *Store) DeleteToken(ctx context.Context, rec *storagev1.TokenRecord) error {
-	id := rec.GetToken().GetId()
+	id, tenant := rec.GetToken().GetId(), rec.GetToken().GetTenant()
+	key := tokenKey(tenant, id)
 	resp, err := s.kv.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(tokenKey(id)), ">", 0)).
-		Then(clientv3.OpDelete(tokenKey(id)), clientv3.OpDelete(tokenDigestKey(rec.GetSha256()))).
+		If(clientv3.Compare(clientv3.CreateRevision(key), ">", 0)).
+		Then(clientv3.OpDelete(key), clientv3.OpDelete(tokenIDKey(id)), clientv3.OpDelete(tokenDigestKey(rec.GetSha256()))).
 		Commit()
 	if err != nil {
 		return fmt.Errorf("delete token %s: %w", id, err)
 	}
 	if !resp.Succeeded {
 		return fmt.Errorf("token %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// dropTokenIndexes deletes the id and digest index entries of tokens whose
+// records are gone, in transactions under etcd's default limit of 128
+// operations. An entry it misses is harmless: a lookup through it finds no
+// record and answers ErrNotFound.
+func (s *Store) dropTokenIndexes(ctx context.Context, recs []*storagev1.TokenRecord) error {
+	const perTxn = 64 // two operations per token
+	for len(recs) > 0 {
+		n := min(len(recs), perTxn)
+		ops := make([]clientv3.Op, 0, 2*n)
+		for _, rec := range recs[:n] {
+			ops = append(ops, clientv3.OpDelete(tokenIDKey(rec.GetToken().GetId())), clientv3.OpDelete(tokenDigestKey(rec.GetSha256())))
+		}
+		if _, err := s.kv.Txn(ctx).Then(ops...).Commit(); err != nil {
+			return fmt.Errorf("drop token indexes: %w", err)
+		}
+		recs = recs[n:]
 	}
 	return nil
 }
