@@ -25,7 +25,9 @@ type Client struct {
 	log       *slog.Logger
 	clock     Clock
 	transport *http.Transport
-	rpc       hookgatev1connect.ConfigDiscoveryServiceClient
+	// replicas are the control planes, tried in turn; only Run's goroutine
+	// reads them.
+	replicas []replica
 	// cacheDirty tells the cache writer that the table changed.
 	cacheDirty chan struct{}
 	running    atomic.Bool
@@ -67,11 +69,13 @@ func New(cfg Config, table *Table, log *slog.Logger, clock Clock) (*Client, erro
 		// on a data-centre network (see the config benchmark).
 		opts = append(opts, connect.WithAcceptCompression("gzip", nil, nil))
 	}
-	c.rpc = hookgatev1connect.NewConfigDiscoveryServiceClient(
-		&http.Client{Transport: transport},
-		strings.TrimSuffix(cfg.ControlPlaneURL, "/"),
-		opts...,
-	)
+	httpClient := &http.Client{Transport: transport}
+	for _, u := range cfg.URLs() {
+		c.replicas = append(c.replicas, replica{
+			url: u,
+			rpc: hookgatev1connect.NewConfigDiscoveryServiceClient(httpClient, strings.TrimSuffix(u, "/"), opts...),
+		})
+	}
 	if cfg.CacheFile != "" && table.Snapshot() == nil {
 		if err := c.loadCache(); err != nil {
 			c.log.Warn("config cache not loaded; waiting for the control plane", "file", cfg.CacheFile, "err", err)
@@ -79,6 +83,16 @@ func New(cfg Config, table *Table, log *slog.Logger, clock Clock) (*Client, erro
 	}
 	return c, nil
 }
+
+// replica is one control plane the node may stream from.
+type replica struct {
+	url string
+	rpc hookgatev1connect.ConfigDiscoveryServiceClient
+}
+
+// errNoFirstResponse ends a session whose replica sent nothing within
+// FirstResponseTimeout.
+var errNoFirstResponse = errors.New("no config from the control plane within the first-response timeout")
 
 func roleName(r hookgatev1.NodeRole) string {
 	switch r {
@@ -91,9 +105,10 @@ func roleName(r hookgatev1.NodeRole) string {
 }
 
 // Run holds a stream to the control plane until ctx ends, reconnecting
-// with exponential backoff and jitter after every failure, forever. The
-// Table keeps its last configuration while the control plane is away. Run
-// returns nil once ctx ends and its goroutines (the cache writer) stopped.
+// with exponential backoff and jitter after every failure, forever, each
+// time to the next of the configured replicas. The Table keeps its last
+// configuration while the control plane is away. Run returns nil once ctx
+// ends and its goroutines (the cache writer) stopped.
 func (c *Client) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("configsync: Run called twice")
@@ -109,8 +124,9 @@ func (c *Client) Run(ctx context.Context) error {
 		}()
 	}
 	attempt := 0
-	for {
-		delivered, err := c.session(ctx)
+	for i := 0; ; i = (i + 1) % len(c.replicas) {
+		r := c.replicas[i]
+		delivered, err := c.session(ctx, r)
 		c.table.setConnected(false, c.clock.Now())
 		if ctx.Err() != nil {
 			return nil
@@ -132,7 +148,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		attempt++
 		c.log.Log(ctx, level, "config stream down; serving the last configuration",
-			"revision", c.table.Status().Revision, "retry_in", wait, "err", err)
+			"control_plane", r.url, "revision", c.table.Status().Revision, "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -155,10 +171,30 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2)
 }
 
-// session runs one stream: hello with the revision held, then apply and
-// answer each update. delivered reports whether the control plane answered.
-func (c *Client) session(ctx context.Context) (delivered bool, err error) {
-	stream := c.rpc.StreamConfig(ctx)
+// session runs one stream to r: hello with the revision held, then apply
+// and answer each update. delivered reports whether the control plane
+// answered. A replica that sends nothing within FirstResponseTimeout (its
+// view never loaded, a stalled connection) has the session abandoned, so
+// that Run moves to the next one.
+func (c *Client) session(ctx context.Context, r replica) (delivered bool, err error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	first := make(chan struct{})
+	var timer sync.WaitGroup
+	timer.Go(func() {
+		select {
+		case <-c.clock.After(c.cfg.FirstResponseTimeout):
+			cancel(errNoFirstResponse)
+		case <-first:
+		case <-ctx.Done():
+		}
+	})
+	// Runs after the stream is closed below (defers run last first): the
+	// timer goroutine ends with the session.
+	defer timer.Wait()
+	defer cancel(nil)
+
+	stream := r.rpc.StreamConfig(ctx)
 	// net/http watches ctx only once the request body is complete, so a
 	// Receive blocked on an open stream would outlive ctx: closing our side
 	// when ctx ends lets the transport notice and abort the stream.
@@ -197,12 +233,16 @@ func (c *Client) session(ctx context.Context) (delivered bool, err error) {
 	for {
 		resp, err := stream.Receive()
 		if err != nil {
-			return delivered, fmt.Errorf("receive config: %w", err)
+			if errors.Is(context.Cause(ctx), errNoFirstResponse) {
+				err = errNoFirstResponse
+			}
+			return delivered, fmt.Errorf("receive config from %s: %w", r.url, err)
 		}
 		if !delivered {
 			delivered = true
+			close(first)
 			c.table.setConnected(true, c.clock.Now())
-			c.log.Info("config stream connected", "control_plane", c.cfg.ControlPlaneURL, "revision", held, "cluster_id", cluster)
+			c.log.Info("config stream connected", "control_plane", r.url, "revision", held, "cluster_id", cluster)
 		}
 		if err := stream.Send(c.apply(resp)); err != nil {
 			return delivered, fmt.Errorf("answer revision %d: %w", resp.GetRevision(), err)

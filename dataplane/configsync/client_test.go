@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +79,12 @@ func startFake(t *testing.T) (*fakeControlPlane, string) {
 
 func startClient(t *testing.T, cfg configsync.Config, tb *configsync.Table) {
 	t.Helper()
-	c, err := configsync.New(cfg, tb, discard(), configsync.SystemClock{})
+	startClientWithClock(t, cfg, tb, configsync.SystemClock{})
+}
+
+func startClientWithClock(t *testing.T, cfg configsync.Config, tb *configsync.Table, clock configsync.Clock) {
+	t.Helper()
+	c, err := configsync.New(cfg, tb, discard(), clock)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -305,5 +311,137 @@ func TestClientKeepsToOneEtcdCluster(t *testing.T) {
 	}
 	if h := recv(t, fake.hellos); h.GetRevision() != 5 || h.GetClusterId() != 0xa {
 		t.Errorf("second hello at %d of cluster %x, want 5 of cluster a", h.GetRevision(), h.GetClusterId())
+	}
+}
+
+// fakeClock is a configsync.Clock that moves only when a test advances it.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []waiter
+}
+
+type waiter struct {
+	at time.Time
+	d  time.Duration
+	ch chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 3, 23, 15, 30, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, waiter{at: c.now.Add(d), d: d, ch: ch})
+	return ch
+}
+
+// fire waits until the client waits on a timer whose duration matches,
+// then advances the clock to it, firing it and every earlier one.
+func (c *fakeClock) fire(t *testing.T, what string, match func(time.Duration) bool) {
+	t.Helper()
+	var d time.Duration
+	poll.NoError(t, 10*time.Second, func() error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, w := range c.waiters {
+			if match(w.d) {
+				d = w.at.Sub(c.now)
+				return nil
+			}
+		}
+		return fmt.Errorf("the client waits on no %s timer", what)
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if w.at.After(c.now) {
+			kept = append(kept, w)
+			continue
+		}
+		w.ch <- c.now
+	}
+	c.waiters = kept
+}
+
+// TestClientMovesToTheNextReplica: a replica that takes the hello and
+// answers nothing (its view never loads) is abandoned after
+// FirstResponseTimeout, and the node gets its configuration from the next
+// replica; that session, once answered, outlives the timeout.
+func TestClientMovesToTheNextReplica(t *testing.T) {
+	silent, silentURL := startFake(t) // no script: it never answers
+	healthy, healthyURL := startFake(t)
+	answers := make(chan *hookgatev1.StreamConfigRequest, 4)
+	sendDelta := make(chan struct{})
+	healthy.scripts <- func(s *session) error {
+		for i, u := range []*hookgatev1.StreamConfigResponse{
+			snapshot(5, res("acme", "wh_1", 1)),
+			delta(6, nil, res("acme", "wh_2", 1)),
+		} {
+			if i == 1 {
+				<-sendDelta
+			}
+			if err := s.send(u); err != nil {
+				return err
+			}
+			a, err := s.answer()
+			if err != nil {
+				return err
+			}
+			answers <- a
+		}
+		<-s.ctx.Done()
+		return nil
+	}
+	const firstResponse = 7 * time.Second
+	clk := newFakeClock()
+	cfg := validConfig()
+	cfg.ControlPlaneURL = silentURL
+	cfg.ControlPlaneURLs = []string{healthyURL}
+	cfg.FirstResponseTimeout = firstResponse
+	cfg.MinBackoff, cfg.MaxBackoff = time.Second, time.Second
+	tb := configsync.NewTable()
+	startClientWithClock(t, cfg, tb, clk)
+
+	if h := recv(t, silent.hellos); h.GetNodeId() != "edge-1" {
+		t.Fatalf("hello to the first replica = %v", h)
+	}
+	isFirstResponse := func(d time.Duration) bool { return d == firstResponse }
+	clk.fire(t, "first-response", isFirstResponse)
+	clk.fire(t, "backoff", func(d time.Duration) bool { return d <= time.Second })
+	if h := recv(t, healthy.hellos); h.GetNodeId() != "edge-1" || h.GetRevision() != 0 {
+		t.Fatalf("hello to the second replica = %v", h)
+	}
+	if a := recv(t, answers); a.GetAck().GetRevision() != 5 {
+		t.Fatalf("answer to the second replica's snapshot = %v, want ACK 5", a)
+	}
+	if _, ok := tb.Webhook("acme", "wh_1"); !ok {
+		t.Fatalf("the table lacks the second replica's webhook")
+	}
+
+	// Past the first-response timeout the answered session stays: the
+	// delta arrives on the same stream.
+	clk.fire(t, "first-response", isFirstResponse)
+	close(sendDelta)
+	if a := recv(t, answers); a.GetAck().GetRevision() != 6 {
+		t.Fatalf("answer to the delta = %v, want ACK 6 on the same stream", a)
+	}
+	if n := len(silent.hellos) + len(healthy.hellos); n != 0 {
+		t.Errorf("%d more hellos: the answered session was abandoned", n)
 	}
 }

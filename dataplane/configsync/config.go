@@ -18,6 +18,13 @@ type Config struct {
 	// http://host:port (cleartext HTTP/2, loopback only unless
 	// AllowPlaintext) or https://host:port.
 	ControlPlaneURL string
+	// ControlPlaneURLs are further replicas, of the same scheme. The node
+	// tries ControlPlaneURL and then each of these in turn, moving to the
+	// next after every session that ends (a refusal, an unready replica, no
+	// first response in time, a replica going away), so a node attached to
+	// a replica whose etcd is down moves to a healthy one. At least one of
+	// ControlPlaneURL and ControlPlaneURLs is required.
+	ControlPlaneURLs []string
 	// NodeID names the node in the fleet view: 1 to 128 characters of
 	// A-Z, a-z, 0-9, '.', '_', ':' or '-'.
 	NodeID string
@@ -25,7 +32,10 @@ type Config struct {
 	Role hookgatev1.NodeRole
 	// Address is where the node serves traffic, shown in the fleet view.
 	Address string
-	// NodeToken is sent as "Authorization: Bearer <token>" when set.
+	// NodeToken is sent as "Authorization: Bearer <token>" when set: the
+	// token of the node's role (or the control plane's shared node token).
+	// A node needs a token or a client certificate: the control plane
+	// admits no node without one.
 	NodeToken string
 	// CAFile verifies the control plane's certificate (PEM); empty uses the
 	// system roots. CertFile and KeyFile hold the node's client certificate
@@ -50,6 +60,12 @@ type Config struct {
 	// KeepAlive is how long the connection may be silent before the node
 	// pings the control plane; an unanswered ping drops it. Default 15s.
 	KeepAlive time.Duration
+	// FirstResponseTimeout bounds the wait for a replica's first update
+	// after the hello: a replica that has not answered by then (its etcd is
+	// away) is left for the next URL. It covers connecting too and must
+	// exceed the control plane's ReadyTimeout (10s), which answers an
+	// unready replica's nodes with Unavailable. Default 15s.
+	FirstResponseTimeout time.Duration
 	// Compress asks the control plane to gzip updates: a snapshot shrinks
 	// about 4.7 times at the price of ~0.4 s of CPU per 100,000 webhooks.
 	// For a slow link between node and control plane; off by default.
@@ -66,6 +82,9 @@ const (
 	DefaultMaxBackoff      = 30 * time.Second
 	DefaultKeepAlive       = 15 * time.Second
 	DefaultMaxMessageBytes = 512 << 20
+	// DefaultFirstResponseTimeout exceeds the control plane's default
+	// ReadyTimeout, so that an unready replica's Unavailable comes first.
+	DefaultFirstResponseTimeout = 15 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -84,28 +103,46 @@ func (c Config) withDefaults() Config {
 	if c.MaxMessageBytes == 0 {
 		c.MaxMessageBytes = DefaultMaxMessageBytes
 	}
+	if c.FirstResponseTimeout == 0 {
+		c.FirstResponseTimeout = DefaultFirstResponseTimeout
+	}
 	return c
+}
+
+// URLs lists the control-plane replicas the node tries, in order.
+func (c Config) URLs() []string {
+	var urls []string
+	if c.ControlPlaneURL != "" {
+		urls = append(urls, c.ControlPlaneURL)
+	}
+	return append(urls, c.ControlPlaneURLs...)
 }
 
 // Validate reports the first setting that cannot work, naming the field and
 // the bad value.
 func (c Config) Validate() error {
-	u, err := url.Parse(c.ControlPlaneURL)
-	switch {
-	case c.ControlPlaneURL == "":
+	urls := c.URLs()
+	if len(urls) == 0 {
 		return errors.New("configsync: ControlPlaneURL: required")
-	case err != nil:
-		return fmt.Errorf("configsync: ControlPlaneURL %q: %w", c.ControlPlaneURL, err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("configsync: ControlPlaneURL %q: scheme must be http or https", c.ControlPlaneURL)
-	case u.Host == "":
-		return fmt.Errorf("configsync: ControlPlaneURL %q: no host", c.ControlPlaneURL)
-	case u.Scheme == "http" && !c.AllowPlaintext && !isLoopback(u.Hostname()):
-		return fmt.Errorf("configsync: ControlPlaneURL %q: plaintext to a control plane that is not on loopback; use https or allow plaintext explicitly", c.ControlPlaneURL)
-	case u.Scheme == "http" && (c.CAFile != "" || c.CertFile != "" || c.KeyFile != ""):
-		return fmt.Errorf("configsync: ControlPlaneURL %q: TLS files need an https URL", c.ControlPlaneURL)
+	}
+	var scheme string
+	for _, raw := range urls {
+		u, err := c.validateURL(raw)
+		if err != nil {
+			return err
+		}
+		if scheme != "" && u.Scheme != scheme {
+			return fmt.Errorf("configsync: ControlPlaneURLs %q: every control-plane URL must use the same scheme (%s)", raw, scheme)
+		}
+		scheme = u.Scheme
+	}
+	switch {
 	case (c.CertFile == "") != (c.KeyFile == ""):
 		return errors.New("configsync: CertFile and KeyFile: set both or neither")
+	case c.NodeToken == "" && c.CertFile == "":
+		return errors.New("configsync: NodeToken or CertFile: required; the control plane admits no node without a credential")
+	case strings.TrimSpace(c.NodeToken) != c.NodeToken || strings.ContainsAny(c.NodeToken, "\r\n"):
+		return errors.New("configsync: NodeToken: must not begin or end with white space or hold a line break")
 	case !validNodeID(c.NodeID):
 		return fmt.Errorf("configsync: NodeID %q: must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'", c.NodeID)
 	case c.Role != hookgatev1.NodeRole_NODE_ROLE_EDGE && c.Role != hookgatev1.NodeRole_NODE_ROLE_DISPATCHER:
@@ -120,10 +157,32 @@ func (c Config) Validate() error {
 		return fmt.Errorf("configsync: MinBackoff %s: more than MaxBackoff %s", c.MinBackoff, c.MaxBackoff)
 	case c.KeepAlive < 0:
 		return fmt.Errorf("configsync: KeepAlive %s: must not be negative", c.KeepAlive)
+	case c.FirstResponseTimeout < 0:
+		return fmt.Errorf("configsync: FirstResponseTimeout %s: must not be negative", c.FirstResponseTimeout)
 	case c.MaxMessageBytes < 0:
 		return fmt.Errorf("configsync: MaxMessageBytes %d: must not be negative", c.MaxMessageBytes)
 	}
 	return nil
+}
+
+// validateURL checks one control-plane URL.
+func (c Config) validateURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return nil, errors.New("configsync: ControlPlaneURLs: empty URL")
+	case err != nil:
+		return nil, fmt.Errorf("configsync: ControlPlaneURL %q: %w", raw, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("configsync: ControlPlaneURL %q: scheme must be http or https", raw)
+	case u.Host == "":
+		return nil, fmt.Errorf("configsync: ControlPlaneURL %q: no host", raw)
+	case u.Scheme == "http" && !c.AllowPlaintext && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("configsync: ControlPlaneURL %q: plaintext to a control plane that is not on loopback; use https or allow plaintext explicitly", raw)
+	case u.Scheme == "http" && (c.CAFile != "" || c.CertFile != "" || c.KeyFile != ""):
+		return nil, fmt.Errorf("configsync: ControlPlaneURL %q: TLS files need an https URL", raw)
+	}
+	return u, nil
 }
 
 // isLoopback accepts "localhost" and loopback addresses; any other name

@@ -14,6 +14,7 @@ func validConfig() configsync.Config {
 		ControlPlaneURL: "http://127.0.0.1:8070",
 		NodeID:          "edge-1",
 		Role:            hookgatev1.NodeRole_NODE_ROLE_EDGE,
+		NodeToken:       "edge-token-1",
 	}
 }
 
@@ -35,6 +36,18 @@ func TestConfigValidate(t *testing.T) {
 			c.ControlPlaneURL = "http://10.0.0.5:8070"
 			c.AllowPlaintext = true
 		}, ""},
+		{"several replicas", func(c *configsync.Config) {
+			c.ControlPlaneURLs = []string{"http://127.0.0.1:8071", "http://localhost:8072"}
+		}, ""},
+		{"replicas without ControlPlaneURL", func(c *configsync.Config) {
+			c.ControlPlaneURL = ""
+			c.ControlPlaneURLs = []string{"http://127.0.0.1:8071"}
+		}, ""},
+		{"an empty replica URL", func(c *configsync.Config) { c.ControlPlaneURLs = []string{""} }, "empty URL"},
+		{"a remote plaintext replica", func(c *configsync.Config) { c.ControlPlaneURLs = []string{"http://10.0.0.5:8070"} }, "not on loopback"},
+		{"replicas of mixed schemes", func(c *configsync.Config) { c.ControlPlaneURLs = []string{"https://cp.internal:8070"} }, "same scheme"},
+		{"a replica without host", func(c *configsync.Config) { c.ControlPlaneURLs = []string{"https://"} }, "no host"},
+		{"negative first-response timeout", func(c *configsync.Config) { c.FirstResponseTimeout = -time.Second }, "FirstResponseTimeout"},
 		{"plaintext to a remote host", func(c *configsync.Config) { c.ControlPlaneURL = "http://10.0.0.5:8070" }, "not on loopback"},
 		{"plaintext to a name", func(c *configsync.Config) { c.ControlPlaneURL = "http://cp.internal:8070" }, "not on loopback"},
 		{"no URL", func(c *configsync.Config) { c.ControlPlaneURL = "" }, "ControlPlaneURL: required"},
@@ -45,6 +58,13 @@ func TestConfigValidate(t *testing.T) {
 			c.ControlPlaneURL = "https://cp.internal:8070"
 			c.CertFile = "node.pem"
 		}, "CertFile and KeyFile"},
+		{"client certificate, no token", func(c *configsync.Config) {
+			c.ControlPlaneURL = "https://cp.internal:8070"
+			c.CertFile, c.KeyFile, c.NodeToken = "node.pem", "node-key.pem", ""
+		}, ""},
+		{"no credential", func(c *configsync.Config) { c.NodeToken = "" }, "NodeToken or CertFile"},
+		{"token with a line break", func(c *configsync.Config) { c.NodeToken = "a\nb" }, "NodeToken"},
+		{"token with trailing space", func(c *configsync.Config) { c.NodeToken = "tok " }, "NodeToken"},
 		{"empty node id", func(c *configsync.Config) { c.NodeID = "" }, "NodeID"},
 		{"node id with a slash", func(c *configsync.Config) { c.NodeID = "edge/1" }, "NodeID"},
 		{"no role", func(c *configsync.Config) { c.Role = hookgatev1.NodeRole_NODE_ROLE_UNSPECIFIED }, "Role"},

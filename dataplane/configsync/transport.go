@@ -16,9 +16,10 @@ import (
 // on a silent connection detect a control plane that vanished without
 // closing it.
 func newTransport(cfg Config) (*http.Transport, error) {
-	u, err := url.Parse(cfg.ControlPlaneURL)
+	// Validate made every URL parse and share one scheme.
+	u, err := url.Parse(cfg.URLs()[0])
 	if err != nil {
-		return nil, fmt.Errorf("configsync: ControlPlaneURL %q: %w", cfg.ControlPlaneURL, err)
+		return nil, fmt.Errorf("configsync: ControlPlaneURL %q: %w", cfg.URLs()[0], err)
 	}
 	t := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
