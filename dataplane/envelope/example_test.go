@@ -52,7 +52,7 @@ func ExamplePayload() {
 	// {"orderId": "ORD-12345"}
 	// {"text":["hi there"],"user":["U1","U2"]}
 	// "hello\n"
-	// invalid JSON body: unexpected end of JSON input at offset 11
+	// invalid JSON body: unexpected end of input looking for value at offset 11
 }
 
 func ExampleEnvelope_AppendJSON() {

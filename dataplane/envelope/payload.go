@@ -2,8 +2,6 @@ package envelope
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -66,8 +64,11 @@ func equalFoldASCII(s, lower string) bool {
 // a body of the given Content-Type:
 //
 //   - application/json, text/json and application/*+json (any case, any
-//     parameters): the body itself, which must be valid JSON in UTF-8, else
-//     an error wrapping ErrInvalidJSON. An empty body is not valid JSON. The
+//     parameters): the body itself, which must be valid JSON in UTF-8 that a
+//     protojson consumer can decode as google.protobuf.Value: no duplicate
+//     member names (compared decoded), no number beyond float64's range, no
+//     unpaired surrogate escape, at most MaxDepth levels of nesting. Else an
+//     error wrapping ErrInvalidJSON. An empty body is not valid JSON. The
 //     result is body, not a copy.
 //   - application/x-www-form-urlencoded: an object of string arrays,
 //     {"a":["1","2"],"b":[""]}, with keys sorted (byte order of the decoded
@@ -104,36 +105,6 @@ func AppendPayload(dst []byte, contentType string, body []byte) ([]byte, error) 
 		return appendForm(dst, body)
 	}
 	return appendString(dst, body), nil
-}
-
-// checkJSON reports whether body is valid JSON. Beyond json.Valid it
-// requires UTF-8 (RFC 8259, section 8.1), since the payload is embedded
-// verbatim and protojson consumers refuse invalid UTF-8.
-func checkJSON(body []byte) error {
-	if !json.Valid(body) {
-		// json.Unmarshal checks the whole input before decoding anything,
-		// so this costs one more scan, on the error path only.
-		var syntaxErr *json.SyntaxError
-		if err := json.Unmarshal(body, new(json.RawMessage)); errors.As(err, &syntaxErr) {
-			return fmt.Errorf("%w: %s at offset %d", ErrInvalidJSON, syntaxErr.Error(), syntaxErr.Offset)
-		}
-		return ErrInvalidJSON
-	}
-	if !utf8.Valid(body) {
-		return fmt.Errorf("%w: invalid UTF-8 at offset %d", ErrInvalidJSON, invalidUTF8At(body))
-	}
-	return nil
-}
-
-func invalidUTF8At(b []byte) int {
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n == 1 {
-			return i
-		}
-		i += n
-	}
-	return len(b)
 }
 
 // formPair is one key=value pair of a form body: the decoded key as a range

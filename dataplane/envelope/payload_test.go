@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookgate/hookgate/dataplane/envelope"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 var payloadTests = []struct {
@@ -27,26 +29,26 @@ var payloadTests = []struct {
 	{name: "text/json", contentType: "text/json", body: `"s"`, want: `"s"`},
 	{name: "suffix json", contentType: "application/cloudevents+json", body: `{"specversion":"1.0"}`, want: `{"specversion":"1.0"}`},
 	{name: "suffix json mixed case", contentType: "Application/Problem+JSON", body: `{}`, want: `{}`},
-	{name: "json verbatim", contentType: "application/json", body: " {\n  \"a\" : 1.50, \"b\": 12345678901234567890, \"a\": \"\\u00e9<>&\" }\n", want: " {\n  \"a\" : 1.50, \"b\": 12345678901234567890, \"a\": \"\\u00e9<>&\" }\n"},
+	{name: "json verbatim", contentType: "application/json", body: " {\n  \"a\" : 1.50, \"b\": 12345678901234567890, \"c\": \"\\u00e9<>&\" }\n", want: " {\n  \"a\" : 1.50, \"b\": 12345678901234567890, \"c\": \"\\u00e9<>&\" }\n"},
 	{name: "json scalar", contentType: "application/json", body: `42`, want: `42`},
 	{name: "json non-ASCII", contentType: "application/json", body: `{"name":"été 😀"}`, want: `{"name":"été 😀"}`},
 
 	{name: "json empty", contentType: "application/json", body: ``, sentinel: envelope.ErrInvalidJSON,
-		err: "invalid JSON body: unexpected end of JSON input at offset 0"},
+		err: "invalid JSON body: unexpected end of input looking for value at offset 0"},
 	{name: "json bad value", contentType: "application/json", body: `{"a":x}`, sentinel: envelope.ErrInvalidJSON,
-		err: "invalid JSON body: invalid character 'x' looking for beginning of value at offset 6"},
+		err: "invalid JSON body: unexpected 'x' looking for value at offset 5"},
 	{name: "json truncated", contentType: "application/json", body: `{"a":1`, sentinel: envelope.ErrInvalidJSON,
-		err: "invalid JSON body: unexpected end of JSON input at offset 6"},
+		err: "invalid JSON body: unexpected end of input looking for ',' or '}' at offset 6"},
 	{name: "json trailing data", contentType: "application/json", body: `{} x`, sentinel: envelope.ErrInvalidJSON,
-		err: "invalid JSON body: invalid character 'x' after top-level value at offset 4"},
+		err: "invalid JSON body: unexpected 'x' looking for end of input at offset 3"},
 	{name: "json two values", contentType: "text/json", body: `{}{}`, sentinel: envelope.ErrInvalidJSON,
-		err: "invalid JSON body: invalid character '{' after top-level value at offset 3"},
+		err: "invalid JSON body: unexpected '{' looking for end of input at offset 2"},
 	{name: "json invalid UTF-8", contentType: "application/json", body: "{\"a\":\"b\xffc\"}", sentinel: envelope.ErrInvalidJSON,
 		err: "invalid JSON body: invalid UTF-8 at offset 7"},
 	{name: "json byte order mark", contentType: "application/json", body: "\uFEFF{}", sentinel: envelope.ErrInvalidJSON,
-		err: "invalid JSON body: invalid character 'ï' looking for beginning of value at offset 1"},
+		err: "invalid JSON body: unexpected 'ï' looking for value at offset 0"},
 	{name: "json form body", contentType: "application/vnd.api+json", body: `a=1`, sentinel: envelope.ErrInvalidJSON,
-		err: "invalid JSON body: invalid character 'a' looking for beginning of value at offset 1"},
+		err: "invalid JSON body: unexpected 'a' looking for value at offset 0"},
 
 	{name: "form", contentType: "application/x-www-form-urlencoded", body: "b=2&a=1&a=3&c", want: `{"a":["1","3"],"b":["2"],"c":[""]}`},
 	{name: "form charset", contentType: "Application/X-WWW-Form-Urlencoded; charset=UTF-8", body: "a=1", want: `{"a":["1"]}`},
@@ -150,6 +152,9 @@ func FuzzPayload(f *testing.F) {
 	for _, tt := range payloadTests {
 		f.Add(tt.contentType, []byte(tt.body))
 	}
+	for _, tt := range decodableTests {
+		f.Add("application/json", []byte(tt.body))
+	}
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		got, err := envelope.Payload(contentType, body)
 		appended, appendErr := envelope.AppendPayload([]byte("x"), contentType, body)
@@ -162,6 +167,9 @@ func FuzzPayload(f *testing.F) {
 			}
 		} else if !json.Valid(got) || !utf8.Valid(got) {
 			t.Fatalf("Payload(%q, %q) = %q: not valid JSON in UTF-8", contentType, body, got)
+		} else if err := envelopeDecodes(got); err != nil {
+			// Accepted means a consumer can decode the event.
+			t.Fatalf("Payload(%q, %q) accepted, but its envelope does not decode: %v", contentType, body, err)
 		}
 		mt, _, mtErr := mime.ParseMediaType(contentType)
 		if contentType != "" && mtErr != nil {
@@ -169,7 +177,10 @@ func FuzzPayload(f *testing.F) {
 		}
 		switch {
 		case isJSONMediaType(mt):
-			valid := json.Valid(body) && utf8.Valid(body)
+			// Valid means: JSON in UTF-8 that protojson takes as a
+			// google.protobuf.Value, at most MaxDepth levels deep.
+			valid := json.Valid(body) && utf8.Valid(body) &&
+				protojson.Unmarshal(body, &structpb.Value{}) == nil && jsonDepth(body) <= envelope.MaxDepth
 			if valid != (err == nil) || valid && !bytes.Equal(got, body) {
 				t.Fatalf("Payload(%q, %q) = %q, %v", contentType, body, got, err)
 			}
