@@ -44,6 +44,7 @@ type env struct {
 	store   *store.Store
 	clock   *fakeClock
 	url     string
+	mux     http.Handler
 	keyring *secrets.Keyring
 	// platform is a platform admin token.
 	platform string
@@ -69,7 +70,7 @@ func newEnv(t *testing.T) *env {
 	}, admin.NewAuthenticator(st, log).Wrap, grpchealth.NewStaticChecker())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{etcd: etcd, store: st, clock: clock, url: srv.URL, keyring: kr, platform: token}
+	return &env{etcd: etcd, store: st, clock: clock, url: srv.URL, mux: mux, keyring: kr, platform: token}
 }
 
 // bearer adds a token to every call of a client.

@@ -78,27 +78,3 @@ func (a *Authenticator) authenticate(r *http.Request) (Principal, error) {
 	}
 	return Principal{TokenID: rec.GetToken().GetId(), Tenant: rec.GetToken().GetTenant()}, nil
 }
-
-// authorizeTenant allows platform tokens and tokens of tenant itself.
-func authorizeTenant(ctx context.Context, tenant string) error {
-	p, ok := PrincipalFrom(ctx)
-	if !ok {
-		return errUnauthenticated
-	}
-	if p.Platform() || p.Tenant == tenant {
-		return nil
-	}
-	return connect.NewError(connect.CodePermissionDenied, errors.New("the admin token is scoped to another tenant"))
-}
-
-// authorizePlatform allows platform tokens only.
-func authorizePlatform(ctx context.Context) error {
-	p, ok := PrincipalFrom(ctx)
-	if !ok {
-		return errUnauthenticated
-	}
-	if !p.Platform() {
-		return connect.NewError(connect.CodePermissionDenied, errors.New("this call needs a platform admin token"))
-	}
-	return nil
-}

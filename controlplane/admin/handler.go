@@ -5,8 +5,8 @@
 package admin
 
 import (
-	"context"
 	"net/http"
+	"time"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -43,13 +43,27 @@ var ServiceNames = []string{
 	hookgatev1connect.ConfigDiscoveryServiceName,
 }
 
-// NewHandler mounts every service, gRPC health and gRPC reflection on one mux.
-// auth wraps the admin services (every service but health, reflection and
-// the config stream, which authenticates nodes itself); checker answers
-// grpc.health.v1; opts apply to every service handler.
+// NewHandler is New with the default Config.
 func NewHandler(s Services, auth func(http.Handler) http.Handler, checker grpchealth.Checker, opts ...connect.HandlerOption) *http.ServeMux {
+	return New(Config{}, s, auth, checker, opts...)
+}
+
+// New mounts every service, gRPC health and gRPC reflection on one mux.
+// auth wraps the admin services (every service but health, reflection and
+// the config stream, which authenticates nodes itself) and runs before a
+// body is read; the authorization interceptor (authz.go) then checks every
+// call's tenant scope before its handler runs; each unary call is bounded by
+// cfg.CallTimeout. checker answers grpc.health.v1; opts apply to every
+// service handler. Validate cfg first.
+func New(cfg Config, s Services, auth func(http.Handler) http.Handler, checker grpchealth.Checker, opts ...connect.HandlerOption) *http.ServeMux {
 	mux := http.NewServeMux()
-	admin := &authMux{mux: mux, auth: auth}
+	admin := &authMux{mux: mux, auth: auth, timeout: cfg.callTimeout()}
+	authz := authorizer{}
+	if ts, ok := s.Tenants.(tokenScoper); ok {
+		authz.tokens = ts
+	}
+	// Authorization is the outermost interceptor, so nothing runs before it.
+	opts = append([]connect.HandlerOption{connect.WithInterceptors(authz)}, opts...)
 	admin.Handle(hookgatev1connect.NewTenantServiceHandler(
 		or[hookgatev1connect.TenantServiceHandler](s.Tenants, hookgatev1connect.UnimplementedTenantServiceHandler{}), opts...))
 	admin.Handle(hookgatev1connect.NewInboundWebhookServiceHandler(
@@ -64,10 +78,9 @@ func NewHandler(s Services, auth func(http.Handler) http.Handler, checker grpche
 		or[hookgatev1connect.MessageServiceHandler](s.Messages, hookgatev1connect.UnimplementedMessageServiceHandler{}), opts...))
 	admin.Handle(hookgatev1connect.NewAttemptServiceHandler(
 		or[hookgatev1connect.AttemptServiceHandler](s.Attempts, hookgatev1connect.UnimplementedAttemptServiceHandler{}), opts...))
-	// The fleet view is for platform operators only.
 	admin.Handle(hookgatev1connect.NewEdgeServiceHandler(
-		or[hookgatev1connect.EdgeServiceHandler](s.Edges, hookgatev1connect.UnimplementedEdgeServiceHandler{}),
-		append(opts, connect.WithInterceptors(platformOnly{}))...))
+		or[hookgatev1connect.EdgeServiceHandler](s.Edges, hookgatev1connect.UnimplementedEdgeServiceHandler{}), opts...))
+	// Nodes authenticate in the handler; the interceptor refuses admin tokens.
 	mux.Handle(hookgatev1connect.NewConfigDiscoveryServiceHandler(
 		or[hookgatev1connect.ConfigDiscoveryServiceHandler](s.ConfigNodes, hookgatev1connect.UnimplementedConfigDiscoveryServiceHandler{}), opts...))
 
@@ -86,37 +99,14 @@ func or[T any](impl, fallback T) T {
 	return impl
 }
 
-// authMux mounts handlers behind the authentication middleware.
+// authMux mounts handlers behind the call deadline and the
+// authentication middleware.
 type authMux struct {
-	mux  *http.ServeMux
-	auth func(http.Handler) http.Handler
+	mux     *http.ServeMux
+	auth    func(http.Handler) http.Handler
+	timeout time.Duration
 }
 
 func (a *authMux) Handle(pattern string, h http.Handler) {
-	a.mux.Handle(pattern, a.auth(h))
-}
-
-// platformOnly lets only platform tokens call a service.
-type platformOnly struct{}
-
-func (platformOnly) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if err := authorizePlatform(ctx); err != nil {
-			return nil, err
-		}
-		return next(ctx, req)
-	}
-}
-
-func (platformOnly) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (platformOnly) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		if err := authorizePlatform(ctx); err != nil {
-			return err
-		}
-		return next(ctx, conn)
-	}
+	a.mux.Handle(pattern, withCallDeadline(a.timeout, a.auth(h)))
 }

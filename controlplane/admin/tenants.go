@@ -36,9 +36,6 @@ func NewTenantService(st *store.Store, clock Clock, log *slog.Logger) *TenantSer
 
 // CreateTenant implements hookgatev1connect.TenantServiceHandler.
 func (s *TenantService) CreateTenant(ctx context.Context, req *connect.Request[hookgatev1.CreateTenantRequest]) (*connect.Response[hookgatev1.CreateTenantResponse], error) {
-	if err := authorizePlatform(ctx); err != nil {
-		return nil, err
-	}
 	in := req.Msg.GetTenant()
 	if in == nil {
 		return nil, invalid("tenant", "is required")
@@ -68,9 +65,6 @@ func (s *TenantService) GetTenant(ctx context.Context, req *connect.Request[hook
 	if err := validateTenantSlug("tenant", req.Msg.GetTenant()); err != nil {
 		return nil, err
 	}
-	if err := authorizeTenant(ctx, req.Msg.GetTenant()); err != nil {
-		return nil, err
-	}
 	t, err := s.store.Tenant(ctx, req.Msg.GetTenant())
 	if err != nil {
 		return nil, toConnect(ctx, s.log, err)
@@ -79,7 +73,7 @@ func (s *TenantService) GetTenant(ctx context.Context, req *connect.Request[hook
 }
 
 // ListTenants implements hookgatev1connect.TenantServiceHandler. A tenant
-// token sees only its own tenant.
+// token sees only its own tenant (the method's scope is the caller's).
 func (s *TenantService) ListTenants(ctx context.Context, req *connect.Request[hookgatev1.ListTenantsRequest]) (*connect.Response[hookgatev1.ListTenantsResponse], error) {
 	page, err := pageOf(req.Msg.GetPageSize(), req.Msg.GetPageToken())
 	if err != nil {
@@ -102,16 +96,13 @@ func (s *TenantService) ListTenants(ctx context.Context, req *connect.Request[ho
 
 // UpdateTenant implements hookgatev1connect.TenantServiceHandler. A tenant
 // token may change its display name; only a platform token may allow plain
-// HTTP endpoints.
+// HTTP endpoints (declared in the interceptor's scope table).
 func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[hookgatev1.UpdateTenantRequest]) (*connect.Response[hookgatev1.UpdateTenantResponse], error) {
 	in := req.Msg.GetTenant()
 	if in == nil {
 		return nil, invalid("tenant", "is required")
 	}
 	if err := validateTenantSlug("tenant.id", in.Id); err != nil {
-		return nil, err
-	}
-	if err := authorizeTenant(ctx, in.Id); err != nil {
 		return nil, err
 	}
 	paths := req.Msg.GetUpdateMask().GetPaths()
@@ -125,9 +116,7 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[h
 				return nil, err
 			}
 		case "allow_http_endpoints":
-			if err := authorizePlatform(ctx); err != nil {
-				return nil, err
-			}
+			// Platform tokens only: the authorization interceptor checks it.
 		default:
 			return nil, invalid("update_mask", "field %q cannot be updated", path)
 		}
@@ -156,9 +145,6 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[h
 
 // DeleteTenant implements hookgatev1connect.TenantServiceHandler.
 func (s *TenantService) DeleteTenant(ctx context.Context, req *connect.Request[hookgatev1.DeleteTenantRequest]) (*connect.Response[hookgatev1.DeleteTenantResponse], error) {
-	if err := authorizePlatform(ctx); err != nil {
-		return nil, err
-	}
 	if err := validateTenantSlug("tenant", req.Msg.GetTenant()); err != nil {
 		return nil, err
 	}
@@ -175,7 +161,7 @@ func (s *TenantService) DeleteTenant(ctx context.Context, req *connect.Request[h
 // CreateAdminToken implements hookgatev1connect.TenantServiceHandler.
 func (s *TenantService) CreateAdminToken(ctx context.Context, req *connect.Request[hookgatev1.CreateAdminTokenRequest]) (*connect.Response[hookgatev1.CreateAdminTokenResponse], error) {
 	tenant := req.Msg.GetTenant()
-	if err := s.authorizeScope(ctx, tenant); err != nil {
+	if err := validateTokenScope(tenant); err != nil {
 		return nil, err
 	}
 	if err := validateDescription("description", req.Msg.GetDescription()); err != nil {
@@ -201,7 +187,7 @@ func (s *TenantService) CreateAdminToken(ctx context.Context, req *connect.Reque
 // ListAdminTokens implements hookgatev1connect.TenantServiceHandler.
 func (s *TenantService) ListAdminTokens(ctx context.Context, req *connect.Request[hookgatev1.ListAdminTokensRequest]) (*connect.Response[hookgatev1.ListAdminTokensResponse], error) {
 	tenant := req.Msg.GetTenant()
-	if err := s.authorizeScope(ctx, tenant); err != nil {
+	if err := validateTokenScope(tenant); err != nil {
 		return nil, err
 	}
 	page, err := pageOf(req.Msg.GetPageSize(), req.Msg.GetPageToken())
@@ -219,8 +205,9 @@ func (s *TenantService) ListAdminTokens(ctx context.Context, req *connect.Reques
 	return connect.NewResponse(&hookgatev1.ListAdminTokensResponse{AdminTokens: out, NextPageToken: next}), nil
 }
 
-// RevokeAdminToken implements hookgatev1connect.TenantServiceHandler. A
-// tenant token cannot tell another tenant's token from a missing one.
+// RevokeAdminToken implements hookgatev1connect.TenantServiceHandler. The
+// interceptor answers NotFound for another tenant's token, so a tenant
+// token cannot tell it from a missing one.
 func (s *TenantService) RevokeAdminToken(ctx context.Context, req *connect.Request[hookgatev1.RevokeAdminTokenRequest]) (*connect.Response[hookgatev1.RevokeAdminTokenResponse], error) {
 	id := req.Msg.GetId()
 	if id == "" {
@@ -228,15 +215,10 @@ func (s *TenantService) RevokeAdminToken(ctx context.Context, req *connect.Reque
 	}
 	rec, err := s.store.Token(ctx, id)
 	if err == nil {
-		if p, _ := PrincipalFrom(ctx); !p.Platform() && p.Tenant != rec.GetToken().GetTenant() {
-			err = store.ErrNotFound
-		}
-	}
-	if err == nil {
 		err = s.store.DeleteToken(ctx, rec)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, connect.NewError(connect.CodeNotFound, errors.New("admin token "+id+": not found"))
+		return nil, tokenNotFound(id)
 	}
 	if err != nil {
 		return nil, toConnect(ctx, s.log, err)
@@ -244,14 +226,23 @@ func (s *TenantService) RevokeAdminToken(ctx context.Context, req *connect.Reque
 	return connect.NewResponse(&hookgatev1.RevokeAdminTokenResponse{}), nil
 }
 
-// authorizeScope checks that the caller may manage tokens of tenant ("" for
-// platform tokens).
-func (s *TenantService) authorizeScope(ctx context.Context, tenant string) error {
+// validateTokenScope checks a token scope: a tenant slug, or "" for
+// platform tokens.
+func validateTokenScope(tenant string) error {
 	if tenant == "" {
-		return authorizePlatform(ctx)
+		return nil
 	}
-	if err := validateTenantSlug("tenant", tenant); err != nil {
-		return err
+	return validateTenantSlug("tenant", tenant)
+}
+
+// tokenTenant implements tokenScoper for the authorization interceptor.
+func (s *TenantService) tokenTenant(ctx context.Context, id string) (string, error) {
+	tenant, err := s.store.TokenTenant(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", tokenNotFound(id)
 	}
-	return authorizeTenant(ctx, tenant)
+	if err != nil {
+		return "", toConnect(ctx, s.log, err)
+	}
+	return tenant, nil
 }

