@@ -23,14 +23,26 @@ func TestConfigValidate(t *testing.T) {
 		cfg  distribute.Config
 		want string // "" for valid
 	}{
-		{"defaults", distribute.Config{}, ""},
-		{"all set", distribute.Config{ReplicaID: "cp-1", NodeToken: "t", LogSize: 10, StatusInterval: time.Second, LeaseTTL: 3 * time.Second, ResumeWait: time.Second, SendTimeout: time.Minute}, ""},
-		{"negative log", distribute.Config{LogSize: -1}, "LogSize"},
-		{"negative status interval", distribute.Config{StatusInterval: -time.Second}, "StatusInterval"},
-		{"lease too short", distribute.Config{LeaseTTL: time.Second}, "LeaseTTL"},
-		{"lease not whole seconds", distribute.Config{LeaseTTL: 2500 * time.Millisecond}, "whole seconds"},
-		{"negative resume wait", distribute.Config{ResumeWait: -1}, "ResumeWait"},
-		{"negative send timeout", distribute.Config{SendTimeout: -time.Second}, "SendTimeout"},
+		{"shared token", distribute.Config{NodeToken: "t"}, ""},
+		{"per-role tokens", distribute.Config{EdgeToken: "e", DispatcherToken: "d"}, ""},
+		{"edge token only", distribute.Config{EdgeToken: "e"}, ""},
+		{"per-role and shared tokens", distribute.Config{EdgeToken: "e", DispatcherToken: "d", NodeToken: "n"}, ""},
+		{"client certificates", distribute.Config{RequireClientCert: true}, ""},
+		{"all set", distribute.Config{ReplicaID: "cp-1", NodeToken: "t", LogSize: 10, StatusInterval: time.Second, LeaseTTL: 3 * time.Second, ResumeWait: time.Second, SendTimeout: time.Minute, ReadyTimeout: time.Second}, ""},
+		{"no credential", distribute.Config{}, "no node credential"},
+		{"no credential, other fields set", distribute.Config{ReplicaID: "cp-1", LogSize: 10}, "no node credential"},
+		{"tokens with required certificates", distribute.Config{RequireClientCert: true, NodeToken: "t"}, "not both"},
+		{"edge token equals dispatcher token", distribute.Config{EdgeToken: "same", DispatcherToken: "same"}, "EdgeToken"},
+		{"edge token equals shared token", distribute.Config{EdgeToken: "same", NodeToken: "same"}, "EdgeToken"},
+		{"dispatcher token equals shared token", distribute.Config{DispatcherToken: "same", NodeToken: "same"}, "DispatcherToken"},
+		{"token with white space", distribute.Config{DispatcherToken: " d"}, "DispatcherToken"},
+		{"negative log", distribute.Config{NodeToken: "t", LogSize: -1}, "LogSize"},
+		{"negative status interval", distribute.Config{NodeToken: "t", StatusInterval: -time.Second}, "StatusInterval"},
+		{"lease too short", distribute.Config{NodeToken: "t", LeaseTTL: time.Second}, "LeaseTTL"},
+		{"lease not whole seconds", distribute.Config{NodeToken: "t", LeaseTTL: 2500 * time.Millisecond}, "whole seconds"},
+		{"negative resume wait", distribute.Config{NodeToken: "t", ResumeWait: -1}, "ResumeWait"},
+		{"negative send timeout", distribute.Config{NodeToken: "t", SendTimeout: -time.Second}, "SendTimeout"},
+		{"negative ready timeout", distribute.Config{NodeToken: "t", ReadyTimeout: -time.Second}, "ReadyTimeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()
@@ -39,6 +51,8 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("Validate: %v", err)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Fatalf("Validate: %v; want an error containing %q", err, tc.want)
+			case err != nil && (strings.Contains(err.Error(), "same") || strings.Contains(err.Error(), `" d"`)):
+				t.Fatalf("Validate: %v: the error shows a token", err)
 			}
 		})
 	}
@@ -56,20 +70,24 @@ func TestNewNeedsItsDependencies(t *testing.T) {
 	}
 	defer cli.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if _, err := distribute.New(distribute.Config{}, nil, kr, log, nil, clock{}); err == nil {
+	cfg := distribute.Config{NodeToken: "node-token"}
+	if _, err := distribute.New(distribute.Config{}, cli, kr, log, nil, clock{}); err == nil || !strings.Contains(err.Error(), "no node credential") {
+		t.Errorf("New without a node credential: %v; want it refused", err)
+	}
+	if _, err := distribute.New(cfg, nil, kr, log, nil, clock{}); err == nil {
 		t.Errorf("New without etcd succeeded")
 	}
-	if _, err := distribute.New(distribute.Config{}, cli, nil, log, nil, clock{}); err == nil {
+	if _, err := distribute.New(cfg, cli, nil, log, nil, clock{}); err == nil {
 		t.Errorf("New without keyring succeeded")
 	}
-	if _, err := distribute.New(distribute.Config{}, cli, kr, log, nil, nil); err == nil {
+	if _, err := distribute.New(cfg, cli, kr, log, nil, nil); err == nil {
 		t.Errorf("New without clock succeeded")
 	}
 	reg := prometheus.NewRegistry()
-	if _, err := distribute.New(distribute.Config{}, cli, kr, log, reg, clock{}); err != nil {
+	if _, err := distribute.New(cfg, cli, kr, log, reg, clock{}); err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if _, err := distribute.New(distribute.Config{}, cli, kr, log, reg, clock{}); err == nil {
+	if _, err := distribute.New(cfg, cli, kr, log, reg, clock{}); err == nil {
 		t.Errorf("a second Distributor on the same registry succeeded")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,11 +22,29 @@ type Config struct {
 	// ReplicaID names this control-plane replica in the fleet view
 	// (Node.control_plane). Defaults to the host name.
 	ReplicaID string
-	// NodeToken is the shared secret nodes present as "Authorization:
-	// Bearer <token>". Empty accepts every node: the caller allows that only
-	// on loopback or behind mTLS. A node with a verified client certificate
-	// (see WithVerifiedClientCert) needs no token.
+	// EdgeToken and DispatcherToken are the per-role secrets nodes present
+	// as "Authorization: Bearer <token>": a node with the edge token may
+	// only ask for the edge role, and so on, so a leaked edge token cannot
+	// read dispatcher secrets.
+	EdgeToken, DispatcherToken string
+	// NodeToken is a token shared by every role. It names no role and may
+	// ask for any, so it is weaker than EdgeToken and DispatcherToken: one
+	// leaked node's token reads every role's configuration. Kept for simple
+	// set-ups and for `hookgate dev`.
 	NodeToken string
+	// RequireClientCert admits only nodes with a client certificate the
+	// server verified (see WithVerifiedClientCert), naming the node's role
+	// in its Subject OrganizationalUnit ("edge" or "dispatcher"). Set it when
+	// the server requires and verifies client certificates
+	// (tls.RequireAndVerifyClientCert) against a CA that issues node
+	// certificates only; tokens are then not accepted, so none may be set.
+	// Without it, a verified certificate is still accepted beside the
+	// tokens.
+	//
+	// At least one token or RequireClientCert must be set: the stream
+	// carries decrypted secrets and never admits a caller without a
+	// credential.
+	RequireClientCert bool
 	// LogSize is how many resource changes the in-memory change log keeps for
 	// resuming nodes and slow streams. Default 65536.
 	LogSize int
@@ -47,6 +66,10 @@ type Config struct {
 	// for 100,000 webhooks, about 6 Mbit/s at the default. It needs the
 	// handler wrapped with WithSendDeadlines. Default 30s.
 	SendTimeout time.Duration
+	// ReadyTimeout bounds how long a stream waits for this replica's view
+	// to load (etcd unreachable since start-up): the node is then answered
+	// CodeUnavailable and tries another replica. Default 10s.
+	ReadyTimeout time.Duration
 }
 
 // Defaults of Config, in one place.
@@ -56,6 +79,7 @@ const (
 	DefaultLeaseTTL       = 10 * time.Second
 	DefaultResumeWait     = 5 * time.Second
 	DefaultSendTimeout    = 30 * time.Second
+	DefaultReadyTimeout   = 10 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -81,6 +105,9 @@ func (c Config) withDefaults() Config {
 	if c.SendTimeout == 0 {
 		c.SendTimeout = DefaultSendTimeout
 	}
+	if c.ReadyTimeout == 0 {
+		c.ReadyTimeout = DefaultReadyTimeout
+	}
 	return c
 }
 
@@ -99,8 +126,40 @@ func (c Config) Validate() error {
 		return fmt.Errorf("distribute: ResumeWait %s: must not be negative", c.ResumeWait)
 	case c.SendTimeout < 0:
 		return fmt.Errorf("distribute: SendTimeout %s: must not be negative", c.SendTimeout)
+	case c.ReadyTimeout < 0:
+		return fmt.Errorf("distribute: ReadyTimeout %s: must not be negative", c.ReadyTimeout)
 	case len(c.ReplicaID) > 256:
 		return fmt.Errorf("distribute: ReplicaID: longer than 256 bytes")
+	}
+	return c.validateCredentials()
+}
+
+// validateCredentials checks the node credentials. The errors name fields,
+// never token values.
+func (c Config) validateCredentials() error {
+	tokens := []struct{ name, value string }{{"EdgeToken", c.EdgeToken}, {"DispatcherToken", c.DispatcherToken}, {"NodeToken", c.NodeToken}}
+	set := 0
+	for _, t := range tokens {
+		if t.value != "" {
+			set++
+		}
+	}
+	switch {
+	case c.RequireClientCert && set > 0:
+		return errors.New("distribute: RequireClientCert: tokens are not accepted with it; set tokens or RequireClientCert, not both")
+	case !c.RequireClientCert && set == 0:
+		return errors.New("distribute: no node credential: set EdgeToken and DispatcherToken (or the shared NodeToken), or RequireClientCert; the config stream is never open")
+	case c.EdgeToken != "" && (c.EdgeToken == c.DispatcherToken || c.EdgeToken == c.NodeToken):
+		return errors.New("distribute: EdgeToken: must differ from the other node tokens, or its role is ambiguous")
+	case c.DispatcherToken != "" && c.DispatcherToken == c.NodeToken:
+		return errors.New("distribute: DispatcherToken: must differ from NodeToken, or its role is ambiguous")
+	}
+	for _, t := range tokens {
+		// The Authorization header's value is trimmed, so such a token
+		// could never match.
+		if strings.TrimSpace(t.value) != t.value {
+			return fmt.Errorf("distribute: %s: must not begin or end with white space", t.name)
+		}
 	}
 	return nil
 }
@@ -122,6 +181,8 @@ type Distributor struct {
 	metrics *metrics
 	view    *view
 	fleet   *fleet
+	// tokens are the digests of the configured node tokens.
+	tokens []nodeToken
 
 	// progress asks the watch loop for an etcd progress notification, which
 	// moves the view's revision up to etcd's when nothing changed.
@@ -144,7 +205,8 @@ var (
 	_ hookgatev1connect.EdgeServiceHandler            = (*Distributor)(nil)
 )
 
-// New returns a Distributor. It registers its metrics with reg (nil: no
+// New returns a Distributor. It refuses a Config without node credentials
+// (see Config.RequireClientCert). It registers its metrics with reg (nil: no
 // metrics are registered). Nothing is read from etcd until Run.
 func New(cfg Config, etcd *clientv3.Client, keyring *secrets.Keyring, log *slog.Logger, reg prometheus.Registerer, clock Clock) (*Distributor, error) {
 	if err := cfg.Validate(); err != nil {
@@ -176,6 +238,7 @@ func New(cfg Config, etcd *clientv3.Client, keyring *secrets.Keyring, log *slog.
 		progress: make(chan struct{}, 1),
 		stopped:  make(chan struct{}),
 		history:  make(chan struct{}, 1),
+		tokens:   cfg.nodeTokens(),
 	}
 	d.fleet = newFleet(etcd, cfg, log)
 	return d, nil

@@ -18,6 +18,14 @@
 // stops reading has its stream ended after Config.SendTimeout (with
 // WithSendDeadlines in front of the handler).
 //
+// Every stream needs a node credential, checked before its first message is
+// decoded: a token per role (Config.EdgeToken, Config.DispatcherToken), the
+// weaker shared Config.NodeToken, or a verified client certificate naming
+// its role in its Subject OU (WithVerifiedClientCert). A credential that
+// names a role may only ask for that role. A replica whose view has not
+// loaded within Config.ReadyTimeout answers Unavailable, so the node tries
+// another.
+//
 // Edges receive inbound webhooks with key digests and decrypted provider
 // secrets; dispatchers never do. Connected nodes are recorded in etcd under
 // /hookgate/nodes/{node_id}, attached to the replica's lease, so every replica

@@ -20,16 +20,22 @@ type systemClock struct{}
 func (systemClock) Now() time.Time { return time.Now() }
 
 // How a control-plane replica serves config distribution: mount both
-// handlers, wrap the mux so mTLS nodes are recognised and a node that stops
-// reading is cut off after SendTimeout, and run the watch.
+// handlers, wrap the mux so mTLS nodes are recognised (their certificates
+// name the role in the Subject OU) and a node that stops reading is cut off
+// after SendTimeout, and run the watch.
 func ExampleNew() {
 	ctx := context.Background()
 	etcd, _ := clientv3.New(clientv3.Config{Endpoints: []string{"http://127.0.0.1:2379"}})
 	keyring, _ := secrets.LoadOrCreateKeyring(".hookgate/keyring.json")
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 
-	d, err := distribute.New(distribute.Config{ReplicaID: "cp-1", NodeToken: os.Getenv("HOOKGATE_NODE_TOKEN")},
-		etcd, keyring, log, prometheus.NewRegistry(), systemClock{})
+	// One token per role: an edge's token cannot ask for the dispatcher
+	// role. New refuses a Config without any node credential.
+	d, err := distribute.New(distribute.Config{
+		ReplicaID:       "cp-1",
+		EdgeToken:       os.Getenv("HOOKGATE_EDGE_TOKEN"),
+		DispatcherToken: os.Getenv("HOOKGATE_DISPATCHER_TOKEN"),
+	}, etcd, keyring, log, prometheus.NewRegistry(), systemClock{})
 	if err != nil {
 		log.Error("config distribution", "err", err)
 		return

@@ -14,6 +14,7 @@ type metrics struct {
 	sendTimeouts *prometheus.CounterVec
 	revision     prometheus.Gauge
 	recordErrors prometheus.Counter
+	refused      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -46,11 +47,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hookgate_config_record_errors_total",
 			Help: "Webhook records that could not be converted for nodes (bad encoding, unknown keyring key); nodes keep the last good version.",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookgate_config_streams_refused_total",
+			Help: "Config streams refused before anything was sent, by reason (unauthenticated, permission_denied, not_ready).",
+		}, []string{"reason"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.updates, m.nacks, m.resyncs, m.sendTimeouts, m.revision, m.recordErrors} {
+	for _, c := range []prometheus.Collector{m.connected, m.updates, m.nacks, m.resyncs, m.sendTimeouts, m.revision, m.recordErrors, m.refused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("distribute: register metrics (one Distributor per registry): %w", err)
 		}

@@ -34,7 +34,9 @@ type configStream = connect.BidiStream[hookgatev1.StreamConfigRequest, hookgatev
 // since the revision it holds, and one update at a time after that: the
 // next is sent once the node has ACKed or NACKed the previous one.
 func (d *Distributor) StreamConfig(ctx context.Context, stream *configStream) error {
-	if err := d.authenticate(ctx, stream.RequestHeader()); err != nil {
+	credRole, err := d.authenticate(ctx, stream.RequestHeader())
+	if err != nil {
+		d.refused(ctx, connect.CodeOf(err), "", err)
 		return err
 	}
 	first, err := stream.Receive()
@@ -48,13 +50,15 @@ func (d *Distributor) StreamConfig(ctx context.Context, stream *configStream) er
 	if err := validateHello(hello); err != nil {
 		return err
 	}
+	// Before anything is sent: a credential of one role never sees
+	// another role's configuration.
+	if err := authorizeRole(credRole, hello.GetRole()); err != nil {
+		d.refused(ctx, connect.CodePermissionDenied, hello.GetNodeId(), err)
+		return err
+	}
 	role := roleIndex(hello.GetRole())
-	select {
-	case <-d.view.ready:
-	case <-d.stopped:
-		return errStopping()
-	case <-ctx.Done():
-		return connect.NewError(connect.CodeCanceled, ctx.Err())
+	if err := d.waitReady(ctx); err != nil {
+		return err
 	}
 	addr := hello.GetAddress()
 	if addr == "" {
@@ -395,6 +399,53 @@ func (d *Distributor) catchUp(ctx context.Context, from int64) (bool, error) {
 			return false, errStopping()
 		}
 	}
+}
+
+// waitReady waits for the view's first load, at most ReadyTimeout: a
+// replica whose etcd has been away since it started answers Unavailable, so
+// the node tries another replica instead of waiting here.
+func (d *Distributor) waitReady(ctx context.Context) error {
+	select {
+	case <-d.view.ready:
+		return nil
+	default:
+	}
+	// Wall clock, like the send deadline: the wait only bounds how long a
+	// node is kept, no logic depends on it.
+	timer := time.NewTimer(d.cfg.ReadyTimeout)
+	defer timer.Stop()
+	select {
+	case <-d.view.ready:
+		return nil
+	case <-timer.C:
+		d.metrics.refused.WithLabelValues("not_ready").Inc()
+		d.log.Warn("config view not loaded; sending the node elsewhere", "ready_timeout", d.cfg.ReadyTimeout)
+		return connect.NewError(connect.CodeUnavailable,
+			fmt.Errorf("control plane replica has not loaded its configuration within %s (etcd unreachable?); try another replica", d.cfg.ReadyTimeout))
+	case <-d.stopped:
+		return errStopping()
+	case <-ctx.Done():
+		return connect.NewError(connect.CodeCanceled, ctx.Err())
+	}
+}
+
+// refused counts and logs a stream refused for its credentials. The log
+// names the node when the hello was read, never the credential. A caller
+// without a valid credential is logged at debug only (anyone can cause
+// it; the metric counts it); a valid credential asking beyond its role, or
+// a node certificate without a role, is a warning: a misconfigured node or
+// a leaked credential.
+func (d *Distributor) refused(ctx context.Context, code connect.Code, nodeID string, err error) {
+	reason, level := "unauthenticated", slog.LevelDebug
+	if code == connect.CodePermissionDenied {
+		reason, level = "permission_denied", slog.LevelWarn
+	}
+	d.metrics.refused.WithLabelValues(reason).Inc()
+	log := d.log
+	if nodeID != "" {
+		log = log.With("node_id", nodeID)
+	}
+	log.Log(ctx, level, "config stream refused", "reason", reason, "err", err)
 }
 
 func errStopping() error {

@@ -72,7 +72,7 @@ func TestResumeFromAnotherClusterRevision(t *testing.T) {
 	e := newEnv(t)
 	e.put(t, webhook{tenant: "acme", id: "wh_1", key: "k1"})
 	cp := e.startCP(t, distribute.Config{})
-	r := dialRaw(t, h2cClient(), cp.url, "", hello("edge-1", edge, 0))
+	r := dialRaw(t, h2cClient(), cp.url, edgeToken, hello("edge-1", edge, 0))
 	snap := r.recv(t)
 	if snap.GetClusterId() == 0 || snap.GetClusterId() != cp.d.ClusterID() {
 		t.Fatalf("snapshot of cluster %x, want the control plane's %x", snap.GetClusterId(), cp.d.ClusterID())
@@ -96,7 +96,7 @@ func TestResumeFromAnotherClusterRevision(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := hello("edge-2", edge, snap.GetRevision())
 			h.ClusterId = tc.cluster
-			u := dialRaw(t, h2cClient(), cp.url, "", h).recv(t)
+			u := dialRaw(t, h2cClient(), cp.url, edgeToken, h).recv(t)
 			if u.GetSnapshot() != tc.snapshot || u.GetClusterId() != snap.GetClusterId() {
 				t.Errorf("resume from revision %d of cluster %x: snapshot=%v of cluster %x; want snapshot=%v of %x",
 					snap.GetRevision(), tc.cluster, u.GetSnapshot(), u.GetClusterId(), tc.snapshot, snap.GetClusterId())

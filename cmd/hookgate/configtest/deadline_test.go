@@ -32,7 +32,7 @@ func TestNodeThatStopsReadingLosesItsStream(t *testing.T) {
 	// The stuck node buffers 16 KiB of the snapshot and reads nothing. It
 	// takes updates uncompressed, as nodes do by default: gzip would fit
 	// this snapshot in the window.
-	stuck := dialRaw(t, h2cClientWindow(16<<10), cp.url, "", hello("stuck", edge, 0),
+	stuck := dialRaw(t, h2cClientWindow(16<<10), cp.url, edgeToken, hello("stuck", edge, 0),
 		connect.WithAcceptCompression("gzip", nil, nil))
 	poll.NoError(t, 10*time.Second, func() error {
 		if got := cp.metric(t, "hookgate_config_send_timeouts_total", "role", "edge"); got != 1 {

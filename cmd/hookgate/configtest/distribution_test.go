@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
 	"github.com/hookgate/hookgate/controlplane/distribute"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/testkit/poll"
@@ -64,8 +63,8 @@ func TestSnapshotOnConnectAndLeastPrivilege(t *testing.T) {
 	}
 
 	// What crosses the wire, byte for byte.
-	rawEdge := dialRaw(t, h2cClient(), cp.url, "", hello("raw-edge", edge, 0))
-	rawDisp := dialRaw(t, h2cClient(), cp.url, "", hello("raw-disp", dispatcher, 0))
+	rawEdge := dialRaw(t, h2cClient(), cp.url, edgeToken, hello("raw-edge", edge, 0))
+	rawDisp := dialRaw(t, h2cClient(), cp.url, dispatcherToken, hello("raw-disp", dispatcher, 0))
 	edgeSnap, dispSnap := rawEdge.recv(t), rawDisp.recv(t)
 	edgeBytes, _ := proto.Marshal(edgeSnap)
 	dispBytes, _ := proto.Marshal(dispSnap)
@@ -186,7 +185,7 @@ func TestResumeGetsOnlyChanges(t *testing.T) {
 			e.put(t, webhook{tenant: "acme", id: "wh_2", key: "k2"})
 			e.put(t, webhook{tenant: "acme", id: "wh_3", key: "k3"})
 			cp := e.startCP(t, distribute.Config{LogSize: tc.logSize})
-			r := dialRaw(t, h2cClient(), cp.url, "", hello("edge-1", edge, 0))
+			r := dialRaw(t, h2cClient(), cp.url, edgeToken, hello("edge-1", edge, 0))
 			snap := r.recv(t)
 			r.ack(t, snap.GetRevision())
 			r.close()
@@ -197,7 +196,7 @@ func TestResumeGetsOnlyChanges(t *testing.T) {
 			last := e.put(t, webhook{tenant: "acme", id: "wh_4", key: "k4", maxBody: 10})
 			cp.waitRevision(t, last)
 
-			r2 := dialRaw(t, h2cClient(), cp.url, "", hello("edge-1", edge, snap.GetRevision()))
+			r2 := dialRaw(t, h2cClient(), cp.url, edgeToken, hello("edge-1", edge, snap.GetRevision()))
 			u := r2.recv(t)
 			if u.GetSnapshot() {
 				t.Fatalf("resume from revision %d got a snapshot, want only changes", snap.GetRevision())
@@ -223,7 +222,7 @@ func TestCompactedRevisionGetsSnapshot(t *testing.T) {
 	e := newEnv(t)
 	e.put(t, webhook{tenant: "acme", id: "wh_1", key: "k1"})
 	cp := e.startCP(t, distribute.Config{LogSize: 1})
-	r := dialRaw(t, h2cClient(), cp.url, "", hello("edge-1", edge, 0))
+	r := dialRaw(t, h2cClient(), cp.url, edgeToken, hello("edge-1", edge, 0))
 	snap := r.recv(t)
 	r.ack(t, snap.GetRevision())
 	r.close()
@@ -242,7 +241,7 @@ func TestCompactedRevisionGetsSnapshot(t *testing.T) {
 	}
 	cp.waitRevision(t, last)
 
-	r2 := dialRaw(t, h2cClient(), cp.url, "", hello("edge-1", edge, snap.GetRevision()))
+	r2 := dialRaw(t, h2cClient(), cp.url, edgeToken, hello("edge-1", edge, snap.GetRevision()))
 	u := r2.recv(t)
 	if !u.GetSnapshot() || len(u.GetUpserts()) != 4 || u.GetRevision() < last {
 		t.Errorf("got snapshot=%v with %d resources at %d; want a snapshot of 4 at ≥ %d", u.GetSnapshot(), len(u.GetUpserts()), u.GetRevision(), last)
@@ -373,7 +372,7 @@ func TestNackIsRecorded(t *testing.T) {
 	e := newEnv(t)
 	e.put(t, webhook{tenant: "acme", id: "wh_1", key: "k1"})
 	cp := e.startCP(t, distribute.Config{})
-	r := dialRaw(t, h2cClient(), cp.url, "", hello("edge-1", edge, 0))
+	r := dialRaw(t, h2cClient(), cp.url, edgeToken, hello("edge-1", edge, 0))
 	snap := r.recv(t)
 	const reason = `resource "webhook/acme/wh_1": unsupported provider`
 	r.nack(t, snap.GetRevision(), reason)
@@ -417,7 +416,7 @@ func TestSlowNodeIsResyncedWithoutSlowingOthers(t *testing.T) {
 	e.put(t, webhook{tenant: "acme", id: "wh_0", key: "k0"})
 	cp := e.startCP(t, distribute.Config{LogSize: 4})
 	// The slow node says hello and then neither reads nor answers.
-	slow := dialRaw(t, h2cClient(), cp.url, "", hello("slow", edge, 0))
+	slow := dialRaw(t, h2cClient(), cp.url, edgeToken, hello("slow", edge, 0))
 	fast := startNode(t, nodeConfig(cp.url, "fast", edge))
 	fast.waitWebhook(t, "acme", "wh_0", nil)
 	// Both have been sent their first snapshot before anything changes.
@@ -450,40 +449,6 @@ func TestSlowNodeIsResyncedWithoutSlowingOthers(t *testing.T) {
 	if got := cp.metric(t, "hookgate_config_resyncs_total", "reason", "slow"); got != 1 {
 		t.Errorf("slow resyncs = %v, want 1", got)
 	}
-}
-
-func TestNodeAuthentication(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.put(t, webhook{tenant: "acme", id: "wh_1", key: "k1"})
-	cp := e.startCP(t, distribute.Config{NodeToken: "node-token-1"})
-	for _, tc := range []struct {
-		name  string
-		token string
-		ok    bool
-	}{
-		{"right token", "node-token-1", true},
-		{"no token", "", false},
-		{"wrong token", "node-token-2", false},
-		{"prefix of the token", "node-token", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := dialRaw(t, h2cClient(), cp.url, tc.token, hello("edge-1", edge, 0))
-			resp, err := r.recvErr(t)
-			if tc.ok {
-				if err != nil || !resp.GetSnapshot() {
-					t.Fatalf("got %v, %v; want a snapshot", resp, err)
-				}
-				return
-			}
-			if connect.CodeOf(err) != connect.CodeUnauthenticated {
-				t.Fatalf("got %v, %v; want unauthenticated", resp, err)
-			}
-		})
-	}
-	withToken := nodeConfig(cp.url, "edge-2", edge)
-	withToken.NodeToken = "node-token-1"
-	startNode(t, withToken).waitWebhook(t, "acme", "wh_1", nil)
 }
 
 func TestCacheRestoresTableWithoutControlPlane(t *testing.T) {
@@ -549,7 +514,7 @@ func TestNodeAheadOfTheView(t *testing.T) {
 		t.Fatal(err)
 	}
 	ahead := resp.Header.Revision
-	r := dialRaw(t, h2cClient(), cp.url, "", hello("edge-1", edge, ahead))
+	r := dialRaw(t, h2cClient(), cp.url, edgeToken, hello("edge-1", edge, ahead))
 	u := r.recv(t)
 	if u.GetSnapshot() || u.GetRevision() < ahead || len(u.GetUpserts())+len(u.GetDeletes()) != 0 {
 		t.Errorf("node ahead of the view got snapshot=%v at %d with %d upserts; want no change at ≥ %d",
@@ -558,7 +523,7 @@ func TestNodeAheadOfTheView(t *testing.T) {
 
 	// A revision etcd never reached comes from another etcd history (a
 	// wiped cluster): only a snapshot is right.
-	r2 := dialRaw(t, h2cClient(), cp.url, "", hello("edge-2", edge, ahead+1000))
+	r2 := dialRaw(t, h2cClient(), cp.url, edgeToken, hello("edge-2", edge, ahead+1000))
 	if u := r2.recv(t); !u.GetSnapshot() || len(u.GetUpserts()) != 1 {
 		t.Errorf("node from the future got snapshot=%v with %d upserts; want a snapshot of 1", u.GetSnapshot(), len(u.GetUpserts()))
 	}

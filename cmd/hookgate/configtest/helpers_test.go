@@ -188,11 +188,30 @@ func onAddr(addr string) cpOption { return func(s *cpSetup) { s.addr = addr } }
 
 func withTLS(c *tls.Config) cpOption { return func(s *cpSetup) { s.tls = c } }
 
+// Node tokens of the control planes tests start, one per role.
+const (
+	edgeToken       = "edge-token-test"
+	dispatcherToken = "dispatcher-token-test"
+)
+
+// tokenFor is the test token of a role.
+func tokenFor(role hookgatev1.NodeRole) string {
+	if role == dispatcher {
+		return dispatcherToken
+	}
+	return edgeToken
+}
+
+// startCP starts a control plane. A cfg without node credentials gets the
+// per-role test tokens (edgeToken, dispatcherToken).
 func (e *env) startCP(t testing.TB, cfg distribute.Config, opts ...cpOption) *controlPlane {
 	t.Helper()
 	setup := cpSetup{addr: "127.0.0.1:0", etcd: e.cli}
 	for _, o := range opts {
 		o(&setup)
+	}
+	if cfg.EdgeToken == "" && cfg.DispatcherToken == "" && cfg.NodeToken == "" && !cfg.RequireClientCert {
+		cfg.EdgeToken, cfg.DispatcherToken = edgeToken, dispatcherToken
 	}
 	if cfg.StatusInterval == 0 {
 		cfg.StatusInterval = 20 * time.Millisecond
@@ -316,12 +335,14 @@ type node struct {
 	updates []configsync.Update
 }
 
-// nodeConfig fills what tests leave out: fast reconnection.
+// nodeConfig fills what tests leave out: the role's test token and fast
+// reconnection.
 func nodeConfig(url, id string, role hookgatev1.NodeRole) configsync.Config {
 	return configsync.Config{
 		ControlPlaneURL: url,
 		NodeID:          id,
 		Role:            role,
+		NodeToken:       tokenFor(role),
 		Address:         "127.0.0.1:8080",
 		MinBackoff:      10 * time.Millisecond,
 		MaxBackoff:      100 * time.Millisecond,

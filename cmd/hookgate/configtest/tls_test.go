@@ -20,11 +20,15 @@ import (
 	"github.com/hookgate/hookgate/controlplane/distribute"
 )
 
-// pki is a test CA with a server certificate for 127.0.0.1 and a node
-// client certificate, written as PEM files.
+// pki is a test CA with a server certificate for 127.0.0.1 and node client
+// certificates, written as PEM files: one per role (Subject OU "edge",
+// "dispatcher") and one naming no role.
 type pki struct {
-	caFile, serverCert, serverKey, nodeCert, nodeKey string
-	pool                                             *x509.CertPool
+	caFile, serverCert, serverKey string
+	edgeCert, edgeKey             string
+	dispCert, dispKey             string
+	noRoleCert, noRoleKey         string
+	pool                          *x509.CertPool
 }
 
 func newPKI(t *testing.T) *pki {
@@ -51,14 +55,14 @@ func newPKI(t *testing.T) *pki {
 	p := &pki{pool: x509.NewCertPool()}
 	p.pool.AddCert(ca)
 	p.caFile = writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER)
-	issue := func(name string, serial int64, usage x509.ExtKeyUsage, ips []net.IP) (certFile, keyFile string) {
+	issue := func(name string, serial int64, usage x509.ExtKeyUsage, ips []net.IP, ou ...string) (certFile, keyFile string) {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tmpl := &x509.Certificate{
 			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: name},
+			Subject:      pkix.Name{CommonName: name, OrganizationalUnit: ou},
 			NotBefore:    time.Now().Add(-time.Hour),
 			NotAfter:     time.Now().Add(time.Hour),
 			KeyUsage:     x509.KeyUsageDigitalSignature,
@@ -76,8 +80,39 @@ func newPKI(t *testing.T) *pki {
 		return writePEM(t, dir, name+".pem", "CERTIFICATE", der), writePEM(t, dir, name+"-key.pem", "EC PRIVATE KEY", keyDER)
 	}
 	p.serverCert, p.serverKey = issue("controlplane", 2, x509.ExtKeyUsageServerAuth, []net.IP{net.ParseIP("127.0.0.1")})
-	p.nodeCert, p.nodeKey = issue("edge-1", 3, x509.ExtKeyUsageClientAuth, nil)
+	p.edgeCert, p.edgeKey = issue("edge-1", 3, x509.ExtKeyUsageClientAuth, nil, distribute.CertRoleEdge)
+	p.dispCert, p.dispKey = issue("disp-1", 4, x509.ExtKeyUsageClientAuth, nil, distribute.CertRoleDispatcher)
+	p.noRoleCert, p.noRoleKey = issue("norole-1", 5, x509.ExtKeyUsageClientAuth, nil, "ops")
 	return p
+}
+
+// serverTLS is the control plane's TLS configuration with client
+// certificates verified against the test CA under auth.
+func (p *pki) serverTLS(t *testing.T, auth tls.ClientAuthType) *tls.Config {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(p.serverCert, p.serverKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: p.pool, ClientAuth: auth, NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12}
+}
+
+// client is an HTTP/2 client over TLS trusting the test CA, presenting
+// the certificate in certFile and keyFile (none when empty).
+func (p *pki) client(t *testing.T, certFile, keyFile string) *http.Client {
+	t.Helper()
+	tc := &tls.Config{RootCAs: p.pool, MinVersion: tls.VersionTLS12}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	tr := &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true, Protocols: new(http.Protocols)}
+	tr.Protocols.SetHTTP2(true)
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
 }
 
 func writePEM(t *testing.T, dir, name, kind string, der []byte) string {
@@ -89,39 +124,81 @@ func writePEM(t *testing.T, dir, name, kind string, der []byte) string {
 	return path
 }
 
-// TestMutualTLS: over TLS a node with a verified client certificate needs no
-// node token; one without a certificate still needs it.
+// TestMutualTLS: with RequireClientCert a node is admitted by a verified
+// client certificate whose Subject OU names its role, and only for that
+// role; tokens do not replace the certificate, even where TLS let a client
+// without one through.
 func TestMutualTLS(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	e := newEnv(t)
 	e.put(t, webhook{tenant: "acme", id: "wh_1", key: "k1"})
-	serverCert, err := tls.LoadX509KeyPair(p.serverCert, p.serverKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp := e.startCP(t, distribute.Config{NodeToken: "node-token-1"}, withTLS(&tls.Config{
-		Certificates: []tls.Certificate{serverCert},
-		ClientCAs:    p.pool,
-		ClientAuth:   tls.VerifyClientCertIfGiven,
-		NextProtos:   []string{"h2"},
-		MinVersion:   tls.VersionTLS12,
-	}))
+	cp := e.startCP(t, distribute.Config{RequireClientCert: true}, withTLS(p.serverTLS(t, tls.RequireAndVerifyClientCert)))
 
 	withCert := nodeConfig(cp.url, "edge-1", edge)
-	withCert.CAFile, withCert.CertFile, withCert.KeyFile = p.caFile, p.nodeCert, p.nodeKey
+	withCert.NodeToken = ""
+	withCert.CAFile, withCert.CertFile, withCert.KeyFile = p.caFile, p.edgeCert, p.edgeKey
 	startNode(t, withCert).waitWebhook(t, "acme", "wh_1", nil)
 
-	// Without a certificate the token decides.
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true, Protocols: new(http.Protocols)}
-	tr.Protocols.SetHTTP2(true)
-	client := &http.Client{Transport: tr}
-	r := dialRaw(t, client, cp.url, "", hello("edge-2", edge, 0))
-	if _, err := r.recvErr(t); connect.CodeOf(err) != connect.CodeUnauthenticated {
-		t.Errorf("no certificate, no token: %v; want unauthenticated", err)
+	r := dialRaw(t, p.client(t, p.dispCert, p.dispKey), cp.url, "", hello("disp-1", dispatcher, 0))
+	if resp, err := r.recvErr(t); err != nil || !resp.GetSnapshot() {
+		t.Errorf("dispatcher certificate asking for the dispatcher role: %v, %v; want a snapshot", resp, err)
 	}
-	r2 := dialRaw(t, client, cp.url, "node-token-1", hello("edge-3", edge, 0))
-	if resp, err := r2.recvErr(t); err != nil || !resp.GetSnapshot() {
-		t.Errorf("no certificate, right token: %v, %v; want a snapshot", resp, err)
+
+	// A server that only verifies certificates given (a wiring mistake):
+	// RequireClientCert still refuses a client without one, token or not.
+	lax := e.startCP(t, distribute.Config{RequireClientCert: true}, withTLS(p.serverTLS(t, tls.VerifyClientCertIfGiven)))
+	for _, tc := range []refusal{
+		{name: "no certificate, no token", client: p.client(t, "", ""), hello: hello("edge-2", edge, 0), code: connect.CodeUnauthenticated},
+		{name: "no certificate, a token", client: p.client(t, "", ""), token: edgeToken, hello: hello("edge-3", edge, 0), code: connect.CodeUnauthenticated},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.check(t, lax) })
+	}
+	for _, tc := range []refusal{
+		{name: "certificate without a role", client: p.client(t, p.noRoleCert, p.noRoleKey), hello: hello("norole-1", edge, 0),
+			code: connect.CodePermissionDenied, message: "names no node role"},
+		{name: "edge certificate asking for the dispatcher role", client: p.client(t, p.edgeCert, p.edgeKey), hello: hello("edge-4", dispatcher, 0),
+			code: connect.CodePermissionDenied, message: "credential for role edge may not ask for role dispatcher"},
+		{name: "dispatcher certificate asking for the edge role", client: p.client(t, p.dispCert, p.dispKey), hello: hello("disp-2", edge, 0),
+			code: connect.CodePermissionDenied, message: "credential for role dispatcher may not ask for role edge"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.check(t, cp) })
+	}
+	if got := cp.metric(t, "hookgate_config_streams_refused_total", "reason", "permission_denied"); got != 3 {
+		t.Errorf("permission_denied refusals = %v, want 3", got)
+	}
+}
+
+// TestClientCertificateBesideTokens: a control plane with tokens that
+// verifies certificates when given (--tls-client-ca beside a token) admits
+// a node by either, and a TLS client with neither is refused: before, it was
+// admitted.
+func TestClientCertificateBesideTokens(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	e := newEnv(t)
+	e.put(t, webhook{tenant: "acme", id: "wh_1", key: "k1"})
+	cp := e.startCP(t, distribute.Config{}, withTLS(p.serverTLS(t, tls.VerifyClientCertIfGiven)))
+
+	withCert := nodeConfig(cp.url, "edge-1", edge)
+	withCert.NodeToken = ""
+	withCert.CAFile, withCert.CertFile, withCert.KeyFile = p.caFile, p.edgeCert, p.edgeKey
+	startNode(t, withCert).waitWebhook(t, "acme", "wh_1", nil)
+
+	noCert := p.client(t, "", "")
+	r := dialRaw(t, noCert, cp.url, edgeToken, hello("edge-2", edge, 0))
+	if resp, err := r.recvErr(t); err != nil || !resp.GetSnapshot() {
+		t.Errorf("no certificate, the edge token: %v, %v; want a snapshot", resp, err)
+	}
+	for _, tc := range []refusal{
+		{name: "no certificate, no token", client: noCert, hello: hello("edge-3", edge, 0), code: connect.CodeUnauthenticated},
+		{name: "no certificate, wrong token", client: noCert, token: "edge-token-other", hello: hello("edge-4", edge, 0), code: connect.CodeUnauthenticated},
+		// The certificate decides: a token beside it does not widen it.
+		{name: "edge certificate with the dispatcher token", client: p.client(t, p.edgeCert, p.edgeKey), token: dispatcherToken,
+			hello: hello("edge-5", dispatcher, 0), code: connect.CodePermissionDenied, message: "credential for role edge"},
+		{name: "certificate without a role, with a token", client: p.client(t, p.noRoleCert, p.noRoleKey), token: edgeToken,
+			hello: hello("norole-1", edge, 0), code: connect.CodePermissionDenied, message: "names no node role"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.check(t, cp) })
 	}
 }
