@@ -72,7 +72,7 @@ var scopes = map[string]scope{
 	hookgatev1connect.EventTypeServiceUpdateEventTypeProcedure:     {kind: scopeTenant, field: "event_type.tenant"},
 	hookgatev1connect.MessageServiceSendMessageProcedure:           {kind: scopeTenant, field: "message.tenant"},
 
-	hookgatev1connect.EdgeServiceListNodesProcedure:              {kind: scopePlatform},
+	hookgatev1connect.EdgeServiceListNodesProcedure:               {kind: scopePlatform},
 	hookgatev1connect.ConfigDiscoveryServiceStreamConfigProcedure: {kind: scopeNode},
 }
 

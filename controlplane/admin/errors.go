@@ -10,6 +10,8 @@ import (
 	"connectrpc.com/connect"
 	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // invalid reports bad input in one field, naming it as the API spells it.
@@ -38,12 +40,27 @@ func toConnect(ctx context.Context, log *slog.Logger, err error) error {
 		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("page_token: %w", err))
 	case errors.Is(err, context.Canceled):
 		return connect.NewError(connect.CodeCanceled, errors.New("request canceled"))
-	case errors.Is(err, context.DeadlineExceeded):
-		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("deadline exceeded"))
+	case unavailable(err):
+		// Retryable: another try, or another replica, may find a quorum.
+		return connect.NewError(connect.CodeUnavailable, errors.New("the configuration store did not answer in time; retry"))
 	}
 	id := secrets.NewID("req_")
 	log.ErrorContext(ctx, "admin request failed", "request_id", id, "err", err)
 	return connect.NewError(connect.CodeInternal, fmt.Errorf("internal error (request id %s)", id))
+}
+
+// unavailable reports an etcd that did not answer: the call's deadline
+// passed, or the client gave up on the cluster (no leader, no endpoint).
+func unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	code := status.Code(err)
+	var coded interface{ Code() codes.Code } // etcd's rpctypes.EtcdError
+	if errors.As(err, &coded) {
+		code = coded.Code()
+	}
+	return code == codes.Unavailable || code == codes.DeadlineExceeded
 }
 
 func strconvRev(rev int64) string { return strconv.FormatInt(rev, 10) }
