@@ -1,7 +1,9 @@
 // Package configsync is a data-plane node's side of config distribution
 // (DESIGN.md, "Config distribution"): a Client that holds one stream to the
 // control plane, applies its snapshot and deltas to a Table, ACKs or NACKs
-// each revision and reconnects with backoff forever; and the Table, an
+// each revision and reconnects with backoff forever, moving to the next
+// configured replica after every session that ends (one that sends nothing
+// within Config.FirstResponseTimeout is abandoned); and the Table, an
 // immutable Snapshot swapped atomically, that request handling reads
 // without taking any lock an update holds.
 //
