@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/base64"
 	"math"
 	"regexp"
 	"strconv"
@@ -14,14 +15,21 @@ import (
 
 // Limits of the inbound API (docs/design.md lists them).
 const (
-	defaultPageSize        = 50
-	maxPageSize            = 500
-	maxDescription         = 1024
-	maxBindings            = 16
-	DefaultMaxBody         = 1 << 20
-	maxBodyLimit           = 4 << 20
-	minBodyLimit           = 1 << 10
-	maxRate                = 100_000
+	defaultPageSize = 50
+	maxPageSize     = 500
+	maxDescription  = 1024
+	maxBindings     = 16
+	DefaultMaxBody  = 1 << 20
+	maxBodyLimit    = 4 << 20
+	minBodyLimit    = 1 << 10
+	maxRate         = 100_000
+	minRate         = 0.01
+	// DefaultMaxPayload is the NATS max_payload assumed when the wiring
+	// does not pass the server's (the embedded server's setting).
+	DefaultMaxPayload = 8 << 20
+	// envelopeOverhead bounds what an envelope carries besides the body:
+	// headers (NATS allows 64 KiB) and the envelope's own fields.
+	envelopeOverhead       = 64 << 10
 	maxSecretLen           = 4096
 	maxCorrelationPath     = 512
 	maxCorrelationSegments = 64
@@ -154,12 +162,57 @@ func normalizeMaxBody(n int64) (int64, error) {
 	return n, nil
 }
 
+// envelopeBound is the largest envelope a body of maxBody bytes can make:
+// the body, its base64 when raw_body is set, and the overhead.
+func envelopeBound(maxBody int64, rawBody bool) int64 {
+	n := maxBody + envelopeOverhead
+	if rawBody {
+		n += int64(base64.StdEncoding.EncodedLen(int(maxBody)))
+	}
+	return n
+}
+
+// maxBodyFor is the largest body limit whose envelopes fit maxPayload.
+func maxBodyFor(maxPayload int64, rawBody bool) int64 {
+	room := maxPayload - envelopeOverhead
+	if room <= 0 {
+		return 0
+	}
+	if !rawBody {
+		return room
+	}
+	n := room * 3 / 7 // body + 4/3 body
+	for envelopeBound(n+1, true) <= maxPayload {
+		n++
+	}
+	for n > 0 && envelopeBound(n, true) > maxPayload {
+		n--
+	}
+	return n
+}
+
+// validateEnvelopeFits refuses a body limit whose envelopes could not be
+// published: NATS refuses a message over its max_payload, and the edge
+// would then fail each large request instead of the registration failing.
+func validateEnvelopeFits(maxBody int64, rawBody bool, maxPayload int64) error {
+	if envelopeBound(maxBody, rawBody) <= maxPayload {
+		return nil
+	}
+	with := "without raw_body"
+	if rawBody {
+		with = "with raw_body"
+	}
+	return invalid("webhook.max_body_bytes", "%d bytes %s makes envelopes of up to %d bytes, over the NATS max_payload of %d; at most %d bytes fit %s",
+		maxBody, with, envelopeBound(maxBody, rawBody), maxPayload, maxBodyFor(maxPayload, rawBody), with)
+}
+
 func normalizeRateLimit(rl *hookgatev1.RateLimit) error {
 	if rl == nil {
 		return nil
 	}
-	if math.IsNaN(rl.RequestsPerSecond) || rl.RequestsPerSecond <= 0 || rl.RequestsPerSecond > maxRate {
-		return invalid("webhook.rate_limit.requests_per_second", "must be above 0 and at most %d", maxRate)
+	// NaN fails every comparison, so test for the valid range, not outside it.
+	if rps := rl.RequestsPerSecond; !(rps >= minRate && rps <= maxRate) {
+		return invalid("webhook.rate_limit.requests_per_second", "must be %g to %d, got %g", minRate, maxRate, rps)
 	}
 	if rl.Burst < 0 || rl.Burst > maxRate {
 		return invalid("webhook.rate_limit.burst", "must be 0 to %d", maxRate)

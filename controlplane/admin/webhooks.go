@@ -36,6 +36,22 @@ type WebhookService struct {
 	log       *slog.Logger
 	publicURL string
 	failures  FailureLister
+	// maxPayload is the NATS max_payload envelopes must fit.
+	maxPayload int64
+}
+
+// WebhookOption sets an optional knob of the WebhookService.
+type WebhookOption func(*WebhookService)
+
+// WithMaxPayload sets the NATS max_payload (nc.MaxPayload() of the server
+// the edges publish to) that a webhook's largest envelope must fit;
+// DefaultMaxPayload without it. A value of 0 or less keeps the default.
+func WithMaxPayload(n int64) WebhookOption {
+	return func(s *WebhookService) {
+		if n > 0 {
+			s.maxPayload = n
+		}
+	}
 }
 
 // FailureLister reads recorded failed triggers, newest first.
@@ -48,8 +64,12 @@ var _ hookgatev1connect.InboundWebhookServiceHandler = (*WebhookService)(nil)
 // NewWebhookService returns the inbound webhook API. publicURL is the
 // edge's public base URL, e.g. "https://hooks.example.com".
 // failures may be nil, and then ListFailedTriggers answers Unavailable.
-func NewWebhookService(st *store.Store, keyring *secrets.Keyring, clock Clock, log *slog.Logger, publicURL string, failures FailureLister) *WebhookService {
-	return &WebhookService{store: st, keyring: keyring, clock: clock, log: log, publicURL: strings.TrimRight(publicURL, "/"), failures: failures}
+func NewWebhookService(st *store.Store, keyring *secrets.Keyring, clock Clock, log *slog.Logger, publicURL string, failures FailureLister, opts ...WebhookOption) *WebhookService {
+	s := &WebhookService{store: st, keyring: keyring, clock: clock, log: log, publicURL: strings.TrimRight(publicURL, "/"), failures: failures, maxPayload: DefaultMaxPayload}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // ListFailedTriggers implements hookgatev1connect.InboundWebhookServiceHandler.
@@ -115,6 +135,9 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request
 	}
 	var err error
 	if w.MaxBodyBytes, err = normalizeMaxBody(in.MaxBodyBytes); err != nil {
+		return nil, err
+	}
+	if err := validateEnvelopeFits(w.MaxBodyBytes, w.RawBody, s.maxPayload); err != nil {
 		return nil, err
 	}
 	if err := normalizeRateLimit(w.RateLimit); err != nil {
@@ -278,6 +301,12 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, req *connect.Request
 					return err
 				}
 				rec.ProviderSecrets = s.seal(w.Tenant, w.Id, in.ProviderSecrets)
+			}
+		}
+		// The limit and raw_body may change separately: check the result.
+		if slices.Contains(paths, "max_body_bytes") || slices.Contains(paths, "raw_body") {
+			if err := validateEnvelopeFits(w.MaxBodyBytes, w.RawBody, s.maxPayload); err != nil {
+				return err
 			}
 		}
 		w.UpdateTime = timestamppb.New(s.clock.Now())

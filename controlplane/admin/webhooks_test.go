@@ -3,11 +3,15 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
+	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/hookgate/hookgate/controlplane/admin"
 	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
@@ -384,6 +388,15 @@ func TestCreateWebhookValidation(t *testing.T) {
 		{"secret the provider does not use", func(w *hookgatev1.Webhook) { w.ProviderSecrets = map[string]string{"secret": "x"} }, "webhook.provider_secrets"},
 		{"body limit too small", func(w *hookgatev1.Webhook) { w.MaxBodyBytes = 10 }, "webhook.max_body_bytes"},
 		{"zero rate", func(w *hookgatev1.Webhook) { w.RateLimit = &hookgatev1.RateLimit{} }, "webhook.rate_limit.requests_per_second"},
+		{"tiny rate", func(w *hookgatev1.Webhook) { w.RateLimit = &hookgatev1.RateLimit{RequestsPerSecond: 1e-300} }, "webhook.rate_limit.requests_per_second"},
+		{"rate below 0.01", func(w *hookgatev1.Webhook) { w.RateLimit = &hookgatev1.RateLimit{RequestsPerSecond: 0.009} }, "webhook.rate_limit.requests_per_second"},
+		{"negative rate", func(w *hookgatev1.Webhook) { w.RateLimit = &hookgatev1.RateLimit{RequestsPerSecond: -1} }, "webhook.rate_limit.requests_per_second"},
+		{"NaN rate", func(w *hookgatev1.Webhook) { w.RateLimit = &hookgatev1.RateLimit{RequestsPerSecond: math.NaN()} }, "webhook.rate_limit.requests_per_second"},
+		{"infinite rate", func(w *hookgatev1.Webhook) { w.RateLimit = &hookgatev1.RateLimit{RequestsPerSecond: math.Inf(1)} }, "webhook.rate_limit.requests_per_second"},
+		{"rate over 100000", func(w *hookgatev1.Webhook) { w.RateLimit = &hookgatev1.RateLimit{RequestsPerSecond: 100_000.5} }, "webhook.rate_limit.requests_per_second"},
+		{"negative burst", func(w *hookgatev1.Webhook) { w.RateLimit = &hookgatev1.RateLimit{RequestsPerSecond: 1, Burst: -1} }, "webhook.rate_limit.burst"},
+		{"burst over 100000", func(w *hookgatev1.Webhook) { w.RateLimit = &hookgatev1.RateLimit{RequestsPerSecond: 1, Burst: 100_001} }, "webhook.rate_limit.burst"},
+		{"raw body that cannot fit NATS", func(w *hookgatev1.Webhook) { w.MaxBodyBytes, w.RawBody = 4<<20, true }, "webhook.max_body_bytes"},
 		{"custom hmac without config", func(w *hookgatev1.Webhook) {
 			w.Provider = hookgatev1.Provider_PROVIDER_CUSTOM_HMAC
 			w.ProviderSecrets = map[string]string{"secret": "x"}
@@ -491,5 +504,106 @@ func TestKeyExpiryIndex(t *testing.T) {
 	e.clock.Advance(2 * time.Hour)
 	if n, err := e.store.ExpirePreviousKeys(ctx, e.clock.Now()); err != nil || n != 0 || len(index()) != 0 {
 		t.Fatalf("sweep of an orphan: removed %d (%v), index %v", n, err, index())
+	}
+}
+
+// TestBodyLimitMustFitNATS: a 4 MiB limit with raw_body makes envelopes of
+// about 9.4 MiB (body, its base64, headers), which NATS refuses at 8 MiB;
+// it used to be accepted and then failed every large request.
+func TestBodyLimitMustFitNATS(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	createTenant(t, e, "acme")
+	wh := e.webhooks(e.platform)
+	hook := func(name string, maxBody int64, raw bool) *hookgatev1.Webhook {
+		return &hookgatev1.Webhook{Tenant: "acme", Name: name, Provider: hookgatev1.Provider_PROVIDER_GENERIC,
+			Bindings:     []*hookgatev1.Binding{{ProcessId: "p", Trigger: hookgatev1.Trigger_TRIGGER_START_PROCESS}},
+			MaxBodyBytes: maxBody, RawBody: raw}
+	}
+	tests := []struct {
+		name    string
+		maxBody int64
+		raw     bool
+		ok      bool
+	}{
+		{"4 MiB with raw body", 4 << 20, true, false},
+		{"4 MiB without raw body", 4 << 20, false, true},
+		{"3 MiB with raw body", 3 << 20, true, true},
+		{"default with raw body", 0, true, true},
+	}
+	for _, tt := range tests {
+		_, err := wh.CreateWebhook(ctx, connect.NewRequest(&hookgatev1.CreateWebhookRequest{Webhook: hook(tt.name, tt.maxBody, tt.raw)}))
+		if tt.ok {
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			continue
+		}
+		wantCode(t, err, connect.CodeInvalidArgument)
+		if msg := connect.NewError(connect.CodeOf(err), err).Message(); !strings.Contains(msg, "webhook.max_body_bytes") || !strings.Contains(msg, "raw_body") {
+			t.Fatalf("%s: error %q does not name the field and raw_body", tt.name, msg)
+		}
+	}
+
+	// Turning raw_body on for the 4 MiB webhook is refused the same way.
+	list, err := wh.ListWebhooks(ctx, connect.NewRequest(&hookgatev1.ListWebhooksRequest{Tenant: "acme"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var big *hookgatev1.Webhook
+	for _, w := range list.Msg.Webhooks {
+		if w.Name == "4 MiB without raw body" {
+			big = w
+		}
+	}
+	if big == nil {
+		t.Fatal("the 4 MiB webhook is not listed")
+	}
+	big.RawBody = true
+	_, err = wh.UpdateWebhook(ctx, connect.NewRequest(&hookgatev1.UpdateWebhookRequest{Webhook: big, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"raw_body"}}}))
+	wantCode(t, err, connect.CodeInvalidArgument)
+	got, err := wh.GetWebhook(ctx, connect.NewRequest(&hookgatev1.GetWebhookRequest{Tenant: "acme", WebhookId: big.Id}))
+	if err != nil || got.Msg.Webhook.RawBody {
+		t.Fatalf("refused update changed the webhook: %v, %v", got, err)
+	}
+	// Lowering the limit in the same update makes it fit.
+	big.MaxBodyBytes = 2 << 20
+	if _, err := wh.UpdateWebhook(ctx, connect.NewRequest(&hookgatev1.UpdateWebhookRequest{Webhook: big,
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"raw_body", "max_body_bytes"}}})); err != nil {
+		t.Fatalf("2 MiB with raw body: %v", err)
+	}
+}
+
+// TestMaxPayloadOption: the limit follows the NATS server the wiring
+// passes, e.g. one left at NATS's 1 MiB default.
+func TestMaxPayloadOption(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	createTenant(t, e, "acme")
+	log := slog.New(slog.DiscardHandler)
+	svc := admin.NewWebhookService(e.store, e.keyring, e.clock, log, "https://hooks.example.com", nil, admin.WithMaxPayload(2<<20))
+	tests := []struct {
+		maxBody int64
+		raw     bool
+		ok      bool
+	}{
+		{1 << 20, true, false}, // 1 MiB + 1.33 MiB + 64 KiB > 2 MiB
+		{1 << 20, false, true},
+		{512 << 10, true, true},
+		{2 << 20, false, false},
+	}
+	for i, tt := range tests {
+		_, err := svc.CreateWebhook(ctx, connect.NewRequest(&hookgatev1.CreateWebhookRequest{Webhook: &hookgatev1.Webhook{
+			Tenant: "acme", Name: fmt.Sprintf("hook %d", i), Provider: hookgatev1.Provider_PROVIDER_GENERIC,
+			Bindings:     []*hookgatev1.Binding{{ProcessId: "p", Trigger: hookgatev1.Trigger_TRIGGER_START_PROCESS}},
+			MaxBodyBytes: tt.maxBody, RawBody: tt.raw}}))
+		if tt.ok != (err == nil) {
+			t.Errorf("max body %d raw %v: %v, want ok=%v", tt.maxBody, tt.raw, err, tt.ok)
+		}
+		if !tt.ok {
+			wantCode(t, err, connect.CodeInvalidArgument)
+		}
 	}
 }
