@@ -7,16 +7,15 @@
 package ingress
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookgate/hookgate/dataplane/envelope"
@@ -46,11 +45,25 @@ type Config struct {
 	MaxPayload int64
 	// FailureBodyBytes is how much of a rejected body a failed trigger keeps.
 	FailureBodyBytes int
+	// MaxInflightBytes bounds the bytes of bodies and envelopes held by
+	// calls in flight, edge-wide; a call that would exceed it is answered
+	// 503 with Retry-After. It must be at least MaxPayload.
+	MaxInflightBytes int64
+	// MaxPendingPublishes bounds the JetStream publishes awaiting an ack;
+	// past it a publish stalls briefly, then fails (503).
+	MaxPendingPublishes int
+	// UnreadyAfterFailures consecutive retryable publish failures make
+	// Ready report false, for UnreadyFor after the latest.
+	UnreadyAfterFailures int
+	UnreadyFor           time.Duration
 }
 
 // DefaultConfig returns the defaults documented in docs/design.md.
 func DefaultConfig() Config {
-	return Config{PublishTimeout: 5 * time.Second, RetryAfter: 5 * time.Second, MaxPayload: 8 << 20, FailureBodyBytes: 4 << 10}
+	return Config{
+		PublishTimeout: 5 * time.Second, RetryAfter: 5 * time.Second, MaxPayload: 8 << 20, FailureBodyBytes: 4 << 10,
+		MaxInflightBytes: 256 << 20, MaxPendingPublishes: 16384, UnreadyAfterFailures: 3, UnreadyFor: 10 * time.Second,
+	}
 }
 
 // Validate reports unusable settings.
@@ -64,6 +77,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("NATS max payload %d: must be at least 64 KiB", c.MaxPayload)
 	case c.FailureBodyBytes < 0:
 		return fmt.Errorf("failure body bytes %d: must not be negative", c.FailureBodyBytes)
+	case c.MaxInflightBytes < c.MaxPayload:
+		return fmt.Errorf("max in-flight bytes %d: must be at least the NATS max payload %d", c.MaxInflightBytes, c.MaxPayload)
+	case c.MaxPendingPublishes <= 0:
+		return fmt.Errorf("max pending publishes %d: must be positive", c.MaxPendingPublishes)
+	case c.UnreadyAfterFailures <= 0:
+		return fmt.Errorf("unready after failures %d: must be positive", c.UnreadyAfterFailures)
+	case c.UnreadyFor <= 0:
+		return fmt.Errorf("unready for %s: must be positive", c.UnreadyFor)
 	}
 	return nil
 }
@@ -71,11 +92,16 @@ func (c Config) Validate() error {
 // Deps are the edge's collaborators.
 type Deps struct {
 	Routes Routes
-	// JetStream publishes events; Conn records failed triggers.
+	// JetStream is ignored: the edge builds its own JetStream context on
+	// Conn with its publish timeout and pending limit, so that a lost ack
+	// frees its future.
+	//
+	// Deprecated: leave it nil; it goes once the wiring stops setting it.
 	JetStream jetstream.JetStream
-	Conn      *nats.Conn
-	Log       *slog.Logger
-	Metrics   prometheus.Registerer
+	// Conn publishes events (through JetStream) and failed triggers.
+	Conn    *nats.Conn
+	Log     *slog.Logger
+	Metrics prometheus.Registerer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -90,7 +116,13 @@ type Edge struct {
 	now     func() time.Time
 	hooks   hooks
 	metrics *metrics
-	bufs    sync.Pool // *[]byte
+	bufs    sync.Pool // *bufs
+	// inflight is the bytes of bodies and envelopes held by calls now.
+	inflight atomic.Int64
+	// pubFailures counts consecutive retryable publish failures, the last
+	// at lastPubFailure (Unix ns); Ready reads both.
+	pubFailures    atomic.Int64
+	lastPubFailure atomic.Int64
 }
 
 // New returns an Edge.
@@ -98,16 +130,21 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ingress: %w", err)
 	}
-	if deps.Routes == nil || deps.JetStream == nil || deps.Conn == nil || deps.Log == nil {
-		return nil, errors.New("ingress: routes, jetstream, conn and log are required")
+	if deps.Routes == nil || deps.Conn == nil || deps.Log == nil {
+		return nil, errors.New("ingress: routes, conn and log are required")
 	}
-	m, err := newMetrics(deps.Metrics)
+	js, err := jetstream.New(deps.Conn,
+		jetstream.WithPublishAsyncTimeout(cfg.PublishTimeout),
+		jetstream.WithPublishAsyncMaxPending(cfg.MaxPendingPublishes))
 	if err != nil {
-		return nil, fmt.Errorf("ingress: %w", err)
+		return nil, fmt.Errorf("ingress: jetstream: %w", err)
 	}
-	e := &Edge{cfg: cfg, routes: deps.Routes, js: deps.JetStream, nc: deps.Conn, log: deps.Log, now: deps.Now, metrics: m}
+	e := &Edge{cfg: cfg, routes: deps.Routes, js: js, nc: deps.Conn, log: deps.Log, now: deps.Now}
 	if e.now == nil {
 		e.now = time.Now
+	}
+	if e.metrics, err = newMetrics(deps.Metrics, &e.inflight); err != nil {
+		return nil, fmt.Errorf("ingress: %w", err)
 	}
 	return e, nil
 }
@@ -128,6 +165,7 @@ func (e *Edge) Prune(keep func(tenant, id string) bool) {
 // outcome is what handling a call decided.
 type outcome struct {
 	reason     reason
+	published  bool // a publish was attempted and failed: buffers may be pinned
 	eventID    string
 	detail     string // one line that adds to the reason's text
 	retryAfter time.Duration
@@ -160,18 +198,33 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if record {
 		e.recordFailure(r, start, out)
 	}
-	// A buffer may still be referenced by a publish that timed out; only
-	// buffers of calls that finished cleanly go back to the pool.
-	if out.reason != reasonPublishFailed {
+	// The call's bytes leave the budget. A buffer may still be referenced
+	// by a publish that failed (until the async timeout frees it); only
+	// buffers of calls that did not fail to publish go back to the pool.
+	e.inflight.Add(-buf.reserved)
+	buf.reserved = 0
+	if !out.published {
 		e.putBuf(buf)
 	}
 	e.metrics.observe(out.reason, e.now().Sub(start))
 }
 
-// bufs holds the body and the envelopes of one call.
+// bufs holds the body and the envelopes of one call, and how many bytes
+// the call holds of the in-flight budget.
 type bufs struct {
-	body []byte
-	env  []byte
+	body     []byte
+	env      []byte
+	reserved int64
+}
+
+// reserve takes n bytes of the edge's in-flight budget for the call.
+func (e *Edge) reserve(b *bufs, n int64) bool {
+	if e.inflight.Add(n) > e.cfg.MaxInflightBytes {
+		e.inflight.Add(-n)
+		return false
+	}
+	b.reserved += n
+	return true
 }
 
 func (e *Edge) getBuf() *bufs {
@@ -210,7 +263,8 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 	h := e.hooks.get(tenant+"/"+id, wh)
 	fail := outcome{hook: h, tenant: tenant, id: id}
 
-	if !keyValid(wh, apiKey(r), now) {
+	keyDigest := authenticate(wh, r, now)
+	if keyDigest == nil {
 		fail.reason = reasonBadKey
 		return fail
 	}
@@ -218,7 +272,7 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 		res := h.limiter.ReserveN(now, 1)
 		if d := res.DelayFrom(now); !res.OK() || d > 0 {
 			res.CancelAt(now)
-			fail.reason, fail.retryAfter = reasonRateLimited, max(d, time.Second)
+			fail.reason, fail.retryAfter = reasonRateLimited, d
 			return fail
 		}
 	}
@@ -232,10 +286,12 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 		fail.detail = fmt.Sprintf("%d bytes, limit %d", r.ContentLength, limit)
 		return fail
 	}
-	body, err := readBody(r.Body, b.body, limit)
+	body, err := e.readBody(r.Body, b, limit)
 	b.body = body[:0]
 	fail.body, fail.size = body, int64(len(body))
 	switch {
+	case errors.Is(err, errOverBudget):
+		return outcome{reason: reasonOverBudget, retryAfter: e.cfg.RetryAfter}
 	case errors.Is(err, errTooLarge):
 		fail.reason, fail.detail = reasonTooLarge, fmt.Sprintf("limit %d bytes", limit)
 		return fail
@@ -270,12 +326,18 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 			fail.reason, fail.detail = reasonUncorrelated, err.Error()
 			return fail
 		}
+		// A longer key would be a NATS header that fails every publish
+		// (and every retry); refuse it once, as the sender's error.
+		if len(k) > maxCorrelationKey {
+			fail.reason, fail.detail = reasonCorrelationTooLong, fmt.Sprintf("%d bytes at binding %d", len(k), i)
+			return fail
+		}
 		keys[i] = k
 	}
 
 	deliveryID := providerDeliveryID(r.Header)
-	eventID := newEventID(tenant, id, deliveryID)
-	prepareHeaders(r)
+	eventID := deriveEventID(tenant, id, deliveryID, keyDigest, ctype, body)
+	prepareHeaders(r, h)
 	ev := envelope.Envelope{
 		ID: eventID, Tenant: tenant, WebhookID: id, Provider: h.provider,
 		ConfigVersion: revision, DateTime: now.UTC(), Payload: env[:payloadEnd], Headers: r.Header,
@@ -313,52 +375,38 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 		msgs = append(msgs, msg)
 	}
 	b.env = env[:0]
-	if err := e.publish(r.Context(), msgs); err != nil {
-		e.log.Warn("publish failed", "tenant", tenant, "webhook_id", id, "event_id", eventID, "err", err)
-		return outcome{reason: reasonPublishFailed, retryAfter: e.cfg.RetryAfter}
+	// The envelopes are held until every ack: they count in the budget.
+	if !e.reserve(b, int64(len(env))) {
+		return outcome{reason: reasonOverBudget, retryAfter: e.cfg.RetryAfter}
 	}
+	if err := e.publish(r.Context(), msgs); err != nil {
+		row := classifyPublish(err)
+		e.notePublish(row.reason == reasonPublishFailed, now)
+		e.log.Warn("publish failed", "tenant", tenant, "webhook_id", id, "event_id", eventID, "cause", row.what, "err", err)
+		if row.reason == reasonPublishFailed {
+			return outcome{reason: reasonPublishFailed, published: true, retryAfter: e.cfg.RetryAfter}
+		}
+		fail.reason, fail.published, fail.detail = row.reason, true, row.what
+		return fail
+	}
+	e.notePublish(false, now)
 	return outcome{reason: reasonAccepted, eventID: eventID}
 }
 
-// publish sends every message asynchronously, so JetStream can batch them
-// with other calls', then waits for every acknowledgement.
-func (e *Edge) publish(ctx context.Context, msgs []*nats.Msg) error {
-	start := e.now()
-	defer func() { e.metrics.publishSeconds.Observe(e.now().Sub(start).Seconds()) }()
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.PublishTimeout)
-	defer cancel()
-	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
-	for _, m := range msgs {
-		f, err := e.js.PublishMsgAsync(m)
-		if err != nil {
-			return fmt.Errorf("publish to %s: %w", m.Subject, err)
-		}
-		futures = append(futures, f)
-	}
-	for _, f := range futures {
-		if err := waitAck(ctx, f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// maxCorrelationKey bounds a correlation key (it travels as a NATS header).
+const maxCorrelationKey = 1024
 
-func waitAck(ctx context.Context, f jetstream.PubAckFuture) error {
-	select {
-	case <-f.Ok():
-		return nil
-	case err := <-f.Err():
-		return fmt.Errorf("publish to %s: %w", f.Msg().Subject, err)
-	case <-ctx.Done():
-		return fmt.Errorf("publish to %s: no acknowledgement: %w", f.Msg().Subject, ctx.Err())
-	}
-}
+var (
+	errTooLarge   = errors.New("body too large")
+	errOverBudget = errors.New("in-flight budget exhausted")
+)
 
-var errTooLarge = errors.New("body too large")
-
-// readBody reads at most limit bytes into buf; one byte more means the body
-// is over the limit, and reading stops there without buffering the excess.
-func readBody(body io.Reader, buf []byte, limit int64) ([]byte, error) {
+// readBody reads at most limit bytes into b.body; one byte more means the
+// body is over the limit, and reading stops there without buffering the
+// excess. Every chunk read is taken from the in-flight budget; when the
+// budget is spent reading stops with errOverBudget.
+func (e *Edge) readBody(body io.Reader, b *bufs, limit int64) ([]byte, error) {
+	buf := b.body
 	lr := io.LimitedReader{R: body, N: limit + 1}
 	for {
 		if len(buf) == cap(buf) {
@@ -366,6 +414,9 @@ func readBody(body io.Reader, buf []byte, limit int64) ([]byte, error) {
 		}
 		n, err := lr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if n > 0 && !e.reserve(b, int64(n)) {
+			return buf, errOverBudget
+		}
 		if int64(len(buf)) > limit {
 			return buf[:limit], errTooLarge
 		}
@@ -385,7 +436,7 @@ func (e *Edge) respond(w http.ResponseWriter, out outcome) {
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if out.retryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int((out.retryAfter+time.Second-1)/time.Second)))
+		h.Set("Retry-After", retryAfterSeconds(out.retryAfter))
 	}
 	if out.reason == reasonMethod {
 		h.Set("Allow", "POST")
@@ -408,32 +459,16 @@ func (e *Edge) respond(w http.ResponseWriter, out outcome) {
 	_, _ = w.Write(buf)
 }
 
-// apiKey takes the key from ?key=, Authorization: Bearer, or X-Hookgate-Key.
-func apiKey(r *http.Request) string {
-	if k := r.Header.Get("X-Hookgate-Key"); k != "" {
-		return k
-	}
-	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		return strings.TrimSpace(a[7:])
-	}
-	return queryParam(r.URL.RawQuery, "key")
-}
+// Retry-After is kept within [1 s, 1 h] whatever the rate limit or the
+// configuration says: a limit of 1e-300 requests per second must not answer
+// an overflowed or negative value.
+const (
+	minRetryAfter = time.Second
+	maxRetryAfter = time.Hour
+)
 
-// queryParam finds one parameter without building the whole url.Values.
-func queryParam(raw, name string) string {
-	for raw != "" {
-		var kv string
-		kv, raw, _ = strings.Cut(raw, "&")
-		k, v, _ := strings.Cut(kv, "=")
-		if k == name {
-			if strings.ContainsAny(v, "%+") {
-				if u, err := url.QueryUnescape(v); err == nil {
-					return u
-				}
-				return ""
-			}
-			return v
-		}
-	}
-	return ""
+// retryAfterSeconds is d in whole seconds, rounded up and clamped.
+func retryAfterSeconds(d time.Duration) string {
+	d = min(max(d, minRetryAfter), maxRetryAfter)
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hookgate/hookgate/dataplane/streams"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/testkit/natstest"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
@@ -48,10 +49,32 @@ func (r *routes) put(w *hookgatev1.EdgeWebhook) {
 type edgeEnv struct {
 	edge   *ingress.Edge
 	ns     *natstest.Server
+	nc     *nats.Conn
 	js     jetstream.JetStream
+	reg    *prometheus.Registry
 	routes *routes
 	url    string
+	mu     sync.Mutex // guards now
 	now    time.Time
+}
+
+func (e *edgeEnv) clock() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now
+}
+
+func (e *edgeEnv) advance(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.now = e.now.Add(d)
+}
+
+// envOptions change what newEdgeEnvWith starts.
+type envOptions struct {
+	// inboundSubjects replaces the inbound stream's subjects when set.
+	inboundSubjects []string
+	config          func(*ingress.Config)
 }
 
 const (
@@ -63,6 +86,11 @@ func digest(k string) []byte { d := sha256.Sum256([]byte(k)); return d[:] }
 
 func newEdgeEnv(t testing.TB) *edgeEnv {
 	t.Helper()
+	return newEdgeEnvWith(t, envOptions{})
+}
+
+func newEdgeEnvWith(t testing.TB, opts envOptions) *edgeEnv {
+	t.Helper()
 	ns := natstest.Start(t)
 	nc := ns.Conn(t)
 	js, err := jetstream.New(nc)
@@ -71,24 +99,32 @@ func newEdgeEnv(t testing.TB) *edgeEnv {
 	}
 	ctx := context.Background()
 	cfg := streams.DefaultConfig()
-	for _, sc := range []jetstream.StreamConfig{cfg.InboundConfig(), cfg.FailedConfig()} {
+	inbound := cfg.InboundConfig()
+	if opts.inboundSubjects != nil {
+		inbound.Subjects = opts.inboundSubjects
+	}
+	for _, sc := range []jetstream.StreamConfig{inbound, cfg.FailedConfig()} {
 		if _, err := streams.Ensure(ctx, js, sc); err != nil {
 			t.Fatal(err)
 		}
 	}
-	env := &edgeEnv{ns: ns, js: js, routes: &routes{hooks: map[string]*hookgatev1.EdgeWebhook{}, ready: true, rev: 41},
-		now: time.Date(2026, 3, 23, 15, 30, 0, 0, time.UTC)}
+	env := &edgeEnv{ns: ns, nc: nc, js: js, reg: prometheus.NewRegistry(),
+		routes: &routes{hooks: map[string]*hookgatev1.EdgeWebhook{}, ready: true, rev: 41},
+		now:    time.Date(2026, 3, 23, 15, 30, 0, 0, time.UTC)}
 	ecfg := ingress.DefaultConfig()
 	ecfg.PublishTimeout = time.Second
+	if opts.config != nil {
+		opts.config(&ecfg)
+	}
 	edge, err := ingress.New(ecfg, ingress.Deps{
-		Routes: env.routes, JetStream: js, Conn: nc, Log: slog.New(slog.DiscardHandler),
-		Metrics: prometheus.NewRegistry(), Now: func() time.Time { return env.now },
+		Routes: env.routes, Conn: nc, Log: slog.New(slog.DiscardHandler),
+		Metrics: env.reg, Now: env.clock,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	env.edge = edge
-	srv := httptest.NewServer(edge)
+	srv := httptest.NewServer(edge.PublicHandler())
 	t.Cleanup(srv.Close)
 	env.url = srv.URL
 	return env
@@ -118,6 +154,8 @@ type call struct {
 	path    string
 	body    string
 	headers map[string]string
+	// extra are added after headers, so a name can have several values.
+	extra http.Header
 }
 
 func (e *edgeEnv) do(t testing.TB, c call) (int, http.Header, map[string]string) {
@@ -135,6 +173,11 @@ func (e *edgeEnv) do(t testing.TB, c call) (int, http.Header, map[string]string)
 			req.Header.Del(k)
 		} else {
 			req.Header.Set(k, v)
+		}
+	}
+	for k, vs := range c.extra {
+		for _, v := range vs {
+			req.Header.Add(k, v)
 		}
 	}
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)

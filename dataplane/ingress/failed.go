@@ -44,7 +44,7 @@ func (e *Edge) recordFailure(r *http.Request, at time.Time, out outcome) {
 	for name, values := range r.Header {
 		lv := &structpb.ListValue{Values: make([]*structpb.Value, len(values))}
 		for i, v := range values {
-			if redacted(name) {
+			if out.hook.redacted(name) {
 				v = "REDACTED"
 			}
 			lv.Values[i] = structpb.NewStringValue(v)

@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"net"
 	"net/http"
+	"net/textproto"
 	"strings"
+
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 )
 
 // deliveryIDHeaders are the providers' own delivery ids, in the order they
@@ -35,15 +38,36 @@ func providerDeliveryID(h http.Header) string {
 
 const idAlphabet = "0123456789abcdefghijklmnopqrstuv"
 
-// newEventID returns "evt_" and 20 characters. With a provider delivery id
-// it is derived from tenant, webhook and delivery id, so a provider's retry
-// of an accepted call is answered with the same event id.
-func newEventID(tenant, webhookID, deliveryID string) string {
-	if deliveryID == "" {
-		return "evt_" + randomID()
+// deriveEventID returns "evt_" and 20 characters derived from what identifies the
+// delivery, so that a sender's retry gets the same event id and the same
+// Nats-Msg-Id, and JetStream drops the copy within its duplicate window:
+// with a provider delivery id, from tenant, webhook and that id; without
+// one, from tenant, webhook, the digest of the key that authenticated the
+// call, the Content-Type and the body. Identical calls within the window
+// are therefore one event, even when sent on purpose (docs/design.md).
+func deriveEventID(tenant, webhookID, deliveryID string, keyDigest []byte, contentType string, body []byte) string {
+	var sum [sha256.Size]byte
+	if deliveryID != "" {
+		sum = sha256.Sum256([]byte(tenant + "\x00" + webhookID + "\x00" + deliveryID))
+	} else {
+		// Each field with its length first, so no two field lists hash
+		// the same input; the prefix is built on the stack.
+		var stack [384]byte
+		p := appendField(stack[:0], tenant)
+		p = appendField(p, webhookID)
+		p = appendField(p, string(keyDigest))
+		p = appendField(p, contentType)
+		h := sha256.New()
+		h.Write(p)
+		h.Write(body)
+		h.Sum(sum[:0])
 	}
-	src := sha256.Sum256([]byte(tenant + "\x00" + webhookID + "\x00" + deliveryID))
-	return "evt_" + encodeID(src[:20])
+	return "evt_" + encodeID(sum[:20])
+}
+
+func appendField(dst []byte, f string) []byte {
+	dst = append(dst, byte(len(f)>>24), byte(len(f)>>16), byte(len(f)>>8), byte(len(f)))
+	return append(dst, f...)
 }
 
 // randomID returns 20 random characters of [0-9a-v] (100 bits).
@@ -61,13 +85,23 @@ func encodeID(src []byte) string {
 	return string(b)
 }
 
-// prepareHeaders turns the request's headers into the envelope's: the
-// Hookgate key is removed and the ingress headers are added.
-func prepareHeaders(r *http.Request) {
+// secretHeaders are, by provider, the headers that carry the provider's
+// secret itself rather than a signature of the call: they never enter the
+// envelope (and are redacted in failed triggers). Canonical names. Provider
+// adapters (issue 10) add their rows here.
+var secretHeaders = map[hookgatev1.Provider][]string{
+	// GitLab sends the webhook's secret token in clear (shared/providers.md).
+	hookgatev1.Provider_PROVIDER_GITLAB: {"X-Gitlab-Token"},
+}
+
+// prepareHeaders turns the request's headers into the envelope's: every
+// value carrying the Hookgate key and the provider's secret headers are
+// removed and the ingress headers are added.
+func prepareHeaders(r *http.Request, hk *hook) {
 	h := r.Header
-	h.Del("X-Hookgate-Key")
-	if a := h.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		h.Del("Authorization")
+	stripKeys(h)
+	for _, name := range hk.secretHeaders {
+		delete(h, name)
 	}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		if prior := h.Get("X-Forwarded-For"); prior != "" {
@@ -92,13 +126,47 @@ func prepareHeaders(r *http.Request) {
 }
 
 // redacted reports whether a header may carry a credential: its value is
-// never stored in a failed trigger.
-func redacted(name string) bool {
+// never stored in a failed trigger. Beyond names that say so, the hook's
+// own list covers its provider's secret headers and the headers a
+// CUSTOM_HMAC configuration names.
+func (hk *hook) redacted(name string) bool {
 	n := strings.ToLower(name)
 	for _, word := range []string{"authorization", "cookie", "signature", "token", "secret", "key", "hmac", "auth"} {
 		if strings.Contains(n, word) {
 			return true
 		}
 	}
+	for _, r := range hk.redact {
+		if strings.EqualFold(r, name) {
+			return true
+		}
+	}
 	return false
+}
+
+// customHMACHeaders are the headers a CUSTOM_HMAC configuration names: the
+// signature header, the timestamp header and every {header:Name} of the
+// signed-content template, canonical.
+func customHMACHeaders(c *hookgatev1.CustomHmac) []string {
+	var out []string
+	for _, name := range []string{c.GetHeader(), c.GetTimestampHeader()} {
+		if name != "" {
+			out = append(out, textproto.CanonicalMIMEHeaderKey(name))
+		}
+	}
+	for rest := c.GetTemplate(); ; {
+		_, after, ok := strings.Cut(rest, "{header:")
+		if !ok {
+			break
+		}
+		name, tail, ok := strings.Cut(after, "}")
+		if !ok {
+			break
+		}
+		if name != "" {
+			out = append(out, textproto.CanonicalMIMEHeaderKey(name))
+		}
+		rest = tail
+	}
+	return out
 }

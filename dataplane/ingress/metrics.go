@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,7 +19,7 @@ type metrics struct {
 	byReason       [numReasons]prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, inflight *atomic.Int64) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookgate_edge_requests_total", Help: "Inbound calls by outcome.",
@@ -39,12 +40,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hookgate_edge_failed_trigger_records_total", Help: "Failed triggers by what became of their record.",
 		}, []string{"result"}),
 	}
+	// Read at scrape time: the hot path only adds to the atomic.
+	inflightBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hookgate_edge_inflight_bytes", Help: "Bytes of bodies and envelopes held by calls in flight (bounded by the in-flight budget; calls over it are counted as hookgate_edge_requests_total{outcome=\"over_budget\"}).",
+	}, func() float64 { return float64(inflight.Load()) })
 	for r := range numReasons {
 		info := reasons[r]
 		m.byReason[r] = m.requests.WithLabelValues(info.label, fmt.Sprint(info.status))
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.requests, m.seconds, m.publishSeconds, m.bodyBytes, m.failures} {
+		for _, c := range []prometheus.Collector{m.requests, m.seconds, m.publishSeconds, m.bodyBytes, m.failures, inflightBytes} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register metrics: %w", err)
 			}

@@ -161,9 +161,10 @@ func TestDedupOfProviderDeliveryID(t *testing.T) {
 	if n := len(e.messages(t, streams.Inbound, "hookgate.in.acme.orders.start")); n != 1 {
 		t.Fatalf("%d messages stored for one delivery id, want 1", n)
 	}
-	// Without a delivery id, each call is its own event.
-	for range 2 {
-		e.do(t, call{path: "/in/acme/wh_dedup?key=" + key1, body: `{"x":1}`})
+	// Without a delivery id, calls with different bodies are different
+	// events (identical ones: TestDedupWithoutDeliveryID).
+	for _, body := range []string{`{"x":2}`, `{"x":3}`} {
+		e.do(t, call{path: "/in/acme/wh_dedup?key=" + key1, body: body})
 	}
 	if n := len(e.messages(t, streams.Inbound, "hookgate.in.acme.orders.start")); n != 3 {
 		t.Fatalf("%d messages, want 3", n)

@@ -1,12 +1,10 @@
 package ingress
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"math"
+	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hookgate/hookgate/dataplane/envelope"
 	"github.com/hookgate/hookgate/dataplane/streams"
@@ -25,6 +23,10 @@ type hook struct {
 	// failures samples failed-trigger records so a flood cannot fill the
 	// store; it lives as long as the webhook.
 	failures *rate.Limiter
+	// secretHeaders never enter the envelope; redact are redacted in
+	// failed triggers beyond the names that say they carry credentials.
+	secretHeaders []string
+	redact        []string
 }
 
 type binding struct {
@@ -74,6 +76,11 @@ func (hs *hooks) prune(keep func(key string) bool) {
 
 func newHook(w *hookgatev1.EdgeWebhook, old *hook) *hook {
 	h := &hook{src: w, provider: providerName(w.GetProvider())}
+	h.secretHeaders = secretHeaders[w.GetProvider()]
+	h.redact = h.secretHeaders
+	if c := w.GetCustomHmac(); c != nil {
+		h.redact = append(slices.Clip(h.redact), customHMACHeaders(c)...)
+	}
 	for _, b := range w.GetBindings() {
 		nb := binding{processID: b.GetProcessId(), threadID: b.GetThreadId()}
 		nb.resume = b.GetTrigger() == hookgatev1.Trigger_TRIGGER_RESUME_PROCESS
@@ -94,10 +101,14 @@ func newHook(w *hookgatev1.EdgeWebhook, old *hook) *hook {
 		h.bindings = append(h.bindings, nb)
 	}
 	if rl := w.GetRateLimit(); rl != nil && rl.GetRequestsPerSecond() > 0 {
+		// The control plane bounds these values; the edge stays safe with
+		// any: the burst is kept within [1, maxBurst] (a float beyond int
+		// would convert to garbage).
 		burst := int(rl.GetBurst())
 		if burst <= 0 {
-			burst = int(math.Ceil(rl.GetRequestsPerSecond()))
+			burst = int(math.Min(math.Ceil(rl.GetRequestsPerSecond()), maxBurst))
 		}
+		burst = min(max(burst, 1), maxBurst)
 		if old != nil && old.limiter != nil && old.limiter.Limit() == rate.Limit(rl.GetRequestsPerSecond()) && old.limiter.Burst() == burst {
 			h.limiter = old.limiter
 		} else {
@@ -112,30 +123,14 @@ func newHook(w *hookgatev1.EdgeWebhook, old *hook) *hook {
 	return h
 }
 
+// maxBurst bounds a rate limit's burst.
+const maxBurst = 1 << 20
+
 // Failed-trigger sampling per webhook: a burst of 20, then one a second.
 const (
 	failureRecordRate  = rate.Limit(1)
 	failureRecordBurst = 20
 )
-
-// keyValid reports whether key matches the webhook's current key, or its
-// previous key before that one's expiry. Digests are compared in constant
-// time, and every digest is compared so timing does not tell which matched.
-func keyValid(w *hookgatev1.EdgeWebhook, key string, now time.Time) bool {
-	if key == "" {
-		return false
-	}
-	d := sha256.Sum256([]byte(key))
-	ok := 0
-	for _, k := range w.GetKeys() {
-		match := subtle.ConstantTimeCompare(d[:], k.GetSha256())
-		if exp := k.GetExpireTime(); exp != nil && !now.Before(exp.AsTime()) {
-			match = 0
-		}
-		ok |= match
-	}
-	return ok == 1
-}
 
 func providerName(p hookgatev1.Provider) string {
 	return strings.TrimPrefix(p.String(), "PROVIDER_")

@@ -34,7 +34,7 @@ func TestStatusTable(t *testing.T) {
 		reason string
 	}{
 		{"accepted with query key", call{path: "/in/acme/wh_live?key=" + key1, body: `{"a":1}`}, 200, ""},
-		{"accepted with bearer", call{path: "/in/acme/wh_live", body: `{"a":1}`, headers: bearer}, 200, ""},
+		{"accepted with bearer", call{path: "/in/acme/wh_live", body: `{"a":2}`, headers: bearer}, 200, ""},
 		{"accepted with header key", call{path: "/in/acme/wh_live", body: `{}`, headers: map[string]string{"X-Hookgate-Key": key1}}, 200, ""},
 		{"previous key in grace", call{path: "/in/acme/wh_live?key=" + key0, body: `{}`}, 200, ""},
 		{"bad JSON", call{path: "/in/acme/wh_live?key=" + key1, body: `{"a":`}, 400, "invalid_json"},
@@ -71,7 +71,7 @@ func TestStatusTable(t *testing.T) {
 	}
 
 	// The expired previous key stops working once the clock passes it.
-	e.now = e.now.Add(2 * time.Hour)
+	e.advance(2 * time.Hour)
 	if status, _, _ := e.do(t, call{path: "/in/acme/wh_live?key=" + key0, body: `{}`}); status != 401 {
 		t.Fatalf("expired previous key: %d, want 401", status)
 	}

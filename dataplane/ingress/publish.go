@@ -1,0 +1,94 @@
+package ingress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// publishError is one row of the table that classifies publish errors: a
+// permanent error (the same call can never be stored) is a 4xx the sender
+// should not retry; every other is 503, retryable.
+type publishError struct {
+	err    error               // matched with errors.Is, or
+	code   jetstream.ErrorCode // a JetStream API error code when err is nil
+	reason reason
+	what   string // the metric-safe description for the log
+}
+
+// publishErrors is the one table of publish failures; the first matching
+// row wins, and an error matching none is retryable.
+var publishErrors = []publishError{
+	// Permanent: the message itself does not fit.
+	{err: nats.ErrMaxPayload, reason: reasonEnvelopeTooLarge, what: "over NATS max_payload"},
+	{code: jetstream.JSErrCodeStreamMessageExceedsMaximum, reason: reasonEnvelopeTooLarge, what: "over the stream's max message size"},
+	{code: 10097, reason: reasonHeadersTooLarge, what: "headers over the stream's 64 KiB limit"}, // JSStreamHeaderExceedsMaximumErr
+	{err: nats.ErrBadHeaderMsg, reason: reasonHeadersTooLarge, what: "headers could not be encoded"},
+	// Retryable: the bus or its stream is away, slow or full; an operator
+	// or time fixes it.
+	{err: nats.ErrNoResponders, reason: reasonPublishFailed, what: "no stream captures the subject"},
+	{err: jetstream.ErrNoStreamResponse, reason: reasonPublishFailed, what: "no response from the stream"},
+	{err: jetstream.ErrAsyncPublishTimeout, reason: reasonPublishFailed, what: "no acknowledgement in time"},
+	{err: context.DeadlineExceeded, reason: reasonPublishFailed, what: "no acknowledgement in time"},
+	{err: context.Canceled, reason: reasonPublishFailed, what: "call ended"},
+	{err: nats.ErrTimeout, reason: reasonPublishFailed, what: "timeout"},
+	{err: jetstream.ErrTooManyStalledMsgs, reason: reasonPublishFailed, what: "too many publishes pending"},
+	{err: nats.ErrConnectionClosed, reason: reasonPublishFailed, what: "connection closed"},
+	{err: nats.ErrConnectionDraining, reason: reasonPublishFailed, what: "connection draining"},
+	{err: nats.ErrConnectionReconnecting, reason: reasonPublishFailed, what: "connection reconnecting"},
+	{err: nats.ErrDisconnected, reason: reasonPublishFailed, what: "disconnected"},
+	{err: nats.ErrReconnectBufExceeded, reason: reasonPublishFailed, what: "reconnect buffer full"},
+	{code: 10047, reason: reasonPublishFailed, what: "stream storage full"}, // JSStorageResourcesExceededErr
+	{code: 10077, reason: reasonPublishFailed, what: "stream store failed"}, // JSStreamStoreFailedF (e.g. a full disk)
+}
+
+// classifyPublish returns the row of publishErrors that err matches.
+func classifyPublish(err error) publishError {
+	var apiErr *jetstream.APIError
+	isAPI := errors.As(err, &apiErr)
+	for _, row := range publishErrors {
+		if row.err != nil && errors.Is(err, row.err) || row.err == nil && isAPI && apiErr.ErrorCode == row.code {
+			return row
+		}
+	}
+	return publishError{reason: reasonPublishFailed, what: "unclassified"}
+}
+
+// publish sends every message asynchronously, so JetStream can batch them
+// with other calls', then waits for every acknowledgement. The JetStream
+// context's own async timeout (the same PublishTimeout) frees the future
+// and its buffer of an ack that never comes.
+func (e *Edge) publish(ctx context.Context, msgs []*nats.Msg) error {
+	start := e.now()
+	defer func() { e.metrics.publishSeconds.Observe(e.now().Sub(start).Seconds()) }()
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.PublishTimeout)
+	defer cancel()
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, m := range msgs {
+		f, err := e.js.PublishMsgAsync(m)
+		if err != nil {
+			return fmt.Errorf("publish to %s: %w", m.Subject, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		if err := waitAck(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func waitAck(ctx context.Context, f jetstream.PubAckFuture) error {
+	select {
+	case <-f.Ok():
+		return nil
+	case err := <-f.Err():
+		return fmt.Errorf("publish to %s: %w", f.Msg().Subject, err)
+	case <-ctx.Done():
+		return fmt.Errorf("publish to %s: no acknowledgement: %w", f.Msg().Subject, ctx.Err())
+	}
+}
