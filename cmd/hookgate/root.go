@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hookgate/hookgate/cmd/hookgate/cli"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -29,12 +30,8 @@ func newRootCommand() *cobra.Command {
 		newControlPlaneCommand(),
 		newEdgeCommand(),
 		newDispatcherCommand(),
-		newTenantsCommand(),
-		newTokensCommand(),
-		newWebhooksCommand(),
-		newEventsCommand(),
-		newNodesCommand(),
 	)
+	root.AddCommand(cli.Commands()...)
 	return root
 }
 

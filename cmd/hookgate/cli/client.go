@@ -1,7 +1,12 @@
-package main
+// Package cli is the admin command line: tenants, tokens, webhooks, nodes
+// and events tail. Each command talks to the admin API (or, for events, to
+// NATS) as a user would; it holds no server logic.
+package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +29,9 @@ type cliFlags struct {
 	server string
 	token  string
 	output string
+	// caFile verifies an https:// admin API; clientCert and clientKey
+	// answer a control plane that requires client certificates.
+	caFile, clientCert, clientKey string
 }
 
 func (c *cliFlags) register(cmd *cobra.Command) {
@@ -31,6 +39,41 @@ func (c *cliFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&c.server, "server", "http://127.0.0.1:8070", "admin API URL")
 	fs.StringVar(&c.token, "token", "", "admin token (default: $HOOKGATE_TOKEN, else .hookgate/admin-token)")
 	fs.StringVarP(&c.output, "output", "o", "table", "output format: table or json")
+	fs.StringVar(&c.caFile, "ca-file", "", "CA (PEM) of an https:// admin API's certificate")
+	fs.StringVar(&c.clientCert, "client-cert", "", "client certificate (PEM) for a control plane that requires one (mTLS)")
+	fs.StringVar(&c.clientKey, "client-key", "", "key (PEM) of --client-cert")
+}
+
+// httpClient is the HTTP client of the admin API: TLS as the flags say, and
+// HTTP/2 over TLS by ALPN.
+func (c *cliFlags) httpClient() (*http.Client, error) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	if c.caFile == "" && c.clientCert == "" && c.clientKey == "" {
+		return client, nil
+	}
+	if (c.clientCert == "") != (c.clientKey == "") {
+		return nil, errors.New("flags --client-cert and --client-key: give both or neither")
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.caFile != "" {
+		pem, err := os.ReadFile(c.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("flag --ca-file: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("flag --ca-file %s: no PEM certificate", c.caFile)
+		}
+	}
+	if c.clientCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.clientCert, c.clientKey)
+		if err != nil {
+			return nil, fmt.Errorf("flags --client-cert/--client-key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	client.Transport = &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}
+	return client, nil
 }
 
 // cli is what a command needs to call the admin API and print.
@@ -54,9 +97,13 @@ func (c *cliFlags) client(cmd *cobra.Command) (*cli, error) {
 		}
 		token = strings.TrimSpace(string(data))
 	}
+	hc, err := c.httpClient()
+	if err != nil {
+		return nil, err
+	}
 	return &cli{
 		flags:  c,
-		http:   &http.Client{Timeout: 30 * time.Second},
+		http:   hc,
 		opts:   []connect.ClientOption{connect.WithInterceptors(bearerToken(token))},
 		out:    cmd.OutOrStdout(),
 		server: strings.TrimRight(c.server, "/"),
@@ -150,4 +197,15 @@ func timeText(t interface{ AsTime() time.Time }, valid bool) string {
 		return "-"
 	}
 	return t.AsTime().UTC().Format(time.RFC3339)
+}
+
+// Commands returns the admin CLI's commands, to be added to the root command.
+func Commands() []*cobra.Command {
+	return []*cobra.Command{
+		newTenantsCommand(),
+		newTokensCommand(),
+		newWebhooksCommand(),
+		newEventsCommand(),
+		newNodesCommand(),
+	}
 }

@@ -1,19 +1,28 @@
-package main
+package cli
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
+	"github.com/hookgate/hookgate/cmd/hookgate/app/dev"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
 	"github.com/hookgate/hookgate/dataplane/streams"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
 
+// devNATSUser is where hookgate dev keeps its NATS user's seed, relative to
+// the folder it runs in.
+const devNATSUser = ".hookgate/" + dev.NATSUserFile
+
 func newEventsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "events", Short: "Watch inbound events in JetStream"}
-	var natsURL, tenant, process string
+	var (
+		natsCfg         natsconn.Config
+		tenant, process string
+	)
 	var fromStart bool
 	tail := &cobra.Command{
 		Use:   "tail",
@@ -24,9 +33,16 @@ func newEventsCommand() *cobra.Command {
 				return errors.New("flag --tenant: required")
 			}
 			subject := streams.InboundFilter(tenant, process)
-			nc, err := nats.Connect(natsURL, nats.Name("hookgate-events-tail"))
+			if natsCfg.CredsFile == "" && natsCfg.NkeyFile == "" && natsCfg.User == "" {
+				// hookgate dev's NATS admits only the user whose seed
+				// it keeps in its data folder.
+				if _, err := os.Stat(devNATSUser); err == nil {
+					natsCfg.NkeyFile = devNATSUser
+				}
+			}
+			nc, err := natsCfg.Connect("hookgate-events-tail")
 			if err != nil {
-				return fmt.Errorf("nats %s: %w", natsURL, err)
+				return err
 			}
 			defer nc.Close()
 			js, err := jetstream.New(nc)
@@ -34,15 +50,21 @@ func newEventsCommand() *cobra.Command {
 				return fmt.Errorf("jetstream: %w", err)
 			}
 			ctx := cmd.Context()
-			policy := jetstream.DeliverNewPolicy
-			if fromStart {
-				policy = jetstream.DeliverAllPolicy
+			// New events are those after the stream's last sequence now:
+			// an ordered consumer is created lazily on the first fetch,
+			// and "new" from then on would miss what arrives in between.
+			ccfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverAllPolicy}
+			if !fromStart {
+				s, err := js.Stream(ctx, streams.Inbound)
+				if err != nil {
+					return fmt.Errorf("stream %s: %w", streams.Inbound, err)
+				}
+				ccfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+				ccfg.OptStartSeq = s.CachedInfo().State.LastSeq + 1
 			}
 			// An ordered consumer is ephemeral and durable-less: it leaves
 			// nothing behind in the stream when the tail ends.
-			c, err := js.OrderedConsumer(ctx, streams.Inbound, jetstream.OrderedConsumerConfig{
-				FilterSubjects: []string{subject}, DeliverPolicy: policy,
-			})
+			c, err := js.OrderedConsumer(ctx, streams.Inbound, ccfg)
 			if err != nil {
 				return fmt.Errorf("consume %s: %w", subject, err)
 			}
@@ -68,7 +90,7 @@ func newEventsCommand() *cobra.Command {
 			}
 		},
 	}
-	tail.Flags().StringVar(&natsURL, "nats-url", nats.DefaultURL, "NATS server URL")
+	natsCfg.RegisterFlags(tail.Flags())
 	tail.Flags().StringVar(&tenant, "tenant", "", "tenant whose events to show (required)")
 	tail.Flags().StringVar(&process, "process", "", "only events for this process")
 	tail.Flags().BoolVar(&fromStart, "from-start", false, "print the stored events first, then new ones")

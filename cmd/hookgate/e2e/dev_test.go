@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -57,7 +58,23 @@ func TestDevRunsEverythingAndRestartsOnSameData(t *testing.T) {
 		t.Fatalf("admin token file does not hold the printed hga_ token")
 	}
 
-	checkStreams(t, d.nats, "HOOKGATE_INBOUND", "HOOKGATE_OUTBOUND")
+	// The credentials between the parts are made in the data folder, each
+	// readable by its owner only.
+	for _, name := range []string{"edge-token", "dispatcher-token", "nats-user.nk", "keyring.json"} {
+		info, err := os.Stat(filepath.Join(dir, ".hookgate", name))
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, mode %v; want a file of mode 0600", name, err, info)
+		}
+	}
+	// The embedded NATS admits only its user: an open connection could
+	// read every envelope or publish forged events.
+	if nc, err := nats.Connect(d.nats); err == nil {
+		nc.Close()
+		t.Fatalf("NATS admitted a connection without credentials")
+	} else if !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Fatalf("NATS without credentials: %v, want an authorization error", err)
+	}
+	checkStreams(t, d, "HOOKGATE_INBOUND", "HOOKGATE_OUTBOUND")
 	checkGRPC(t, strings.TrimPrefix(d.admin, "http://"), d.token)
 
 	if err := d.stop(t); err != nil {
@@ -69,7 +86,7 @@ func TestDevRunsEverythingAndRestartsOnSameData(t *testing.T) {
 	if d2.token != d.token {
 		t.Fatalf("restart printed another admin token")
 	}
-	checkStreams(t, d2.nats, "HOOKGATE_INBOUND", "HOOKGATE_OUTBOUND")
+	checkStreams(t, d2, "HOOKGATE_INBOUND", "HOOKGATE_OUTBOUND")
 	if code, body := get(t, d2.admin+"/readyz"); code != 200 {
 		t.Fatalf("after restart GET /readyz = %d %q", code, body)
 	}
@@ -78,12 +95,9 @@ func TestDevRunsEverythingAndRestartsOnSameData(t *testing.T) {
 	}
 }
 
-func checkStreams(t *testing.T, url string, names ...string) {
+func checkStreams(t *testing.T, d *devServer, names ...string) {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatalf("connect to NATS %s: %v", url, err)
-	}
+	nc := d.natsConn(t)
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -154,6 +168,28 @@ func checkGRPC(t *testing.T, addr, token string) {
 	}
 }
 
+// TestDevDataFolderInUse: a second hookgate dev on the same folder says who
+// holds it and exits, instead of waiting forever in etcd's file lock.
+func TestDevDataFolderInUse(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first := startDev(t, dir)
+	second := start(t, dir, nil, "dev",
+		"--admin-addr", "127.0.0.1:0", "--edge-addr", "127.0.0.1:0", "--ops-addr", "127.0.0.1:0",
+		"--etcd-addr", "127.0.0.1:0", "--etcd-peer-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0")
+	if err := second.wait(t, 30*time.Second); err == nil {
+		t.Fatalf("second hookgate dev on the same folder exited 0")
+	}
+	want := fmt.Sprintf("hookgate: data folder .hookgate is in use by pid %d", first.cmd.Process.Pid)
+	if got := strings.TrimSpace(second.stderr.String()); got != want {
+		t.Fatalf("second hookgate dev said %q, want %q", got, want)
+	}
+	// The first still serves.
+	if code, body := get(t, first.admin+"/readyz"); code != 200 {
+		t.Fatalf("first hookgate dev GET /readyz = %d %q", code, body)
+	}
+}
+
 func TestDevBadStartupInput(t *testing.T) {
 	t.Parallel()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -187,7 +223,7 @@ func TestDevBadStartupInput(t *testing.T) {
 		{
 			name: "unreachable etcd",
 			args: []string{"controlplane", "--etcd-endpoints", "http://" + busy.Addr().String(), "--etcd-dial-timeout", "1s",
-				"--listen-addr", "127.0.0.1:0", "--keyring", `{"primary":"k1","keys":{"k1":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`},
+				"--listen-addr", "127.0.0.1:0", "--node-token", "hgn_x", "--keyring", `{"primary":"k1","keys":{"k1":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`},
 			want: "unreachable",
 		},
 		{
@@ -211,6 +247,24 @@ func TestDevBadStartupInput(t *testing.T) {
 			args: []string{"edge"},
 			env:  []string{"HOOKGATE_PUBLISH_TIMEOUT=soon"},
 			want: "HOOKGATE_PUBLISH_TIMEOUT",
+		},
+		{
+			// The config stream carries secrets: no credential, no start,
+			// on loopback too.
+			name: "control plane without node credentials",
+			args: []string{"controlplane", "--listen-addr", "127.0.0.1:0", "--keyring", `{"primary":"k1","keys":{"k1":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`},
+			want: "--edge-token",
+		},
+		{
+			name: "node tokens beside required client certificates",
+			args: []string{"controlplane", "--listen-addr", "127.0.0.1:0", "--node-token", "hgn_x", "--tls-cert", "c.pem", "--tls-key", "k.pem",
+				"--tls-client-ca", "ca.pem", "--keyring", `{"primary":"k1","keys":{"k1":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`},
+			want: "--tls-client-ca",
+		},
+		{
+			name: "two kinds of NATS credential",
+			args: []string{"edge", "--listen-addr", "127.0.0.1:0", "--nats-nkey", "seed.nk", "--nats-user", "u", "--nats-password", "p"},
+			want: "--nats-creds",
 		},
 		{
 			name: "control plane beyond loopback without TLS",

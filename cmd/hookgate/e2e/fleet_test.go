@@ -79,9 +79,11 @@ func TestFleetStaysUpWithoutControlPlane(t *testing.T) {
 			"--listen-addr", addr, "--keyring-file", keyring, "--bootstrap-token-file", tokenFile,
 			"--public-url", "http://edge.example"}
 	}
-	cp := start(t, dir, nil, cpArgs("127.0.0.1:0")...)
+	// Per-role node tokens, from the environment as operators pass them.
+	cpEnv := []string{"HOOKGATE_EDGE_TOKEN=hgn_edge-secret", "HOOKGATE_DISPATCHER_TOKEN=hgn_dispatcher-secret"}
+	cp := start(t, dir, cpEnv, cpArgs("127.0.0.1:0")...)
 	admin := addrFromLog(t, cp, "admin")
-	edge := start(t, dir, nil, "edge", "--control-plane", admin, "--nats-url", ns.ClientURL(),
+	edge := start(t, dir, []string{"HOOKGATE_NODE_TOKEN=hgn_edge-secret"}, "edge", "--control-plane", admin, "--nats-url", ns.ClientURL(),
 		"--listen-addr", "127.0.0.1:0", "--ops-addr", "127.0.0.1:0", "--node-id", "edge-1")
 	ingress := addrFromLog(t, edge, "ingress")
 	poll.Until(t, 10*time.Second, "edge ready", func() bool { code, _ := get(t, ingress+"/readyz"); return code == 200 })
@@ -133,7 +135,7 @@ func TestFleetStaysUpWithoutControlPlane(t *testing.T) {
 
 	// The control plane returns on the same address; the edge reconnects
 	// and sees changes made since.
-	cp2 := start(t, dir, nil, cpArgs(strings.TrimPrefix(admin, "http://"))...)
+	cp2 := start(t, dir, cpEnv, cpArgs(strings.TrimPrefix(admin, "http://"))...)
 	addrFromLog(t, cp2, "admin")
 	mustRun(t, dir, env, "webhooks", "delete", id, "--tenant", "acme")
 	eventually(t, url+"?key="+newKey, 404)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/testkit/poll"
+	"github.com/nats-io/nats.go"
 )
 
 // binary returns the hookgate binary: $HOOKGATE_BIN (set by make test) or
@@ -150,6 +151,21 @@ type devServer struct {
 	etcd  string
 	nats  string
 	token string
+}
+
+// natsConn connects to the dev server's NATS as its user, with the seed
+// in its data folder.
+func (d *devServer) natsConn(t *testing.T) *nats.Conn {
+	t.Helper()
+	opt, err := nats.NkeyOptionFromSeed(filepath.Join(d.dir, ".hookgate", "nats-user.nk"))
+	if err != nil {
+		t.Fatalf("dev NATS seed: %v", err)
+	}
+	nc, err := nats.Connect(d.nats, opt)
+	if err != nil {
+		t.Fatalf("connect to NATS %s: %v", d.nats, err)
+	}
+	return nc
 }
 
 var printedLine = regexp.MustCompile(`^\s+(admin API|edge|ops|etcd|NATS|admin token)\s+(\S+)`)

@@ -1,9 +1,15 @@
-package main
+// Package controlplane wires a control-plane replica: it reaches etcd and
+// NATS, loads the keyring and the bootstrap token, and serves the admin API
+// and the config stream on one port, with the key sweep under an etcd
+// election. hookgate controlplane and hookgate dev both run it; tests start
+// the same wiring.
+package controlplane
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,122 +17,135 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/serve"
 	"github.com/hookgate/hookgate/controlplane/admin"
 	"github.com/hookgate/hookgate/controlplane/distribute"
 	"github.com/hookgate/hookgate/controlplane/failures"
 	"github.com/hookgate/hookgate/controlplane/leader"
 	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
+	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/spf13/cobra"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 )
 
-// controlPlaneConfig is what the control plane needs to start.
-type controlPlaneConfig struct {
-	listenAddr string
-	// listener, when set, is already bound to listenAddr (hookgate dev binds
-	// early to learn random ports).
-	listener net.Listener
-	// listenFlag names the flag that set listenAddr, for errors.
-	listenFlag      string
-	etcdEndpoints   []string
-	etcdDialTimeout time.Duration
-	// etcdCA, etcdCert and etcdKey secure the etcd connection (https://).
-	etcdCA, etcdCert, etcdKey string
-	natsURL                   string
-	bootstrapTokenFile        string
-	// keyringFile holds the JSON keyring; keyringJSON is the same inline
-	// (best given as HOOKGATE_KEYRING). createKeyring makes the file when it
-	// is missing (hookgate dev only).
-	keyringFile   string
-	keyringJSON   string
-	createKeyring bool
-	// publicURL is the edge's public base URL that webhook URLs start with.
-	publicURL        string
-	keySweepInterval time.Duration
-	// nodeToken authenticates data-plane nodes on the config stream.
-	nodeToken string
-	// tlsCert and tlsKey serve the admin port over TLS; tlsClientCA
-	// verifies node client certificates (mTLS).
-	tlsCert, tlsKey, tlsClientCA string
-	// allowPlaintext permits cleartext on a non-loopback address.
-	allowPlaintext    bool
-	replicaID         string
-	configSendTimeout time.Duration
+// Config is what a control-plane replica needs to start. The flag names in
+// errors are those of hookgate controlplane.
+type Config struct {
+	ListenAddr string
+	// Listener, when set, is already bound to ListenAddr (hookgate dev
+	// binds early to learn random ports).
+	Listener net.Listener
+	// ListenFlag names the flag that set ListenAddr, for errors.
+	ListenFlag      string
+	EtcdEndpoints   []string
+	EtcdDialTimeout time.Duration
+	// EtcdCA, EtcdCert and EtcdKey secure the etcd connection (https://).
+	EtcdCA, EtcdCert, EtcdKey string
+	// EtcdLogger receives the etcd client's log; nil discards it.
+	EtcdLogger         *zap.Logger
+	NATS               natsconn.Config
+	BootstrapTokenFile string
+	// KeyringFile holds the JSON keyring; KeyringJSON is the same inline
+	// (best given as HOOKGATE_KEYRING). CreateKeyring makes the file when
+	// it is missing (hookgate dev only).
+	KeyringFile   string
+	KeyringJSON   string
+	CreateKeyring bool
+	// PublicURL is the edge's public base URL that webhook URLs start with.
+	PublicURL        string
+	KeySweepInterval time.Duration
+	// EdgeToken and DispatcherToken are the per-role node credentials of
+	// the config stream; NodeToken is one shared by both roles (weaker).
+	EdgeToken, DispatcherToken, NodeToken string
+	// TLSCert and TLSKey serve the admin port over TLS; TLSClientCA makes
+	// it require client certificates it verifies (mTLS) from every caller.
+	TLSCert, TLSKey, TLSClientCA string
+	// AllowPlaintext permits cleartext on a non-loopback address.
+	AllowPlaintext    bool
+	ReplicaID         string
+	ConfigSendTimeout time.Duration
+	// ConfigReadyTimeout bounds a node's wait for this replica's view.
+	ConfigReadyTimeout time.Duration
+	// CallTimeout bounds every unary admin call; ReadTimeout bounds reading
+	// a request (every request but the config stream).
+	CallTimeout time.Duration
+	ReadTimeout time.Duration
 }
 
-func (c controlPlaneConfig) validate() error {
-	if len(c.etcdEndpoints) == 0 {
-		return fmt.Errorf("flag --etcd-endpoints: at least one endpoint is required")
+// Validate reports unusable settings, naming the flag.
+func (c Config) Validate() error {
+	if len(c.EtcdEndpoints) == 0 {
+		return errors.New("flag --etcd-endpoints: at least one endpoint is required")
 	}
-	if c.etcdDialTimeout <= 0 {
-		return fmt.Errorf("flag --etcd-dial-timeout %s: must be positive", c.etcdDialTimeout)
+	if c.EtcdDialTimeout <= 0 {
+		return fmt.Errorf("flag --etcd-dial-timeout %s: must be positive", c.EtcdDialTimeout)
 	}
-	if c.natsURL == "" {
-		return fmt.Errorf("flag --nats-url: required")
+	if err := c.NATS.Validate(); err != nil {
+		return err
 	}
-	if c.keyringFile == "" && c.keyringJSON == "" {
-		return fmt.Errorf("flag --keyring-file or environment HOOKGATE_KEYRING: a keyring is required to encrypt provider secrets")
+	if c.KeyringFile == "" && c.KeyringJSON == "" {
+		return errors.New("flag --keyring-file or environment HOOKGATE_KEYRING: a keyring is required to encrypt provider secrets")
 	}
-	if u, err := url.Parse(c.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return fmt.Errorf("flag --public-url %q: want the edge's public base URL, e.g. https://hooks.example.com", c.publicURL)
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return fmt.Errorf("flag --public-url %q: want the edge's public base URL, e.g. https://hooks.example.com", c.PublicURL)
 	}
-	if c.keySweepInterval <= 0 {
-		return fmt.Errorf("flag --key-sweep-interval %s: must be positive", c.keySweepInterval)
+	if c.KeySweepInterval <= 0 {
+		return fmt.Errorf("flag --key-sweep-interval %s: must be positive", c.KeySweepInterval)
 	}
-	if (c.tlsCert == "") != (c.tlsKey == "") {
-		return fmt.Errorf("flags --tls-cert and --tls-key: give both or neither")
+	if c.CallTimeout <= 0 {
+		return fmt.Errorf("flag --call-timeout %s: must be positive", c.CallTimeout)
 	}
-	if c.tlsClientCA != "" && c.tlsCert == "" {
-		return fmt.Errorf("flag --tls-client-ca: needs --tls-cert and --tls-key")
+	if c.ReadTimeout <= 0 {
+		return fmt.Errorf("flag --read-timeout %s: must be positive", c.ReadTimeout)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("flags --tls-cert and --tls-key: give both or neither")
+	}
+	if c.TLSClientCA != "" && c.TLSCert == "" {
+		return errors.New("flag --tls-client-ca: needs --tls-cert and --tls-key")
 	}
 	// Node tokens and provider secrets cross this port: cleartext only on
 	// loopback unless the operator says the network is trusted.
-	if c.tlsCert == "" && !c.allowPlaintext && !loopbackAddr(c.listenAddrOf()) {
-		return fmt.Errorf("flag --%s %q: cleartext on a non-loopback address needs --tls-cert/--tls-key or --allow-plaintext", c.listenFlag, c.listenAddrOf())
+	if c.TLSCert == "" && !c.AllowPlaintext && !serve.Loopback(c.listenAddr()) {
+		return fmt.Errorf("flag --%s %q: cleartext on a non-loopback address needs --tls-cert/--tls-key or --allow-plaintext", c.ListenFlag, c.listenAddr())
 	}
-	if c.nodeToken == "" && c.tlsClientCA == "" && !loopbackAddr(c.listenAddrOf()) {
-		return fmt.Errorf("flag --node-token (or HOOKGATE_NODE_TOKEN): required when the control plane listens beyond loopback without --tls-client-ca")
+	// The config stream carries decrypted secrets: it never admits a
+	// caller without a credential, on loopback included (DESIGN.md).
+	tokens := c.EdgeToken != "" || c.DispatcherToken != "" || c.NodeToken != ""
+	switch {
+	case c.TLSClientCA == "" && !tokens:
+		return errors.New("flags --edge-token/--dispatcher-token (or --node-token), or --tls-client-ca: data-plane nodes need a credential; the config stream carries secrets")
+	case c.TLSClientCA != "" && tokens:
+		return errors.New("flag --tls-client-ca: nodes authenticate with their certificates; give no node tokens with it")
 	}
 	return nil
 }
 
-func (c controlPlaneConfig) listenAddrOf() string {
-	if c.listener != nil {
-		return c.listener.Addr().String()
+func (c Config) listenAddr() string {
+	if c.Listener != nil {
+		return c.Listener.Addr().String()
 	}
-	return c.listenAddr
-}
-
-// loopbackAddr reports whether host:port names a loopback address.
-func loopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return c.ListenAddr
 }
 
 // etcdTLS is the client TLS of the etcd connection, nil without files.
-func (c controlPlaneConfig) etcdTLS() (*tls.Config, error) {
-	if c.etcdCA == "" && c.etcdCert == "" && c.etcdKey == "" {
+func (c Config) etcdTLS() (*tls.Config, error) {
+	if c.EtcdCA == "" && c.EtcdCert == "" && c.EtcdKey == "" {
 		return nil, nil
 	}
-	info := transport.TLSInfo{TrustedCAFile: c.etcdCA, CertFile: c.etcdCert, KeyFile: c.etcdKey}
+	info := transport.TLSInfo{TrustedCAFile: c.EtcdCA, CertFile: c.EtcdCert, KeyFile: c.EtcdKey}
 	cfg, err := info.ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("flags --etcd-ca/--etcd-cert/--etcd-key: %w", err)
@@ -134,70 +153,71 @@ func (c controlPlaneConfig) etcdTLS() (*tls.Config, error) {
 	return cfg, nil
 }
 
-func (c controlPlaneConfig) tlsConfig() (*tls.Config, error) {
-	if c.tlsCert == "" {
+func (c Config) tlsConfig() (*tls.Config, error) {
+	if c.TLSCert == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
 	if err != nil {
 		return nil, fmt.Errorf("flags --tls-cert/--tls-key: %w", err)
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if c.tlsClientCA != "" {
-		pem, err := os.ReadFile(c.tlsClientCA)
+	if c.TLSClientCA != "" {
+		pem, err := os.ReadFile(c.TLSClientCA)
 		if err != nil {
 			return nil, fmt.Errorf("flag --tls-client-ca: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("flag --tls-client-ca %s: no PEM certificate", c.tlsClientCA)
+			return nil, fmt.Errorf("flag --tls-client-ca %s: no PEM certificate", c.TLSClientCA)
 		}
-		// Admin clients authenticate with tokens and send no certificate;
-		// nodes present one signed by this CA.
-		cfg.ClientCAs, cfg.ClientAuth = pool, tls.VerifyClientCertIfGiven
+		// Every caller presents a certificate of this CA: nodes one naming
+		// their role, admin clients one of their own besides their token.
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	return cfg, nil
 }
 
-func (c controlPlaneConfig) keyring() (*secrets.Keyring, error) {
+func (c Config) keyring() (*secrets.Keyring, error) {
 	switch {
-	case c.keyringJSON != "":
-		k, err := secrets.ParseKeyring([]byte(c.keyringJSON))
+	case c.KeyringJSON != "":
+		k, err := secrets.ParseKeyring([]byte(c.KeyringJSON))
 		if err != nil {
 			return nil, fmt.Errorf("environment HOOKGATE_KEYRING: %w", err)
 		}
 		return k, nil
-	case c.createKeyring:
-		return secrets.LoadOrCreateKeyring(c.keyringFile)
+	case c.CreateKeyring:
+		return secrets.LoadOrCreateKeyring(c.KeyringFile)
 	default:
-		data, err := os.ReadFile(c.keyringFile)
+		data, err := os.ReadFile(c.KeyringFile)
 		if err != nil {
 			return nil, fmt.Errorf("flag --keyring-file: %w", err)
 		}
 		k, err := secrets.ParseKeyring(data)
 		if err != nil {
-			return nil, fmt.Errorf("flag --keyring-file %s: %w", c.keyringFile, err)
+			return nil, fmt.Errorf("flag --keyring-file %s: %w", c.KeyringFile, err)
 		}
 		return k, nil
 	}
 }
 
-// controlPlane is a started control plane: etcd and NATS reached, admin port
+// ControlPlane is a started replica: etcd and NATS reached, admin port
 // bound, bootstrap token in place.
-type controlPlane struct {
-	dist   *distribute.Distributor
-	cfg    controlPlaneConfig
-	log    *slog.Logger
-	etcd   *clientv3.Client
-	nc     *nats.Conn
-	store  *store.Store
-	admin  *httpServer
-	token  string
-	minted bool
+type ControlPlane struct {
+	dist  *distribute.Distributor
+	cfg   Config
+	log   *slog.Logger
+	etcd  *clientv3.Client
+	nc    *nats.Conn
+	store *store.Store
+	admin *serve.Server
+	token string
 }
 
-func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Logger, reg *prometheus.Registry) (_ *controlPlane, err error) {
-	if err := cfg.validate(); err != nil {
+// Start connects and binds; Run then serves. A failure closes what was
+// opened.
+func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Registry) (_ *ControlPlane, err error) {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	// Local files first: bad input fails before anything is dialled.
@@ -214,68 +234,79 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
 	clock := systemClock{}
-	cp := &controlPlane{cfg: cfg, log: log}
+	cp := &ControlPlane{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
-			cp.close()
+			cp.Close()
 		}
 	}()
+	etcdLog := cfg.EtcdLogger
+	if etcdLog == nil {
+		etcdLog = zap.NewNop()
+	}
 	cp.etcd, err = clientv3.New(clientv3.Config{
-		Endpoints:   cfg.etcdEndpoints,
-		DialTimeout: cfg.etcdDialTimeout,
+		Endpoints:   cfg.EtcdEndpoints,
+		DialTimeout: cfg.EtcdDialTimeout,
 		TLS:         etcdTLS,
-		Logger:      zap.NewNop(),
+		Logger:      etcdLog,
 		Context:     ctx,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("controlplane: etcd %v: %w", cfg.etcdEndpoints, err)
+		return nil, fmt.Errorf("controlplane: etcd %v: %w", cfg.EtcdEndpoints, err)
 	}
 	cp.store = store.New(cp.etcd)
 	// The client dials lazily: prove etcd answers before serving anything.
-	pingCtx, cancel := context.WithTimeout(ctx, cfg.etcdDialTimeout)
+	pingCtx, cancel := context.WithTimeout(ctx, cfg.EtcdDialTimeout)
 	err = cp.store.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("controlplane: etcd %v unreachable: %w", cfg.etcdEndpoints, err)
+		return nil, fmt.Errorf("controlplane: etcd %v unreachable: %w", cfg.EtcdEndpoints, err)
 	}
-	cp.nc, err = nats.Connect(cfg.natsURL, nats.Name("hookgate-controlplane"), nats.MaxReconnects(-1))
-	if err != nil {
-		return nil, fmt.Errorf("controlplane: nats %s: %w", cfg.natsURL, err)
+	if cp.nc, err = cfg.NATS.Server("controlplane", log); err != nil {
+		return nil, fmt.Errorf("controlplane: %w", err)
 	}
 	js, err := jetstream.New(cp.nc)
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: jetstream: %w", err)
 	}
-	if cfg.bootstrapTokenFile != "" {
-		cp.token, cp.minted, err = admin.BootstrapToken(ctx, cp.store, cfg.bootstrapTokenFile, clock.Now())
+	if cfg.BootstrapTokenFile != "" {
+		var minted bool
+		cp.token, minted, err = admin.BootstrapToken(ctx, cp.store, cfg.BootstrapTokenFile, clock.Now())
 		if err != nil {
 			return nil, fmt.Errorf("controlplane: %w", err)
 		}
-		if cp.minted {
-			log.Info("bootstrap platform token created", "file", cfg.bootstrapTokenFile)
+		if minted {
+			log.Info("bootstrap platform token created", "file", cfg.BootstrapTokenFile)
 		}
 	}
 
 	checks := cp.checks()
-	replica := cfg.replicaID
+	replica := cfg.ReplicaID
 	if replica == "" {
-		replica = defaultNodeID("controlplane")
+		replica = serve.DefaultNodeID("controlplane")
 	}
-	cp.dist, err = distribute.New(distribute.Config{ReplicaID: replica, NodeToken: cfg.nodeToken, SendTimeout: cfg.configSendTimeout},
-		cp.etcd, keyring, log, reg, clock)
+	cp.dist, err = distribute.New(distribute.Config{
+		ReplicaID:         replica,
+		EdgeToken:         cfg.EdgeToken,
+		DispatcherToken:   cfg.DispatcherToken,
+		NodeToken:         cfg.NodeToken,
+		RequireClientCert: cfg.TLSClientCA != "",
+		SendTimeout:       cfg.ConfigSendTimeout,
+		ReadyTimeout:      cfg.ConfigReadyTimeout,
+	}, cp.etcd, keyring, log, reg, clock)
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
 	mux := admin.NewHandler(admin.Services{
 		Tenants:     admin.NewTenantService(cp.store, clock, log),
-		Webhooks:    admin.NewWebhookService(cp.store, keyring, clock, log, cfg.publicURL, failures.NewReader(js)),
+		Webhooks:    admin.NewWebhookService(cp.store, keyring, clock, log, cfg.PublicURL, failures.NewReader(js)),
 		Edges:       cp.dist,
 		ConfigNodes: cp.dist,
 	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks},
 		connect.WithCompressMinBytes(1024), connect.WithReadMaxBytes(4<<20))
-	healthMux(mux, checks, reg)
-	if cfg.listener == nil {
-		if cfg.listener, err = listen(cfg.listenFlag, cfg.listenAddr); err != nil {
+	serve.HealthMux(mux, checks, reg)
+	if cfg.Listener == nil {
+		if cfg.Listener, err = serve.Listen(cfg.ListenFlag, cfg.ListenAddr); err != nil {
 			return nil, fmt.Errorf("controlplane: %w", err)
 		}
 	}
@@ -283,25 +314,40 @@ func startControlPlane(ctx context.Context, cfg controlPlaneConfig, log *slog.Lo
 	if tlsCfg != nil {
 		handler = distribute.WithVerifiedClientCert(handler)
 	}
+	// Every request but the config stream is read within ReadTimeout, so a
+	// slow body cannot hold a connection.
+	handler = serve.WithReadDeadline(handler, cfg.ReadTimeout, isConfigStream)
 	// Outermost, so a node that stops reading cannot hold its stream's
 	// handler forever.
 	handler = distribute.WithSendDeadlines(handler)
-	cp.admin = serveOn("controlplane", cfg.listener, handler, adminLimits, log)
-	cp.admin.tls = tlsCfg
-	log.Info("control plane started", "admin", cp.admin.URL(), "etcd", cfg.etcdEndpoints)
+	cp.admin = serve.On("controlplane", cfg.Listener, handler, serve.AdminLimits, log)
+	cp.admin.TLS = tlsCfg
+	log.Info("control plane started", "admin", cp.admin.URL(), "etcd", cfg.EtcdEndpoints)
 	return cp, nil
 }
 
-func (cp *controlPlane) checks() []check {
-	return []check{
-		{name: "etcd", fn: func(ctx context.Context) (string, error) { return "", cp.store.Ping(ctx) }},
-		natsCheck(cp.nc),
+// isConfigStream reports a call of the long-lived config stream.
+func isConfigStream(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/"+hookgatev1connect.ConfigDiscoveryServiceName+"/")
+}
+
+// URL is the admin API's base URL.
+func (cp *ControlPlane) URL() string { return cp.admin.URL() }
+
+// Token is the bootstrap platform token (empty without a token file).
+func (cp *ControlPlane) Token() string { return cp.token }
+
+// Checks are the replica's readiness checks.
+func (cp *ControlPlane) checks() []serve.Check {
+	return []serve.Check{
+		{Name: "etcd", Fn: func(ctx context.Context) (string, error) { return "", cp.store.Ping(ctx) }},
+		serve.NATSCheck(cp.nc),
 	}
 }
 
 // Run serves the admin API until ctx ends, then closes the connections.
-func (cp *controlPlane) Run(ctx context.Context) error {
-	defer cp.close()
+func (cp *ControlPlane) Run(ctx context.Context) error {
+	defer cp.Close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return cp.admin.Run(ctx) })
 	g.Go(func() error { return cp.dist.Run(ctx) })
@@ -315,8 +361,8 @@ func (cp *controlPlane) Run(ctx context.Context) error {
 // sweepKeys removes previous API keys whose grace period ended; it runs on
 // the elected replica only. The edge also ignores expired keys itself, so the
 // sweep only tidies storage and the fleet's configuration.
-func (cp *controlPlane) sweepKeys(ctx context.Context) {
-	t := time.NewTicker(cp.cfg.keySweepInterval)
+func (cp *ControlPlane) sweepKeys(ctx context.Context) {
+	t := time.NewTicker(cp.cfg.KeySweepInterval)
 	defer t.Stop()
 	for {
 		n, err := cp.store.ExpirePreviousKeys(ctx, time.Now())
@@ -339,7 +385,8 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-func (cp *controlPlane) close() {
+// Close releases what Start opened; Run calls it when it returns.
+func (cp *ControlPlane) Close() {
 	if cp.admin != nil {
 		cp.admin.Close()
 	}
@@ -351,71 +398,24 @@ func (cp *controlPlane) close() {
 	}
 }
 
-func natsStatus(nc *nats.Conn) error {
-	if s := nc.Status(); s != nats.CONNECTED {
-		return fmt.Errorf("nats connection %s", s)
-	}
-	return nil
-}
-
 // healthChecker answers grpc.health.v1 from the readiness checks: every
 // admin service is as healthy as the process's dependencies.
-type healthChecker struct{ checks []check }
+type healthChecker struct{ checks []serve.Check }
 
 func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
 	if req.Service != "" && !slices.Contains(admin.ServiceNames, req.Service) {
 		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
 	}
 	for _, c := range h.checks {
-		if _, err := c.fn(ctx); err != nil {
+		if _, err := c.Fn(ctx); err != nil {
 			return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
 		}
 	}
 	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
 }
 
-func newControlPlaneCommand() *cobra.Command {
-	var (
-		cfg  = controlPlaneConfig{listenFlag: "listen-addr"}
-		logs logFlags
-	)
-	cmd := &cobra.Command{
-		Use:   "controlplane",
-		Short: "Run a control-plane replica against an etcd cluster and a NATS cluster",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := logs.logger()
-			if err != nil {
-				return err
-			}
-			reg := newRegistry()
-			cp, err := startControlPlane(cmd.Context(), cfg, log, reg)
-			if err != nil {
-				return err
-			}
-			return cp.Run(cmd.Context())
-		},
-	}
-	fs := cmd.Flags()
-	fs.StringVar(&cfg.listenAddr, "listen-addr", "127.0.0.1:8070", "admin API address (gRPC, gRPC-Web, Connect; /healthz, /readyz, /metrics)")
-	fs.StringSliceVar(&cfg.etcdEndpoints, "etcd-endpoints", []string{"http://127.0.0.1:2379"}, "etcd client URLs, comma separated")
-	fs.DurationVar(&cfg.etcdDialTimeout, "etcd-dial-timeout", 5*time.Second, "how long to wait for etcd at start-up")
-	fs.StringVar(&cfg.etcdCA, "etcd-ca", "", "CA (PEM) of the etcd servers' certificates")
-	fs.StringVar(&cfg.etcdCert, "etcd-cert", "", "client certificate (PEM) for etcd")
-	fs.StringVar(&cfg.etcdKey, "etcd-key", "", "client key (PEM) for etcd")
-	fs.StringVar(&cfg.natsURL, "nats-url", nats.DefaultURL, "NATS server URLs, comma separated")
-	fs.StringVar(&cfg.keyringFile, "keyring-file", "", "JSON keyring that encrypts provider and signing secrets at rest")
-	fs.StringVar(&cfg.keyringJSON, "keyring", "", "the keyring JSON itself; prefer the environment variable HOOKGATE_KEYRING")
-	fs.StringVar(&cfg.publicURL, "public-url", "http://127.0.0.1:8080", "the edges' public base URL, as providers call it")
-	fs.DurationVar(&cfg.keySweepInterval, "key-sweep-interval", time.Minute, "how often expired previous API keys are removed")
-	fs.StringVar(&cfg.nodeToken, "node-token", "", "shared token data-plane nodes present on the config stream (prefer HOOKGATE_NODE_TOKEN)")
-	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "serve the admin port over TLS with this certificate (PEM)")
-	fs.StringVar(&cfg.tlsKey, "tls-key", "", "key (PEM) of --tls-cert")
-	fs.StringVar(&cfg.tlsClientCA, "tls-client-ca", "", "CA (PEM) that signs node client certificates (mTLS)")
-	fs.BoolVar(&cfg.allowPlaintext, "allow-plaintext", false, "allow cleartext on a non-loopback address (trusted networks only)")
-	fs.DurationVar(&cfg.configSendTimeout, "config-send-timeout", distribute.DefaultSendTimeout, "end a node's config stream when one update cannot be sent within this time")
-	fs.StringVar(&cfg.replicaID, "replica-id", "", "this replica's name in the fleet view (default: host name and pid)")
-	fs.StringVar(&cfg.bootstrapTokenFile, "bootstrap-token-file", "", "file holding the bootstrap platform admin token; created (mode 0600) with a new token when missing")
-	logs.register(fs, "json")
-	return cmd
-}
+// Defaults of the admin port's time limits.
+const (
+	DefaultCallTimeout = 10 * time.Second
+	DefaultReadTimeout = 30 * time.Second
+)

@@ -1,72 +1,74 @@
-package main
+// Package dev is hookgate dev: the production parts with a preset
+// configuration. It starts embedded etcd and NATS with their data in one
+// folder, then the same control plane, edge and dispatcher the production
+// commands start, with the credentials between them (node tokens, the NATS
+// user's nkey, the bootstrap admin token) generated in that folder.
+package dev
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
+	"log/slog"
 	"path/filepath"
 	"time"
 
+	"github.com/hookgate/hookgate/cmd/hookgate/app/controlplane"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/dispatcher"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/edge"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/logs"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/serve"
 	"github.com/hookgate/hookgate/dataplane/configsync"
-	"github.com/hookgate/hookgate/dataplane/streams"
-	"github.com/spf13/cobra"
+	"go.uber.org/zap/zapcore"
 	"golang.org/x/sync/errgroup"
 )
 
-type devFlags struct {
-	dataDir      string
-	adminAddr    string
-	edgeAddr     string
-	opsAddr      string
-	etcdAddr     string
-	etcdPeerAddr string
-	natsAddr     string
-	publicURL    string
-	logs         logFlags
+// Config is hookgate dev's settings; every address may use port 0.
+type Config struct {
+	DataDir      string
+	AdminAddr    string
+	EdgeAddr     string
+	OpsAddr      string
+	EtcdAddr     string
+	EtcdPeerAddr string
+	NATSAddr     string
+	// PublicURL is the edge's public base URL in webhook URLs; empty means
+	// the edge address.
+	PublicURL string
 }
 
-func newDevCommand() *cobra.Command {
-	var f devFlags
-	cmd := &cobra.Command{
-		Use:   "dev",
-		Short: "Run everything in one process: embedded etcd and NATS, control plane, edge and dispatcher",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDev(cmd.Context(), f, cmd.OutOrStdout())
-		},
+// Run starts everything, prints the addresses and "ready" to out once the
+// edge and dispatcher hold their first configuration, and runs until ctx
+// ends or a part fails.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err error) {
+	if err := prepareDataDir(cfg.DataDir); err != nil {
+		return err
 	}
-	fs := cmd.Flags()
-	fs.StringVar(&f.dataDir, "data-dir", ".hookgate", "folder for etcd, NATS, keyring and admin token; reused across restarts")
-	fs.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:8070", "admin API address")
-	fs.StringVar(&f.edgeAddr, "edge-addr", "127.0.0.1:8080", "edge ingress address")
-	fs.StringVar(&f.opsAddr, "ops-addr", "127.0.0.1:8090", "ops address of the edge and dispatcher (/healthz, /readyz, /metrics)")
-	fs.StringVar(&f.etcdAddr, "etcd-addr", "127.0.0.1:2379", "embedded etcd client address")
-	fs.StringVar(&f.etcdPeerAddr, "etcd-peer-addr", "127.0.0.1:2380", "embedded etcd peer address")
-	fs.StringVar(&f.natsAddr, "nats-addr", "127.0.0.1:4222", "embedded NATS address")
-	fs.StringVar(&f.publicURL, "public-url", "", "the edge's public base URL in webhook URLs (default: the edge address)")
-	f.logs.register(fs, "text")
-	return cmd
-}
-
-// runDev is the production parts with a preset configuration: it starts
-// embedded etcd and NATS, then the same control plane, edge and dispatcher
-// the production commands start.
-func runDev(ctx context.Context, f devFlags, out io.Writer) (err error) {
-	log, err := f.logs.logger()
+	lock, err := lockDataDir(cfg.DataDir)
 	if err != nil {
 		return err
 	}
-	if err := prepareDataDir(f.dataDir); err != nil {
+	defer lock.Close()
+	file := func(name string) string { return filepath.Join(cfg.DataDir, name) }
+	edgeToken, err := nodeToken(file(edgeTokenFile))
+	if err != nil {
 		return err
 	}
-	etcd, etcdURL, err := startEtcd(filepath.Join(f.dataDir, "etcd"), f.etcdAddr, f.etcdPeerAddr)
+	dispatcherToken, err := nodeToken(file(dispatcherTokenFile))
+	if err != nil {
+		return err
+	}
+	natsPub, err := natsUser(file(NATSUserFile))
+	if err != nil {
+		return err
+	}
+	etcd, etcdURL, err := startEtcd(file("etcd"), cfg.EtcdAddr, cfg.EtcdPeerAddr, log)
 	if err != nil {
 		return err
 	}
 	defer etcd.Close()
-	ns, err := startNATS(filepath.Join(f.dataDir, "nats"), f.natsAddr)
+	ns, err := startNATS(file("nats"), cfg.NATSAddr, natsPub, log)
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) (err error) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 	}()
-	natsURL := ns.ClientURL()
+	natsCfg := natsconn.Config{URL: ns.ClientURL(), NkeyFile: file(NATSUserFile)}
 
 	// Until everything has started, a failure closes what has: undo runs in
 	// reverse. Once running, each part closes itself when its Run returns.
@@ -88,59 +90,66 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) (err error) {
 	}()
 	// Bind the public ports first: a port in use fails before anything
 	// starts, and random ports (":0") are known before they are needed.
-	adminLn, err := listen("admin-addr", f.adminAddr)
+	adminLn, err := serve.Listen("admin-addr", cfg.AdminAddr)
 	if err != nil {
 		return err
 	}
 	undo = append(undo, func() { _ = adminLn.Close() })
-	edgeLn, err := listen("edge-addr", f.edgeAddr)
+	edgeLn, err := serve.Listen("edge-addr", cfg.EdgeAddr)
 	if err != nil {
 		return err
 	}
 	undo = append(undo, func() { _ = edgeLn.Close() })
-	publicURL := f.publicURL
+	publicURL := cfg.PublicURL
 	if publicURL == "" {
 		publicURL = "http://" + edgeLn.Addr().String()
 	}
 
-	reg := newRegistry()
-	tokenFile := filepath.Join(f.dataDir, "admin-token")
-	cp, err := startControlPlane(ctx, controlPlaneConfig{
-		listener:           adminLn,
-		etcdEndpoints:      []string{etcdURL},
-		etcdDialTimeout:    5 * time.Second,
-		natsURL:            natsURL,
-		bootstrapTokenFile: tokenFile,
-		keyringFile:        filepath.Join(f.dataDir, "keyring.json"),
-		createKeyring:      true,
-		publicURL:          publicURL,
-		keySweepInterval:   time.Minute,
-		configSendTimeout:  30 * time.Second,
+	reg := serve.NewRegistry()
+	tokenFile := file(adminTokenFile)
+	cp, err := controlplane.Start(ctx, controlplane.Config{
+		Listener:           adminLn,
+		EtcdEndpoints:      []string{etcdURL},
+		EtcdDialTimeout:    5 * time.Second,
+		EtcdLogger:         logs.Zap(log, "etcd-client", zapcore.WarnLevel),
+		NATS:               natsCfg,
+		BootstrapTokenFile: tokenFile,
+		KeyringFile:        file(keyringFile),
+		CreateKeyring:      true,
+		PublicURL:          publicURL,
+		KeySweepInterval:   time.Minute,
+		EdgeToken:          edgeToken,
+		DispatcherToken:    dispatcherToken,
+		ConfigSendTimeout:  30 * time.Second,
+		CallTimeout:        controlplane.DefaultCallTimeout,
+		ReadTimeout:        controlplane.DefaultReadTimeout,
 	}, log, reg)
 	if err != nil {
 		return err
 	}
-	undo = append(undo, cp.close)
-	defaults := streams.DefaultConfig()
-	dataNATS := natsFlags{url: natsURL, ensureStreams: true, replicas: defaults.Replicas, storage: "file",
-		maxAge: defaults.MaxAge, duplicates: defaults.Duplicates}
-	edge, err := startEdge(ctx, edgeConfig{
-		listener:        edgeLn,
-		nodeID:          "dev-edge",
-		publishTimeout:  5 * time.Second,
-		controlPlaneURL: cp.admin.URL(),
-		nats:            dataNATS,
+	undo = append(undo, cp.Close)
+	streams := natsconn.DefaultStreams()
+	e, err := edge.Start(ctx, edge.Config{
+		Listener:       edgeLn,
+		PublishTimeout: 5 * time.Second,
+		Sync:           configsync.Config{ControlPlaneURL: cp.URL(), NodeID: "dev-edge", NodeToken: edgeToken},
+		NATS:           natsCfg,
+		Streams:        streams,
 	}, log, reg)
 	if err != nil {
 		return err
 	}
-	undo = append(undo, edge.close)
-	disp, err := startDispatcher(ctx, dispatcherConfig{nodeID: "dev-dispatcher", controlPlaneURL: cp.admin.URL(), nats: dataNATS}, log, reg)
+	undo = append(undo, e.Close)
+	d, err := dispatcher.Start(ctx, dispatcher.Config{
+		Sync:    configsync.Config{ControlPlaneURL: cp.URL(), NodeID: "dev-dispatcher", NodeToken: dispatcherToken},
+		NATS:    natsCfg,
+		Streams: streams,
+	}, log, reg)
 	if err != nil {
 		return err
 	}
-	undo = append(undo, disp.close)
-	ops, err := listenHTTP("dev ops", "ops-addr", f.opsAddr, healthMux(nil, append(edge.checks, disp.checks...), reg), adminLimits, log)
+	undo = append(undo, d.Close)
+	ops, err := serve.ListenHTTP("dev ops", "ops-addr", cfg.OpsAddr, serve.HealthMux(nil, append(e.Checks(), d.Checks()...), reg), serve.AdminLimits, log)
 	if err != nil {
 		return err
 	}
@@ -148,22 +157,32 @@ func runDev(ctx context.Context, f devFlags, out io.Writer) (err error) {
 	undo = nil // the parts' Run now own their cleanup
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return cp.Run(gctx) })
-	g.Go(func() error { return edge.Run(gctx) })
-	g.Go(func() error { return disp.Run(gctx) })
+	g.Go(func() error { return e.Run(gctx) })
+	g.Go(func() error { return d.Run(gctx) })
 	g.Go(func() error { return ops.Run(gctx) })
+	// etcd stops on its own when its disk fails: say so and stop the rest.
+	g.Go(func() error {
+		select {
+		case err := <-etcd.Err():
+			log.Error("embedded etcd stopped", "err", err)
+			return fmt.Errorf("embedded etcd: %w", err)
+		case <-gctx.Done():
+			return nil
+		}
+	})
 
 	// "ready" means what /readyz means: the edge and the dispatcher hold
 	// their first configuration from the control plane.
-	if waitConfigured(gctx, edge.table, disp.table) {
+	if waitConfigured(gctx, e.Table(), d.Table()) {
 		fmt.Fprintf(out, `Hookgate dev is running (data in %s)
   admin API    %s   (gRPC, gRPC-Web, Connect JSON; /readyz, /metrics)
   edge         %s   (POST /in/{tenant}/{webhook_id}; /readyz)
   ops          %s   (edge and dispatcher /readyz, /metrics)
   etcd         %s
-  NATS         %s
+  NATS         %s   (nkey user, seed in %s)
   admin token  %s   (saved in %s)
 ready
-`, f.dataDir, cp.admin.URL(), edge.ingress.URL(), ops.URL(), etcdURL, natsURL, cp.token, tokenFile)
+`, cfg.DataDir, cp.URL(), e.URL(), ops.URL(), etcdURL, natsCfg.URL, natsCfg.NkeyFile, cp.Token(), tokenFile)
 	}
 	err = g.Wait()
 	log.Info("hookgate dev stopped")
@@ -189,22 +208,4 @@ func waitConfigured(ctx context.Context, tables ...*configsync.Table) bool {
 		case <-t.C:
 		}
 	}
-}
-
-// prepareDataDir makes sure dir is a folder this process can write.
-func prepareDataDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("flag --data-dir %q: %w", dir, err)
-	}
-	probe, err := os.CreateTemp(dir, ".probe-*")
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("flag --data-dir %q: not writable: %w", dir, err)
-	}
-	name := probe.Name()
-	_ = probe.Close()
-	return os.Remove(name)
 }

@@ -1,26 +1,37 @@
-package main
+package dev
 
 import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/hookgate/hookgate/cmd/hookgate/app/logs"
 	"github.com/nats-io/nats-server/v2/server"
 	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
-// startEtcd runs a single-member etcd with its data in dir.
-func startEtcd(dir, clientAddr, peerAddr string) (*embed.Etcd, string, error) {
+// etcdNoise are the embedded etcd's warnings about what dev chose on
+// purpose (one port, simple auth tokens, a new data folder).
+var etcdNoise = []string{
+	"Running http and grpc server on single port. This is not recommended for production.",
+	"simple token is not cryptographically signed",
+	"Failed to detect schema version",
+	"failed to update storage version",
+}
+
+// startEtcd runs a single-member etcd with its data in dir. Its warnings
+// and errors go to log.
+func startEtcd(dir, clientAddr, peerAddr string, log *slog.Logger) (*embed.Etcd, string, error) {
 	cfg := embed.NewConfig()
 	cfg.Name = "hookgate-dev"
 	cfg.Dir = dir
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(logs.Zap(log, "etcd", zapcore.WarnLevel, etcdNoise...))
 	client := url.URL{Scheme: "http", Host: clientAddr}
 	peer := url.URL{Scheme: "http", Host: peerAddr}
 	cfg.ListenClientUrls = []url.URL{client}
@@ -52,9 +63,10 @@ func startEtcd(dir, clientAddr, peerAddr string) (*embed.Etcd, string, error) {
 	return e, "http://" + e.Clients[0].Addr().String(), nil
 }
 
-// startNATS runs a JetStream server storing in dir. Port 0 means a random
-// port (NATS itself reads 0 as its default, 4222).
-func startNATS(dir, addr string) (*server.Server, error) {
+// startNATS runs a JetStream server storing in dir that admits only the
+// nkey user natsUser. Port 0 means a random port (NATS itself reads 0 as
+// its default, 4222).
+func startNATS(dir, addr, natsUser string, log *slog.Logger) (*server.Server, error) {
 	host, portText, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("flag --nats-addr %q: %w", addr, err)
@@ -73,6 +85,9 @@ func startNATS(dir, addr string) (*server.Server, error) {
 		JetStream:  true,
 		StoreDir:   dir,
 		NoSigs:     true,
+		// Any local user could otherwise read every envelope or publish
+		// forged events: only holders of the data folder's seed connect.
+		Nkeys: []*server.NkeyUser{{Nkey: natsUser}},
 		// Envelopes are larger than the bodies they carry; 8 MiB leaves room
 		// for the 1 MiB default body limit and for larger configured limits.
 		MaxPayload: 8 << 20,
@@ -80,43 +95,18 @@ func startNATS(dir, addr string) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
-	logger := &natsLogger{}
-	s.SetLoggerV2(logger, false, false, false)
+	// Until it is ready the server's errors become the one start-up error
+	// (a port in use); after that they go to the log.
+	startup := logs.NewNATS(slog.New(slog.DiscardHandler))
+	s.SetLoggerV2(startup, false, false, false)
 	go s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
 		s.Shutdown()
-		if msg := logger.fatal(); msg != "" {
+		if msg := startup.FirstError(); msg != "" {
 			return nil, fmt.Errorf("embedded nats: %s", msg)
 		}
 		return nil, fmt.Errorf("embedded nats: not ready on %s in 10s", addr)
 	}
+	s.SetLoggerV2(logs.NewNATS(log), false, false, false)
 	return s, nil
 }
-
-// natsLogger keeps the embedded server quiet but remembers why it failed, so
-// a port in use becomes one clear error instead of a silent time-out.
-type natsLogger struct {
-	mu  sync.Mutex
-	msg string
-}
-
-func (l *natsLogger) record(format string, v ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.msg == "" {
-		l.msg = fmt.Sprintf(format, v...)
-	}
-}
-
-func (l *natsLogger) fatal() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.msg
-}
-
-func (l *natsLogger) Noticef(string, ...any)         {}
-func (l *natsLogger) Warnf(string, ...any)           {}
-func (l *natsLogger) Debugf(string, ...any)          {}
-func (l *natsLogger) Tracef(string, ...any)          {}
-func (l *natsLogger) Fatalf(format string, v ...any) { l.record(format, v...) }
-func (l *natsLogger) Errorf(format string, v ...any) { l.record(format, v...) }

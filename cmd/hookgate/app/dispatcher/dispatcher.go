@@ -1,62 +1,73 @@
-package main
+// Package dispatcher wires a dispatcher node: it connects to NATS and
+// ensures the outbound stream, follows the control plane's config stream,
+// and runs the dispatcher with an ops port. hookgate dispatcher and
+// hookgate dev both run it.
+package dispatcher
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 
+	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/serve"
 	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/dispatch"
 	"github.com/hookgate/hookgate/dataplane/streams"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
 
-type dispatcherConfig struct {
-	nodeID          string
-	sync            syncFlags
-	opsAddr         string
-	controlPlaneURL string
-	nats            natsFlags
+// Config is what a dispatcher needs to start.
+type Config struct {
+	// Sync configures the config stream; Start fills its role and address.
+	Sync configsync.Config
+	// OpsAddr is the ops port; empty starts none and the caller serves
+	// Checks itself (hookgate dev).
+	OpsAddr string
+	NATS    natsconn.Config
+	Streams natsconn.Streams
 }
 
-type dispatcherNode struct {
+// Dispatcher is a started dispatcher node.
+type Dispatcher struct {
 	table  *configsync.Table
 	sync   *configsync.Client
 	nc     *nats.Conn
 	d      *dispatch.Dispatcher
-	ops    *httpServer
-	checks []check
+	ops    *serve.Server
+	checks []serve.Check
 }
 
-func startDispatcher(ctx context.Context, cfg dispatcherConfig, log *slog.Logger, reg *prometheus.Registry) (_ *dispatcherNode, err error) {
-	n := &dispatcherNode{}
+// Start connects and binds; Run then works. A failure closes what was
+// opened.
+func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Registry) (_ *Dispatcher, err error) {
+	n := &Dispatcher{}
 	defer func() {
 		if err != nil {
 			n.close()
 		}
 	}()
-	nc, js, err := connectJetStream(ctx, "dispatcher", cfg.nats, log, streams.Config.OutboundConfig)
+	nc, js, err := natsconn.JetStream(ctx, "dispatcher", cfg.NATS, cfg.Streams, log, streams.Config.OutboundConfig)
 	if err != nil {
 		return nil, err
 	}
 	n.nc = nc
 	n.table = configsync.NewTable()
-	n.sync, err = configsync.New(cfg.sync.config(cfg.controlPlaneURL, cfg.nodeID, hookgatev1.NodeRole_NODE_ROLE_DISPATCHER, cfg.opsAddr),
-		n.table, log, configsync.SystemClock{})
-	if err != nil {
+	scfg := cfg.Sync
+	scfg.Role, scfg.Address = hookgatev1.NodeRole_NODE_ROLE_DISPATCHER, cfg.OpsAddr
+	if n.sync, err = configsync.New(scfg, n.table, log, configsync.SystemClock{}); err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)
 	}
-	n.checks = []check{
-		{name: "config", fn: func(context.Context) (string, error) { return n.table.Check() }},
-		natsCheck(nc), streamCheck(js, streams.Outbound),
+	n.checks = []serve.Check{
+		{Name: "config", Fn: func(context.Context) (string, error) { return n.table.Check() }},
+		serve.NATSCheck(nc), natsconn.StreamCheck(js, streams.Outbound),
 	}
 	n.d = dispatch.New(log)
-	if cfg.opsAddr != "" {
-		n.ops, err = listenHTTP("dispatcher ops", "ops-addr", cfg.opsAddr, healthMux(nil, n.checks, reg), adminLimits, log)
+	if cfg.OpsAddr != "" {
+		n.ops, err = serve.ListenHTTP("dispatcher ops", "ops-addr", cfg.OpsAddr, serve.HealthMux(nil, n.checks, reg), serve.AdminLimits, log)
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +75,14 @@ func startDispatcher(ctx context.Context, cfg dispatcherConfig, log *slog.Logger
 	return n, nil
 }
 
-func (n *dispatcherNode) Run(ctx context.Context) error {
+// Table is the configuration the dispatcher works from.
+func (n *Dispatcher) Table() *configsync.Table { return n.table }
+
+// Checks are the dispatcher's readiness checks, for an ops port.
+func (n *Dispatcher) Checks() []serve.Check { return n.checks }
+
+// Run works until ctx ends.
+func (n *Dispatcher) Run(ctx context.Context) error {
 	defer n.close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.d.Run(ctx) })
@@ -75,42 +93,14 @@ func (n *dispatcherNode) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-func (n *dispatcherNode) close() {
+// Close releases what Start opened, for a dispatcher that never ran.
+func (n *Dispatcher) Close() { n.close() }
+
+func (n *Dispatcher) close() {
 	if n.ops != nil {
 		n.ops.Close()
 	}
 	if n.nc != nil {
 		_ = n.nc.Drain()
 	}
-}
-
-func newDispatcherCommand() *cobra.Command {
-	var (
-		cfg  dispatcherConfig
-		logs logFlags
-	)
-	cmd := &cobra.Command{
-		Use:   "dispatcher",
-		Short: "Run a dispatcher: deliver outbound messages to endpoints",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := logs.logger()
-			if err != nil {
-				return err
-			}
-			n, err := startDispatcher(cmd.Context(), cfg, log, newRegistry())
-			if err != nil {
-				return err
-			}
-			return n.Run(cmd.Context())
-		},
-	}
-	fs := cmd.Flags()
-	fs.StringVar(&cfg.opsAddr, "ops-addr", "127.0.0.1:8082", "ops address for /healthz, /readyz and /metrics")
-	fs.StringVar(&cfg.controlPlaneURL, "control-plane", "http://127.0.0.1:8070", "control-plane URL for the config stream")
-	fs.StringVar(&cfg.nodeID, "node-id", defaultNodeID("dispatcher"), "this node's name in the fleet view")
-	cfg.sync.register(fs)
-	cfg.nats.register(fs)
-	logs.register(fs, "json")
-	return cmd
 }

@@ -1,4 +1,9 @@
-package main
+// Package serve runs the HTTP servers every Hookgate process has: a port
+// bound at construction (so a port in use fails start-up at once, naming its
+// flag), HTTP/1.1 and cleartext HTTP/2 on it, limits against slow or huge
+// requests, graceful shutdown, and the /healthz, /readyz and /metrics
+// endpoints built from readiness checks.
+package serve
 
 import (
 	"context"
@@ -8,47 +13,60 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 )
 
-// httpServer is a bound listener and the server that will serve it. Binding
-// happens at construction so a port in use fails start-up at once, with the
-// flag's name in the error.
-type httpServer struct {
-	// tls, when set, serves TLS (HTTP/2 by ALPN) instead of cleartext.
-	tls  *tls.Config
+// Server is a bound listener and the server that will serve it.
+type Server struct {
+	// TLS, when set before Run, serves TLS (HTTP/2 by ALPN) instead of
+	// cleartext.
+	TLS  *tls.Config
 	name string
 	ln   net.Listener
 	srv  *http.Server
 	log  *slog.Logger
 }
 
-// serverLimits guard a server against slow or oversized requests
-// (slowloris): headers must arrive quickly and stay small.
-type serverLimits struct {
-	readHeaderTimeout time.Duration
-	readTimeout       time.Duration
-	writeTimeout      time.Duration
-	idleTimeout       time.Duration
-	maxHeaderBytes    int
+// Limits guard a server against slow or oversized requests (slowloris):
+// headers must arrive quickly and stay small.
+type Limits struct {
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
 }
 
-var adminLimits = serverLimits{
-	readHeaderTimeout: 10 * time.Second,
-	idleTimeout:       2 * time.Minute,
-	maxHeaderBytes:    64 << 10,
+// AdminLimits are the admin and ops ports' limits. The admin port carries
+// the long-lived config stream, so it has no server-wide read or write
+// timeout; WithReadDeadline bounds every other request instead.
+var AdminLimits = Limits{
+	ReadHeaderTimeout: 10 * time.Second,
+	IdleTimeout:       2 * time.Minute,
+	MaxHeaderBytes:    64 << 10,
 }
 
-func listenHTTP(name, flag, addr string, h http.Handler, lim serverLimits, log *slog.Logger) (*httpServer, error) {
-	ln, err := listen(flag, addr)
+// EdgeLimits keep slow or huge requests from tying up the edge.
+var EdgeLimits = Limits{
+	ReadHeaderTimeout: 5 * time.Second,
+	ReadTimeout:       30 * time.Second,
+	WriteTimeout:      30 * time.Second,
+	IdleTimeout:       90 * time.Second,
+	MaxHeaderBytes:    32 << 10,
+}
+
+// ListenHTTP binds addr and prepares a server for it.
+func ListenHTTP(name, flag, addr string, h http.Handler, lim Limits, log *slog.Logger) (*Server, error) {
+	ln, err := Listen(flag, addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return serveOn(name, ln, h, lim, log), nil
+	return On(name, ln, h, lim, log), nil
 }
 
-// listen binds addr, naming the flag that set it when that fails.
-func listen(flag, addr string) (net.Listener, error) {
+// Listen binds addr, naming the flag that set it when that fails.
+func Listen(flag, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("flag --%s %q: %w", flag, addr, err)
@@ -56,15 +74,15 @@ func listen(flag, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// serveOn prepares a server for an already bound listener.
-func serveOn(name string, ln net.Listener, h http.Handler, lim serverLimits, log *slog.Logger) *httpServer {
+// On prepares a server for an already bound listener.
+func On(name string, ln net.Listener, h http.Handler, lim Limits, log *slog.Logger) *Server {
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: lim.readHeaderTimeout,
-		ReadTimeout:       lim.readTimeout,
-		WriteTimeout:      lim.writeTimeout,
-		IdleTimeout:       lim.idleTimeout,
-		MaxHeaderBytes:    lim.maxHeaderBytes,
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
+		ReadTimeout:       lim.ReadTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+		MaxHeaderBytes:    lim.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	// HTTP/1.1 and cleartext HTTP/2 (h2c) on one port, so gRPC clients work
@@ -76,23 +94,26 @@ func serveOn(name string, ln net.Listener, h http.Handler, lim serverLimits, log
 	// Pings find dead peers of long-lived streams (the config stream) that
 	// would otherwise hold a handler until the connection times out.
 	srv.HTTP2 = &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second}
-	return &httpServer{name: name, ln: ln, srv: srv, log: log}
+	return &Server{name: name, ln: ln, srv: srv, log: log}
 }
 
 // URL is the server's base URL on its bound address.
-func (s *httpServer) URL() string {
-	if s.tls != nil {
+func (s *Server) URL() string {
+	if s.TLS != nil {
 		return "https://" + s.ln.Addr().String()
 	}
 	return "http://" + s.ln.Addr().String()
 }
 
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
 // Run serves until ctx ends, then drains in-flight requests for up to 10 s.
-func (s *httpServer) Run(ctx context.Context) error {
+func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() {
-		if s.tls != nil {
-			s.srv.TLSConfig = s.tls
+		if s.TLS != nil {
+			s.srv.TLSConfig = s.TLS
 			errc <- s.srv.ServeTLS(s.ln, "", "")
 			return
 		}
@@ -116,4 +137,41 @@ func (s *httpServer) Run(ctx context.Context) error {
 }
 
 // Close releases the listener of a server that never ran.
-func (s *httpServer) Close() { _ = s.ln.Close() }
+func (s *Server) Close() { _ = s.ln.Close() }
+
+// WithReadDeadline gives every request but the long-lived ones (long
+// reports which) d to be read in full, the read timeout a server carrying a
+// stream cannot set for all: a slow body, sent with or without a token,
+// cannot hold a connection open.
+func WithReadDeadline(next http.Handler, d time.Duration, long func(*http.Request) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !long(r) {
+			// An error means the connection cannot take deadlines (a
+			// test recorder); the server's other limits still hold.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Loopback reports whether host:port names a loopback address.
+func Loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// DefaultNodeID names a process in the fleet view and in logs: role, host and pid.
+func DefaultNodeID(role string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "node"
+	}
+	return fmt.Sprintf("%s-%s-%d", role, host, os.Getpid())
+}
