@@ -1,0 +1,164 @@
+package natsconn_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
+)
+
+func runServer(t *testing.T, opts *server.Options) string {
+	t.Helper()
+	opts.Host, opts.Port, opts.NoSigs, opts.NoLog = "127.0.0.1", -1, true, true
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	t.Cleanup(s.Shutdown)
+	return s.ClientURL()
+}
+
+func writeFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCredentials connects with each kind of credential the flags take to
+// a real NATS server that requires it, and is refused without it.
+func TestCredentials(t *testing.T) {
+	dir := t.TempDir()
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := kp.Seed()
+	pub, _ := kp.PublicKey()
+	seedFile := writeFile(t, dir, "user.nk", seed)
+	other, _ := nkeys.CreateUser()
+	otherSeed, _ := other.Seed()
+	otherFile := writeFile(t, dir, "other.nk", otherSeed)
+
+	userURL := runServer(t, &server.Options{Username: "hookgate", Password: "s3cret"})
+	nkeyURL := runServer(t, &server.Options{Nkeys: []*server.NkeyUser{{Nkey: pub}}})
+	tests := []struct {
+		name string
+		cfg  natsconn.Config
+		ok   bool
+	}{
+		{"user and password", natsconn.Config{URL: userURL, User: "hookgate", Password: "s3cret"}, true},
+		{"wrong password", natsconn.Config{URL: userURL, User: "hookgate", Password: "guess"}, false},
+		{"no credentials for a user server", natsconn.Config{URL: userURL}, false},
+		{"nkey seed", natsconn.Config{URL: nkeyURL, NkeyFile: seedFile}, true},
+		{"another nkey", natsconn.Config{URL: nkeyURL, NkeyFile: otherFile}, false},
+		{"no credentials for an nkey server", natsconn.Config{URL: nkeyURL}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nc, err := tt.cfg.Connect("test")
+			if err == nil {
+				nc.Close()
+			}
+			if (err == nil) != tt.ok {
+				t.Fatalf("connect: %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  natsconn.Config
+		want string
+	}{
+		{"no url", natsconn.Config{}, "--nats-url"},
+		{"two credentials", natsconn.Config{URL: "nats://x", NkeyFile: "a", CredsFile: "b"}, "one kind"},
+		{"user without password", natsconn.Config{URL: "nats://x", User: "u"}, "--nats-password"},
+		{"cert without key", natsconn.Config{URL: "nats://x", CertFile: "c"}, "--nats-tls-key"},
+		{"missing seed file", natsconn.Config{URL: "nats://x", NkeyFile: "/nonexistent/seed"}, "--nats-nkey"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.cfg.Options("test")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Options: %v, want an error naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestTLS connects over TLS to a server that verifies client certificates.
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test ca"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	issue := func(name string, serial int64, usage x509.ExtKeyUsage) (certFile, keyFile string) {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kder, _ := x509.MarshalECPrivateKey(key)
+		return writeFile(t, dir, name+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+			writeFile(t, dir, name+".key", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
+	}
+	caFile := writeFile(t, dir, "ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
+	srvCert, srvKey := issue("server", 2, x509.ExtKeyUsageServerAuth)
+	cliCert, cliKey := issue("client", 3, x509.ExtKeyUsageClientAuth)
+	tlsCfg, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: srvCert, KeyFile: srvKey, CaFile: caFile, Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg.MinVersion = tls.VersionTLS12
+	url := runServer(t, &server.Options{TLS: true, TLSConfig: tlsCfg, TLSVerify: true})
+	url = strings.Replace(url, "nats://", "tls://", 1)
+
+	nc, err := natsconn.Config{URL: url, CAFile: caFile, CertFile: cliCert, KeyFile: cliKey}.Connect("test")
+	if err != nil {
+		t.Fatalf("connect with CA and client certificate: %v", err)
+	}
+	nc.Close()
+	if nc, err := (natsconn.Config{URL: url, CAFile: caFile}).Connect("test"); err == nil {
+		nc.Close()
+		t.Fatalf("a server that verifies clients admitted one without a certificate")
+	}
+	if nc, err := (natsconn.Config{URL: url, CertFile: cliCert, KeyFile: cliKey}).Connect("test"); err == nil {
+		nc.Close()
+		t.Fatalf("connected without trusting the server's CA")
+	}
+}
