@@ -3,9 +3,9 @@ package ingress_test
 import (
 	"bytes"
 	"math/rand/v2"
-	"strconv"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
