@@ -4,6 +4,9 @@
 // publishes them to JetStream, answering 200 only after every publish was
 // acknowledged. Rejected calls that got past routing are recorded as failed
 // triggers. It never reads etcd; its configuration arrives through Routes.
+// PublicHandler is the whole handler of the public port (no ServeMux, so no
+// path cleaning or redirects); Ready is the readiness it serves, from
+// memory.
 package ingress
 
 import (
@@ -29,7 +32,8 @@ import (
 type Routes interface {
 	// Webhook returns the webhook with the revision of the configuration
 	// it came from; w is nil for an unknown webhook. ready is false until
-	// the edge holds a configuration.
+	// the edge holds a configuration. Ready calls it with empty tenant
+	// and id for the readiness alone, so it must be cheap and do no I/O.
 	Webhook(tenant, id string) (w *hookgatev1.EdgeWebhook, revision int64, ready bool)
 }
 
