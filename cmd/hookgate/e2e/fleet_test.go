@@ -37,7 +37,7 @@ func eventually(t *testing.T, url string, want int) {
 	})
 }
 
-var logAddr = regexp.MustCompile(`"(admin|ingress)":"(http://[0-9.:]+)"`)
+var logAddr = regexp.MustCompile(`"(admin|ingress|ops)":"(http://[0-9.:]+)"`)
 
 // addrFromLog waits for a JSON log line naming the address under key.
 func addrFromLog(t *testing.T, p *proc, key string) string {
@@ -86,6 +86,7 @@ func TestFleetStaysUpWithoutControlPlane(t *testing.T) {
 	edge := start(t, dir, []string{"HOOKGATE_NODE_TOKEN=hgn_edge-secret"}, "edge", "--control-plane", admin, "--nats-url", ns.ClientURL(),
 		"--listen-addr", "127.0.0.1:0", "--ops-addr", "127.0.0.1:0", "--node-id", "edge-1")
 	ingress := addrFromLog(t, edge, "ingress")
+	ops := addrFromLog(t, edge, "ops")
 	poll.Until(t, 10*time.Second, "edge ready", func() bool { code, _ := get(t, ingress+"/readyz"); return code == 200 })
 
 	token, _ := os.ReadFile(tokenFile)
@@ -120,13 +121,16 @@ func TestFleetStaysUpWithoutControlPlane(t *testing.T) {
 	}
 
 	// Kill the control plane: the edge keeps serving its last configuration
-	// and stays ready, saying its configuration is stale.
+	// and stays ready; its ops port says the configuration is stale.
 	_ = cp.cmd.Process.Signal(syscall.SIGKILL)
 	_ = cp.wait(t, 10*time.Second)
-	poll.Until(t, 10*time.Second, "stale config on /readyz", func() bool {
-		code, body := get(t, ingress+"/readyz")
+	poll.Until(t, 10*time.Second, "stale config on the ops /readyz", func() bool {
+		code, body := get(t, ops+"/readyz")
 		return code == 200 && strings.Contains(body, "stale config")
 	})
+	if code, body := get(t, ingress+"/readyz"); code != 200 {
+		t.Fatalf("public /readyz without control plane = %d %q, want 200", code, body)
+	}
 	for range 5 {
 		if code := post(t, url+"?key="+newKey, `{"during":"outage"}`); code != 200 {
 			t.Fatalf("edge without control plane: %d, want 200", code)

@@ -77,6 +77,38 @@ func TestInboundThroughDev(t *testing.T) {
 		t.Fatalf("64 KiB of headers: %d, want 431", resp.StatusCode)
 	}
 
+	// A path the mux would clean is a 404, never a redirect that echoes
+	// the key in Location.
+	noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.Post(d.edge+"/in/acme/../acme/"+id+"?key="+key, "application/json", strings.NewReader(`{"unclean":1}`))
+	if err != nil {
+		t.Fatalf("POST unclean path: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 || resp.Header.Get("Location") != "" {
+		t.Fatalf("unclean path: %d, Location %q; want 404 and no Location", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The key in a second Authorization value authenticates and is
+	// stripped, whatever its position; the first (Basic) is forwarded.
+	req, _ = http.NewRequest(http.MethodPost, d.edge+"/in/acme/"+id, strings.NewReader(`{"entry":[{"changes":[{"value":{"messages":[{"from":"basic-then-bearer"}]}}]}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Add("Authorization", "Basic dXNlcjpwYXNz")
+	req.Header.Add("Authorization", "Bearer "+key)
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatalf("POST with two Authorization values: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("Basic then Bearer key: %d, want 200", resp.StatusCode)
+	}
+	poll.Until(t, 10*time.Second, "the Basic-then-Bearer event in the tail", func() bool {
+		return strings.Contains(tail.stdout.String(), "basic-then-bearer")
+	})
+	if strings.Contains(tail.stdout.String(), key) {
+		t.Fatal("the API key from a second Authorization value reached an envelope")
+	}
+
 	// Rejected calls are failed triggers.
 	if code := post(t, d.edge+"/in/acme/"+id+"?key=hgk_wrong", `{"x":1}`); code != 401 {
 		t.Fatalf("wrong key: %d", code)

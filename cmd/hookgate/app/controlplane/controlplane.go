@@ -297,9 +297,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
-	mux := admin.NewHandler(admin.Services{
+	// Webhooks whose largest envelope could not fit the bus are refused at
+	// registration, not per request.
+	webhooks := admin.NewWebhookService(cp.store, keyring, clock, log, cfg.PublicURL, failures.NewReader(js),
+		admin.WithMaxPayload(cp.nc.MaxPayload()))
+	mux := admin.New(admin.Config{CallTimeout: cfg.CallTimeout}, admin.Services{
 		Tenants:     admin.NewTenantService(cp.store, clock, log),
-		Webhooks:    admin.NewWebhookService(cp.store, keyring, clock, log, cfg.PublicURL, failures.NewReader(js)),
+		Webhooks:    webhooks,
 		Edges:       cp.dist,
 		ConfigNodes: cp.dist,
 	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks},

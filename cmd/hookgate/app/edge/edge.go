@@ -7,6 +7,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -26,6 +27,9 @@ import (
 // Config is what an edge needs to start.
 type Config struct {
 	PublishTimeout time.Duration
+	// MaxInflightBytes bounds the bodies and envelopes held by calls in
+	// flight; 0 means the ingress default (256 MiB).
+	MaxInflightBytes int64
 	// Sync configures the config stream; Start fills its role and address.
 	Sync       configsync.Config
 	ListenAddr string
@@ -93,7 +97,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	icfg := ingress.DefaultConfig()
 	icfg.PublishTimeout = cfg.PublishTimeout
 	icfg.MaxPayload = nc.MaxPayload()
-	handler, err := ingress.New(icfg, ingress.Deps{Routes: tableRoutes{e.table}, JetStream: js, Conn: nc, Log: log, Metrics: reg})
+	if cfg.MaxInflightBytes != 0 {
+		icfg.MaxInflightBytes = cfg.MaxInflightBytes
+	}
+	handler, err := ingress.New(icfg, ingress.Deps{Routes: tableRoutes{e.table}, Conn: nc, Log: log, Metrics: reg})
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
@@ -110,20 +117,30 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	})
 	e.checks = []serve.Check{
 		{Name: "config", Fn: func(context.Context) (string, error) { return e.table.Check() }},
+		{Name: "publishes", Fn: func(context.Context) (string, error) {
+			if ok, why := handler.Ready(); !ok {
+				return "", errors.New(why)
+			}
+			return "", nil
+		}},
 		serve.NATSCheck(nc), natsconn.StreamCheck(js, streams.Inbound),
 	}
-	// The public port answers health probes for the load balancer but never
-	// serves /metrics.
-	mux := serve.HealthMux(nil, e.checks, nil)
-	mux.Handle("/in/", handler)
-	e.ingress = serve.On("edge", cfg.Listener, mux, serve.EdgeLimits, log)
+	// The public port answers webhook calls and the load balancer's probes
+	// from state the edge keeps (no NATS request per probe), with no path
+	// cleaning or redirects; the ops port has the expensive checks and
+	// /metrics.
+	e.ingress = serve.On("edge", cfg.Listener, handler.PublicHandler(), serve.EdgeLimits, log)
 	if cfg.OpsAddr != "" {
 		e.ops, err = serve.ListenHTTP("edge ops", "ops-addr", cfg.OpsAddr, serve.HealthMux(nil, e.checks, reg), serve.AdminLimits, log)
 		if err != nil {
 			return nil, err
 		}
 	}
-	log.Info("edge started", "ingress", e.ingress.URL(), "control_plane", scfg.ControlPlaneURL)
+	attrs := []any{"ingress", e.ingress.URL(), "control_plane", scfg.ControlPlaneURL}
+	if e.ops != nil {
+		attrs = append(attrs, "ops", e.ops.URL())
+	}
+	log.Info("edge started", attrs...)
 	return e, nil
 }
 
