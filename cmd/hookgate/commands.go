@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"time"
 
 	"github.com/hookgate/hookgate/cmd/hookgate/app/controlplane"
@@ -8,9 +10,11 @@ import (
 	"github.com/hookgate/hookgate/cmd/hookgate/app/dispatcher"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/edge"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/logs"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/serve"
 	"github.com/hookgate/hookgate/controlplane/distribute"
 	"github.com/hookgate/hookgate/dataplane/configsync"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.uber.org/zap/zapcore"
@@ -51,23 +55,11 @@ func newControlPlaneCommand() *cobra.Command {
 		cfg = controlplane.Config{ListenFlag: "listen-addr"}
 		lf  logFlags
 	)
-	cmd := &cobra.Command{
-		Use:   "controlplane",
-		Short: "Run a control-plane replica against an etcd cluster and a NATS cluster",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := lf.logger()
-			if err != nil {
-				return err
-			}
+	cmd := serverCommand("controlplane", "Run a control-plane replica against an etcd cluster and a NATS cluster", &lf,
+		func(ctx context.Context, log *slog.Logger, reg *prometheus.Registry) (runner, error) {
 			cfg.EtcdLogger = logs.Zap(log, "etcd-client", zapcore.WarnLevel)
-			cp, err := controlplane.Start(cmd.Context(), cfg, log, serve.NewRegistry())
-			if err != nil {
-				return err
-			}
-			return cp.Run(cmd.Context())
-		},
-	}
+			return controlplane.Start(ctx, cfg, log, reg)
+		})
 	fs := cmd.Flags()
 	fs.StringVar(&cfg.ListenAddr, "listen-addr", "127.0.0.1:8070", "admin API address (gRPC, gRPC-Web, Connect; /healthz, /readyz, /metrics)")
 	fs.StringSliceVar(&cfg.EtcdEndpoints, "etcd-endpoints", []string{"http://127.0.0.1:2379"}, "etcd client URLs, comma separated")
@@ -103,32 +95,17 @@ func newEdgeCommand() *cobra.Command {
 		lf   logFlags
 		sync syncFlags
 	)
-	cmd := &cobra.Command{
-		Use:   "edge",
-		Short: "Run an edge node: receive inbound webhooks and publish them to JetStream",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := lf.logger()
-			if err != nil {
-				return err
-			}
+	cmd := serverCommand("edge", "Run an edge node: receive inbound webhooks and publish them to JetStream", &lf,
+		func(ctx context.Context, log *slog.Logger, reg *prometheus.Registry) (runner, error) {
 			cfg.Sync = sync.config()
-			e, err := edge.Start(cmd.Context(), cfg, log, serve.NewRegistry())
-			if err != nil {
-				return err
-			}
-			return e.Run(cmd.Context())
-		},
-	}
+			return edge.Start(ctx, cfg, log, reg)
+		})
 	fs := cmd.Flags()
 	fs.StringVar(&cfg.ListenAddr, "listen-addr", "127.0.0.1:8080", "public ingress address")
 	fs.StringVar(&cfg.OpsAddr, "ops-addr", "127.0.0.1:8081", "ops address for /healthz, /readyz and /metrics")
 	fs.DurationVar(&cfg.PublishTimeout, "publish-timeout", 5*time.Second, "how long to wait for JetStream to acknowledge before answering 503")
 	fs.Int64Var(&cfg.MaxInflightBytes, "max-inflight-bytes", 256<<20, "bytes of bodies and envelopes calls in flight may hold; past it the edge answers 503 with Retry-After")
-	sync.register(fs, "edge")
-	cfg.NATS.RegisterFlags(fs)
-	cfg.Streams.RegisterFlags(fs)
-	lf.register(fs, "json")
+	registerNodeFlags(fs, "edge", &sync, &cfg.NATS, &cfg.Streams, &lf)
 	return cmd
 }
 
@@ -138,30 +115,49 @@ func newDispatcherCommand() *cobra.Command {
 		lf   logFlags
 		sync syncFlags
 	)
-	cmd := &cobra.Command{
-		Use:   "dispatcher",
-		Short: "Run a dispatcher: deliver outbound messages to endpoints",
+	cmd := serverCommand("dispatcher", "Run a dispatcher: deliver outbound messages to endpoints", &lf,
+		func(ctx context.Context, log *slog.Logger, reg *prometheus.Registry) (runner, error) {
+			cfg.Sync = sync.config()
+			return dispatcher.Start(ctx, cfg, log, reg)
+		})
+	fs := cmd.Flags()
+	fs.StringVar(&cfg.OpsAddr, "ops-addr", "127.0.0.1:8082", "ops address for /healthz, /readyz and /metrics")
+	registerNodeFlags(fs, "dispatcher", &sync, &cfg.NATS, &cfg.Streams, &lf)
+	return cmd
+}
+
+// runner is a started part.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+// serverCommand is a command that starts one part and runs it until the
+// process is signalled.
+func serverCommand(use, short string, lf *logFlags, start func(context.Context, *slog.Logger, *prometheus.Registry) (runner, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := lf.logger()
 			if err != nil {
 				return err
 			}
-			cfg.Sync = sync.config()
-			n, err := dispatcher.Start(cmd.Context(), cfg, log, serve.NewRegistry())
+			p, err := start(cmd.Context(), log, serve.NewRegistry())
 			if err != nil {
 				return err
 			}
-			return n.Run(cmd.Context())
+			return p.Run(cmd.Context())
 		},
 	}
-	fs := cmd.Flags()
-	fs.StringVar(&cfg.OpsAddr, "ops-addr", "127.0.0.1:8082", "ops address for /healthz, /readyz and /metrics")
-	sync.register(fs, "dispatcher")
-	cfg.NATS.RegisterFlags(fs)
-	cfg.Streams.RegisterFlags(fs)
+}
+
+// registerNodeFlags adds the flags every data-plane node takes.
+func registerNodeFlags(fs *pflag.FlagSet, role string, sync *syncFlags, nc *natsconn.Config, st *natsconn.Streams, lf *logFlags) {
+	sync.register(fs, role)
+	nc.RegisterFlags(fs)
+	st.RegisterFlags(fs)
 	lf.register(fs, "json")
-	return cmd
 }
 
 // syncFlags configure a node's config stream.
