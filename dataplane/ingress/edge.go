@@ -219,6 +219,11 @@ type bufs struct {
 	body     []byte
 	env      []byte
 	reserved int64
+	// timer bounds the wait for acks (stopped between calls); msgs and
+	// futures are the call's publishes.
+	timer   *time.Timer
+	msgs    []*nats.Msg
+	futures []jetstream.PubAckFuture
 }
 
 // reserve takes n bytes of the edge's in-flight budget for the call.
@@ -235,7 +240,9 @@ func (e *Edge) getBuf() *bufs {
 	if b, ok := e.bufs.Get().(*bufs); ok {
 		return b
 	}
-	return &bufs{body: make([]byte, 0, 16<<10), env: make([]byte, 0, 32<<10)}
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &bufs{body: make([]byte, 0, 16<<10), env: make([]byte, 0, 32<<10), timer: t}
 }
 
 // putBuf keeps buffers up to 256 KiB; a rare huge body does not pin memory.
@@ -244,6 +251,9 @@ func (e *Edge) putBuf(b *bufs) {
 		return
 	}
 	b.body, b.env = b.body[:0], b.env[:0]
+	clear(b.msgs)
+	b.msgs = b.msgs[:0]
+	clear(b.futures)
 	e.bufs.Put(b)
 }
 
@@ -349,7 +359,7 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 	if wh.GetRawBody() {
 		ev.RawBody = body
 	}
-	msgs := make([]*nats.Msg, 0, len(h.bindings))
+	msgs := b.msgs[:0]
 	for i, bd := range h.bindings {
 		ev.ProcessID, ev.ThreadID, ev.Trigger, ev.CorrelationKey = bd.processID, bd.threadID, bd.trigger, nil
 		if bd.resume {
@@ -378,12 +388,12 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 		}
 		msgs = append(msgs, msg)
 	}
-	b.env = env[:0]
+	b.env, b.msgs = env[:0], msgs
 	// The envelopes are held until every ack: they count in the budget.
 	if !e.reserve(b, int64(len(env))) {
 		return outcome{reason: reasonOverBudget, retryAfter: e.cfg.RetryAfter}
 	}
-	if err := e.publish(r.Context(), msgs); err != nil {
+	if err := e.publish(r.Context(), b); err != nil {
 		row := classifyPublish(err)
 		e.notePublish(row.reason == reasonPublishFailed, now)
 		e.log.Warn("publish failed", "tenant", tenant, "webhook_id", id, "event_id", eventID, "cause", row.what, "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -59,35 +60,41 @@ func classifyPublish(err error) publishError {
 
 // publish sends every message asynchronously, so JetStream can batch them
 // with other calls', then waits for every acknowledgement. The JetStream
-// context's own async timeout (the same PublishTimeout) frees the future
-// and its buffer of an ack that never comes.
-func (e *Edge) publish(ctx context.Context, msgs []*nats.Msg) error {
+// context's own async timeout (the same PublishTimeout) fails the future,
+// and frees its buffer, of an ack that never comes; wait bounds the whole
+// wait by PublishTimeout too, because a no-responders retry restarts the
+// library's timer. It publishes b.msgs, keeps their futures in b.futures
+// and bounds the wait with b.timer, stopped on return.
+func (e *Edge) publish(ctx context.Context, b *bufs) error {
 	start := e.now()
 	defer func() { e.metrics.publishSeconds.Observe(e.now().Sub(start).Seconds()) }()
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.PublishTimeout)
-	defer cancel()
-	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
-	for _, m := range msgs {
+	b.timer.Reset(e.cfg.PublishTimeout)
+	defer b.timer.Stop()
+	futures := b.futures[:0]
+	for _, m := range b.msgs {
 		f, err := e.js.PublishMsgAsync(m)
 		if err != nil {
 			return fmt.Errorf("publish to %s: %w", m.Subject, err)
 		}
 		futures = append(futures, f)
+		b.futures = futures
 	}
 	for _, f := range futures {
-		if err := waitAck(ctx, f); err != nil {
+		if err := waitAck(ctx, b.timer.C, f); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func waitAck(ctx context.Context, f jetstream.PubAckFuture) error {
+func waitAck(ctx context.Context, timeout <-chan time.Time, f jetstream.PubAckFuture) error {
 	select {
 	case <-f.Ok():
 		return nil
 	case err := <-f.Err():
 		return fmt.Errorf("publish to %s: %w", f.Msg().Subject, err)
+	case <-timeout:
+		return fmt.Errorf("publish to %s: no acknowledgement: %w", f.Msg().Subject, context.DeadlineExceeded)
 	case <-ctx.Done():
 		return fmt.Errorf("publish to %s: no acknowledgement: %w", f.Msg().Subject, ctx.Err())
 	}
