@@ -224,7 +224,37 @@ type bufs struct {
 	timer   *time.Timer
 	msgs    []*nats.Msg
 	futures []jetstream.PubAckFuture
+	// out are messages with their header maps, reused once acknowledged;
+	// keys the correlation keys by binding.
+	out  []*outMsg
+	keys []string
 }
+
+// outMsg is a message and the backing array of its header values: one
+// allocation per message the first time, none when the buffers are reused.
+type outMsg struct {
+	msg  nats.Msg
+	vals [5]string
+}
+
+// message returns the call's i-th message with an empty header map.
+func (b *bufs) message(i int) *outMsg {
+	if i == len(b.out) {
+		b.out = append(b.out, &outMsg{msg: nats.Msg{Header: make(nats.Header, 5)}})
+	}
+	m := b.out[i]
+	clear(m.msg.Header)
+	return m
+}
+
+// Canonical NATS header names (MIME canonical, as nats.Header.Set writes
+// them), set on the map directly.
+const (
+	hdrTenant         = "Hookgate-Tenant"
+	hdrWebhookID      = "Hookgate-Webhook-Id"
+	hdrEventID        = "Hookgate-Event-Id"
+	hdrCorrelationKey = "Hookgate-Correlation-Key"
+)
 
 // reserve takes n bytes of the edge's in-flight budget for the call.
 func (e *Edge) reserve(b *bufs, n int64) bool {
@@ -254,6 +284,10 @@ func (e *Edge) putBuf(b *bufs) {
 	clear(b.msgs)
 	b.msgs = b.msgs[:0]
 	clear(b.futures)
+	clear(b.keys)
+	for _, m := range b.out {
+		m.msg.Subject, m.msg.Data, m.vals = "", nil, [5]string{}
+	}
 	e.bufs.Put(b)
 }
 
@@ -330,7 +364,8 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 
 	// Resolve every correlation key before publishing anything: an
 	// unresolved path rejects the whole call (DESIGN.md).
-	keys := make([]string, len(h.bindings))
+	keys := append(b.keys[:0], make([]string, len(h.bindings))...)
+	b.keys = keys
 	for i, bd := range h.bindings {
 		if !bd.resume {
 			continue
@@ -374,19 +409,23 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 			b.env = env[:0]
 			return fail
 		}
-		msg := &nats.Msg{Subject: bd.subject, Data: data, Header: nats.Header{}}
+		om := b.message(i)
+		om.msg.Subject, om.msg.Data = bd.subject, data
 		msgID := eventID + bd.dedupSuffix
 		if deliveryID != "" {
 			msgID = tenant + ":" + id + ":" + deliveryID + bd.dedupSuffix
 		}
-		msg.Header.Set(jetstream.MsgIDHeader, msgID)
-		msg.Header.Set("Hookgate-Tenant", tenant)
-		msg.Header.Set("Hookgate-Webhook-Id", id)
-		msg.Header.Set("Hookgate-Event-Id", eventID)
+		om.vals = [5]string{msgID, tenant, id, eventID}
+		hdr := om.msg.Header
+		hdr[jetstream.MsgIDHeader] = om.vals[0:1:1]
+		hdr[hdrTenant] = om.vals[1:2:2]
+		hdr[hdrWebhookID] = om.vals[2:3:3]
+		hdr[hdrEventID] = om.vals[3:4:4]
 		if bd.resume {
-			msg.Header.Set("Hookgate-Correlation-Key", *ev.CorrelationKey)
+			om.vals[4] = keys[i]
+			hdr[hdrCorrelationKey] = om.vals[4:5:5]
 		}
-		msgs = append(msgs, msg)
+		msgs = append(msgs, &om.msg)
 	}
 	b.env, b.msgs = env[:0], msgs
 	// The envelopes are held until every ack: they count in the budget.

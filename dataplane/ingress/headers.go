@@ -62,7 +62,13 @@ func deriveEventID(tenant, webhookID, deliveryID string, keyDigest []byte, conte
 		h.Write(body)
 		h.Sum(sum[:0])
 	}
-	return "evt_" + encodeID(sum[:20])
+	// "evt_" and the id in one allocation.
+	var id [4 + 20]byte
+	copy(id[:], "evt_")
+	for i, c := range sum[:20] {
+		id[4+i] = idAlphabet[c&31]
+	}
+	return string(id[:])
 }
 
 func appendField(dst []byte, f string) []byte {
