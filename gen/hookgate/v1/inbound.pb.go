@@ -326,16 +326,32 @@ type CustomHmac struct {
 	Header string `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
 	// algorithm is "sha256", "sha1" or "sha512".
 	Algorithm string `protobuf:"bytes,2,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
-	// encoding is "hex" or "base64".
+	// encoding is "hex", "base64" or "base64url".
 	Encoding string `protobuf:"bytes,3,opt,name=encoding,proto3" json:"encoding,omitempty"`
-	// prefix is stripped from the header value before decoding, e.g. "sha256=".
+	// prefix marks a signature entry and is stripped before decoding, e.g.
+	// "sha256=", "v1=" or "v1,". With a separator, entries without it are
+	// ignored (Stripe's v0=).
 	Prefix string `protobuf:"bytes,4,opt,name=prefix,proto3" json:"prefix,omitempty"`
-	// template is the signed content; {body}, {timestamp} and {header:Name}
-	// are replaced. Defaults to "{body}".
+	// template is the signed content; {body}, {timestamp}, {id}, {url},
+	// {method} and {header:Name} are replaced. Defaults to "{body}".
 	Template string `protobuf:"bytes,5,opt,name=template,proto3" json:"template,omitempty"`
-	// timestamp_header, when set, carries Unix seconds checked against tolerance.
-	TimestampHeader string               `protobuf:"bytes,6,opt,name=timestamp_header,json=timestampHeader,proto3" json:"timestamp_header,omitempty"`
-	Tolerance       *durationpb.Duration `protobuf:"bytes,7,opt,name=tolerance,proto3" json:"tolerance,omitempty"`
+	// timestamp_header, when set, carries the timestamp checked against
+	// tolerance; it may be the signature header itself (see
+	// timestamp_prefix).
+	TimestampHeader string `protobuf:"bytes,6,opt,name=timestamp_header,json=timestampHeader,proto3" json:"timestamp_header,omitempty"`
+	// tolerance bounds the timestamp's distance from now, both ways.
+	// Defaults to 5 minutes when a timestamp header is set.
+	Tolerance *durationpb.Duration `protobuf:"bytes,7,opt,name=tolerance,proto3" json:"tolerance,omitempty"`
+	// id_header carries the value of {id}, e.g. "webhook-id".
+	IdHeader string `protobuf:"bytes,8,opt,name=id_header,json=idHeader,proto3" json:"id_header,omitempty"`
+	// timestamp_unit is "s" (default), "ms" or "rfc3339".
+	TimestampUnit string `protobuf:"bytes,9,opt,name=timestamp_unit,json=timestampUnit,proto3" json:"timestamp_unit,omitempty"`
+	// separator splits the signature header into entries when it carries
+	// several signatures (or the timestamp too), e.g. " " or ",".
+	Separator string `protobuf:"bytes,10,opt,name=separator,proto3" json:"separator,omitempty"`
+	// timestamp_prefix marks the timestamp entry when the timestamp rides in
+	// the signature header, e.g. "t=" (Stripe) or "ts=" (Paddle).
+	TimestampPrefix string `protobuf:"bytes,11,opt,name=timestamp_prefix,json=timestampPrefix,proto3" json:"timestamp_prefix,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -417,6 +433,34 @@ func (x *CustomHmac) GetTolerance() *durationpb.Duration {
 		return x.Tolerance
 	}
 	return nil
+}
+
+func (x *CustomHmac) GetIdHeader() string {
+	if x != nil {
+		return x.IdHeader
+	}
+	return ""
+}
+
+func (x *CustomHmac) GetTimestampUnit() string {
+	if x != nil {
+		return x.TimestampUnit
+	}
+	return ""
+}
+
+func (x *CustomHmac) GetSeparator() string {
+	if x != nil {
+		return x.Separator
+	}
+	return ""
+}
+
+func (x *CustomHmac) GetTimestampPrefix() string {
+	if x != nil {
+		return x.TimestampPrefix
+	}
+	return ""
 }
 
 // Webhook is an inbound registration.
@@ -1550,7 +1594,7 @@ const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"\x10correlation_path\x18\x04 \x01(\tR\x0fcorrelationPath\"Q\n" +
 	"\tRateLimit\x12.\n" +
 	"\x13requests_per_second\x18\x01 \x01(\x01R\x11requestsPerSecond\x12\x14\n" +
-	"\x05burst\x18\x02 \x01(\x05R\x05burst\"\xf6\x01\n" +
+	"\x05burst\x18\x02 \x01(\x05R\x05burst\"\x83\x03\n" +
 	"\n" +
 	"CustomHmac\x12\x16\n" +
 	"\x06header\x18\x01 \x01(\tR\x06header\x12\x1c\n" +
@@ -1559,7 +1603,12 @@ const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"\x06prefix\x18\x04 \x01(\tR\x06prefix\x12\x1a\n" +
 	"\btemplate\x18\x05 \x01(\tR\btemplate\x12)\n" +
 	"\x10timestamp_header\x18\x06 \x01(\tR\x0ftimestampHeader\x127\n" +
-	"\ttolerance\x18\a \x01(\v2\x19.google.protobuf.DurationR\ttolerance\"\xec\a\n" +
+	"\ttolerance\x18\a \x01(\v2\x19.google.protobuf.DurationR\ttolerance\x12\x1b\n" +
+	"\tid_header\x18\b \x01(\tR\bidHeader\x12%\n" +
+	"\x0etimestamp_unit\x18\t \x01(\tR\rtimestampUnit\x12\x1c\n" +
+	"\tseparator\x18\n" +
+	" \x01(\tR\tseparator\x12)\n" +
+	"\x10timestamp_prefix\x18\v \x01(\tR\x0ftimestampPrefix\"\xec\a\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x12\n" +
