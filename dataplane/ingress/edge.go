@@ -120,6 +120,10 @@ type Edge struct {
 	now     func() time.Time
 	hooks   hooks
 	metrics *metrics
+	// answer holds the constant response header values, shared by every
+	// answer (net/http only reads them; capacity = length, so an append
+	// copies).
+	answer struct{ json, nosniff, allow []string }
 	bufs    sync.Pool // *bufs
 	// inflight is the bytes of bodies and envelopes held by calls now.
 	inflight atomic.Int64
@@ -144,6 +148,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		return nil, fmt.Errorf("ingress: jetstream: %w", err)
 	}
 	e := &Edge{cfg: cfg, routes: deps.Routes, js: js, nc: deps.Conn, log: deps.Log, now: deps.Now}
+	e.answer.json, e.answer.nosniff, e.answer.allow = []string{"application/json"}, []string{"nosniff"}, []string{"POST"}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -198,7 +203,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out.body, out.size = e.failureBody(r)
 		}
 	}
-	e.respond(w, out)
+	e.respond(w, out, buf.resp[:0])
 	if record {
 		e.recordFailure(r, start, out)
 	}
@@ -228,6 +233,8 @@ type bufs struct {
 	// keys the correlation keys by binding.
 	out  []*outMsg
 	keys []string
+	// resp is room for the answer's body.
+	resp [128]byte
 }
 
 // outMsg is a message and the backing array of its header values: one
@@ -482,20 +489,20 @@ func (e *Edge) readBody(body io.Reader, b *bufs, limit int64) ([]byte, error) {
 	}
 }
 
-// respond writes the one answer of a call.
-func (e *Edge) respond(w http.ResponseWriter, out outcome) {
+// respond writes the one answer of a call, building its body in buf (may
+// be nil).
+func (e *Edge) respond(w http.ResponseWriter, out outcome, buf []byte) {
 	info := reasons[out.reason]
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = e.answer.json
+	h["X-Content-Type-Options"] = e.answer.nosniff
 	if out.retryAfter > 0 {
 		h.Set("Retry-After", retryAfterSeconds(out.retryAfter))
 	}
 	if out.reason == reasonMethod {
-		h.Set("Allow", "POST")
+		h["Allow"] = e.answer.allow
 	}
 	w.WriteHeader(info.status)
-	buf := make([]byte, 0, 96)
 	if out.reason == reasonAccepted {
 		buf = append(buf, `{"eventId":"`...)
 		buf = append(buf, out.eventID...)

@@ -29,8 +29,10 @@ var deliveryIDHeaders = []string{
 // 200 bytes are ignored rather than trusted as dedup keys.
 func providerDeliveryID(h http.Header) string {
 	for _, name := range deliveryIDHeaders {
-		if v := h.Get(name); v != "" && len(v) <= 200 {
-			return v
+		// The names are canonical: index the map rather than Get, which
+		// canonicalises each again.
+		if vs := h[name]; len(vs) > 0 && vs[0] != "" && len(vs[0]) <= 200 {
+			return vs[0]
 		}
 	}
 	return ""
@@ -109,26 +111,40 @@ func prepareHeaders(r *http.Request, hk *hook) {
 	for _, name := range hk.secretHeaders {
 		delete(h, name)
 	}
+	// The ingress headers' values share one backing array; each is set as
+	// Header.Set would (the only value), with the canonical name.
+	vals := make([]string, 4)
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		if prior := h.Get("X-Forwarded-For"); prior != "" {
-			h.Set("X-Forwarded-For", prior+", "+host)
+		if prior := first(h, "X-Forwarded-For"); prior != "" {
+			vals[0] = prior + ", " + host
 		} else {
-			h.Set("X-Forwarded-For", host)
+			vals[0] = host
 		}
+		h["X-Forwarded-For"] = vals[0:1:1]
 	}
-	if h.Get("X-Forwarded-Proto") == "" {
-		proto := "http"
+	if first(h, "X-Forwarded-Proto") == "" {
+		vals[1] = "http"
 		if r.TLS != nil {
-			proto = "https"
+			vals[1] = "https"
 		}
-		h.Set("X-Forwarded-Proto", proto)
+		h["X-Forwarded-Proto"] = vals[1:2:2]
 	}
-	if h.Get("X-Forwarded-Host") == "" && r.Host != "" {
-		h.Set("X-Forwarded-Host", r.Host)
+	if first(h, "X-Forwarded-Host") == "" && r.Host != "" {
+		vals[2] = r.Host
+		h["X-Forwarded-Host"] = vals[2:3:3]
 	}
-	if h.Get("X-Request-Id") == "" {
-		h.Set("X-Request-Id", randomID())
+	if first(h, "X-Request-Id") == "" {
+		vals[3] = randomID()
+		h["X-Request-Id"] = vals[3:4:4]
 	}
+}
+
+// first is h.Get(name) for a canonical name.
+func first(h http.Header, name string) string {
+	if vs := h[name]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }
 
 // redacted reports whether a header may carry a credential: its value is

@@ -25,7 +25,7 @@ func (p public) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == "/healthz" || path == "/readyz":
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			p.e.respond(w, outcome{reason: reasonMethod})
+			p.e.respond(w, outcome{reason: reasonMethod}, nil)
 			return
 		}
 		ok, why := true, ""
@@ -34,7 +34,7 @@ func (p public) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeProbe(w, ok, why)
 	default:
-		p.e.respond(w, outcome{reason: reasonNoRoute})
+		p.e.respond(w, outcome{reason: reasonNoRoute}, nil)
 		p.e.metrics.byReason[reasonNoRoute].Inc()
 	}
 }
