@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,7 +123,7 @@ type Edge struct {
 	// answer (net/http only reads them; capacity = length, so an append
 	// copies).
 	answer struct{ json, nosniff, allow []string }
-	bufs    sync.Pool // *bufs
+	bufs   sync.Pool // *bufs
 	// inflight is the bytes of bodies and envelopes held by calls now.
 	inflight atomic.Int64
 	// pubFailures counts consecutive retryable publish failures, the last
@@ -160,15 +159,12 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 
 // Forget drops what the edge derived for a deleted webhook (its rate
 // limiter, parsed paths); call it when the configuration deletes one.
-func (e *Edge) Forget(tenant, id string) { e.hooks.forget(tenant + "/" + id) }
+func (e *Edge) Forget(tenant, id string) { e.hooks.forget(tenant, id) }
 
 // Prune drops derived state of every webhook keep refuses; call it after a
 // configuration snapshot replaced everything.
 func (e *Edge) Prune(keep func(tenant, id string) bool) {
-	e.hooks.prune(func(key string) bool {
-		tenant, id, _ := strings.Cut(key, "/")
-		return keep(tenant, id)
-	})
+	e.hooks.prune(keep)
 }
 
 // outcome is what handling a call decided.
@@ -315,7 +311,7 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 	case !wh.GetActive():
 		return outcome{reason: reasonGone}
 	}
-	h := e.hooks.get(tenant+"/"+id, wh)
+	h := e.hooks.get(tenant, id, wh)
 	fail := outcome{hook: h, tenant: tenant, id: id}
 
 	keyDigest := authenticate(wh, r, now)

@@ -40,38 +40,62 @@ type binding struct {
 	dedupSuffix string
 }
 
-// hooks caches derived state by tenant/id. Lookups are lock-free; a
-// configuration update of a webhook rebuilds its entry on first use.
+// hooks caches derived state by tenant and id. Lookups take a read lock
+// and do not allocate (the key is a struct of the two strings, not a
+// concatenation); a configuration update of a webhook rebuilds its entry on
+// first use.
 type hooks struct {
-	m sync.Map // string → *hook
+	mu sync.RWMutex
+	m  map[hookKey]*hook
 }
 
-func (hs *hooks) get(key string, w *hookgatev1.EdgeWebhook) *hook {
-	if v, ok := hs.m.Load(key); ok {
-		h := v.(*hook)
-		if h.src == w {
-			return h
-		}
-		nh := newHook(w, h)
-		hs.m.Store(key, nh)
-		return nh
+type hookKey struct{ tenant, id string }
+
+func (hs *hooks) get(tenant, id string, w *hookgatev1.EdgeWebhook) *hook {
+	k := hookKey{tenant, id}
+	hs.mu.RLock()
+	h := hs.m[k]
+	hs.mu.RUnlock()
+	if h != nil && h.src == w {
+		return h
 	}
-	h := newHook(w, nil)
-	hs.m.Store(key, h)
-	return h
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	old := hs.m[k]
+	if old != nil && old.src == w {
+		return old // another call rebuilt it meanwhile
+	}
+	nh := newHook(w, old)
+	if hs.m == nil {
+		hs.m = make(map[hookKey]*hook)
+	}
+	hs.m[k] = nh
+	return nh
 }
 
 // forget drops the state of one webhook.
-func (hs *hooks) forget(key string) { hs.m.Delete(key) }
+func (hs *hooks) forget(tenant, id string) {
+	hs.mu.Lock()
+	delete(hs.m, hookKey{tenant, id})
+	hs.mu.Unlock()
+}
 
-// prune drops the state of every webhook keep refuses.
-func (hs *hooks) prune(keep func(key string) bool) {
-	hs.m.Range(func(k, _ any) bool {
-		if !keep(k.(string)) {
-			hs.m.Delete(k)
+// prune drops the state of every webhook keep refuses. keep runs without
+// the lock held.
+func (hs *hooks) prune(keep func(tenant, id string) bool) {
+	hs.mu.RLock()
+	keys := make([]hookKey, 0, len(hs.m))
+	for k := range hs.m {
+		keys = append(keys, k)
+	}
+	hs.mu.RUnlock()
+	for _, k := range keys {
+		if !keep(k.tenant, k.id) {
+			hs.mu.Lock()
+			delete(hs.m, k)
+			hs.mu.Unlock()
 		}
-		return true
-	})
+	}
 }
 
 func newHook(w *hookgatev1.EdgeWebhook, old *hook) *hook {
