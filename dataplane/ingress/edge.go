@@ -95,13 +95,9 @@ func (c Config) Validate() error {
 // Deps are the edge's collaborators.
 type Deps struct {
 	Routes Routes
-	// JetStream is ignored: the edge builds its own JetStream context on
-	// Conn with its publish timeout and pending limit, so that a lost ack
-	// frees its future.
-	//
-	// Deprecated: leave it nil; it goes once the wiring stops setting it.
-	JetStream jetstream.JetStream
-	// Conn publishes events (through JetStream) and failed triggers.
+	// Conn publishes events and failed triggers. The edge builds its own
+	// JetStream context on it, with its publish timeout and pending limit,
+	// so that a lost ack frees its future.
 	Conn    *nats.Conn
 	Log     *slog.Logger
 	Metrics prometheus.Registerer

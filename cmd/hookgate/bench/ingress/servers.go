@@ -60,7 +60,9 @@ func startEnv() (_ *env, err error) {
 
 	// The edge and the durable handler each get their own connection, as
 	// two separate services would.
-	edgeConn, edgeJS, err := e.connect(jetstream.WithPublishAsyncMaxPending(16384))
+	// The edge builds its own JetStream context on the connection; edgeJS
+	// only creates the streams.
+	edgeConn, edgeJS, err := e.connect()
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +72,7 @@ func startEnv() (_ *env, err error) {
 			return nil, fmt.Errorf("ensure stream %s: %w", sc.Name, err)
 		}
 	}
-	edge, err := newEdge(edgeJS, edgeConn)
+	edge, err := newEdge(edgeConn)
 	if err != nil {
 		return nil, err
 	}
@@ -159,13 +161,13 @@ func (r routes) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, int64, bool
 	return nil, 1, true
 }
 
-func newEdge(js jetstream.JetStream, nc *nats.Conn) (*ingress.Edge, error) {
+func newEdge(nc *nats.Conn) (*ingress.Edge, error) {
 	d := sha256.Sum256([]byte(key))
 	w := &hookgatev1.EdgeWebhook{Tenant: "acme", Id: "wh_bench", Active: true, Provider: hookgatev1.Provider_PROVIDER_GENERIC,
 		Keys:         []*hookgatev1.KeyDigest{{Sha256: d[:]}},
 		Bindings:     []*hookgatev1.Binding{{ProcessId: "orders", ThreadId: "main", Trigger: hookgatev1.Trigger_TRIGGER_START_PROCESS}},
 		MaxBodyBytes: 1 << 20}
-	edge, err := ingress.New(ingress.DefaultConfig(), ingress.Deps{Routes: routes{w}, JetStream: js, Conn: nc,
+	edge, err := ingress.New(ingress.DefaultConfig(), ingress.Deps{Routes: routes{w}, Conn: nc,
 		Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
 	if err != nil {
 		return nil, fmt.Errorf("new edge: %w", err)
