@@ -15,7 +15,7 @@ GO_SRC   := $(shell find cmd controlplane dataplane gen testkit -name '*.go' -o 
 # The test budget on 2 cores: packages run two at a time.
 TEST_FLAGS ?= -race -count=1 -p 2 -timeout 12m
 
-.PHONY: dev build tools generate lint fmt-check vet gen-check test bench bench-profile bench-config breaking clean
+.PHONY: dev build signers tools generate lint fmt-check vet gen-check test bench bench-profile bench-config breaking clean
 
 ## dev: build and run Hookgate with embedded etcd and NATS (data in ./.hookgate)
 dev: build
@@ -68,13 +68,21 @@ fmt-check:
 vet:
 	go vet $(MODULES)
 
+## signers: the providers' own npm libraries the e2e tests sign requests with
+SIGNERS := signers/node_modules/.installed
+signers: $(SIGNERS)
+
+$(SIGNERS): signers/package.json signers/package-lock.json
+	cd signers && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## test: lint, freshness of gen/, gofmt, vet and the race-enabled tests of every module
-test: lint gen-check fmt-check vet build
-	HOOKGATE_BIN=$(HOOKGATE) go test $(TEST_FLAGS) $(MODULES)
+test: lint gen-check fmt-check vet build $(SIGNERS)
+	HOOKGATE_BIN=$(HOOKGATE) HOOKGATE_SIGNERS=$(CURDIR)/signers go test $(TEST_FLAGS) $(MODULES)
 
 ## bench: the ingress benchmark, with ratios against ceilings measured in the same run
 bench:
-	go run ./cmd/hookgate/bench/ingress -duration $(or $(BENCH_DURATION),5s)
+	go run ./cmd/hookgate/bench/ingress -duration $(or $(BENCH_DURATION),3s) -rounds $(or $(BENCH_ROUNDS),3)
 
 ## bench-config: config propagation, cold start and edge heap with 100,000 webhooks
 bench-config:
@@ -82,7 +90,7 @@ bench-config:
 
 ## bench-profile: the same, writing a CPU profile of the edge runs to bench-edge.prof
 bench-profile:
-	go run ./cmd/hookgate/bench/ingress -duration 5s -cpuprofile bench-edge.prof
+	go run ./cmd/hookgate/bench/ingress -duration 10s -rounds 1 -cpuprofile bench-edge.prof
 	go tool pprof -top -nodecount=30 bench-edge.prof | head -40
 
 clean:
