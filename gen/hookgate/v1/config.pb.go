@@ -529,8 +529,14 @@ type EdgeWebhook struct {
 	ProviderSecrets map[string]string `protobuf:"bytes,10,rep,name=provider_secrets,json=providerSecrets,proto3" json:"provider_secrets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	CustomHmac      *CustomHmac       `protobuf:"bytes,11,opt,name=custom_hmac,json=customHmac,proto3" json:"custom_hmac,omitempty"`
 	Url             string            `protobuf:"bytes,12,opt,name=url,proto3" json:"url,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// require_key makes the edge demand the API key; unset means true.
+	RequireKey *bool `protobuf:"varint,13,opt,name=require_key,json=requireKey,proto3,oneof" json:"require_key,omitempty"`
+	// previous_provider_secrets holds, per secret name, the value a rotation
+	// replaced, verifying beside the current one until its expire_time.
+	// Decrypted for the edge only.
+	PreviousProviderSecrets map[string]*PreviousSecret `protobuf:"bytes,14,rep,name=previous_provider_secrets,json=previousProviderSecrets,proto3" json:"previous_provider_secrets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *EdgeWebhook) Reset() {
@@ -647,6 +653,73 @@ func (x *EdgeWebhook) GetUrl() string {
 	return ""
 }
 
+func (x *EdgeWebhook) GetRequireKey() bool {
+	if x != nil && x.RequireKey != nil {
+		return *x.RequireKey
+	}
+	return false
+}
+
+func (x *EdgeWebhook) GetPreviousProviderSecrets() map[string]*PreviousSecret {
+	if x != nil {
+		return x.PreviousProviderSecrets
+	}
+	return nil
+}
+
+// PreviousSecret is a rotated provider secret in its grace period.
+type PreviousSecret struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Value         string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviousSecret) Reset() {
+	*x = PreviousSecret{}
+	mi := &file_hookgate_v1_config_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviousSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviousSecret) ProtoMessage() {}
+
+func (x *PreviousSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_config_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviousSecret.ProtoReflect.Descriptor instead.
+func (*PreviousSecret) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PreviousSecret) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *PreviousSecret) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 var File_hookgate_v1_config_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_config_proto_rawDesc = "" +
@@ -685,7 +758,7 @@ const file_hookgate_v1_config_proto_rawDesc = "" +
 	"\tKeyDigest\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\fR\x06sha256\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\xc0\x04\n" +
+	"expireTime\"\xd2\x06\n" +
 	"\vEdgeWebhook\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
@@ -701,10 +774,21 @@ const file_hookgate_v1_config_proto_rawDesc = "" +
 	" \x03(\v2-.hookgate.v1.EdgeWebhook.ProviderSecretsEntryR\x0fproviderSecrets\x128\n" +
 	"\vcustom_hmac\x18\v \x01(\v2\x17.hookgate.v1.CustomHmacR\n" +
 	"customHmac\x12\x10\n" +
-	"\x03url\x18\f \x01(\tR\x03url\x1aB\n" +
+	"\x03url\x18\f \x01(\tR\x03url\x12$\n" +
+	"\vrequire_key\x18\r \x01(\bH\x00R\n" +
+	"requireKey\x88\x01\x01\x12q\n" +
+	"\x19previous_provider_secrets\x18\x0e \x03(\v25.hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntryR\x17previousProviderSecrets\x1aB\n" +
 	"\x14ProviderSecretsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012q\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1ag\n" +
+	"\x1cPreviousProviderSecretsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.hookgate.v1.PreviousSecretR\x05value:\x028\x01B\x0e\n" +
+	"\f_require_key\"c\n" +
+	"\x0ePreviousSecret\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime2q\n" +
 	"\x16ConfigDiscoveryService\x12W\n" +
 	"\fStreamConfig\x12 .hookgate.v1.StreamConfigRequest\x1a!.hookgate.v1.StreamConfigResponse(\x010\x01B9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
@@ -720,7 +804,7 @@ func file_hookgate_v1_config_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_config_proto_rawDescData
 }
 
-var file_hookgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_hookgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_hookgate_v1_config_proto_goTypes = []any{
 	(*StreamConfigRequest)(nil),   // 0: hookgate.v1.StreamConfigRequest
 	(*ConfigHello)(nil),           // 1: hookgate.v1.ConfigHello
@@ -730,35 +814,40 @@ var file_hookgate_v1_config_proto_goTypes = []any{
 	(*ConfigResource)(nil),        // 5: hookgate.v1.ConfigResource
 	(*KeyDigest)(nil),             // 6: hookgate.v1.KeyDigest
 	(*EdgeWebhook)(nil),           // 7: hookgate.v1.EdgeWebhook
-	nil,                           // 8: hookgate.v1.EdgeWebhook.ProviderSecretsEntry
-	(NodeRole)(0),                 // 9: hookgate.v1.NodeRole
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(Provider)(0),                 // 11: hookgate.v1.Provider
-	(*Binding)(nil),               // 12: hookgate.v1.Binding
-	(*RateLimit)(nil),             // 13: hookgate.v1.RateLimit
-	(*CustomHmac)(nil),            // 14: hookgate.v1.CustomHmac
+	(*PreviousSecret)(nil),        // 8: hookgate.v1.PreviousSecret
+	nil,                           // 9: hookgate.v1.EdgeWebhook.ProviderSecretsEntry
+	nil,                           // 10: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
+	(NodeRole)(0),                 // 11: hookgate.v1.NodeRole
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(Provider)(0),                 // 13: hookgate.v1.Provider
+	(*Binding)(nil),               // 14: hookgate.v1.Binding
+	(*RateLimit)(nil),             // 15: hookgate.v1.RateLimit
+	(*CustomHmac)(nil),            // 16: hookgate.v1.CustomHmac
 }
 var file_hookgate_v1_config_proto_depIdxs = []int32{
 	1,  // 0: hookgate.v1.StreamConfigRequest.hello:type_name -> hookgate.v1.ConfigHello
 	2,  // 1: hookgate.v1.StreamConfigRequest.ack:type_name -> hookgate.v1.ConfigAck
 	3,  // 2: hookgate.v1.StreamConfigRequest.nack:type_name -> hookgate.v1.ConfigNack
-	9,  // 3: hookgate.v1.ConfigHello.role:type_name -> hookgate.v1.NodeRole
+	11, // 3: hookgate.v1.ConfigHello.role:type_name -> hookgate.v1.NodeRole
 	5,  // 4: hookgate.v1.StreamConfigResponse.upserts:type_name -> hookgate.v1.ConfigResource
 	7,  // 5: hookgate.v1.ConfigResource.webhook:type_name -> hookgate.v1.EdgeWebhook
-	10, // 6: hookgate.v1.KeyDigest.expire_time:type_name -> google.protobuf.Timestamp
-	11, // 7: hookgate.v1.EdgeWebhook.provider:type_name -> hookgate.v1.Provider
+	12, // 6: hookgate.v1.KeyDigest.expire_time:type_name -> google.protobuf.Timestamp
+	13, // 7: hookgate.v1.EdgeWebhook.provider:type_name -> hookgate.v1.Provider
 	6,  // 8: hookgate.v1.EdgeWebhook.keys:type_name -> hookgate.v1.KeyDigest
-	12, // 9: hookgate.v1.EdgeWebhook.bindings:type_name -> hookgate.v1.Binding
-	13, // 10: hookgate.v1.EdgeWebhook.rate_limit:type_name -> hookgate.v1.RateLimit
-	8,  // 11: hookgate.v1.EdgeWebhook.provider_secrets:type_name -> hookgate.v1.EdgeWebhook.ProviderSecretsEntry
-	14, // 12: hookgate.v1.EdgeWebhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
-	0,  // 13: hookgate.v1.ConfigDiscoveryService.StreamConfig:input_type -> hookgate.v1.StreamConfigRequest
-	4,  // 14: hookgate.v1.ConfigDiscoveryService.StreamConfig:output_type -> hookgate.v1.StreamConfigResponse
-	14, // [14:15] is the sub-list for method output_type
-	13, // [13:14] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	14, // 9: hookgate.v1.EdgeWebhook.bindings:type_name -> hookgate.v1.Binding
+	15, // 10: hookgate.v1.EdgeWebhook.rate_limit:type_name -> hookgate.v1.RateLimit
+	9,  // 11: hookgate.v1.EdgeWebhook.provider_secrets:type_name -> hookgate.v1.EdgeWebhook.ProviderSecretsEntry
+	16, // 12: hookgate.v1.EdgeWebhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
+	10, // 13: hookgate.v1.EdgeWebhook.previous_provider_secrets:type_name -> hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
+	12, // 14: hookgate.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
+	8,  // 15: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry.value:type_name -> hookgate.v1.PreviousSecret
+	0,  // 16: hookgate.v1.ConfigDiscoveryService.StreamConfig:input_type -> hookgate.v1.StreamConfigRequest
+	4,  // 17: hookgate.v1.ConfigDiscoveryService.StreamConfig:output_type -> hookgate.v1.StreamConfigResponse
+	17, // [17:18] is the sub-list for method output_type
+	16, // [16:17] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_config_proto_init() }
@@ -776,13 +865,14 @@ func file_hookgate_v1_config_proto_init() {
 	file_hookgate_v1_config_proto_msgTypes[5].OneofWrappers = []any{
 		(*ConfigResource_Webhook)(nil),
 	}
+	file_hookgate_v1_config_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_config_proto_rawDesc), len(file_hookgate_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

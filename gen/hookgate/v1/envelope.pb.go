@@ -42,8 +42,10 @@ type InboundEnvelope struct {
 	// config_version is the configuration revision that routed the request.
 	ConfigVersion  int64           `protobuf:"varint,9,opt,name=config_version,json=configVersion,proto3" json:"config_version,omitempty"`
 	WebhookMessage *WebhookMessage `protobuf:"bytes,10,opt,name=webhook_message,json=webhookMessage,proto3" json:"webhook_message,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// verification says which scheme verified the call.
+	Verification  *Verification `protobuf:"bytes,11,opt,name=verification,proto3" json:"verification,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InboundEnvelope) Reset() {
@@ -146,6 +148,69 @@ func (x *InboundEnvelope) GetWebhookMessage() *WebhookMessage {
 	return nil
 }
 
+func (x *InboundEnvelope) GetVerification() *Verification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+// Verification is the provider signature check the edge made.
+type Verification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// provider is the enum name without its prefix, like
+	// InboundEnvelope.provider ("STRIPE").
+	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	// verified is true when the provider's signature (or token) matched.
+	Verified      bool `protobuf:"varint,2,opt,name=verified,proto3" json:"verified,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Verification) Reset() {
+	*x = Verification{}
+	mi := &file_hookgate_v1_envelope_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Verification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Verification) ProtoMessage() {}
+
+func (x *Verification) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_envelope_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Verification.ProtoReflect.Descriptor instead.
+func (*Verification) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_envelope_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Verification) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *Verification) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
 // WebhookMessage is the request as the edge received it.
 type WebhookMessage struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -163,7 +228,7 @@ type WebhookMessage struct {
 
 func (x *WebhookMessage) Reset() {
 	*x = WebhookMessage{}
-	mi := &file_hookgate_v1_envelope_proto_msgTypes[1]
+	mi := &file_hookgate_v1_envelope_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -175,7 +240,7 @@ func (x *WebhookMessage) String() string {
 func (*WebhookMessage) ProtoMessage() {}
 
 func (x *WebhookMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_envelope_proto_msgTypes[1]
+	mi := &file_hookgate_v1_envelope_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -188,7 +253,7 @@ func (x *WebhookMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookMessage.ProtoReflect.Descriptor instead.
 func (*WebhookMessage) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_envelope_proto_rawDescGZIP(), []int{1}
+	return file_hookgate_v1_envelope_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *WebhookMessage) GetDateTime() *timestamppb.Timestamp {
@@ -223,7 +288,7 @@ var File_hookgate_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x1ahookgate/v1/envelope.proto\x12\vhookgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf9\x02\n" +
+	"\x1ahookgate/v1/envelope.proto\x12\vhookgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x03\n" +
 	"\x0fInboundEnvelope\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1d\n" +
@@ -237,8 +302,12 @@ const file_hookgate_v1_envelope_proto_rawDesc = "" +
 	"\x0fcorrelation_key\x18\b \x01(\tH\x00R\x0ecorrelationKey\x88\x01\x01\x12%\n" +
 	"\x0econfig_version\x18\t \x01(\x03R\rconfigVersion\x12D\n" +
 	"\x0fwebhook_message\x18\n" +
-	" \x01(\v2\x1b.hookgate.v1.WebhookMessageR\x0ewebhookMessageB\x12\n" +
-	"\x10_correlation_key\"\xb2\x02\n" +
+	" \x01(\v2\x1b.hookgate.v1.WebhookMessageR\x0ewebhookMessage\x12=\n" +
+	"\fverification\x18\v \x01(\v2\x19.hookgate.v1.VerificationR\fverificationB\x12\n" +
+	"\x10_correlation_key\"F\n" +
+	"\fVerification\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x1a\n" +
+	"\bverified\x18\x02 \x01(\bR\bverified\"\xb2\x02\n" +
 	"\x0eWebhookMessage\x127\n" +
 	"\tdate_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bdateTime\x120\n" +
 	"\apayload\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\apayload\x12B\n" +
@@ -260,26 +329,28 @@ func file_hookgate_v1_envelope_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_envelope_proto_rawDescData
 }
 
-var file_hookgate_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_hookgate_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_hookgate_v1_envelope_proto_goTypes = []any{
 	(*InboundEnvelope)(nil),       // 0: hookgate.v1.InboundEnvelope
-	(*WebhookMessage)(nil),        // 1: hookgate.v1.WebhookMessage
-	nil,                           // 2: hookgate.v1.WebhookMessage.HeadersEntry
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
-	(*structpb.Value)(nil),        // 4: google.protobuf.Value
-	(*structpb.ListValue)(nil),    // 5: google.protobuf.ListValue
+	(*Verification)(nil),          // 1: hookgate.v1.Verification
+	(*WebhookMessage)(nil),        // 2: hookgate.v1.WebhookMessage
+	nil,                           // 3: hookgate.v1.WebhookMessage.HeadersEntry
+	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*structpb.Value)(nil),        // 5: google.protobuf.Value
+	(*structpb.ListValue)(nil),    // 6: google.protobuf.ListValue
 }
 var file_hookgate_v1_envelope_proto_depIdxs = []int32{
-	1, // 0: hookgate.v1.InboundEnvelope.webhook_message:type_name -> hookgate.v1.WebhookMessage
-	3, // 1: hookgate.v1.WebhookMessage.date_time:type_name -> google.protobuf.Timestamp
-	4, // 2: hookgate.v1.WebhookMessage.payload:type_name -> google.protobuf.Value
-	2, // 3: hookgate.v1.WebhookMessage.headers:type_name -> hookgate.v1.WebhookMessage.HeadersEntry
-	5, // 4: hookgate.v1.WebhookMessage.HeadersEntry.value:type_name -> google.protobuf.ListValue
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	2, // 0: hookgate.v1.InboundEnvelope.webhook_message:type_name -> hookgate.v1.WebhookMessage
+	1, // 1: hookgate.v1.InboundEnvelope.verification:type_name -> hookgate.v1.Verification
+	4, // 2: hookgate.v1.WebhookMessage.date_time:type_name -> google.protobuf.Timestamp
+	5, // 3: hookgate.v1.WebhookMessage.payload:type_name -> google.protobuf.Value
+	3, // 4: hookgate.v1.WebhookMessage.headers:type_name -> hookgate.v1.WebhookMessage.HeadersEntry
+	6, // 5: hookgate.v1.WebhookMessage.HeadersEntry.value:type_name -> google.protobuf.ListValue
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_envelope_proto_init() }
@@ -294,7 +365,7 @@ func file_hookgate_v1_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_envelope_proto_rawDesc), len(file_hookgate_v1_envelope_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

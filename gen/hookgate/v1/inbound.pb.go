@@ -498,8 +498,16 @@ type Webhook struct {
 	CreateTime            *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime            *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	Etag                  string                 `protobuf:"bytes,21,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// require_key makes the edge demand the API key. Unset means true; false
+	// is allowed only for a provider that verifies a signature (not GENERIC),
+	// and then the provider's signature alone authenticates a call.
+	RequireKey *bool `protobuf:"varint,22,opt,name=require_key,json=requireKey,proto3,oneof" json:"require_key,omitempty"`
+	// provider_secret_refs names, per provider secret given as a reference
+	// "${configParam.NAME}", the tenant config parameter it refers to. Output
+	// only.
+	ProviderSecretRefs map[string]string `protobuf:"bytes,23,rep,name=provider_secret_refs,json=providerSecretRefs,proto3" json:"provider_secret_refs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Webhook) Reset() {
@@ -677,6 +685,20 @@ func (x *Webhook) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Webhook) GetRequireKey() bool {
+	if x != nil && x.RequireKey != nil {
+		return *x.RequireKey
+	}
+	return false
+}
+
+func (x *Webhook) GetProviderSecretRefs() map[string]string {
+	if x != nil {
+		return x.ProviderSecretRefs
+	}
+	return nil
 }
 
 type CreateWebhookRequest struct {
@@ -1529,6 +1551,140 @@ func (x *ListFailedTriggersRequest) GetPageToken() string {
 	return ""
 }
 
+type RotateProviderSecretRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Tenant    string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	WebhookId string                 `protobuf:"bytes,2,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	// name is the provider secret to replace, e.g. "signing_secret".
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// value is the new secret, or a reference "${configParam.NAME}".
+	Value string `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	// grace_period keeps the previous value verifying; unset means 24 hours,
+	// zero ends it at once, at most 30 days.
+	GracePeriod   *durationpb.Duration `protobuf:"bytes,5,opt,name=grace_period,json=gracePeriod,proto3" json:"grace_period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateProviderSecretRequest) Reset() {
+	*x = RotateProviderSecretRequest{}
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateProviderSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateProviderSecretRequest) ProtoMessage() {}
+
+func (x *RotateProviderSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateProviderSecretRequest.ProtoReflect.Descriptor instead.
+func (*RotateProviderSecretRequest) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_inbound_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RotateProviderSecretRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *RotateProviderSecretRequest) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+func (x *RotateProviderSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RotateProviderSecretRequest) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *RotateProviderSecretRequest) GetGracePeriod() *durationpb.Duration {
+	if x != nil {
+		return x.GracePeriod
+	}
+	return nil
+}
+
+type RotateProviderSecretResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Webhook *Webhook               `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	// previous_expire_time is when the previous value stops verifying; unset
+	// when the grace period was zero.
+	PreviousExpireTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=previous_expire_time,json=previousExpireTime,proto3" json:"previous_expire_time,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RotateProviderSecretResponse) Reset() {
+	*x = RotateProviderSecretResponse{}
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateProviderSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateProviderSecretResponse) ProtoMessage() {}
+
+func (x *RotateProviderSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateProviderSecretResponse.ProtoReflect.Descriptor instead.
+func (*RotateProviderSecretResponse) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_inbound_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RotateProviderSecretResponse) GetWebhook() *Webhook {
+	if x != nil {
+		return x.Webhook
+	}
+	return nil
+}
+
+func (x *RotateProviderSecretResponse) GetPreviousExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PreviousExpireTime
+	}
+	return nil
+}
+
 type ListFailedTriggersResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	FailedTriggers []*FailedTrigger       `protobuf:"bytes,1,rep,name=failed_triggers,json=failedTriggers,proto3" json:"failed_triggers,omitempty"`
@@ -1539,7 +1695,7 @@ type ListFailedTriggersResponse struct {
 
 func (x *ListFailedTriggersResponse) Reset() {
 	*x = ListFailedTriggersResponse{}
-	mi := &file_hookgate_v1_inbound_proto_msgTypes[18]
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1551,7 +1707,7 @@ func (x *ListFailedTriggersResponse) String() string {
 func (*ListFailedTriggersResponse) ProtoMessage() {}
 
 func (x *ListFailedTriggersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_inbound_proto_msgTypes[18]
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1564,7 +1720,7 @@ func (x *ListFailedTriggersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFailedTriggersResponse.ProtoReflect.Descriptor instead.
 func (*ListFailedTriggersResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_inbound_proto_rawDescGZIP(), []int{18}
+	return file_hookgate_v1_inbound_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListFailedTriggersResponse) GetFailedTriggers() []*FailedTrigger {
@@ -1608,7 +1764,7 @@ const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"\x0etimestamp_unit\x18\t \x01(\tR\rtimestampUnit\x12\x1c\n" +
 	"\tseparator\x18\n" +
 	" \x01(\tR\tseparator\x12)\n" +
-	"\x10timestamp_prefix\x18\v \x01(\tR\x0ftimestampPrefix\"\xec\a\n" +
+	"\x10timestamp_prefix\x18\v \x01(\tR\x0ftimestampPrefix\"\xc9\t\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x12\n" +
@@ -1636,10 +1792,17 @@ const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x15 \x01(\tR\x04etag\x1aB\n" +
+	"\x04etag\x18\x15 \x01(\tR\x04etag\x12$\n" +
+	"\vrequire_key\x18\x16 \x01(\bH\x00R\n" +
+	"requireKey\x88\x01\x01\x12^\n" +
+	"\x14provider_secret_refs\x18\x17 \x03(\v2,.hookgate.v1.Webhook.ProviderSecretRefsEntryR\x12providerSecretRefs\x1aB\n" +
 	"\x14ProviderSecretsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"F\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aE\n" +
+	"\x17ProviderSecretRefsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0e\n" +
+	"\f_require_key\"F\n" +
 	"\x14CreateWebhookRequest\x12.\n" +
 	"\awebhook\x18\x01 \x01(\v2\x14.hookgate.v1.WebhookR\awebhook\"\x82\x01\n" +
 	"\x15CreateWebhookResponse\x12.\n" +
@@ -1712,7 +1875,17 @@ const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"webhook_id\x18\x02 \x01(\tR\twebhookId\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"\x89\x01\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\xbc\x01\n" +
+	"\x1bRotateProviderSecretRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x02 \x01(\tR\twebhookId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x04 \x01(\tR\x05value\x12<\n" +
+	"\fgrace_period\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\vgracePeriod\"\x9c\x01\n" +
+	"\x1cRotateProviderSecretResponse\x12.\n" +
+	"\awebhook\x18\x01 \x01(\v2\x14.hookgate.v1.WebhookR\awebhook\x12L\n" +
+	"\x14previous_expire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x12previousExpireTime\"\x89\x01\n" +
 	"\x1aListFailedTriggersResponse\x12C\n" +
 	"\x0ffailed_triggers\x18\x01 \x03(\v2\x1a.hookgate.v1.FailedTriggerR\x0efailedTriggers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xba\x04\n" +
@@ -1746,7 +1919,7 @@ const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"\aTrigger\x12\x17\n" +
 	"\x13TRIGGER_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15TRIGGER_START_PROCESS\x10\x01\x12\x1a\n" +
-	"\x16TRIGGER_RESUME_PROCESS\x10\x022\x8b\x05\n" +
+	"\x16TRIGGER_RESUME_PROCESS\x10\x022\xf8\x05\n" +
 	"\x15InboundWebhookService\x12V\n" +
 	"\rCreateWebhook\x12!.hookgate.v1.CreateWebhookRequest\x1a\".hookgate.v1.CreateWebhookResponse\x12M\n" +
 	"\n" +
@@ -1755,7 +1928,8 @@ const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"\rUpdateWebhook\x12!.hookgate.v1.UpdateWebhookRequest\x1a\".hookgate.v1.UpdateWebhookResponse\x12_\n" +
 	"\x10RotateWebhookKey\x12$.hookgate.v1.RotateWebhookKeyRequest\x1a%.hookgate.v1.RotateWebhookKeyResponse\x12V\n" +
 	"\rDeleteWebhook\x12!.hookgate.v1.DeleteWebhookRequest\x1a\".hookgate.v1.DeleteWebhookResponse\x12e\n" +
-	"\x12ListFailedTriggers\x12&.hookgate.v1.ListFailedTriggersRequest\x1a'.hookgate.v1.ListFailedTriggersResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"\x12ListFailedTriggers\x12&.hookgate.v1.ListFailedTriggersRequest\x1a'.hookgate.v1.ListFailedTriggersResponse\x12k\n" +
+	"\x14RotateProviderSecret\x12(.hookgate.v1.RotateProviderSecretRequest\x1a).hookgate.v1.RotateProviderSecretResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_inbound_proto_rawDescOnce sync.Once
@@ -1770,81 +1944,90 @@ func file_hookgate_v1_inbound_proto_rawDescGZIP() []byte {
 }
 
 var file_hookgate_v1_inbound_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hookgate_v1_inbound_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_hookgate_v1_inbound_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_hookgate_v1_inbound_proto_goTypes = []any{
-	(Provider)(0),                      // 0: hookgate.v1.Provider
-	(Trigger)(0),                       // 1: hookgate.v1.Trigger
-	(*Binding)(nil),                    // 2: hookgate.v1.Binding
-	(*RateLimit)(nil),                  // 3: hookgate.v1.RateLimit
-	(*CustomHmac)(nil),                 // 4: hookgate.v1.CustomHmac
-	(*Webhook)(nil),                    // 5: hookgate.v1.Webhook
-	(*CreateWebhookRequest)(nil),       // 6: hookgate.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),      // 7: hookgate.v1.CreateWebhookResponse
-	(*GetWebhookRequest)(nil),          // 8: hookgate.v1.GetWebhookRequest
-	(*GetWebhookResponse)(nil),         // 9: hookgate.v1.GetWebhookResponse
-	(*ListWebhooksRequest)(nil),        // 10: hookgate.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),       // 11: hookgate.v1.ListWebhooksResponse
-	(*UpdateWebhookRequest)(nil),       // 12: hookgate.v1.UpdateWebhookRequest
-	(*UpdateWebhookResponse)(nil),      // 13: hookgate.v1.UpdateWebhookResponse
-	(*RotateWebhookKeyRequest)(nil),    // 14: hookgate.v1.RotateWebhookKeyRequest
-	(*RotateWebhookKeyResponse)(nil),   // 15: hookgate.v1.RotateWebhookKeyResponse
-	(*DeleteWebhookRequest)(nil),       // 16: hookgate.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),      // 17: hookgate.v1.DeleteWebhookResponse
-	(*FailedTrigger)(nil),              // 18: hookgate.v1.FailedTrigger
-	(*ListFailedTriggersRequest)(nil),  // 19: hookgate.v1.ListFailedTriggersRequest
-	(*ListFailedTriggersResponse)(nil), // 20: hookgate.v1.ListFailedTriggersResponse
-	nil,                                // 21: hookgate.v1.Webhook.ProviderSecretsEntry
-	nil,                                // 22: hookgate.v1.FailedTrigger.HeadersEntry
-	(*durationpb.Duration)(nil),        // 23: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),      // 24: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),      // 25: google.protobuf.FieldMask
-	(*structpb.ListValue)(nil),         // 26: google.protobuf.ListValue
+	(Provider)(0),                        // 0: hookgate.v1.Provider
+	(Trigger)(0),                         // 1: hookgate.v1.Trigger
+	(*Binding)(nil),                      // 2: hookgate.v1.Binding
+	(*RateLimit)(nil),                    // 3: hookgate.v1.RateLimit
+	(*CustomHmac)(nil),                   // 4: hookgate.v1.CustomHmac
+	(*Webhook)(nil),                      // 5: hookgate.v1.Webhook
+	(*CreateWebhookRequest)(nil),         // 6: hookgate.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),        // 7: hookgate.v1.CreateWebhookResponse
+	(*GetWebhookRequest)(nil),            // 8: hookgate.v1.GetWebhookRequest
+	(*GetWebhookResponse)(nil),           // 9: hookgate.v1.GetWebhookResponse
+	(*ListWebhooksRequest)(nil),          // 10: hookgate.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),         // 11: hookgate.v1.ListWebhooksResponse
+	(*UpdateWebhookRequest)(nil),         // 12: hookgate.v1.UpdateWebhookRequest
+	(*UpdateWebhookResponse)(nil),        // 13: hookgate.v1.UpdateWebhookResponse
+	(*RotateWebhookKeyRequest)(nil),      // 14: hookgate.v1.RotateWebhookKeyRequest
+	(*RotateWebhookKeyResponse)(nil),     // 15: hookgate.v1.RotateWebhookKeyResponse
+	(*DeleteWebhookRequest)(nil),         // 16: hookgate.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),        // 17: hookgate.v1.DeleteWebhookResponse
+	(*FailedTrigger)(nil),                // 18: hookgate.v1.FailedTrigger
+	(*ListFailedTriggersRequest)(nil),    // 19: hookgate.v1.ListFailedTriggersRequest
+	(*RotateProviderSecretRequest)(nil),  // 20: hookgate.v1.RotateProviderSecretRequest
+	(*RotateProviderSecretResponse)(nil), // 21: hookgate.v1.RotateProviderSecretResponse
+	(*ListFailedTriggersResponse)(nil),   // 22: hookgate.v1.ListFailedTriggersResponse
+	nil,                                  // 23: hookgate.v1.Webhook.ProviderSecretsEntry
+	nil,                                  // 24: hookgate.v1.Webhook.ProviderSecretRefsEntry
+	nil,                                  // 25: hookgate.v1.FailedTrigger.HeadersEntry
+	(*durationpb.Duration)(nil),          // 26: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),        // 27: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 28: google.protobuf.FieldMask
+	(*structpb.ListValue)(nil),           // 29: google.protobuf.ListValue
 }
 var file_hookgate_v1_inbound_proto_depIdxs = []int32{
 	1,  // 0: hookgate.v1.Binding.trigger:type_name -> hookgate.v1.Trigger
-	23, // 1: hookgate.v1.CustomHmac.tolerance:type_name -> google.protobuf.Duration
+	26, // 1: hookgate.v1.CustomHmac.tolerance:type_name -> google.protobuf.Duration
 	0,  // 2: hookgate.v1.Webhook.provider:type_name -> hookgate.v1.Provider
 	2,  // 3: hookgate.v1.Webhook.bindings:type_name -> hookgate.v1.Binding
 	3,  // 4: hookgate.v1.Webhook.rate_limit:type_name -> hookgate.v1.RateLimit
-	21, // 5: hookgate.v1.Webhook.provider_secrets:type_name -> hookgate.v1.Webhook.ProviderSecretsEntry
+	23, // 5: hookgate.v1.Webhook.provider_secrets:type_name -> hookgate.v1.Webhook.ProviderSecretsEntry
 	4,  // 6: hookgate.v1.Webhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
-	24, // 7: hookgate.v1.Webhook.key_create_time:type_name -> google.protobuf.Timestamp
-	24, // 8: hookgate.v1.Webhook.previous_key_expire_time:type_name -> google.protobuf.Timestamp
-	24, // 9: hookgate.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	24, // 10: hookgate.v1.Webhook.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 11: hookgate.v1.CreateWebhookRequest.webhook:type_name -> hookgate.v1.Webhook
-	5,  // 12: hookgate.v1.CreateWebhookResponse.webhook:type_name -> hookgate.v1.Webhook
-	5,  // 13: hookgate.v1.GetWebhookResponse.webhook:type_name -> hookgate.v1.Webhook
-	0,  // 14: hookgate.v1.ListWebhooksRequest.provider:type_name -> hookgate.v1.Provider
-	5,  // 15: hookgate.v1.ListWebhooksResponse.webhooks:type_name -> hookgate.v1.Webhook
-	5,  // 16: hookgate.v1.UpdateWebhookRequest.webhook:type_name -> hookgate.v1.Webhook
-	25, // 17: hookgate.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 18: hookgate.v1.UpdateWebhookResponse.webhook:type_name -> hookgate.v1.Webhook
-	23, // 19: hookgate.v1.RotateWebhookKeyRequest.grace_period:type_name -> google.protobuf.Duration
-	5,  // 20: hookgate.v1.RotateWebhookKeyResponse.webhook:type_name -> hookgate.v1.Webhook
-	24, // 21: hookgate.v1.FailedTrigger.time:type_name -> google.protobuf.Timestamp
-	22, // 22: hookgate.v1.FailedTrigger.headers:type_name -> hookgate.v1.FailedTrigger.HeadersEntry
-	18, // 23: hookgate.v1.ListFailedTriggersResponse.failed_triggers:type_name -> hookgate.v1.FailedTrigger
-	26, // 24: hookgate.v1.FailedTrigger.HeadersEntry.value:type_name -> google.protobuf.ListValue
-	6,  // 25: hookgate.v1.InboundWebhookService.CreateWebhook:input_type -> hookgate.v1.CreateWebhookRequest
-	8,  // 26: hookgate.v1.InboundWebhookService.GetWebhook:input_type -> hookgate.v1.GetWebhookRequest
-	10, // 27: hookgate.v1.InboundWebhookService.ListWebhooks:input_type -> hookgate.v1.ListWebhooksRequest
-	12, // 28: hookgate.v1.InboundWebhookService.UpdateWebhook:input_type -> hookgate.v1.UpdateWebhookRequest
-	14, // 29: hookgate.v1.InboundWebhookService.RotateWebhookKey:input_type -> hookgate.v1.RotateWebhookKeyRequest
-	16, // 30: hookgate.v1.InboundWebhookService.DeleteWebhook:input_type -> hookgate.v1.DeleteWebhookRequest
-	19, // 31: hookgate.v1.InboundWebhookService.ListFailedTriggers:input_type -> hookgate.v1.ListFailedTriggersRequest
-	7,  // 32: hookgate.v1.InboundWebhookService.CreateWebhook:output_type -> hookgate.v1.CreateWebhookResponse
-	9,  // 33: hookgate.v1.InboundWebhookService.GetWebhook:output_type -> hookgate.v1.GetWebhookResponse
-	11, // 34: hookgate.v1.InboundWebhookService.ListWebhooks:output_type -> hookgate.v1.ListWebhooksResponse
-	13, // 35: hookgate.v1.InboundWebhookService.UpdateWebhook:output_type -> hookgate.v1.UpdateWebhookResponse
-	15, // 36: hookgate.v1.InboundWebhookService.RotateWebhookKey:output_type -> hookgate.v1.RotateWebhookKeyResponse
-	17, // 37: hookgate.v1.InboundWebhookService.DeleteWebhook:output_type -> hookgate.v1.DeleteWebhookResponse
-	20, // 38: hookgate.v1.InboundWebhookService.ListFailedTriggers:output_type -> hookgate.v1.ListFailedTriggersResponse
-	32, // [32:39] is the sub-list for method output_type
-	25, // [25:32] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	27, // 7: hookgate.v1.Webhook.key_create_time:type_name -> google.protobuf.Timestamp
+	27, // 8: hookgate.v1.Webhook.previous_key_expire_time:type_name -> google.protobuf.Timestamp
+	27, // 9: hookgate.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	27, // 10: hookgate.v1.Webhook.update_time:type_name -> google.protobuf.Timestamp
+	24, // 11: hookgate.v1.Webhook.provider_secret_refs:type_name -> hookgate.v1.Webhook.ProviderSecretRefsEntry
+	5,  // 12: hookgate.v1.CreateWebhookRequest.webhook:type_name -> hookgate.v1.Webhook
+	5,  // 13: hookgate.v1.CreateWebhookResponse.webhook:type_name -> hookgate.v1.Webhook
+	5,  // 14: hookgate.v1.GetWebhookResponse.webhook:type_name -> hookgate.v1.Webhook
+	0,  // 15: hookgate.v1.ListWebhooksRequest.provider:type_name -> hookgate.v1.Provider
+	5,  // 16: hookgate.v1.ListWebhooksResponse.webhooks:type_name -> hookgate.v1.Webhook
+	5,  // 17: hookgate.v1.UpdateWebhookRequest.webhook:type_name -> hookgate.v1.Webhook
+	28, // 18: hookgate.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 19: hookgate.v1.UpdateWebhookResponse.webhook:type_name -> hookgate.v1.Webhook
+	26, // 20: hookgate.v1.RotateWebhookKeyRequest.grace_period:type_name -> google.protobuf.Duration
+	5,  // 21: hookgate.v1.RotateWebhookKeyResponse.webhook:type_name -> hookgate.v1.Webhook
+	27, // 22: hookgate.v1.FailedTrigger.time:type_name -> google.protobuf.Timestamp
+	25, // 23: hookgate.v1.FailedTrigger.headers:type_name -> hookgate.v1.FailedTrigger.HeadersEntry
+	26, // 24: hookgate.v1.RotateProviderSecretRequest.grace_period:type_name -> google.protobuf.Duration
+	5,  // 25: hookgate.v1.RotateProviderSecretResponse.webhook:type_name -> hookgate.v1.Webhook
+	27, // 26: hookgate.v1.RotateProviderSecretResponse.previous_expire_time:type_name -> google.protobuf.Timestamp
+	18, // 27: hookgate.v1.ListFailedTriggersResponse.failed_triggers:type_name -> hookgate.v1.FailedTrigger
+	29, // 28: hookgate.v1.FailedTrigger.HeadersEntry.value:type_name -> google.protobuf.ListValue
+	6,  // 29: hookgate.v1.InboundWebhookService.CreateWebhook:input_type -> hookgate.v1.CreateWebhookRequest
+	8,  // 30: hookgate.v1.InboundWebhookService.GetWebhook:input_type -> hookgate.v1.GetWebhookRequest
+	10, // 31: hookgate.v1.InboundWebhookService.ListWebhooks:input_type -> hookgate.v1.ListWebhooksRequest
+	12, // 32: hookgate.v1.InboundWebhookService.UpdateWebhook:input_type -> hookgate.v1.UpdateWebhookRequest
+	14, // 33: hookgate.v1.InboundWebhookService.RotateWebhookKey:input_type -> hookgate.v1.RotateWebhookKeyRequest
+	16, // 34: hookgate.v1.InboundWebhookService.DeleteWebhook:input_type -> hookgate.v1.DeleteWebhookRequest
+	19, // 35: hookgate.v1.InboundWebhookService.ListFailedTriggers:input_type -> hookgate.v1.ListFailedTriggersRequest
+	20, // 36: hookgate.v1.InboundWebhookService.RotateProviderSecret:input_type -> hookgate.v1.RotateProviderSecretRequest
+	7,  // 37: hookgate.v1.InboundWebhookService.CreateWebhook:output_type -> hookgate.v1.CreateWebhookResponse
+	9,  // 38: hookgate.v1.InboundWebhookService.GetWebhook:output_type -> hookgate.v1.GetWebhookResponse
+	11, // 39: hookgate.v1.InboundWebhookService.ListWebhooks:output_type -> hookgate.v1.ListWebhooksResponse
+	13, // 40: hookgate.v1.InboundWebhookService.UpdateWebhook:output_type -> hookgate.v1.UpdateWebhookResponse
+	15, // 41: hookgate.v1.InboundWebhookService.RotateWebhookKey:output_type -> hookgate.v1.RotateWebhookKeyResponse
+	17, // 42: hookgate.v1.InboundWebhookService.DeleteWebhook:output_type -> hookgate.v1.DeleteWebhookResponse
+	22, // 43: hookgate.v1.InboundWebhookService.ListFailedTriggers:output_type -> hookgate.v1.ListFailedTriggersResponse
+	21, // 44: hookgate.v1.InboundWebhookService.RotateProviderSecret:output_type -> hookgate.v1.RotateProviderSecretResponse
+	37, // [37:45] is the sub-list for method output_type
+	29, // [29:37] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_inbound_proto_init() }
@@ -1852,6 +2035,7 @@ func file_hookgate_v1_inbound_proto_init() {
 	if File_hookgate_v1_inbound_proto != nil {
 		return
 	}
+	file_hookgate_v1_inbound_proto_msgTypes[3].OneofWrappers = []any{}
 	file_hookgate_v1_inbound_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1859,7 +2043,7 @@ func file_hookgate_v1_inbound_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_inbound_proto_rawDesc), len(file_hookgate_v1_inbound_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

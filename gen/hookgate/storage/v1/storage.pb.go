@@ -264,8 +264,14 @@ type WebhookRecord struct {
 	PreviousKey *APIKey     `protobuf:"bytes,3,opt,name=previous_key,json=previousKey,proto3" json:"previous_key,omitempty"`
 	// provider_secrets are sealed one by one, by name.
 	ProviderSecrets map[string]*Ciphertext `protobuf:"bytes,4,rep,name=provider_secrets,json=providerSecrets,proto3" json:"provider_secrets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// previous_provider_secrets are rotated values in their grace period,
+	// sealed like provider_secrets (same additional data).
+	PreviousProviderSecrets map[string]*PreviousSecret `protobuf:"bytes,5,rep,name=previous_provider_secrets,json=previousProviderSecrets,proto3" json:"previous_provider_secrets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// provider_secret_refs names, per secret given as "${configParam.NAME}",
+	// the config parameter; such a secret has no entry in provider_secrets.
+	ProviderSecretRefs map[string]string `protobuf:"bytes,6,rep,name=provider_secret_refs,json=providerSecretRefs,proto3" json:"provider_secret_refs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *WebhookRecord) Reset() {
@@ -326,11 +332,151 @@ func (x *WebhookRecord) GetProviderSecrets() map[string]*Ciphertext {
 	return nil
 }
 
+func (x *WebhookRecord) GetPreviousProviderSecrets() map[string]*PreviousSecret {
+	if x != nil {
+		return x.PreviousProviderSecrets
+	}
+	return nil
+}
+
+func (x *WebhookRecord) GetProviderSecretRefs() map[string]string {
+	if x != nil {
+		return x.ProviderSecretRefs
+	}
+	return nil
+}
+
+// PreviousSecret is a rotated provider secret until expire_time.
+type PreviousSecret struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Value         *Ciphertext            `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviousSecret) Reset() {
+	*x = PreviousSecret{}
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviousSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviousSecret) ProtoMessage() {}
+
+func (x *PreviousSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviousSecret.ProtoReflect.Descriptor instead.
+func (*PreviousSecret) Descriptor() ([]byte, []int) {
+	return file_hookgate_storage_v1_storage_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PreviousSecret) GetValue() *Ciphertext {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *PreviousSecret) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+// ConfigParamRecord is stored at /hookgate/webhooks/_params/{tenant}/{name},
+// below the prefix the config distributor watches. Values are sealed with
+// the record's etcd key as additional data.
+type ConfigParamRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Param *v1.ConfigParam        `protobuf:"bytes,1,opt,name=param,proto3" json:"param,omitempty"`
+	Value *Ciphertext            `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// previous_value is the value before the last change, verifying beside
+	// the current one until previous_expire_time.
+	PreviousValue      *Ciphertext            `protobuf:"bytes,3,opt,name=previous_value,json=previousValue,proto3" json:"previous_value,omitempty"`
+	PreviousExpireTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=previous_expire_time,json=previousExpireTime,proto3" json:"previous_expire_time,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ConfigParamRecord) Reset() {
+	*x = ConfigParamRecord{}
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigParamRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigParamRecord) ProtoMessage() {}
+
+func (x *ConfigParamRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigParamRecord.ProtoReflect.Descriptor instead.
+func (*ConfigParamRecord) Descriptor() ([]byte, []int) {
+	return file_hookgate_storage_v1_storage_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ConfigParamRecord) GetParam() *v1.ConfigParam {
+	if x != nil {
+		return x.Param
+	}
+	return nil
+}
+
+func (x *ConfigParamRecord) GetValue() *Ciphertext {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *ConfigParamRecord) GetPreviousValue() *Ciphertext {
+	if x != nil {
+		return x.PreviousValue
+	}
+	return nil
+}
+
+func (x *ConfigParamRecord) GetPreviousExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PreviousExpireTime
+	}
+	return nil
+}
+
 var File_hookgate_storage_v1_storage_proto protoreflect.FileDescriptor
 
 const file_hookgate_storage_v1_storage_proto_rawDesc = "" +
 	"\n" +
-	"!hookgate/storage/v1/storage.proto\x12\x13hookgate.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19hookgate/v1/inbound.proto\x1a\x18hookgate/v1/tenant.proto\";\n" +
+	"!hookgate/storage/v1/storage.proto\x12\x13hookgate.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehookgate/v1/config_param.proto\x1a\x19hookgate/v1/inbound.proto\x1a\x18hookgate/v1/tenant.proto\";\n" +
 	"\fTenantRecord\x12+\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x13.hookgate.v1.TenantR\x06tenant\"T\n" +
 	"\vTokenRecord\x12-\n" +
@@ -347,15 +493,32 @@ const file_hookgate_storage_v1_storage_proto_rawDesc = "" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\xf7\x02\n" +
+	"expireTime\"\x9a\x06\n" +
 	"\rWebhookRecord\x12.\n" +
 	"\awebhook\x18\x01 \x01(\v2\x14.hookgate.v1.WebhookR\awebhook\x12-\n" +
 	"\x03key\x18\x02 \x01(\v2\x1b.hookgate.storage.v1.APIKeyR\x03key\x12>\n" +
 	"\fprevious_key\x18\x03 \x01(\v2\x1b.hookgate.storage.v1.APIKeyR\vpreviousKey\x12b\n" +
-	"\x10provider_secrets\x18\x04 \x03(\v27.hookgate.storage.v1.WebhookRecord.ProviderSecretsEntryR\x0fproviderSecrets\x1ac\n" +
+	"\x10provider_secrets\x18\x04 \x03(\v27.hookgate.storage.v1.WebhookRecord.ProviderSecretsEntryR\x0fproviderSecrets\x12{\n" +
+	"\x19previous_provider_secrets\x18\x05 \x03(\v2?.hookgate.storage.v1.WebhookRecord.PreviousProviderSecretsEntryR\x17previousProviderSecrets\x12l\n" +
+	"\x14provider_secret_refs\x18\x06 \x03(\v2:.hookgate.storage.v1.WebhookRecord.ProviderSecretRefsEntryR\x12providerSecretRefs\x1ac\n" +
 	"\x14ProviderSecretsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
-	"\x05value\x18\x02 \x01(\v2\x1f.hookgate.storage.v1.CiphertextR\x05value:\x028\x01B@Z>github.com/hookgate/hookgate/gen/hookgate/storage/v1;storagev1b\x06proto3"
+	"\x05value\x18\x02 \x01(\v2\x1f.hookgate.storage.v1.CiphertextR\x05value:\x028\x01\x1ao\n" +
+	"\x1cPreviousProviderSecretsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x129\n" +
+	"\x05value\x18\x02 \x01(\v2#.hookgate.storage.v1.PreviousSecretR\x05value:\x028\x01\x1aE\n" +
+	"\x17ProviderSecretRefsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x01\n" +
+	"\x0ePreviousSecret\x125\n" +
+	"\x05value\x18\x01 \x01(\v2\x1f.hookgate.storage.v1.CiphertextR\x05value\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\x90\x02\n" +
+	"\x11ConfigParamRecord\x12.\n" +
+	"\x05param\x18\x01 \x01(\v2\x18.hookgate.v1.ConfigParamR\x05param\x125\n" +
+	"\x05value\x18\x02 \x01(\v2\x1f.hookgate.storage.v1.CiphertextR\x05value\x12F\n" +
+	"\x0eprevious_value\x18\x03 \x01(\v2\x1f.hookgate.storage.v1.CiphertextR\rpreviousValue\x12L\n" +
+	"\x14previous_expire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12previousExpireTimeB@Z>github.com/hookgate/hookgate/gen/hookgate/storage/v1;storagev1b\x06proto3"
 
 var (
 	file_hookgate_storage_v1_storage_proto_rawDescOnce sync.Once
@@ -369,34 +532,48 @@ func file_hookgate_storage_v1_storage_proto_rawDescGZIP() []byte {
 	return file_hookgate_storage_v1_storage_proto_rawDescData
 }
 
-var file_hookgate_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_hookgate_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_hookgate_storage_v1_storage_proto_goTypes = []any{
 	(*TenantRecord)(nil),          // 0: hookgate.storage.v1.TenantRecord
 	(*TokenRecord)(nil),           // 1: hookgate.storage.v1.TokenRecord
 	(*Ciphertext)(nil),            // 2: hookgate.storage.v1.Ciphertext
 	(*APIKey)(nil),                // 3: hookgate.storage.v1.APIKey
 	(*WebhookRecord)(nil),         // 4: hookgate.storage.v1.WebhookRecord
-	nil,                           // 5: hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry
-	(*v1.Tenant)(nil),             // 6: hookgate.v1.Tenant
-	(*v1.AdminToken)(nil),         // 7: hookgate.v1.AdminToken
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(*v1.Webhook)(nil),            // 9: hookgate.v1.Webhook
+	(*PreviousSecret)(nil),        // 5: hookgate.storage.v1.PreviousSecret
+	(*ConfigParamRecord)(nil),     // 6: hookgate.storage.v1.ConfigParamRecord
+	nil,                           // 7: hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry
+	nil,                           // 8: hookgate.storage.v1.WebhookRecord.PreviousProviderSecretsEntry
+	nil,                           // 9: hookgate.storage.v1.WebhookRecord.ProviderSecretRefsEntry
+	(*v1.Tenant)(nil),             // 10: hookgate.v1.Tenant
+	(*v1.AdminToken)(nil),         // 11: hookgate.v1.AdminToken
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*v1.Webhook)(nil),            // 13: hookgate.v1.Webhook
+	(*v1.ConfigParam)(nil),        // 14: hookgate.v1.ConfigParam
 }
 var file_hookgate_storage_v1_storage_proto_depIdxs = []int32{
-	6, // 0: hookgate.storage.v1.TenantRecord.tenant:type_name -> hookgate.v1.Tenant
-	7, // 1: hookgate.storage.v1.TokenRecord.token:type_name -> hookgate.v1.AdminToken
-	8, // 2: hookgate.storage.v1.APIKey.create_time:type_name -> google.protobuf.Timestamp
-	8, // 3: hookgate.storage.v1.APIKey.expire_time:type_name -> google.protobuf.Timestamp
-	9, // 4: hookgate.storage.v1.WebhookRecord.webhook:type_name -> hookgate.v1.Webhook
-	3, // 5: hookgate.storage.v1.WebhookRecord.key:type_name -> hookgate.storage.v1.APIKey
-	3, // 6: hookgate.storage.v1.WebhookRecord.previous_key:type_name -> hookgate.storage.v1.APIKey
-	5, // 7: hookgate.storage.v1.WebhookRecord.provider_secrets:type_name -> hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry
-	2, // 8: hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry.value:type_name -> hookgate.storage.v1.Ciphertext
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	10, // 0: hookgate.storage.v1.TenantRecord.tenant:type_name -> hookgate.v1.Tenant
+	11, // 1: hookgate.storage.v1.TokenRecord.token:type_name -> hookgate.v1.AdminToken
+	12, // 2: hookgate.storage.v1.APIKey.create_time:type_name -> google.protobuf.Timestamp
+	12, // 3: hookgate.storage.v1.APIKey.expire_time:type_name -> google.protobuf.Timestamp
+	13, // 4: hookgate.storage.v1.WebhookRecord.webhook:type_name -> hookgate.v1.Webhook
+	3,  // 5: hookgate.storage.v1.WebhookRecord.key:type_name -> hookgate.storage.v1.APIKey
+	3,  // 6: hookgate.storage.v1.WebhookRecord.previous_key:type_name -> hookgate.storage.v1.APIKey
+	7,  // 7: hookgate.storage.v1.WebhookRecord.provider_secrets:type_name -> hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry
+	8,  // 8: hookgate.storage.v1.WebhookRecord.previous_provider_secrets:type_name -> hookgate.storage.v1.WebhookRecord.PreviousProviderSecretsEntry
+	9,  // 9: hookgate.storage.v1.WebhookRecord.provider_secret_refs:type_name -> hookgate.storage.v1.WebhookRecord.ProviderSecretRefsEntry
+	2,  // 10: hookgate.storage.v1.PreviousSecret.value:type_name -> hookgate.storage.v1.Ciphertext
+	12, // 11: hookgate.storage.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
+	14, // 12: hookgate.storage.v1.ConfigParamRecord.param:type_name -> hookgate.v1.ConfigParam
+	2,  // 13: hookgate.storage.v1.ConfigParamRecord.value:type_name -> hookgate.storage.v1.Ciphertext
+	2,  // 14: hookgate.storage.v1.ConfigParamRecord.previous_value:type_name -> hookgate.storage.v1.Ciphertext
+	12, // 15: hookgate.storage.v1.ConfigParamRecord.previous_expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 16: hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry.value:type_name -> hookgate.storage.v1.Ciphertext
+	5,  // 17: hookgate.storage.v1.WebhookRecord.PreviousProviderSecretsEntry.value:type_name -> hookgate.storage.v1.PreviousSecret
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_storage_v1_storage_proto_init() }
@@ -410,7 +587,7 @@ func file_hookgate_storage_v1_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_storage_v1_storage_proto_rawDesc), len(file_hookgate_storage_v1_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -54,6 +54,9 @@ const (
 	// InboundWebhookServiceListFailedTriggersProcedure is the fully-qualified name of the
 	// InboundWebhookService's ListFailedTriggers RPC.
 	InboundWebhookServiceListFailedTriggersProcedure = "/hookgate.v1.InboundWebhookService/ListFailedTriggers"
+	// InboundWebhookServiceRotateProviderSecretProcedure is the fully-qualified name of the
+	// InboundWebhookService's RotateProviderSecret RPC.
+	InboundWebhookServiceRotateProviderSecretProcedure = "/hookgate.v1.InboundWebhookService/RotateProviderSecret"
 )
 
 // InboundWebhookServiceClient is a client for the hookgate.v1.InboundWebhookService service.
@@ -73,6 +76,9 @@ type InboundWebhookServiceClient interface {
 	DeleteWebhook(context.Context, *connect.Request[v1.DeleteWebhookRequest]) (*connect.Response[v1.DeleteWebhookResponse], error)
 	// ListFailedTriggers pages through rejected calls, newest first.
 	ListFailedTriggers(context.Context, *connect.Request[v1.ListFailedTriggersRequest]) (*connect.Response[v1.ListFailedTriggersResponse], error)
+	// RotateProviderSecret replaces one provider secret, apart from the API
+	// key; the previous value keeps verifying for the grace period.
+	RotateProviderSecret(context.Context, *connect.Request[v1.RotateProviderSecretRequest]) (*connect.Response[v1.RotateProviderSecretResponse], error)
 }
 
 // NewInboundWebhookServiceClient constructs a client for the hookgate.v1.InboundWebhookService
@@ -128,18 +134,25 @@ func NewInboundWebhookServiceClient(httpClient connect.HTTPClient, baseURL strin
 			connect.WithSchema(inboundWebhookServiceMethods.ByName("ListFailedTriggers")),
 			connect.WithClientOptions(opts...),
 		),
+		rotateProviderSecret: connect.NewClient[v1.RotateProviderSecretRequest, v1.RotateProviderSecretResponse](
+			httpClient,
+			baseURL+InboundWebhookServiceRotateProviderSecretProcedure,
+			connect.WithSchema(inboundWebhookServiceMethods.ByName("RotateProviderSecret")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // inboundWebhookServiceClient implements InboundWebhookServiceClient.
 type inboundWebhookServiceClient struct {
-	createWebhook      *connect.Client[v1.CreateWebhookRequest, v1.CreateWebhookResponse]
-	getWebhook         *connect.Client[v1.GetWebhookRequest, v1.GetWebhookResponse]
-	listWebhooks       *connect.Client[v1.ListWebhooksRequest, v1.ListWebhooksResponse]
-	updateWebhook      *connect.Client[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse]
-	rotateWebhookKey   *connect.Client[v1.RotateWebhookKeyRequest, v1.RotateWebhookKeyResponse]
-	deleteWebhook      *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
-	listFailedTriggers *connect.Client[v1.ListFailedTriggersRequest, v1.ListFailedTriggersResponse]
+	createWebhook        *connect.Client[v1.CreateWebhookRequest, v1.CreateWebhookResponse]
+	getWebhook           *connect.Client[v1.GetWebhookRequest, v1.GetWebhookResponse]
+	listWebhooks         *connect.Client[v1.ListWebhooksRequest, v1.ListWebhooksResponse]
+	updateWebhook        *connect.Client[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse]
+	rotateWebhookKey     *connect.Client[v1.RotateWebhookKeyRequest, v1.RotateWebhookKeyResponse]
+	deleteWebhook        *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
+	listFailedTriggers   *connect.Client[v1.ListFailedTriggersRequest, v1.ListFailedTriggersResponse]
+	rotateProviderSecret *connect.Client[v1.RotateProviderSecretRequest, v1.RotateProviderSecretResponse]
 }
 
 // CreateWebhook calls hookgate.v1.InboundWebhookService.CreateWebhook.
@@ -177,6 +190,11 @@ func (c *inboundWebhookServiceClient) ListFailedTriggers(ctx context.Context, re
 	return c.listFailedTriggers.CallUnary(ctx, req)
 }
 
+// RotateProviderSecret calls hookgate.v1.InboundWebhookService.RotateProviderSecret.
+func (c *inboundWebhookServiceClient) RotateProviderSecret(ctx context.Context, req *connect.Request[v1.RotateProviderSecretRequest]) (*connect.Response[v1.RotateProviderSecretResponse], error) {
+	return c.rotateProviderSecret.CallUnary(ctx, req)
+}
+
 // InboundWebhookServiceHandler is an implementation of the hookgate.v1.InboundWebhookService
 // service.
 type InboundWebhookServiceHandler interface {
@@ -195,6 +213,9 @@ type InboundWebhookServiceHandler interface {
 	DeleteWebhook(context.Context, *connect.Request[v1.DeleteWebhookRequest]) (*connect.Response[v1.DeleteWebhookResponse], error)
 	// ListFailedTriggers pages through rejected calls, newest first.
 	ListFailedTriggers(context.Context, *connect.Request[v1.ListFailedTriggersRequest]) (*connect.Response[v1.ListFailedTriggersResponse], error)
+	// RotateProviderSecret replaces one provider secret, apart from the API
+	// key; the previous value keeps verifying for the grace period.
+	RotateProviderSecret(context.Context, *connect.Request[v1.RotateProviderSecretRequest]) (*connect.Response[v1.RotateProviderSecretResponse], error)
 }
 
 // NewInboundWebhookServiceHandler builds an HTTP handler from the service implementation. It
@@ -246,6 +267,12 @@ func NewInboundWebhookServiceHandler(svc InboundWebhookServiceHandler, opts ...c
 		connect.WithSchema(inboundWebhookServiceMethods.ByName("ListFailedTriggers")),
 		connect.WithHandlerOptions(opts...),
 	)
+	inboundWebhookServiceRotateProviderSecretHandler := connect.NewUnaryHandler(
+		InboundWebhookServiceRotateProviderSecretProcedure,
+		svc.RotateProviderSecret,
+		connect.WithSchema(inboundWebhookServiceMethods.ByName("RotateProviderSecret")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/hookgate.v1.InboundWebhookService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case InboundWebhookServiceCreateWebhookProcedure:
@@ -262,6 +289,8 @@ func NewInboundWebhookServiceHandler(svc InboundWebhookServiceHandler, opts ...c
 			inboundWebhookServiceDeleteWebhookHandler.ServeHTTP(w, r)
 		case InboundWebhookServiceListFailedTriggersProcedure:
 			inboundWebhookServiceListFailedTriggersHandler.ServeHTTP(w, r)
+		case InboundWebhookServiceRotateProviderSecretProcedure:
+			inboundWebhookServiceRotateProviderSecretHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -297,4 +326,8 @@ func (UnimplementedInboundWebhookServiceHandler) DeleteWebhook(context.Context, 
 
 func (UnimplementedInboundWebhookServiceHandler) ListFailedTriggers(context.Context, *connect.Request[v1.ListFailedTriggersRequest]) (*connect.Response[v1.ListFailedTriggersResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.InboundWebhookService.ListFailedTriggers is not implemented"))
+}
+
+func (UnimplementedInboundWebhookServiceHandler) RotateProviderSecret(context.Context, *connect.Request[v1.RotateProviderSecretRequest]) (*connect.Response[v1.RotateProviderSecretResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.InboundWebhookService.RotateProviderSecret is not implemented"))
 }
