@@ -95,7 +95,8 @@ func (s *Store) UpdateTenant(ctx context.Context, tenant string, ifRevision int6
 	return rec.Tenant, nil
 }
 
-// DeleteTenant removes a tenant with its webhooks, name index and tokens in
+// DeleteTenant removes a tenant with its webhooks, name index, tokens, config
+// parameters and their reference index in
 // one transaction of a fixed number of operations: each is a range delete
 // by prefix, so a tenant with any number of tokens can be deleted, and a
 // token created meanwhile (CreateToken compares the tenant key) is either
@@ -123,6 +124,8 @@ func (s *Store) DeleteTenant(ctx context.Context, tenant string, ifRevision int6
 			clientv3.OpDelete(WebhooksPrefix+tenant+"/", clientv3.WithPrefix()),
 			clientv3.OpDelete(WebhookNamesPrefix+tenant+"/", clientv3.WithPrefix()),
 			clientv3.OpDelete(tokenScopePrefix(tenant), clientv3.WithPrefix()),
+			clientv3.OpDelete(ConfigParamsPrefix+tenant+"/", clientv3.WithPrefix()),
+			clientv3.OpDelete(ConfigParamRefsPrefix+tenant+"/", clientv3.WithPrefix()),
 		).Commit()
 	if err != nil {
 		return fmt.Errorf("delete tenant %s: %w", tenant, err)
