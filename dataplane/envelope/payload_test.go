@@ -238,6 +238,8 @@ func BenchmarkAppendPayload(b *testing.B) {
 		{"json", "application/json", string(benchEnvelope().Payload)},
 		{"form", "application/x-www-form-urlencoded", "token=x&team_id=T1&command=%2Fweather&text=" + strings.Repeat("a+b", 300)},
 		{"text", "text/plain", strings.Repeat("hello, world\n", 80)},
+		// The body of the ingress benchmark (make bench) at 64 KiB.
+		{"json-64k", "application/json", `{"type":"order.created","data":"` + strings.Repeat("x", 64<<10-34) + `"}`},
 	}
 	for _, bb := range bodies {
 		b.Run(bb.name, func(b *testing.B) {

@@ -280,14 +280,17 @@ func (v *validator) str(i int, hash bool) (int, uint64, error) {
 	b := v.b
 	h := uint64(fnvOffset)
 	for i++; ; {
-		start := i
-		for i < len(b) && plainASCII[b[i]] {
-			i++
-		}
 		if hash {
+			// Member names are short and every byte is hashed.
+			start := i
+			for i < len(b) && plainASCII[b[i]] {
+				i++
+			}
 			for _, c := range b[start:i] {
 				h = (h ^ uint64(c)) * fnvPrime
 			}
+		} else {
+			i = skipPlain(b, i)
 		}
 		if i >= len(b) {
 			return i, 0, v.errorAt(i, "end of string")
