@@ -67,6 +67,7 @@ func newEnv(t *testing.T) *env {
 	mux := admin.NewHandler(admin.Services{
 		Tenants:  admin.NewTenantService(st, clock, log),
 		Webhooks: admin.NewWebhookService(st, kr, clock, log, "https://hooks.example.com", nil),
+		Params:   admin.NewConfigParamService(st, kr, clock, log),
 	}, admin.NewAuthenticator(st, log).Wrap, grpchealth.NewStaticChecker())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -99,6 +100,10 @@ func (e *env) tenants(token string) hookgatev1connect.TenantServiceClient {
 
 func (e *env) webhooks(token string) hookgatev1connect.InboundWebhookServiceClient {
 	return hookgatev1connect.NewInboundWebhookServiceClient(&http.Client{}, e.url, connect.WithInterceptors(bearer(token)))
+}
+
+func (e *env) params(token string) hookgatev1connect.ConfigParamServiceClient {
+	return hookgatev1connect.NewConfigParamServiceClient(&http.Client{}, e.url, connect.WithInterceptors(bearer(token)))
 }
 
 // wantCode fails unless err is a Connect error with code.

@@ -34,6 +34,11 @@ func toConnect(ctx context.Context, log *slog.Logger, err error) error {
 		return connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, store.ErrAlreadyExists):
 		return connect.NewError(connect.CodeAlreadyExists, err)
+	case errors.Is(err, store.ErrMissingParam):
+		// Names the secret and the parameter, never a value.
+		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("webhook.provider_secrets: %w", err))
+	case errors.Is(err, store.ErrInUse):
+		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, store.ErrConflict):
 		return connect.NewError(connect.CodeAborted, err)
 	case errors.Is(err, store.ErrBadPageToken):

@@ -27,6 +27,7 @@ type Services struct {
 	Attempts    hookgatev1connect.AttemptServiceHandler
 	Edges       hookgatev1connect.EdgeServiceHandler
 	ConfigNodes hookgatev1connect.ConfigDiscoveryServiceHandler
+	Params      hookgatev1connect.ConfigParamServiceHandler
 }
 
 // ServiceNames lists every service the admin port serves, for health and
@@ -41,6 +42,7 @@ var ServiceNames = []string{
 	hookgatev1connect.AttemptServiceName,
 	hookgatev1connect.EdgeServiceName,
 	hookgatev1connect.ConfigDiscoveryServiceName,
+	hookgatev1connect.ConfigParamServiceName,
 }
 
 // NewHandler is New with the default Config.
@@ -80,6 +82,8 @@ func New(cfg Config, s Services, auth func(http.Handler) http.Handler, checker g
 		or[hookgatev1connect.AttemptServiceHandler](s.Attempts, hookgatev1connect.UnimplementedAttemptServiceHandler{}), opts...))
 	admin.Handle(hookgatev1connect.NewEdgeServiceHandler(
 		or[hookgatev1connect.EdgeServiceHandler](s.Edges, hookgatev1connect.UnimplementedEdgeServiceHandler{}), opts...))
+	admin.Handle(hookgatev1connect.NewConfigParamServiceHandler(
+		or[hookgatev1connect.ConfigParamServiceHandler](s.Params, hookgatev1connect.UnimplementedConfigParamServiceHandler{}), opts...))
 	// Nodes authenticate in the handler; the interceptor refuses admin tokens.
 	mux.Handle(hookgatev1connect.NewConfigDiscoveryServiceHandler(
 		or[hookgatev1connect.ConfigDiscoveryServiceHandler](s.ConfigNodes, hookgatev1connect.UnimplementedConfigDiscoveryServiceHandler{}), opts...))

@@ -18,6 +18,7 @@ import (
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -120,6 +121,7 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request
 		RateLimit:   in.RateLimit,
 		RawBody:     in.RawBody,
 		CustomHmac:  in.CustomHmac,
+		RequireKey:  proto.Bool(in.RequireKey == nil || *in.RequireKey),
 	}
 	if err := validateName(w.Name); err != nil {
 		return nil, err
@@ -146,7 +148,11 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request
 	if err := validateCustomHmac(w.Provider, w.CustomHmac); err != nil {
 		return nil, err
 	}
-	if err := validateProviderSecrets(w.Provider, in.ProviderSecrets); err != nil {
+	if err := validateRequireKey(w.Provider, w.RequireKey); err != nil {
+		return nil, err
+	}
+	secretSet, err := validateProviderSecrets(w.Provider, in.ProviderSecrets)
+	if err != nil {
 		return nil, err
 	}
 
@@ -160,7 +166,8 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request
 	rec := &storagev1.WebhookRecord{
 		Webhook:         w,
 		Key:             &storagev1.APIKey{Sha256: key.Digest(), Prefix: key.Prefix(8), CreateTime: w.CreateTime},
-		ProviderSecrets: s.seal(w.Tenant, w.Id, in.ProviderSecrets),
+		ProviderSecrets:    s.seal(w.Tenant, w.Id, secretSet.literals),
+		ProviderSecretRefs: secretSet.refs,
 	}
 	rev, err := s.store.CreateWebhook(ctx, rec)
 	if err != nil {
@@ -225,7 +232,7 @@ func (s *WebhookService) ListWebhooks(ctx context.Context, req *connect.Request[
 }
 
 // updatable lists the update_mask paths UpdateWebhook accepts.
-var updatable = []string{"description", "active", "bindings", "max_body_bytes", "rate_limit", "raw_body", "provider_secrets", "custom_hmac"}
+var updatable = []string{"description", "active", "bindings", "max_body_bytes", "rate_limit", "raw_body", "provider_secrets", "custom_hmac", "require_key"}
 
 // UpdateWebhook implements hookgatev1connect.InboundWebhookServiceHandler.
 func (s *WebhookService) UpdateWebhook(ctx context.Context, req *connect.Request[hookgatev1.UpdateWebhookRequest]) (*connect.Response[hookgatev1.UpdateWebhookResponse], error) {
@@ -297,10 +304,25 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, req *connect.Request
 				}
 				w.CustomHmac = in.CustomHmac
 			case "provider_secrets":
-				if err := validateProviderSecrets(w.Provider, in.ProviderSecrets); err != nil {
+				// The whole set is replaced and checked, so an update cannot
+				// drop a required secret. Previous values of secrets still
+				// named keep their grace period.
+				set, err := validateProviderSecrets(w.Provider, in.ProviderSecrets)
+				if err != nil {
 					return err
 				}
-				rec.ProviderSecrets = s.seal(w.Tenant, w.Id, in.ProviderSecrets)
+				rec.ProviderSecrets = s.seal(w.Tenant, w.Id, set.literals)
+				rec.ProviderSecretRefs = set.refs
+				for name := range rec.PreviousProviderSecrets {
+					if _, ok := in.ProviderSecrets[name]; !ok {
+						delete(rec.PreviousProviderSecrets, name)
+					}
+				}
+			case "require_key":
+				if err := validateRequireKey(w.Provider, in.RequireKey); err != nil {
+					return err
+				}
+				w.RequireKey = proto.Bool(in.RequireKey == nil || *in.RequireKey)
 			}
 		}
 		// The limit and raw_body may change separately: check the result.
@@ -327,15 +349,9 @@ func (s *WebhookService) RotateWebhookKey(ctx context.Context, req *connect.Requ
 	if err := validateWebhookRef(m.GetTenant(), m.GetWebhookId()); err != nil {
 		return nil, err
 	}
-	grace := DefaultGracePeriod
-	if m.GracePeriod != nil {
-		if err := m.GracePeriod.CheckValid(); err != nil {
-			return nil, invalid("grace_period", "is not a valid duration")
-		}
-		grace = m.GracePeriod.AsDuration()
-	}
-	if grace < 0 || grace > maxGracePeriod {
-		return nil, invalid("grace_period", "must be 0 to %s, got %s", maxGracePeriod, grace)
+	grace, err := gracePeriod(m.GracePeriod)
+	if err != nil {
+		return nil, err
 	}
 	key := secrets.NewSecret(secrets.APIKeyPrefix)
 	rec, rev, err := s.store.UpdateWebhook(ctx, m.GetTenant(), m.GetWebhookId(), 0, func(rec *storagev1.WebhookRecord) error {
@@ -366,6 +382,22 @@ func (s *WebhookService) RotateWebhookKey(ctx context.Context, req *connect.Requ
 		ApiKey:     key.Reveal(),
 		UrlWithKey: pub.Url + "?key=" + url.QueryEscape(key.Reveal()),
 	}), nil
+}
+
+// gracePeriod reads a rotation's grace period: unset is the default, 0
+// ends the previous value at once, at most 30 days.
+func gracePeriod(d *durationpb.Duration) (time.Duration, error) {
+	grace := DefaultGracePeriod
+	if d != nil {
+		if err := d.CheckValid(); err != nil {
+			return 0, invalid("grace_period", "is not a valid duration")
+		}
+		grace = d.AsDuration()
+	}
+	if grace < 0 || grace > maxGracePeriod {
+		return 0, invalid("grace_period", "must be 0 to %s, got %s", maxGracePeriod, grace)
+	}
+	return grace, nil
 }
 
 // DeleteWebhook implements hookgatev1connect.InboundWebhookServiceHandler.
@@ -416,7 +448,14 @@ func (s *WebhookService) seal(tenant, id string, plain map[string]string) map[st
 func (s *WebhookService) public(rec *storagev1.WebhookRecord, rev int64) *hookgatev1.Webhook {
 	w := proto.CloneOf(rec.GetWebhook())
 	w.ProviderSecrets = nil
-	w.ProviderSecretNames = slices.Sorted(maps.Keys(rec.GetProviderSecrets()))
+	names := slices.Collect(maps.Keys(rec.GetProviderSecrets()))
+	names = append(names, slices.Collect(maps.Keys(rec.GetProviderSecretRefs()))...)
+	slices.Sort(names)
+	w.ProviderSecretNames = slices.Compact(names)
+	w.ProviderSecretRefs = maps.Clone(rec.GetProviderSecretRefs())
+	if w.RequireKey == nil {
+		w.RequireKey = proto.Bool(true)
+	}
 	w.Url = s.webhookURL(w.Tenant, w.Id)
 	w.Etag = strconvRev(rev)
 	return w
