@@ -164,8 +164,8 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request
 	w.KeyPrefix = key.Prefix(8)
 	w.KeyCreateTime = w.CreateTime
 	rec := &storagev1.WebhookRecord{
-		Webhook:         w,
-		Key:             &storagev1.APIKey{Sha256: key.Digest(), Prefix: key.Prefix(8), CreateTime: w.CreateTime},
+		Webhook:            w,
+		Key:                &storagev1.APIKey{Sha256: key.Digest(), Prefix: key.Prefix(8), CreateTime: w.CreateTime},
 		ProviderSecrets:    s.seal(w.Tenant, w.Id, secretSet.literals),
 		ProviderSecretRefs: secretSet.refs,
 	}
