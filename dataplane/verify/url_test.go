@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/dataplane/verify"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 )
 
 // familyCase is one row of a scheme's table: a request, the secrets and
