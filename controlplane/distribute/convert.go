@@ -56,8 +56,13 @@ type record struct {
 var errNotDistributed = errors.New("not a distributed record")
 
 // project turns an etcd key and value (nil for a delete) into what each role
-// receives.
+// receives. A webhook that refers to config parameters fails to convert
+// here: the watch resolves those through a resolver (params.go).
 func project(keyring *secrets.Keyring, etcdKey string, value []byte, modRev int64, deleted bool) record {
+	return projectWith(keyring, nil, etcdKey, value, modRev, deleted)
+}
+
+func projectWith(keyring *secrets.Keyring, params paramLookup, etcdKey string, value []byte, modRev int64, deleted bool) record {
 	r := record{etcdKey: etcdKey, modRev: modRev, deleted: deleted, keys: projectKeys(etcdKey)}
 	tenant, id, ok := parseWebhookKey(etcdKey)
 	if !ok {
@@ -72,7 +77,12 @@ func project(keyring *secrets.Keyring, etcdKey string, value []byte, modRev int6
 		r.err = fmt.Errorf("decode webhook record: %w", err)
 		return r
 	}
-	w, err := edgeWebhook(keyring, tenant, id, &rec)
+	return projectRecord(keyring, params, r, tenant, id, &rec)
+}
+
+// projectRecord converts a decoded webhook record into r's resources.
+func projectRecord(keyring *secrets.Keyring, params paramLookup, r record, tenant, id string, rec *storagev1.WebhookRecord) record {
+	w, err := edgeWebhookWith(keyring, params, tenant, id, rec)
 	if err != nil {
 		r.err = err
 		return r
@@ -98,7 +108,7 @@ func projectKeys(etcdKey string) [numRoles]string {
 // parseWebhookKey splits /hookgate/webhooks/{tenant}/{id}.
 func parseWebhookKey(etcdKey string) (tenant, id string, ok bool) {
 	rest, ok := strings.CutPrefix(etcdKey, store.WebhooksPrefix)
-	if !ok {
+	if !ok || strings.HasPrefix(etcdKey, store.ConfigParamsPrefix) {
 		return "", "", false
 	}
 	tenant, id, ok = strings.Cut(rest, "/")
@@ -108,11 +118,19 @@ func parseWebhookKey(etcdKey string) (tenant, id string, ok bool) {
 	return tenant, id, true
 }
 
-// edgeWebhook converts a stored record into what an edge needs: the current
-// key's digest, the previous one with its expiry, decrypted provider
-// secrets, and the public fields the edge enforces. The tenant and id come
-// from the etcd key, which is also what the secrets are bound to.
+// edgeWebhook converts a stored record without parameter references; see
+// edgeWebhookWith.
 func edgeWebhook(keyring *secrets.Keyring, tenant, id string, rec *storagev1.WebhookRecord) (*hookgatev1.EdgeWebhook, error) {
+	return edgeWebhookWith(keyring, nil, tenant, id, rec)
+}
+
+// edgeWebhookWith converts a stored record into what an edge needs: the
+// current key's digest, the previous one with its expiry, decrypted
+// provider secrets (references resolved through params to the parameter's
+// current value), previous secrets in their grace period, and the public
+// fields the edge enforces. The tenant and id come from the etcd key, which
+// is also what the secrets are bound to.
+func edgeWebhookWith(keyring *secrets.Keyring, params paramLookup, tenant, id string, rec *storagev1.WebhookRecord) (*hookgatev1.EdgeWebhook, error) {
 	w := rec.GetWebhook()
 	if w == nil {
 		return nil, errors.New("webhook record has no webhook")
@@ -131,6 +149,8 @@ func edgeWebhook(keyring *secrets.Keyring, tenant, id string, rec *storagev1.Web
 		RawBody:      w.GetRawBody(),
 		CustomHmac:   w.GetCustomHmac(),
 		Url:          w.GetUrl(),
+		// Absent means true in the record; the edge always gets it explicit.
+		RequireKey: proto.Bool(w.RequireKey == nil || w.GetRequireKey()),
 	}
 	if k := rec.GetKey(); len(k.GetSha256()) > 0 {
 		out.Keys = append(out.Keys, &hookgatev1.KeyDigest{Sha256: k.GetSha256()})
@@ -138,15 +158,48 @@ func edgeWebhook(keyring *secrets.Keyring, tenant, id string, rec *storagev1.Web
 	if k := rec.GetPreviousKey(); len(k.GetSha256()) > 0 {
 		out.Keys = append(out.Keys, &hookgatev1.KeyDigest{Sha256: k.GetSha256(), ExpireTime: k.GetExpireTime()})
 	}
-	if n := len(rec.GetProviderSecrets()); n > 0 {
+	open := func(name string, c *storagev1.Ciphertext) (string, error) {
+		plain, err := keyring.Open(secrets.Sealed{KeyID: c.GetKeyId(), Nonce: c.GetNonce(), Data: c.GetSealed()}, store.SecretAAD(tenant, id, name))
+		if err != nil {
+			// The error names the key id, never the value.
+			return "", fmt.Errorf("open provider secret %q: %w", name, err)
+		}
+		return string(plain), nil
+	}
+	if n := len(rec.GetProviderSecrets()) + len(rec.GetProviderSecretRefs()); n > 0 {
 		out.ProviderSecrets = make(map[string]string, n)
-		for name, c := range rec.GetProviderSecrets() {
-			plain, err := keyring.Open(secrets.Sealed{KeyID: c.GetKeyId(), Nonce: c.GetNonce(), Data: c.GetSealed()}, store.SecretAAD(tenant, id, name))
-			if err != nil {
-				// The error names the key id, never the value.
-				return nil, fmt.Errorf("open provider secret %q: %w", name, err)
-			}
-			out.ProviderSecrets[name] = string(plain)
+	}
+	for name, c := range rec.GetProviderSecrets() {
+		v, err := open(name, c)
+		if err != nil {
+			return nil, err
+		}
+		out.ProviderSecrets[name] = v
+	}
+	addPrevious := func(name string, p *hookgatev1.PreviousSecret) {
+		if out.PreviousProviderSecrets == nil {
+			out.PreviousProviderSecrets = make(map[string]*hookgatev1.PreviousSecret)
+		}
+		// One previous value per secret: the one that verifies longest.
+		if cur := out.PreviousProviderSecrets[name]; cur == nil || p.GetExpireTime().AsTime().After(cur.GetExpireTime().AsTime()) {
+			out.PreviousProviderSecrets[name] = p
+		}
+	}
+	for name, p := range rec.GetPreviousProviderSecrets() {
+		v, err := open(name, p.GetValue())
+		if err != nil {
+			return nil, err
+		}
+		addPrevious(name, &hookgatev1.PreviousSecret{Value: v, ExpireTime: p.GetExpireTime()})
+	}
+	for name, param := range rec.GetProviderSecretRefs() {
+		pv, ok := params.lookup(tenant, param)
+		if !ok {
+			return nil, fmt.Errorf("provider secret %q refers to config parameter %q, which does not exist", name, param)
+		}
+		out.ProviderSecrets[name] = pv.value
+		if pv.previousExpire != nil {
+			addPrevious(name, &hookgatev1.PreviousSecret{Value: pv.previous, ExpireTime: pv.previousExpire})
 		}
 	}
 	return out, nil

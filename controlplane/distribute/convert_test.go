@@ -63,6 +63,8 @@ func TestEdgeWebhook(t *testing.T) {
 		RawBody:         true,
 		ProviderSecrets: map[string]string{"signing_secret": "whsec_provider"},
 		Url:             "https://hooks.example.com/in/acme/wh_1",
+		// An absent require_key in the record reaches the edge as true.
+		RequireKey: proto.Bool(true),
 	}
 	if !proto.Equal(w, want) {
 		t.Errorf("edgeWebhook =\n%v\nwant\n%v", w, want)

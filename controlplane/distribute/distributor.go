@@ -181,6 +181,8 @@ type Distributor struct {
 	metrics *metrics
 	view    *view
 	fleet   *fleet
+	// resolver resolves parameter references; the watch loop owns it.
+	resolver *resolver
 	// tokens are the digests of the configured node tokens.
 	tokens []nodeToken
 
@@ -239,6 +241,7 @@ func New(cfg Config, etcd *clientv3.Client, keyring *secrets.Keyring, log *slog.
 		stopped:  make(chan struct{}),
 		history:  make(chan struct{}, 1),
 		tokens:   cfg.nodeTokens(),
+		resolver: newResolver(keyring),
 	}
 	d.fleet = newFleet(etcd, cfg, log)
 	return d, nil

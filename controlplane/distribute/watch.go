@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate/controlplane/store"
@@ -65,24 +66,27 @@ func (d *Distributor) watch(ctx context.Context) error {
 // load reads every record under the prefix at one revision into the view.
 func (d *Distributor) load(ctx context.Context) error {
 	var (
-		recs   []record
+		kvs    []kv
 		failed int
 	)
-	rev, cluster, err := d.rangeAt(ctx, 0, false, func(kv *mvccpb.KeyValue) {
-		r := project(d.keyring, string(kv.Key), kv.Value, kv.ModRevision, false)
-		if r.err != nil && r.err != errNotDistributed {
-			failed++
-			// One line per bad record would flood the log when, say, a
-			// keyring key is missing; the first few name the problem.
-			if failed <= 10 {
-				d.logRecordError(r)
-			}
-		}
-		recs = append(recs, r)
+	rev, cluster, err := d.rangeAt(ctx, 0, false, func(e *mvccpb.KeyValue) {
+		kvs = append(kvs, kv{key: string(e.Key), value: e.Value, modRev: e.ModRevision})
 	})
 	if err != nil {
 		return fmt.Errorf("load %s: %w", store.WebhooksPrefix, err)
 	}
+	// A fresh resolver: parameters come first whatever their place in the
+	// key order, so every reference resolves against the same revision.
+	res := newResolver(d.keyring)
+	recs := res.batch(kvs, func(r record) {
+		failed++
+		// One line per bad record would flood the log when, say, a
+		// keyring key is missing; the first few name the problem.
+		if failed <= 10 {
+			d.logRecordError(r)
+		}
+	})
+	d.resolver = res
 	if prev := d.view.clusterID(); prev != 0 && prev != cluster {
 		d.log.Warn("etcd is another cluster than the one the config view was loaded from; reloading it and resyncing every node",
 			"cluster_id", cluster, "previous_cluster_id", prev)
@@ -182,21 +186,26 @@ func (d *Distributor) follow(ctx context.Context) (progressed bool, err error) {
 func (d *Distributor) applyEvents(events []*clientv3.Event) {
 	for i := 0; i < len(events); {
 		rev := events[i].Kv.ModRevision
-		var recs []record
+		var kvs []kv
 		for ; i < len(events) && events[i].Kv.ModRevision == rev; i++ {
 			ev := events[i]
-			r := project(d.keyring, string(ev.Kv.Key), ev.Kv.Value, rev, ev.Type == clientv3.EventTypeDelete)
-			if r.err != nil && r.err != errNotDistributed {
-				d.metrics.recordErrors.Inc()
-				d.logRecordError(r)
-			}
-			recs = append(recs, r)
+			kvs = append(kvs, kv{key: string(ev.Kv.Key), value: ev.Kv.Value, modRev: rev, deleted: ev.Type == clientv3.EventTypeDelete})
 		}
+		recs := d.resolver.batch(kvs, func(r record) {
+			d.metrics.recordErrors.Inc()
+			d.logRecordError(r)
+		})
 		d.view.apply(rev, recs)
 	}
 }
 
 func (d *Distributor) logRecordError(r record) {
+	if pk, ok := parseParamKey(r.etcdKey); ok {
+		tenant, name, _ := strings.Cut(pk, "/")
+		d.log.Error("config parameter not distributed; webhooks that refer to it keep their last good version",
+			"tenant", tenant, "param", name, "revision", r.modRev, "err", r.err)
+		return
+	}
 	tenant, id, _ := parseWebhookKey(r.etcdKey)
 	d.log.Error("webhook record not distributed; nodes keep its last good version",
 		"tenant", tenant, "webhook_id", id, "revision", r.modRev, "err", r.err)
