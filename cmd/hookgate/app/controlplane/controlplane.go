@@ -304,6 +304,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	mux := admin.New(admin.Config{CallTimeout: cfg.CallTimeout}, admin.Services{
 		Tenants:     admin.NewTenantService(cp.store, clock, log),
 		Webhooks:    webhooks,
+		Params:      admin.NewConfigParamService(cp.store, keyring, clock, log),
 		Edges:       cp.dist,
 		ConfigNodes: cp.dist,
 	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks},
