@@ -65,15 +65,16 @@ func (twilio) Verify(r *Request, s Secrets) error {
 	}
 	// twilio-node's validateRequest tries the URL without its port and with
 	// the scheme's default port, since Twilio signs either form.
-	urls := [2]urlParts{{r.URL}, toggledPort(r.URL)}
+	urls := [2]urlParts{{r.URL}}
+	n := 1
+	if alt, ok := toggledPort(r.URL); ok {
+		urls[1], n = alt, 2
+	}
 	var mac [sha1.Size]byte
 	matched := false
 tokens:
 	for _, token := range tokens {
-		for _, u := range urls {
-			if u[0] == "" {
-				continue
-			}
+		for _, u := range urls[:n] {
 			h := hmac.New(sha1.New, []byte(token))
 			u.writeTo(h)
 			writeForm(h, params)
@@ -114,12 +115,12 @@ func (u urlParts) writeTo(h hash.Hash) {
 }
 
 // toggledPort returns u with its port removed when it has one, or with
-// the scheme's default port (https 443, http 80) when it has none; empty
+// the scheme's default port (https 443, http 80) when it has none; false
 // when u has no recognisable authority.
-func toggledPort(u string) urlParts {
+func toggledPort(u string) (urlParts, bool) {
 	i := strings.Index(u, "://")
 	if i <= 0 {
-		return urlParts{}
+		return urlParts{}, false
 	}
 	start := i + 3
 	end := len(u)
@@ -135,7 +136,7 @@ func toggledPort(u string) urlParts {
 	if colon >= 0 && colon > strings.LastIndexByte(host, ']') {
 		// Remove the port, whatever it is (twilio-node's removePort).
 		cut := end - (len(host) - colon)
-		return urlParts{u[:cut], u[end:]}
+		return urlParts{u[:cut], u[end:]}, true
 	}
 	var port string
 	switch strings.ToLower(u[:i]) {
@@ -144,9 +145,9 @@ func toggledPort(u string) urlParts {
 	case "http":
 		port = ":80"
 	default:
-		return urlParts{}
+		return urlParts{}, false
 	}
-	return urlParts{u[:end], port, u[end:]}
+	return urlParts{u[:end], port, u[end:]}, true
 }
 
 // queryParam finds the first query parameter name (not decoded: Twilio's

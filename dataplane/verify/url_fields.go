@@ -47,14 +47,21 @@ func headerBase64(r *Request, header string, dst []byte) error {
 	return nil
 }
 
-// decodeBase64Into decodes standard base64 text v into dst, whose length it
-// must fill exactly.
+// decodeBase64Into decodes standard base64 text v into dst (at most 64
+// bytes), whose length it must fill exactly. It decodes into a buffer of
+// its own first: Decode skips '\r' and '\n', so text of the right length
+// may hold more data than dst takes.
 func decodeBase64Into(dst []byte, v string) bool {
-	if base64.StdEncoding.EncodedLen(len(dst)) != len(v) {
+	var buf [96]byte
+	if len(dst) > 64 || base64.StdEncoding.EncodedLen(len(dst)) != len(v) {
 		return false
 	}
-	n, err := base64.StdEncoding.Strict().Decode(dst, []byte(v))
-	return err == nil && n == len(dst)
+	n, err := base64.StdEncoding.Strict().Decode(buf[:], []byte(v))
+	if err != nil || n != len(dst) {
+		return false
+	}
+	copy(dst, buf[:n])
+	return true
 }
 
 // decodeHexInto decodes hex text v (either case) into dst, whose length it
