@@ -205,6 +205,7 @@ func Commands() []*cobra.Command {
 		newTenantsCommand(),
 		newTokensCommand(),
 		newWebhooksCommand(),
+		newParamsCommand(),
 		newEventsCommand(),
 		newNodesCommand(),
 	}

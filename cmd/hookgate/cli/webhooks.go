@@ -13,6 +13,7 @@ import (
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
@@ -29,6 +30,7 @@ type webhookFlags struct {
 	rate                        float64
 	burst                       int32
 	rawBody                     bool
+	requireKey                  bool
 }
 
 func (w *webhookFlags) register(fs *pflag.FlagSet, create bool) {
@@ -47,6 +49,7 @@ func (w *webhookFlags) register(fs *pflag.FlagSet, create bool) {
 	fs.Float64Var(&w.rate, "rate", 0, "rate limit in requests per second (0: none)")
 	fs.Int32Var(&w.burst, "burst", 0, "rate limit burst (default: the rate rounded up)")
 	fs.BoolVar(&w.rawBody, "raw-body", false, "add the exact body bytes (base64) to the envelope")
+	fs.BoolVar(&w.requireKey, "require-key", true, "demand the API key; --require-key=false lets the provider's signature alone authenticate (not for generic)")
 }
 
 func parseTrigger(s string) (hookgatev1.Trigger, error) {
@@ -161,6 +164,7 @@ func newWebhooksCommand() *cobra.Command {
 			resp, err := wc.CreateWebhook(cmd.Context(), connect.NewRequest(&hookgatev1.CreateWebhookRequest{Webhook: &hookgatev1.Webhook{
 				Tenant: tenant, Name: cf.name, Description: cf.description, Provider: provider, Bindings: bindings,
 				MaxBodyBytes: cf.maxBody, RateLimit: cf.rateLimit(), RawBody: cf.rawBody, ProviderSecrets: secrets,
+				RequireKey: proto.Bool(cf.requireKey),
 			}}))
 			if err != nil {
 				return apiError(err)
@@ -282,8 +286,11 @@ func newWebhooksCommand() *cobra.Command {
 			if fs.Changed("raw-body") {
 				w.RawBody, paths = uf.rawBody, append(paths, "raw_body")
 			}
+			if fs.Changed("require-key") {
+				w.RequireKey, paths = proto.Bool(uf.requireKey), append(paths, "require_key")
+			}
 			if len(paths) == 0 {
-				return fmt.Errorf("nothing to update: give --description, --process/--binding, --secret, --max-body, --rate or --raw-body")
+				return fmt.Errorf("nothing to update: give --description, --process/--binding, --secret, --max-body, --rate, --raw-body or --require-key")
 			}
 			return updateWebhook(cmd, c, wc, w, paths)
 		},
@@ -375,7 +382,7 @@ func newWebhooksCommand() *cobra.Command {
 	cmd.AddCommand(create, get, list, update, failures,
 		setActive("activate", "Accept calls again (the key is unchanged)", true),
 		setActive("deactivate", "Answer calls with 410 Gone, keeping the key", false),
-		rotate, del)
+		rotate, newRotateSecretCommand(client, &tenant), del)
 	return cmd
 }
 
@@ -406,6 +413,18 @@ func processes(w *hookgatev1.Webhook) string {
 	return strings.Join(ps, ", ")
 }
 
+// secretNames lists the secrets set, with the parameter of a reference.
+func secretNames(w *hookgatev1.Webhook) string {
+	names := make([]string, 0, len(w.ProviderSecretNames))
+	for _, n := range w.ProviderSecretNames {
+		if p, ok := w.ProviderSecretRefs[n]; ok {
+			n += " = ${configParam." + p + "}"
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, ", ")
+}
+
 func printWebhookDetail(c *cli, w *hookgatev1.Webhook) error {
 	rows := [][]string{
 		{"id", w.Id}, {"tenant", w.Tenant}, {"name", w.Name}, {"description", w.Description},
@@ -430,7 +449,8 @@ func printWebhookDetail(c *cli, w *hookgatev1.Webhook) error {
 		[]string{"max body", strconv.FormatInt(w.MaxBodyBytes, 10) + " bytes"},
 		[]string{"rate limit", limit},
 		[]string{"raw body", strconv.FormatBool(w.RawBody)},
-		[]string{"secrets set", strings.Join(w.ProviderSecretNames, ", ")},
+		[]string{"require key", strconv.FormatBool(w.RequireKey == nil || w.GetRequireKey())},
+		[]string{"secrets set", secretNames(w)},
 		[]string{"etag", w.Etag},
 	)
 	return c.table([]string{"FIELD", "VALUE"}, rows)
