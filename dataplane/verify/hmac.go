@@ -165,8 +165,17 @@ func NewHMAC(c HMAC) (*HMACScheme, error) {
 // compileEntries checks prefix and separator.
 func (s *HMACScheme) compileEntries() error {
 	c := s.cfg
-	if len(c.Prefix) > 64 || strings.ContainsAny(c.Prefix, "\r\n") {
-		return configErr("prefix", "at most 64 characters on one line")
+	for _, p := range []struct{ field, v string }{{"prefix", c.Prefix}, {"timestamp_prefix", c.TimestampPrefix}, {"ed25519", c.Ed25519Prefix}} {
+		if len(p.v) > 64 {
+			return configErr(p.field, "at most 64 characters")
+		}
+		for i := range len(p.v) {
+			// Entries are trimmed of blanks, so a prefix may not start
+			// with one; header values hold no controls.
+			if b := p.v[i]; b < ' ' || b == 0x7f || i == 0 && b == ' ' {
+				return configErr(p.field, "must not start with a blank or contain control characters")
+			}
+		}
 	}
 	if c.Separator != "" {
 		if len(c.Separator) > 4 {

@@ -53,6 +53,9 @@ func (s *HMACScheme) parse(r *Request, sig *signatures) error {
 			}
 		}
 	}
+	if count == 0 {
+		return fail(SignatureMissing, s.cfg.Header) // blanks only
+	}
 	if s.idHeader != "" && !hmacHasValue(r.Header[s.idHeader]) {
 		return fail(SignatureMalformed, s.cfg.IDHeader)
 	}

@@ -163,7 +163,7 @@ var hmacProviders = []struct {
 // secretOf makes a secret value of the provider's form.
 func secretOf(p hookgatev1.Provider, seed string) string {
 	if p == hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS {
-		return "whsec_" + base64.StdEncoding.EncodeToString([]byte("key-of-24-bytes-"+seed+"........")[:24])
+		return "whsec_" + base64.StdEncoding.EncodeToString([]byte("key-of-24-bytes-" + seed + "........")[:24])
 	}
 	return seed + "-secret"
 }
@@ -182,7 +182,9 @@ func TestHMACPresets(t *testing.T) {
 		}
 		cur, old, wrong := secretOf(pc.p, "cur"), secretOf(pc.p, "old"), secretOf(pc.p, "bad")
 		body := fmt.Sprintf(`{"id":"evt_1","webhookTimestamp":%d,"hello":"world"}`, now.Add(-time.Second).UnixMilli())
-		bodyAt := func(ts time.Time) string { return strings.Replace(body, strconv.FormatInt(now.Add(-time.Second).UnixMilli(), 10), strconv.FormatInt(ts.UnixMilli(), 10), 1) }
+		bodyAt := func(ts time.Time) string {
+			return strings.Replace(body, strconv.FormatInt(now.Add(-time.Second).UnixMilli(), 10), strconv.FormatInt(ts.UnixMilli(), 10), 1)
+		}
 		type row struct {
 			name    string
 			secrets []string
