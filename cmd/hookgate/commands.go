@@ -104,6 +104,8 @@ func newEdgeCommand() *cobra.Command {
 	fs.StringVar(&cfg.ListenAddr, "listen-addr", "127.0.0.1:8080", "public ingress address")
 	fs.StringVar(&cfg.OpsAddr, "ops-addr", "127.0.0.1:8081", "ops address for /healthz, /readyz and /metrics")
 	fs.DurationVar(&cfg.PublishTimeout, "publish-timeout", 5*time.Second, "how long to wait for JetStream to acknowledge before answering 503")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "the edges' public base URL as providers call it (URL-signing providers sign it; default: each request's scheme and Host)")
+	fs.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "CIDRs of load balancers whose X-Forwarded-Proto and X-Forwarded-Host are believed, comma separated")
 	fs.Int64Var(&cfg.MaxInflightBytes, "max-inflight-bytes", 256<<20, "bytes of bodies and envelopes calls in flight may hold; past it the edge answers 503 with Retry-After")
 	registerNodeFlags(fs, "edge", &sync, &cfg.NATS, &cfg.Streams, &lf)
 	return cmd

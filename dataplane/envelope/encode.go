@@ -39,6 +39,10 @@ type Envelope struct {
 	// Payload is the JSON from Payload or AppendPayload, embedded verbatim.
 	// AppendJSON does not check it; an empty Payload is written as null.
 	Payload []byte
+	// Verification names the provider scheme that verified the call
+	// ("STRIPE"); empty for webhooks without one (GENERIC), whose envelope
+	// has no verification field.
+	Verification string
 	// Headers are the request's headers as they are to be forwarded
 	// (ingress headers added, the Hookgate key removed); every value is
 	// written, as an array per name, names in byte order.
@@ -57,6 +61,7 @@ const maxStackHeaders = 48
 //
 //	{"id":…,"tenant":…,"webhookId":…,"provider":…,"processId":…,
 //	 "threadId":…,"trigger":…,"correlationKey":null|"…","configVersion":N,
+//	 ["verification":{"provider":…,"verified":true},]
 //	 "webhookMessage":{"dateTime":"…","payload":…,"headers":{…},"rawBody":"…"}}
 //
 // without spaces. Strings are escaped per RFC 8259 with invalid UTF-8
@@ -86,6 +91,12 @@ func (e *Envelope) AppendJSON(dst []byte) []byte {
 	}
 	dst = append(dst, `,"configVersion":`...)
 	dst = strconv.AppendInt(dst, e.ConfigVersion, 10)
+	if e.Verification != "" {
+		// Only verified calls are published, so verified is always true.
+		dst = append(dst, `,"verification":{"provider":`...)
+		dst = appendString(dst, e.Verification)
+		dst = append(dst, `,"verified":true}`...)
+	}
 	// The time layout writes only digits, '-', ':', 'T', '.' and 'Z': no
 	// escaping needed.
 	dst = append(dst, `,"webhookMessage":{"dateTime":"`...)

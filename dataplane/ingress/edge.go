@@ -15,12 +15,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hookgate/hookgate/dataplane/envelope"
+	"github.com/hookgate/hookgate/dataplane/verify"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -59,6 +61,16 @@ type Config struct {
 	// Ready report false, for UnreadyFor after the latest.
 	UnreadyAfterFailures int
 	UnreadyFor           time.Duration
+	// PublicURL is the edge's public base URL ("https://hooks.example.com"):
+	// URL-signing schemes (Twilio, Square, HubSpot) verify the URL the
+	// provider called, which is rebuilt from it rather than from the Host
+	// header. Empty means the request's own scheme and host.
+	PublicURL string
+	// TrustedProxies are the peers whose X-Forwarded-Proto and
+	// X-Forwarded-Host the edge believes (for the public URL without a
+	// PublicURL, and kept in the envelope); from anyone else the edge sets
+	// them itself.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultConfig returns the defaults documented in docs/design.md.
@@ -165,7 +177,13 @@ func (e *Edge) Prune(keep func(tenant, id string) bool) {
 
 // outcome is what handling a call decided.
 type outcome struct {
-	reason     reason
+	reason reason
+	// verifyReason is the precise reason a signature did not verify, the
+	// failed trigger's reason (the caller sees a generic 401).
+	verifyReason verify.Reason
+	// handshake is a provider handshake's answer (reasonHandshake and
+	// reasonHandshakeRefused).
+	handshake  *verify.Response
 	published  bool // a publish was attempted and failed: buffers may be pinned
 	eventID    string
 	detail     string // one line that adds to the reason's text
@@ -295,7 +313,9 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 	if !ok {
 		return outcome{reason: reasonNotFound}
 	}
-	if r.Method != http.MethodPost {
+	// GET is for providers' handshakes (Meta's hub.challenge), decided
+	// once the webhook is known.
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		return outcome{reason: reasonMethod}
 	}
 	wh, revision, ready := e.routes.Webhook(tenant, id)
@@ -308,10 +328,14 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 		return outcome{reason: reasonGone}
 	}
 	h := e.hooks.get(tenant, id, wh)
+	if r.Method == http.MethodGet && h.sig.handshaker == nil {
+		return outcome{reason: reasonMethod}
+	}
 	fail := outcome{hook: h, tenant: tenant, id: id}
 
 	keyDigest := authenticate(wh, r, now)
-	if keyDigest == nil {
+	if keyDigest == nil && (h.sig.requireKey || hasKey(r)) {
+		// A key that is sent must be right even where none is required.
 		fail.reason = reasonBadKey
 		return fail
 	}
@@ -348,6 +372,21 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 	}
 	e.metrics.bodyBytes.Observe(float64(len(body)))
 
+	// The provider's signature is checked on the exact bytes, before any
+	// parsing; a handshake is answered here and never forwarded.
+	var vreq *verify.Request
+	if h.sig.scheme != nil || h.sig.broken {
+		var out outcome
+		vreq, out = e.verifyCall(r, h, body, now, fail)
+		if out.reason != reasonAccepted {
+			return out
+		}
+	}
+	if r.Method == http.MethodGet {
+		// A GET that was not a handshake has nothing to publish.
+		return outcome{reason: reasonMethod}
+	}
+
 	ctype := r.Header.Get("Content-Type")
 	env := b.env[:0]
 	env, err = envelope.AppendPayload(env, ctype, body)
@@ -383,12 +422,23 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 		keys[i] = k
 	}
 
-	deliveryID := providerDeliveryID(r.Header)
+	deliveryID := ""
+	if h.sig.deliveryID != nil {
+		if deliveryID = h.sig.deliveryID.DeliveryID(vreq); len(deliveryID) > maxDeliveryID {
+			deliveryID = ""
+		}
+	}
+	if deliveryID == "" {
+		deliveryID = providerDeliveryID(r.Header)
+	}
 	eventID := deriveEventID(tenant, id, deliveryID, keyDigest, ctype, body)
-	prepareHeaders(r, h)
+	prepareHeaders(r, h, e.trustedPeer(r))
 	ev := envelope.Envelope{
 		ID: eventID, Tenant: tenant, WebhookID: id, Provider: h.provider,
 		ConfigVersion: revision, DateTime: now.UTC(), Payload: env[:payloadEnd], Headers: r.Header,
+	}
+	if h.sig.scheme != nil {
+		ev.Verification = h.provider
 	}
 	if wh.GetRawBody() {
 		ev.RawBody = body
@@ -493,6 +543,14 @@ func (e *Edge) respond(w http.ResponseWriter, out outcome, buf []byte) {
 	}
 	if out.reason == reasonMethod {
 		h["Allow"] = e.answer.allow
+	}
+	if hs := out.handshake; hs != nil {
+		// The provider expects exactly this answer; it is never forwarded.
+		h.Set("Content-Type", hs.ContentType)
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(hs.Status)
+		_, _ = w.Write(hs.Body)
+		return
 	}
 	w.WriteHeader(info.status)
 	if out.reason == reasonAccepted {

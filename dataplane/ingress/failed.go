@@ -32,7 +32,7 @@ func (e *Edge) recordFailure(r *http.Request, at time.Time, out outcome) {
 		Id:            "ftr_" + randomID(),
 		Tenant:        out.tenant,
 		WebhookId:     out.id,
-		Reason:        info.label,
+		Reason:        failureReason(out),
 		StatusCode:    int32(info.status),
 		Time:          timestamppb.New(at),
 		RemoteAddress: r.RemoteAddr,

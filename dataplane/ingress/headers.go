@@ -105,7 +105,7 @@ var secretHeaders = map[hookgatev1.Provider][]string{
 // prepareHeaders turns the request's headers into the envelope's: every
 // value carrying the Hookgate key and the provider's secret headers are
 // removed and the ingress headers are added.
-func prepareHeaders(r *http.Request, hk *hook) {
+func prepareHeaders(r *http.Request, hk *hook, trusted bool) {
 	h := r.Header
 	stripKeys(h)
 	for _, name := range hk.secretHeaders {
@@ -121,6 +121,12 @@ func prepareHeaders(r *http.Request, hk *hook) {
 			vals[0] = host
 		}
 		h["X-Forwarded-For"] = vals[0:1:1]
+	}
+	// A client could claim any scheme or host: only a trusted proxy's
+	// claims are kept.
+	if !trusted {
+		delete(h, "X-Forwarded-Proto")
+		delete(h, "X-Forwarded-Host")
 	}
 	if first(h, "X-Forwarded-Proto") == "" {
 		vals[1] = "http"

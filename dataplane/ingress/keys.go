@@ -126,3 +126,19 @@ func stripKeys(h http.Header) {
 	}
 	h["Authorization"] = kept
 }
+
+// hasKey reports whether the call sends a Hookgate key at all: an
+// X-Hookgate-Key header, a Bearer hgk_ token or a key query parameter. A
+// webhook that does not require the key still refuses a wrong one.
+func hasKey(r *http.Request) bool {
+	if len(r.Header["X-Hookgate-Key"]) > 0 {
+		return true
+	}
+	for _, v := range r.Header["Authorization"] {
+		if tok, ok := bearer(v); ok && strings.HasPrefix(tok, "hgk_") {
+			return true
+		}
+	}
+	q := r.URL.RawQuery
+	return strings.HasPrefix(q, "key=") || strings.Contains(q, "&key=")
+}

@@ -96,6 +96,7 @@ func TestProviderSecretHeaders(t *testing.T) {
 	e := newEdgeEnv(t)
 	gl := e.hook("wh_gitlab")
 	gl.Provider = hookgatev1.Provider_PROVIDER_GITLAB
+	gl.ProviderSecrets = map[string]string{"token": "gitlab-s3cret"}
 	e.routes.put(gl)
 	status, _, ans := e.do(t, call{path: "/in/acme/wh_gitlab?key=" + key1, body: `{}`,
 		headers: map[string]string{"X-Gitlab-Token": "gitlab-s3cret", "X-Gitlab-Event": "Push Hook"}})

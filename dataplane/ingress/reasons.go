@@ -14,6 +14,9 @@ const (
 	reasonGone
 	reasonMethod
 	reasonBadKey
+	reasonBadSignature
+	reasonHandshake
+	reasonHandshakeRefused
 	reasonRateLimited
 	reasonTooLarge
 	reasonBadLength
@@ -47,6 +50,9 @@ var reasons = [numReasons]reasonInfo{
 	reasonGone:               {http.StatusGone, "webhook is deactivated", "deactivated", false},
 	reasonMethod:             {http.StatusMethodNotAllowed, "method not allowed", "method_not_allowed", false},
 	reasonBadKey:             {http.StatusUnauthorized, "missing or invalid API key", "bad_key", true},
+	reasonBadSignature:       {http.StatusUnauthorized, "missing or invalid signature", "bad_signature", true},
+	reasonHandshake:          {http.StatusOK, "", "handshake", false},
+	reasonHandshakeRefused:   {http.StatusForbidden, "handshake refused", "handshake_refused", true},
 	reasonRateLimited:        {http.StatusTooManyRequests, "rate limit exceeded", "rate_limited", true},
 	reasonTooLarge:           {http.StatusRequestEntityTooLarge, "body exceeds the webhook's limit", "too_large", true},
 	reasonBadLength:          {http.StatusBadRequest, "body could not be read", "bad_body", true},

@@ -27,6 +27,8 @@ type hook struct {
 	// failed triggers beyond the names that say they carry credentials.
 	secretHeaders []string
 	redact        []string
+	// sig is the provider's signature scheme and secrets.
+	sig signature
 }
 
 type binding struct {
@@ -99,7 +101,7 @@ func (hs *hooks) prune(keep func(tenant, id string) bool) {
 }
 
 func newHook(w *hookgatev1.EdgeWebhook, old *hook) *hook {
-	h := &hook{src: w, provider: providerName(w.GetProvider())}
+	h := &hook{src: w, provider: providerName(w.GetProvider()), sig: newSignature(w)}
 	h.secretHeaders = secretHeaders[w.GetProvider()]
 	h.redact = h.secretHeaders
 	if c := w.GetCustomHmac(); c != nil {

@@ -132,6 +132,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	e, err := edge.Start(ctx, edge.Config{
 		Listener:       edgeLn,
 		PublishTimeout: 5 * time.Second,
+		PublicURL:      publicURL,
 		Sync:           configsync.Config{ControlPlaneURL: cp.URL(), NodeID: "dev-edge", NodeToken: edgeToken},
 		NATS:           natsCfg,
 		Streams:        streams,

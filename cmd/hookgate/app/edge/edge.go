@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
@@ -27,6 +30,12 @@ import (
 // Config is what an edge needs to start.
 type Config struct {
 	PublishTimeout time.Duration
+	// PublicURL is the edges' public base URL, which URL-signing providers
+	// sign; empty means each request's own scheme and host.
+	PublicURL string
+	// TrustedProxies are the CIDRs whose X-Forwarded-Proto/Host the edge
+	// believes.
+	TrustedProxies []string
 	// MaxInflightBytes bounds the bodies and envelopes held by calls in
 	// flight; 0 means the ingress default (256 MiB).
 	MaxInflightBytes int64
@@ -66,6 +75,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	if err := cfg.NATS.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.PublicURL != "" {
+		if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || strings.Trim(u.Path, "/") != "" {
+			return nil, fmt.Errorf("flag --public-url %q: want the edges' public base URL, e.g. https://hooks.example.com", cfg.PublicURL)
+		}
+	}
 	e := &Edge{}
 	defer func() {
 		if err != nil {
@@ -97,6 +111,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	icfg := ingress.DefaultConfig()
 	icfg.PublishTimeout = cfg.PublishTimeout
 	icfg.MaxPayload = nc.MaxPayload()
+	icfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	for _, c := range cfg.TrustedProxies {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(c); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				return nil, fmt.Errorf("flag --trusted-proxies %q: want CIDRs such as 10.0.0.0/8 or addresses", c)
+			}
+		}
+		icfg.TrustedProxies = append(icfg.TrustedProxies, p.Masked())
+	}
 	if cfg.MaxInflightBytes != 0 {
 		icfg.MaxInflightBytes = cfg.MaxInflightBytes
 	}
