@@ -130,7 +130,7 @@ func TestCustomVerify(t *testing.T) {
 	body := `{"a":1}`
 	c := &hookgatev1.CustomHmac{
 		Header: "X-Sig", Algorithm: "sha512", Encoding: "base64url", Prefix: "s=", Separator: ",",
-		Template: "{method} {url}|{id}|{timestamp}|{header:X-Shop}|{body}|end",
+		Template:        "{method} {url}|{id}|{timestamp}|{header:X-Shop}|{body}|end",
 		TimestampHeader: "X-Ts", TimestampUnit: "ms", IdHeader: "X-Id", Tolerance: durationpb.New(30 * time.Second),
 	}
 	s, err := verify.Custom(c)
