@@ -274,6 +274,7 @@ func (s *HMACScheme) Verify(r *Request, secrets Secrets) error {
 	buf = s.render(buf, s.tail, r, ts)
 	head, tail := buf[:nh], buf[nh:]
 	if sig.n > 0 {
+		usable := 0
 		for _, k := range keys {
 			if k == "" {
 				continue
@@ -282,6 +283,7 @@ func (s *HMACScheme) Verify(r *Request, secrets Secrets) error {
 			if !ok {
 				continue
 			}
+			usable++
 			m := hmac.New(s.newHash, key)
 			m.Write(head)
 			m.Write(r.Body)
@@ -293,6 +295,9 @@ func (s *HMACScheme) Verify(r *Request, secrets Secrets) error {
 					return nil
 				}
 			}
+		}
+		if usable == 0 && sig.ed == 0 {
+			return fail(SecretMissing, s.secret)
 		}
 	}
 	if sig.ed > 0 {

@@ -3,6 +3,7 @@ package verify_test
 import (
 	"crypto/ed25519"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
@@ -197,6 +198,7 @@ func TestHMACFallbacksAndEd25519(t *testing.T) {
 	sw := func(sig string) http.Header {
 		return hmacHdr("Webhook-Id", "msg_p5jXN8AQM9LWM0D4loKWxJek", "Webhook-Timestamp", "1614265330", "Webhook-Signature", sig)
 	}
+	swRaw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(swKey, "whsec_"))
 	legacy := "sha1=" + hex.EncodeToString(mac(sha1.New, []byte("s"), "hello"))
 	tests := []struct {
 		name    string
@@ -218,8 +220,11 @@ func TestHMACFallbacksAndEd25519(t *testing.T) {
 		{"sw v1a tampered", hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS, verify.Secrets{"signing_secret": {swKey}, "public_key": {pub}}, sw(v1a), body + " ", verify.SignatureMismatch},
 		{"sw v1a malformed", hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS, verify.Secrets{"signing_secret": {swKey}, "public_key": {pub}}, sw("v1a,abcd"), body, verify.SignatureMalformed},
 		{"sw unknown version only", hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS, verify.Secrets{"signing_secret": {swKey}}, sw("v2,abcd"), body, verify.SignatureMalformed},
-		{"sw key not base64", hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS, verify.Secrets{"signing_secret": {"whsec_***"}}, sw(v1), body, verify.SignatureMismatch},
-		{"sw stripe-style key whole is wrong", hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS, verify.Secrets{"signing_secret": {"whsec_" + swKey}}, sw(v1), body, verify.SignatureMismatch},
+		{"sw key not base64", hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS, verify.Secrets{"signing_secret": {"whsec_***"}}, sw(v1), body, verify.SecretMissing},
+		{"sw one key not base64, the other verifies", hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS, verify.Secrets{"signing_secret": {"whsec_***", swKey}}, sw(v1), body, ""},
+		{"sw key with whsec_ twice", hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS, verify.Secrets{"signing_secret": {"whsec_" + swKey}}, sw(v1), body, verify.SecretMissing},
+		{"stripe keys with the whole whsec_ string, not its decoding", hookgatev1.Provider_PROVIDER_STRIPE, verify.Secrets{"signing_secret": {swKey}},
+			hmacHdr("Stripe-Signature", "t=1614265330,v1="+hex.EncodeToString(mac(sha256.New, swRaw, "1614265330.", body))), body, verify.SignatureMismatch},
 		{"sw no id", hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS, verify.Secrets{"signing_secret": {swKey}}, without(sw(v1), "Webhook-Id"), body, verify.SignatureMalformed},
 		{"sw no timestamp", hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS, verify.Secrets{"signing_secret": {swKey}}, without(sw(v1), "Webhook-Timestamp"), body, verify.TimestampMissing},
 		{"sw timestamp with sign", hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS, verify.Secrets{"signing_secret": {swKey}}, with(sw(v1), "Webhook-Timestamp", "+1614265330"), body, verify.TimestampMalformed},
@@ -227,7 +232,7 @@ func TestHMACFallbacksAndEd25519(t *testing.T) {
 		{"stripe no t", hookgatev1.Provider_PROVIDER_STRIPE, verify.Secrets{"signing_secret": {"s"}}, hmacHdr("Stripe-Signature", "v1="+hexMAC("s", "1614265330.", body)), body, verify.TimestampMissing},
 		{"stripe two timestamps", hookgatev1.Provider_PROVIDER_STRIPE, verify.Secrets{"signing_secret": {"s"}},
 			hmacHdr("Stripe-Signature", "t=1614265330,t=1614265331,v1="+hexMAC("s", "1614265330.", body)), body, verify.SignatureMalformed},
-		{"stripe key decoded is wrong", hookgatev1.Provider_PROVIDER_STRIPE, verify.Secrets{"signing_secret": {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+		{"stripe sha1-length signature", hookgatev1.Provider_PROVIDER_STRIPE, verify.Secrets{"signing_secret": {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
 			hmacHdr("Stripe-Signature", "t=1614265330,v1="+hex.EncodeToString(mac(sha1.New, []byte("x"), ""))), body, verify.SignatureMalformed},
 		{"linear timestamp as string", hookgatev1.Provider_PROVIDER_LINEAR, verify.Secrets{"secret": {"s"}},
 			hmacHdr("Linear-Signature", hexMAC("s", `{"webhookTimestamp":"1614265330000"}`)), `{"webhookTimestamp":"1614265330000"}`, ""},
