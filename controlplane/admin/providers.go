@@ -21,7 +21,7 @@ var providerSecrets = map[hookgatev1.Provider]struct{ required, optional []strin
 	hookgatev1.Provider_PROVIDER_META:              {required: []string{"app_secret", "verify_token"}},
 	hookgatev1.Provider_PROVIDER_GITHUB:            {required: []string{"secret"}},
 	hookgatev1.Provider_PROVIDER_STRIPE:            {required: []string{"signing_secret"}},
-	hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS: {required: []string{"signing_secret"}},
+	hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS: {required: []string{"signing_secret"}, optional: []string{"public_key"}},
 	hookgatev1.Provider_PROVIDER_SHOPIFY:           {required: []string{"secret"}},
 	hookgatev1.Provider_PROVIDER_TWILIO:            {required: []string{"auth_token"}},
 	hookgatev1.Provider_PROVIDER_ZOOM:              {required: []string{"secret_token"}},
@@ -40,6 +40,13 @@ var providerSecrets = map[hookgatev1.Provider]struct{ required, optional []strin
 	hookgatev1.Provider_PROVIDER_BITBUCKET:         {required: []string{"secret"}},
 	hookgatev1.Provider_PROVIDER_TYPEFORM:          {required: []string{"secret"}},
 	hookgatev1.Provider_PROVIDER_CALENDLY:          {required: []string{"signing_key"}},
+}
+
+// ProviderSecrets returns the secret names a provider requires and those it
+// may take, as registration checks them.
+func ProviderSecrets(p hookgatev1.Provider) (required, optional []string) {
+	s := providerSecrets[p]
+	return slices.Clone(s.required), slices.Clone(s.optional)
 }
 
 // ProviderFromName parses "stripe", "STRIPE" or "PROVIDER_STRIPE".

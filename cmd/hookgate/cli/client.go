@@ -208,5 +208,6 @@ func Commands() []*cobra.Command {
 		newParamsCommand(),
 		newEventsCommand(),
 		newNodesCommand(),
+		newProvidersCommand(),
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hookgate/hookgate/controlplane/admin"
 	"github.com/hookgate/hookgate/dataplane/verify"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/spf13/cobra"
 )
 
@@ -17,10 +18,15 @@ func providerRows() [][]string {
 		if len(p.Optional) > 0 {
 			secrets += " (optional: " + strings.Join(p.Optional, ", ") + ")"
 		}
-		rows = append(rows, []string{admin.ProviderLabel(p.Provider), p.Scheme, orDash(secrets), orDash(p.Handshake), orDash(p.DeliveryID)})
+		rows = append(rows, []string{flagName(p.Provider), p.Scheme, orDash(secrets), orDash(p.Handshake), orDash(p.DeliveryID)})
 	}
 	rows = append(rows, []string{"custom-hmac", "HMAC of a template (--custom-* settings)", "secret", "-", "its id header"})
 	return rows
+}
+
+// flagName is a provider as --provider takes it: "standard-webhooks".
+func flagName(p hookgatev1.Provider) string {
+	return strings.ToLower(strings.ReplaceAll(admin.ProviderLabel(p), "_", "-"))
 }
 
 func orDash(s string) string {

@@ -36,7 +36,7 @@ type webhookFlags struct {
 func (w *webhookFlags) register(fs *pflag.FlagSet, create bool) {
 	if create {
 		fs.StringVar(&w.name, "name", "", "name, unique in the tenant (3–50 characters)")
-		fs.StringVar(&w.provider, "provider", "generic", "provider: generic, slack, meta, github, stripe, standard-webhooks, shopify, twilio, zoom, discord, custom-hmac, …")
+		fs.StringVar(&w.provider, "provider", "generic", "provider and its required secrets (hookgate providers shows schemes):"+providerHelp())
 	}
 	fs.StringVar(&w.description, "description", "", "description")
 	fs.StringVar(&w.process, "process", "", "process id the binding publishes to")
