@@ -211,14 +211,18 @@ func (s *HMACScheme) compileTimestamp() error {
 	if c.TimestampField != "" && s.tsHeader != "" {
 		return configErr("timestamp_field", "not with a timestamp header")
 	}
-	if c.TimestampPrefix != "" {
-		if s.tsHeader != s.header || c.Separator == "" {
-			return configErr("timestamp_prefix", "needs timestamp_header equal to header, and a separator")
+	switch {
+	case c.TimestampPrefix != "" && s.tsHeader == "":
+		return configErr("timestamp_prefix", "needs timestamp_header")
+	case c.TimestampPrefix != "" && s.tsHeader == s.header:
+		// The timestamp is one entry of the signature header.
+		if c.Separator == "" {
+			return configErr("timestamp_prefix", "a timestamp in the signature header needs a separator")
 		}
 		if strings.HasPrefix(c.TimestampPrefix, c.Prefix) || strings.HasPrefix(c.Prefix, c.TimestampPrefix) {
 			return configErr("timestamp_prefix", "must not be a prefix of prefix or the reverse")
 		}
-	} else if s.tsHeader != "" && s.tsHeader == s.header {
+	case s.tsHeader != "" && s.tsHeader == s.header:
 		return configErr("timestamp_header", "equals header: set timestamp_prefix")
 	}
 	hasTS := s.tsHeader != "" || c.TimestampField != ""

@@ -82,8 +82,9 @@ func TestValidateCustom(t *testing.T) {
 			c.TimestampHeader, c.TimestampPrefix, c.Template = "X-Signature", "t=", "{timestamp}{body}"
 		}), "timestamp_prefix"},
 		{"timestamp prefix in another header", base(func(c *hookgatev1.CustomHmac) {
-			c.TimestampHeader, c.TimestampPrefix, c.Separator, c.Template = "X-Ts", "t=", ",", "{timestamp}{body}"
-		}), "timestamp_prefix"},
+			c.TimestampHeader, c.TimestampPrefix, c.Template = "X-Ts", "t=", "{timestamp}{body}"
+		}), ""},
+		{"timestamp prefix without timestamp header", base(func(c *hookgatev1.CustomHmac) { c.TimestampPrefix = "t=" }), "timestamp_prefix"},
 		{"timestamp prefix equals prefix", base(func(c *hookgatev1.CustomHmac) {
 			c.TimestampHeader, c.TimestampPrefix, c.Prefix, c.Separator, c.Template = "X-Signature", "v1=", "v1=", ",", "{timestamp}{body}"
 		}), "timestamp_prefix"},
@@ -191,4 +192,15 @@ func TestCustomVerify(t *testing.T) {
 	hmacWantReason(t, d.Verify(r, sec), verify.SignatureMalformed)
 	r.Header = hmacHdr("X-Sig", hex.EncodeToString(mac(sha512.New, []byte("k1"), body)))
 	hmacWantReason(t, d.Verify(r, sec), verify.SignatureMalformed)
+
+	// A timestamp header of its own that carries the timestamp prefix.
+	tp, err := verify.Custom(&hookgatev1.CustomHmac{Header: "X-Sig", TimestampHeader: "X-Ts", TimestampPrefix: "t=", Template: "{timestamp}.{body}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := strconv.FormatInt(now.Unix(), 10)
+	r.Header = hmacHdr("X-Sig", hexMAC("k1", ts, ".", body), "X-Ts", "t="+ts)
+	hmacWantReason(t, tp.Verify(r, sec), "")
+	r.Header = hmacHdr("X-Sig", hexMAC("k1", ts, ".", body), "X-Ts", ts)
+	hmacWantReason(t, tp.Verify(r, sec), verify.TimestampMalformed)
 }

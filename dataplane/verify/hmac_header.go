@@ -65,7 +65,7 @@ func (s *HMACScheme) parse(r *Request, sig *signatures) error {
 // entry classifies one entry; false when it makes the header malformed.
 func (s *HMACScheme) entry(e string, sig *signatures) bool {
 	c := &s.cfg
-	if c.TimestampPrefix != "" {
+	if c.TimestampPrefix != "" && s.tsHeader == s.header {
 		if ts, ok := strings.CutPrefix(e, c.TimestampPrefix); ok {
 			if sig.ts != "" && sig.ts != ts {
 				return false // two different timestamps
@@ -118,10 +118,18 @@ func (s *HMACScheme) checkTimestamp(r *Request, ts *string) error {
 	c := &s.cfg
 	where := c.TimestampHeader
 	switch {
-	case c.TimestampPrefix != "":
+	case c.TimestampPrefix != "" && s.tsHeader == s.header:
 	case s.tsHeader != "":
 		if vs := r.Header[s.tsHeader]; len(vs) > 0 {
 			*ts = strings.Trim(vs[0], " \t")
+		}
+		if c.TimestampPrefix != "" && *ts != "" {
+			// A timestamp header of its own may carry the prefix too.
+			v, ok := strings.CutPrefix(*ts, c.TimestampPrefix)
+			if !ok {
+				return fail(TimestampMalformed, where)
+			}
+			*ts = v
 		}
 	case c.TimestampField != "":
 		where = c.TimestampField
