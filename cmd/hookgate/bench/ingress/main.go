@@ -92,6 +92,7 @@ func run(o options) error {
 			{"b", fmt.Sprintf("(b) raw JetStream publish+ack, %d publishers", o.conns), base.publish(env.natsURL, "hookgate.in.acme.raw.start")},
 			{"c", fmt.Sprintf("(c) edge, GENERIC key, %d conns", o.conns), base.http(env.edge.URL + edgePath)},
 			{"d", fmt.Sprintf("(d) durable handler, js.Publish+ack, %d conns", o.conns), base.http(env.durable.URL + "/")},
+			{"e", fmt.Sprintf("(e) edge, STRIPE signature + key, %d conns", o.conns), base.signed(env.edge.URL+stripePath, "stripe")},
 		}
 		g := group{size: size, samples: make([][]sample, len(rows))}
 		for round := range o.rounds {

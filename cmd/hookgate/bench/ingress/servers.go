@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"google.golang.org/protobuf/proto"
 	"io"
 	"log/slog"
 	"net"
@@ -24,6 +25,9 @@ import (
 const (
 	key      = "hgk_bench-key-0123456789abcdefghijklmnopqrstuvwxyz0"
 	edgePath = "/in/acme/wh_bench?key=" + key
+	// stripePath is a STRIPE webhook: the same key plus the signature.
+	stripePath   = "/in/acme/wh_stripe?key=" + key
+	stripeSecret = "whsec_bench-stripe-signing-secret"
 )
 
 // env is everything the server process runs: one embedded JetStream server
@@ -151,14 +155,14 @@ func (d durable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// routes is a one-webhook configuration for the edge.
-type routes struct{ w *hookgatev1.EdgeWebhook }
+// routes is the edge's configuration: a GENERIC and a STRIPE webhook.
+type routes map[string]*hookgatev1.EdgeWebhook
 
 func (r routes) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, int64, bool) {
-	if tenant == r.w.Tenant && id == r.w.Id {
-		return r.w, 1, true
+	if tenant != "acme" {
+		return nil, 1, true
 	}
-	return nil, 1, true
+	return r[id], 1, true
 }
 
 func newEdge(nc *nats.Conn) (*ingress.Edge, error) {
@@ -167,7 +171,10 @@ func newEdge(nc *nats.Conn) (*ingress.Edge, error) {
 		Keys:         []*hookgatev1.KeyDigest{{Sha256: d[:]}},
 		Bindings:     []*hookgatev1.Binding{{ProcessId: "orders", ThreadId: "main", Trigger: hookgatev1.Trigger_TRIGGER_START_PROCESS}},
 		MaxBodyBytes: 1 << 20}
-	edge, err := ingress.New(ingress.DefaultConfig(), ingress.Deps{Routes: routes{w}, Conn: nc,
+	s := proto.Clone(w).(*hookgatev1.EdgeWebhook)
+	s.Id, s.Provider = "wh_stripe", hookgatev1.Provider_PROVIDER_STRIPE
+	s.ProviderSecrets = map[string]string{"signing_secret": stripeSecret}
+	edge, err := ingress.New(ingress.DefaultConfig(), ingress.Deps{Routes: routes{w.Id: w, s.Id: s}, Conn: nc,
 		Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
 	if err != nil {
 		return nil, fmt.Errorf("new edge: %w", err)
