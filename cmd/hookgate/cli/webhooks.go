@@ -31,6 +31,55 @@ type webhookFlags struct {
 	burst                       int32
 	rawBody                     bool
 	requireKey                  bool
+	hmac                        hmacFlags
+}
+
+// customHmac is the CUSTOM_HMAC configuration of a create: the flags for
+// custom-hmac, nil for other providers (whose flags would be refused).
+func customHmac(p hookgatev1.Provider, fs *pflag.FlagSet, h *hmacFlags) *hookgatev1.CustomHmac {
+	if p != hookgatev1.Provider_PROVIDER_CUSTOM_HMAC && !h.changed(fs) {
+		return nil
+	}
+	return h.config()
+}
+
+// hmacFlags are a CUSTOM_HMAC configuration.
+type hmacFlags struct {
+	header, algorithm, encoding, prefix, template   string
+	timestampHeader, timestampUnit, timestampPrefix string
+	idHeader, separator                             string
+	tolerance                                       time.Duration
+}
+
+func (h *hmacFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&h.header, "hmac-header", "", "custom-hmac: the header that carries the signature")
+	fs.StringVar(&h.algorithm, "hmac-algorithm", "sha256", "custom-hmac: sha1, sha256 or sha512")
+	fs.StringVar(&h.encoding, "hmac-encoding", "hex", "custom-hmac: hex, base64 or base64url")
+	fs.StringVar(&h.prefix, "hmac-prefix", "", `custom-hmac: prefix of a signature entry, e.g. "sha256=" or "v1="`)
+	fs.StringVar(&h.template, "hmac-template", "{body}", "custom-hmac: the signed content over {body}, {timestamp}, {id}, {url}, {method}, {header:Name}")
+	fs.StringVar(&h.timestampHeader, "hmac-timestamp-header", "", "custom-hmac: the header that carries the signed timestamp (may be --hmac-header)")
+	fs.StringVar(&h.timestampUnit, "hmac-timestamp-unit", "", "custom-hmac: s (default), ms or rfc3339")
+	fs.StringVar(&h.timestampPrefix, "hmac-timestamp-prefix", "", `custom-hmac: prefix of the timestamp entry in the signature header, e.g. "t="`)
+	fs.DurationVar(&h.tolerance, "hmac-tolerance", 0, "custom-hmac: how far the timestamp may be from now, both ways (default 5m)")
+	fs.StringVar(&h.idHeader, "hmac-id-header", "", "custom-hmac: the header whose value is {id}")
+	fs.StringVar(&h.separator, "hmac-separator", "", `custom-hmac: what separates several entries in the signature header, e.g. " " or ","`)
+}
+
+// changed reports whether any --hmac-* flag was given.
+func (h *hmacFlags) changed(fs *pflag.FlagSet) bool {
+	changed := false
+	fs.Visit(func(f *pflag.Flag) { changed = changed || strings.HasPrefix(f.Name, "hmac-") })
+	return changed
+}
+
+func (h *hmacFlags) config() *hookgatev1.CustomHmac {
+	c := &hookgatev1.CustomHmac{Header: h.header, Algorithm: h.algorithm, Encoding: h.encoding, Prefix: h.prefix,
+		Template: h.template, TimestampHeader: h.timestampHeader, TimestampUnit: h.timestampUnit,
+		TimestampPrefix: h.timestampPrefix, IdHeader: h.idHeader, Separator: h.separator}
+	if h.tolerance > 0 {
+		c.Tolerance = durationpb.New(h.tolerance)
+	}
+	return c
 }
 
 func (w *webhookFlags) register(fs *pflag.FlagSet, create bool) {
@@ -50,6 +99,7 @@ func (w *webhookFlags) register(fs *pflag.FlagSet, create bool) {
 	fs.Int32Var(&w.burst, "burst", 0, "rate limit burst (default: the rate rounded up)")
 	fs.BoolVar(&w.rawBody, "raw-body", false, "add the exact body bytes (base64) to the envelope")
 	fs.BoolVar(&w.requireKey, "require-key", true, "demand the API key; --require-key=false lets the provider's signature alone authenticate (not for generic)")
+	w.hmac.register(fs)
 }
 
 func parseTrigger(s string) (hookgatev1.Trigger, error) {
@@ -164,7 +214,7 @@ func newWebhooksCommand() *cobra.Command {
 			resp, err := wc.CreateWebhook(cmd.Context(), connect.NewRequest(&hookgatev1.CreateWebhookRequest{Webhook: &hookgatev1.Webhook{
 				Tenant: tenant, Name: cf.name, Description: cf.description, Provider: provider, Bindings: bindings,
 				MaxBodyBytes: cf.maxBody, RateLimit: cf.rateLimit(), RawBody: cf.rawBody, ProviderSecrets: secrets,
-				RequireKey: proto.Bool(cf.requireKey),
+				RequireKey: proto.Bool(cf.requireKey), CustomHmac: customHmac(provider, cmd.Flags(), &cf.hmac),
 			}}))
 			if err != nil {
 				return apiError(err)
@@ -289,8 +339,11 @@ func newWebhooksCommand() *cobra.Command {
 			if fs.Changed("require-key") {
 				w.RequireKey, paths = proto.Bool(uf.requireKey), append(paths, "require_key")
 			}
+			if uf.hmac.changed(fs) {
+				w.CustomHmac, paths = uf.hmac.config(), append(paths, "custom_hmac")
+			}
 			if len(paths) == 0 {
-				return fmt.Errorf("nothing to update: give --description, --process/--binding, --secret, --max-body, --rate, --raw-body or --require-key")
+				return fmt.Errorf("nothing to update: give --description, --process/--binding, --secret, --max-body, --rate, --raw-body, --require-key or --hmac-*")
 			}
 			return updateWebhook(cmd, c, wc, w, paths)
 		},
