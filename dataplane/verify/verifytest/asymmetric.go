@@ -105,4 +105,3 @@ func standardWebhooksV1a() *Signer {
 		tamper: tamperBody, malformed: setHeader("webhook-signature", fixed("v1a,AAAA")),
 	}
 }
-

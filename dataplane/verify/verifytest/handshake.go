@@ -97,4 +97,3 @@ func twitchHandshake(s *Signer, in Input, key Key) (Handshake, bool) {
 	return Handshake{Name: "webhook_callback_verification", Call: c, Status: http.StatusOK, ContentType: "text/plain",
 		Body: []byte(challenge)}, true
 }
-

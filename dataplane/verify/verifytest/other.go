@@ -42,8 +42,8 @@ func otherSigners() []*Signer {
 				return Call{Header: header("X-Gitlab-Token", k[0].Secret, "X-Gitlab-Event", "Push Hook", "X-Gitlab-Event-UUID", in.ID,
 					"webhook-id", in.ID, "webhook-timestamp", ts, "webhook-signature", "v1,"+sig)}
 			},
-			tamper:  tamperBody,
-			missing: func(c Call) Call { c.Header.Del("webhook-signature"); return c },
+			tamper:    tamperBody,
+			missing:   func(c Call) Call { c.Header.Del("webhook-signature"); return c },
 			malformed: setHeader("webhook-signature", fixed("v1,***")),
 		},
 		{

@@ -321,3 +321,14 @@ func appendQuery(u, kv string) string {
 	}
 	return u + "?" + kv
 }
+
+// SecretKey is a key of a shared-secret scheme with the given value, for
+// published vectors.
+func SecretKey(secret string) Key { return Key{Secret: secret} }
+
+// Ed25519SeedKey is the Ed25519 key of a 32-byte seed; Secret is the
+// public key in hex (Discord's form).
+func Ed25519SeedKey(seed []byte) Key {
+	priv := ed25519.NewKeyFromSeed(seed)
+	return Key{Secret: hexStr(priv.Public().(ed25519.PublicKey)), ed: priv}
+}
