@@ -14,7 +14,9 @@ import (
 )
 
 // processOf is the process a signer's webhook publishes to.
-func processOf(name string) string { return "prov-" + strings.ToLower(strings.ReplaceAll(name, "_", "-")) }
+func processOf(name string) string {
+	return "prov-" + strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+}
 
 // providerLabel is the provider as the envelope names it: "STRIPE".
 func providerLabel(p hookgatev1.Provider) string { return strings.TrimPrefix(p.String(), "PROVIDER_") }
