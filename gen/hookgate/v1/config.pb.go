@@ -9,6 +9,7 @@ package hookgatev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -386,11 +387,17 @@ func (x *StreamConfigResponse) GetClusterId() uint64 {
 // ConfigResource is one item of a node's configuration.
 type ConfigResource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// key identifies the resource, e.g. "webhook/acme/wh_…".
+	// key identifies the resource, e.g. "webhook/acme/wh_…",
+	// "endpoint/acme/ep_…", "event-type/acme/order.created",
+	// "application/acme/app_…", "tenant/acme".
 	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
 	// Types that are valid to be assigned to Resource:
 	//
 	//	*ConfigResource_Webhook
+	//	*ConfigResource_Endpoint
+	//	*ConfigResource_EventType
+	//	*ConfigResource_Application
+	//	*ConfigResource_Tenant
 	Resource      isConfigResource_Resource `protobuf_oneof:"resource"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -449,15 +456,465 @@ func (x *ConfigResource) GetWebhook() *EdgeWebhook {
 	return nil
 }
 
+func (x *ConfigResource) GetEndpoint() *DispatchEndpoint {
+	if x != nil {
+		if x, ok := x.Resource.(*ConfigResource_Endpoint); ok {
+			return x.Endpoint
+		}
+	}
+	return nil
+}
+
+func (x *ConfigResource) GetEventType() *EdgeEventType {
+	if x != nil {
+		if x, ok := x.Resource.(*ConfigResource_EventType); ok {
+			return x.EventType
+		}
+	}
+	return nil
+}
+
+func (x *ConfigResource) GetApplication() *OutboundApplication {
+	if x != nil {
+		if x, ok := x.Resource.(*ConfigResource_Application); ok {
+			return x.Application
+		}
+	}
+	return nil
+}
+
+func (x *ConfigResource) GetTenant() *DispatchTenant {
+	if x != nil {
+		if x, ok := x.Resource.(*ConfigResource_Tenant); ok {
+			return x.Tenant
+		}
+	}
+	return nil
+}
+
 type isConfigResource_Resource interface {
 	isConfigResource_Resource()
 }
 
 type ConfigResource_Webhook struct {
+	// webhook goes to edges only.
 	Webhook *EdgeWebhook `protobuf:"bytes,2,opt,name=webhook,proto3,oneof"`
 }
 
+type ConfigResource_Endpoint struct {
+	// endpoint goes to dispatchers only.
+	Endpoint *DispatchEndpoint `protobuf:"bytes,3,opt,name=endpoint,proto3,oneof"`
+}
+
+type ConfigResource_EventType struct {
+	// event_type goes to edges only.
+	EventType *EdgeEventType `protobuf:"bytes,4,opt,name=event_type,json=eventType,proto3,oneof"`
+}
+
+type ConfigResource_Application struct {
+	// application goes to edges and dispatchers.
+	Application *OutboundApplication `protobuf:"bytes,5,opt,name=application,proto3,oneof"`
+}
+
+type ConfigResource_Tenant struct {
+	// tenant goes to dispatchers only.
+	Tenant *DispatchTenant `protobuf:"bytes,6,opt,name=tenant,proto3,oneof"`
+}
+
 func (*ConfigResource_Webhook) isConfigResource_Resource() {}
+
+func (*ConfigResource_Endpoint) isConfigResource_Resource() {}
+
+func (*ConfigResource_EventType) isConfigResource_Resource() {}
+
+func (*ConfigResource_Application) isConfigResource_Resource() {}
+
+func (*ConfigResource_Tenant) isConfigResource_Resource() {}
+
+// DispatchEndpoint is what a dispatcher needs of an outbound endpoint.
+type DispatchEndpoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	ApplicationId string                 `protobuf:"bytes,3,opt,name=application_id,json=applicationId,proto3" json:"application_id,omitempty"`
+	Url           string                 `protobuf:"bytes,4,opt,name=url,proto3" json:"url,omitempty"`
+	// event_types are the subscribed event types.
+	EventTypes []string `protobuf:"bytes,5,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	// enabled is false for a disabled endpoint: its pending retries are
+	// cancelled and nothing new is delivered.
+	Enabled bool `protobuf:"varint,6,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// rate_limit_per_second is 0 for no limit; burst is at least 1 then.
+	RateLimitPerSecond int32 `protobuf:"varint,7,opt,name=rate_limit_per_second,json=rateLimitPerSecond,proto3" json:"rate_limit_per_second,omitempty"`
+	Burst              int32 `protobuf:"varint,8,opt,name=burst,proto3" json:"burst,omitempty"`
+	// max_in_flight is 0 for no cap.
+	MaxInFlight int32 `protobuf:"varint,9,opt,name=max_in_flight,json=maxInFlight,proto3" json:"max_in_flight,omitempty"`
+	// timeout_ms is always set (5000 by default, at most 30000).
+	TimeoutMs int32 `protobuf:"varint,10,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	// headers are the custom headers, Authorization decrypted.
+	Headers map[string]string `protobuf:"bytes,11,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// secrets are the signing secrets ("whsec_…"), decrypted for the
+	// dispatcher only: the current one first (no expire_time), then a rotated
+	// one in its grace period. Each signs ("v1,…", space-separated).
+	Secrets       []*SigningSecret `protobuf:"bytes,12,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DispatchEndpoint) Reset() {
+	*x = DispatchEndpoint{}
+	mi := &file_hookgate_v1_config_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DispatchEndpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DispatchEndpoint) ProtoMessage() {}
+
+func (x *DispatchEndpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_config_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DispatchEndpoint.ProtoReflect.Descriptor instead.
+func (*DispatchEndpoint) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DispatchEndpoint) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *DispatchEndpoint) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DispatchEndpoint) GetApplicationId() string {
+	if x != nil {
+		return x.ApplicationId
+	}
+	return ""
+}
+
+func (x *DispatchEndpoint) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *DispatchEndpoint) GetEventTypes() []string {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
+func (x *DispatchEndpoint) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *DispatchEndpoint) GetRateLimitPerSecond() int32 {
+	if x != nil {
+		return x.RateLimitPerSecond
+	}
+	return 0
+}
+
+func (x *DispatchEndpoint) GetBurst() int32 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
+func (x *DispatchEndpoint) GetMaxInFlight() int32 {
+	if x != nil {
+		return x.MaxInFlight
+	}
+	return 0
+}
+
+func (x *DispatchEndpoint) GetTimeoutMs() int32 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+func (x *DispatchEndpoint) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *DispatchEndpoint) GetSecrets() []*SigningSecret {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+// SigningSecret is an outbound signing secret in Standard Webhooks form.
+type SigningSecret struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Secret string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	// expire_time is set on a rotated secret: it signs until then.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SigningSecret) Reset() {
+	*x = SigningSecret{}
+	mi := &file_hookgate_v1_config_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SigningSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SigningSecret) ProtoMessage() {}
+
+func (x *SigningSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_config_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SigningSecret.ProtoReflect.Descriptor instead.
+func (*SigningSecret) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SigningSecret) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *SigningSecret) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+// EdgeEventType is what an edge needs of an event type to accept messages.
+type EdgeEventType struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Name   string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// schema is the JSON Schema (draft 2020-12) payloads must satisfy; unset
+	// accepts any JSON.
+	Schema *structpb.Struct `protobuf:"bytes,3,opt,name=schema,proto3" json:"schema,omitempty"`
+	// archived types accept no new messages.
+	Archived      bool `protobuf:"varint,4,opt,name=archived,proto3" json:"archived,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EdgeEventType) Reset() {
+	*x = EdgeEventType{}
+	mi := &file_hookgate_v1_config_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdgeEventType) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdgeEventType) ProtoMessage() {}
+
+func (x *EdgeEventType) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_config_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdgeEventType.ProtoReflect.Descriptor instead.
+func (*EdgeEventType) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EdgeEventType) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *EdgeEventType) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EdgeEventType) GetSchema() *structpb.Struct {
+	if x != nil {
+		return x.Schema
+	}
+	return nil
+}
+
+func (x *EdgeEventType) GetArchived() bool {
+	if x != nil {
+		return x.Archived
+	}
+	return false
+}
+
+// OutboundApplication names an application that messages may be sent to.
+type OutboundApplication struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Id     string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// uid is the tenant's own id for the application, if set.
+	Uid           string `protobuf:"bytes,3,opt,name=uid,proto3" json:"uid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OutboundApplication) Reset() {
+	*x = OutboundApplication{}
+	mi := &file_hookgate_v1_config_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OutboundApplication) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OutboundApplication) ProtoMessage() {}
+
+func (x *OutboundApplication) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_config_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OutboundApplication.ProtoReflect.Descriptor instead.
+func (*OutboundApplication) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *OutboundApplication) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *OutboundApplication) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *OutboundApplication) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+// DispatchTenant is what a dispatcher needs of a tenant.
+type DispatchTenant struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// retry_schedule is the tenant's override; empty means the default.
+	RetrySchedule *RetrySchedule `protobuf:"bytes,2,opt,name=retry_schedule,json=retrySchedule,proto3" json:"retry_schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DispatchTenant) Reset() {
+	*x = DispatchTenant{}
+	mi := &file_hookgate_v1_config_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DispatchTenant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DispatchTenant) ProtoMessage() {}
+
+func (x *DispatchTenant) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_config_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DispatchTenant.ProtoReflect.Descriptor instead.
+func (*DispatchTenant) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DispatchTenant) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *DispatchTenant) GetRetrySchedule() *RetrySchedule {
+	if x != nil {
+		return x.RetrySchedule
+	}
+	return nil
+}
 
 // KeyDigest is the SHA-256 digest of an API key.
 type KeyDigest struct {
@@ -471,7 +928,7 @@ type KeyDigest struct {
 
 func (x *KeyDigest) Reset() {
 	*x = KeyDigest{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[6]
+	mi := &file_hookgate_v1_config_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +940,7 @@ func (x *KeyDigest) String() string {
 func (*KeyDigest) ProtoMessage() {}
 
 func (x *KeyDigest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[6]
+	mi := &file_hookgate_v1_config_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +953,7 @@ func (x *KeyDigest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyDigest.ProtoReflect.Descriptor instead.
 func (*KeyDigest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *KeyDigest) GetSha256() []byte {
@@ -541,7 +998,7 @@ type EdgeWebhook struct {
 
 func (x *EdgeWebhook) Reset() {
 	*x = EdgeWebhook{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[7]
+	mi := &file_hookgate_v1_config_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +1010,7 @@ func (x *EdgeWebhook) String() string {
 func (*EdgeWebhook) ProtoMessage() {}
 
 func (x *EdgeWebhook) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[7]
+	mi := &file_hookgate_v1_config_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +1023,7 @@ func (x *EdgeWebhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeWebhook.ProtoReflect.Descriptor instead.
 func (*EdgeWebhook) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EdgeWebhook) GetTenant() string {
@@ -678,7 +1135,7 @@ type PreviousSecret struct {
 
 func (x *PreviousSecret) Reset() {
 	*x = PreviousSecret{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[8]
+	mi := &file_hookgate_v1_config_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -690,7 +1147,7 @@ func (x *PreviousSecret) String() string {
 func (*PreviousSecret) ProtoMessage() {}
 
 func (x *PreviousSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[8]
+	mi := &file_hookgate_v1_config_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -703,7 +1160,7 @@ func (x *PreviousSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviousSecret.ProtoReflect.Descriptor instead.
 func (*PreviousSecret) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PreviousSecret) GetValue() string {
@@ -724,7 +1181,7 @@ var File_hookgate_v1_config_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x18hookgate/v1/config.proto\x12\vhookgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16hookgate/v1/edge.proto\x1a\x19hookgate/v1/inbound.proto\"\xaa\x01\n" +
+	"\x18hookgate/v1/config.proto\x12\vhookgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16hookgate/v1/edge.proto\x1a\x19hookgate/v1/inbound.proto\x1a\x18hookgate/v1/tenant.proto\"\xaa\x01\n" +
 	"\x13StreamConfigRequest\x120\n" +
 	"\x05hello\x18\x01 \x01(\v2\x18.hookgate.v1.ConfigHelloH\x00R\x05hello\x12*\n" +
 	"\x03ack\x18\x02 \x01(\v2\x16.hookgate.v1.ConfigAckH\x00R\x03ack\x12-\n" +
@@ -749,12 +1206,52 @@ const file_hookgate_v1_config_proto_rawDesc = "" +
 	"\aupserts\x18\x03 \x03(\v2\x1b.hookgate.v1.ConfigResourceR\aupserts\x12\x18\n" +
 	"\adeletes\x18\x04 \x03(\tR\adeletes\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\x05 \x01(\x04R\tclusterId\"d\n" +
+	"cluster_id\x18\x05 \x01(\x04R\tclusterId\"\xdb\x02\n" +
 	"\x0eConfigResource\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x124\n" +
-	"\awebhook\x18\x02 \x01(\v2\x18.hookgate.v1.EdgeWebhookH\x00R\awebhookB\n" +
+	"\awebhook\x18\x02 \x01(\v2\x18.hookgate.v1.EdgeWebhookH\x00R\awebhook\x12;\n" +
+	"\bendpoint\x18\x03 \x01(\v2\x1d.hookgate.v1.DispatchEndpointH\x00R\bendpoint\x12;\n" +
 	"\n" +
-	"\bresource\"`\n" +
+	"event_type\x18\x04 \x01(\v2\x1a.hookgate.v1.EdgeEventTypeH\x00R\teventType\x12D\n" +
+	"\vapplication\x18\x05 \x01(\v2 .hookgate.v1.OutboundApplicationH\x00R\vapplication\x125\n" +
+	"\x06tenant\x18\x06 \x01(\v2\x1b.hookgate.v1.DispatchTenantH\x00R\x06tenantB\n" +
+	"\n" +
+	"\bresource\"\xf2\x03\n" +
+	"\x10DispatchEndpoint\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12%\n" +
+	"\x0eapplication_id\x18\x03 \x01(\tR\rapplicationId\x12\x10\n" +
+	"\x03url\x18\x04 \x01(\tR\x03url\x12\x1f\n" +
+	"\vevent_types\x18\x05 \x03(\tR\n" +
+	"eventTypes\x12\x18\n" +
+	"\aenabled\x18\x06 \x01(\bR\aenabled\x121\n" +
+	"\x15rate_limit_per_second\x18\a \x01(\x05R\x12rateLimitPerSecond\x12\x14\n" +
+	"\x05burst\x18\b \x01(\x05R\x05burst\x12\"\n" +
+	"\rmax_in_flight\x18\t \x01(\x05R\vmaxInFlight\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\n" +
+	" \x01(\x05R\ttimeoutMs\x12D\n" +
+	"\aheaders\x18\v \x03(\v2*.hookgate.v1.DispatchEndpoint.HeadersEntryR\aheaders\x124\n" +
+	"\asecrets\x18\f \x03(\v2\x1a.hookgate.v1.SigningSecretR\asecrets\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"d\n" +
+	"\rSigningSecret\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\x88\x01\n" +
+	"\rEdgeEventType\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
+	"\x06schema\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06schema\x12\x1a\n" +
+	"\barchived\x18\x04 \x01(\bR\barchived\"O\n" +
+	"\x13OutboundApplication\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x10\n" +
+	"\x03uid\x18\x03 \x01(\tR\x03uid\"k\n" +
+	"\x0eDispatchTenant\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12A\n" +
+	"\x0eretry_schedule\x18\x02 \x01(\v2\x1a.hookgate.v1.RetryScheduleR\rretrySchedule\"`\n" +
 	"\tKeyDigest\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\fR\x06sha256\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -804,7 +1301,7 @@ func file_hookgate_v1_config_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_config_proto_rawDescData
 }
 
-var file_hookgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_hookgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_hookgate_v1_config_proto_goTypes = []any{
 	(*StreamConfigRequest)(nil),   // 0: hookgate.v1.StreamConfigRequest
 	(*ConfigHello)(nil),           // 1: hookgate.v1.ConfigHello
@@ -812,42 +1309,59 @@ var file_hookgate_v1_config_proto_goTypes = []any{
 	(*ConfigNack)(nil),            // 3: hookgate.v1.ConfigNack
 	(*StreamConfigResponse)(nil),  // 4: hookgate.v1.StreamConfigResponse
 	(*ConfigResource)(nil),        // 5: hookgate.v1.ConfigResource
-	(*KeyDigest)(nil),             // 6: hookgate.v1.KeyDigest
-	(*EdgeWebhook)(nil),           // 7: hookgate.v1.EdgeWebhook
-	(*PreviousSecret)(nil),        // 8: hookgate.v1.PreviousSecret
-	nil,                           // 9: hookgate.v1.EdgeWebhook.ProviderSecretsEntry
-	nil,                           // 10: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
-	(NodeRole)(0),                 // 11: hookgate.v1.NodeRole
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(Provider)(0),                 // 13: hookgate.v1.Provider
-	(*Binding)(nil),               // 14: hookgate.v1.Binding
-	(*RateLimit)(nil),             // 15: hookgate.v1.RateLimit
-	(*CustomHmac)(nil),            // 16: hookgate.v1.CustomHmac
+	(*DispatchEndpoint)(nil),      // 6: hookgate.v1.DispatchEndpoint
+	(*SigningSecret)(nil),         // 7: hookgate.v1.SigningSecret
+	(*EdgeEventType)(nil),         // 8: hookgate.v1.EdgeEventType
+	(*OutboundApplication)(nil),   // 9: hookgate.v1.OutboundApplication
+	(*DispatchTenant)(nil),        // 10: hookgate.v1.DispatchTenant
+	(*KeyDigest)(nil),             // 11: hookgate.v1.KeyDigest
+	(*EdgeWebhook)(nil),           // 12: hookgate.v1.EdgeWebhook
+	(*PreviousSecret)(nil),        // 13: hookgate.v1.PreviousSecret
+	nil,                           // 14: hookgate.v1.DispatchEndpoint.HeadersEntry
+	nil,                           // 15: hookgate.v1.EdgeWebhook.ProviderSecretsEntry
+	nil,                           // 16: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
+	(NodeRole)(0),                 // 17: hookgate.v1.NodeRole
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),       // 19: google.protobuf.Struct
+	(*RetrySchedule)(nil),         // 20: hookgate.v1.RetrySchedule
+	(Provider)(0),                 // 21: hookgate.v1.Provider
+	(*Binding)(nil),               // 22: hookgate.v1.Binding
+	(*RateLimit)(nil),             // 23: hookgate.v1.RateLimit
+	(*CustomHmac)(nil),            // 24: hookgate.v1.CustomHmac
 }
 var file_hookgate_v1_config_proto_depIdxs = []int32{
 	1,  // 0: hookgate.v1.StreamConfigRequest.hello:type_name -> hookgate.v1.ConfigHello
 	2,  // 1: hookgate.v1.StreamConfigRequest.ack:type_name -> hookgate.v1.ConfigAck
 	3,  // 2: hookgate.v1.StreamConfigRequest.nack:type_name -> hookgate.v1.ConfigNack
-	11, // 3: hookgate.v1.ConfigHello.role:type_name -> hookgate.v1.NodeRole
+	17, // 3: hookgate.v1.ConfigHello.role:type_name -> hookgate.v1.NodeRole
 	5,  // 4: hookgate.v1.StreamConfigResponse.upserts:type_name -> hookgate.v1.ConfigResource
-	7,  // 5: hookgate.v1.ConfigResource.webhook:type_name -> hookgate.v1.EdgeWebhook
-	12, // 6: hookgate.v1.KeyDigest.expire_time:type_name -> google.protobuf.Timestamp
-	13, // 7: hookgate.v1.EdgeWebhook.provider:type_name -> hookgate.v1.Provider
-	6,  // 8: hookgate.v1.EdgeWebhook.keys:type_name -> hookgate.v1.KeyDigest
-	14, // 9: hookgate.v1.EdgeWebhook.bindings:type_name -> hookgate.v1.Binding
-	15, // 10: hookgate.v1.EdgeWebhook.rate_limit:type_name -> hookgate.v1.RateLimit
-	9,  // 11: hookgate.v1.EdgeWebhook.provider_secrets:type_name -> hookgate.v1.EdgeWebhook.ProviderSecretsEntry
-	16, // 12: hookgate.v1.EdgeWebhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
-	10, // 13: hookgate.v1.EdgeWebhook.previous_provider_secrets:type_name -> hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
-	12, // 14: hookgate.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
-	8,  // 15: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry.value:type_name -> hookgate.v1.PreviousSecret
-	0,  // 16: hookgate.v1.ConfigDiscoveryService.StreamConfig:input_type -> hookgate.v1.StreamConfigRequest
-	4,  // 17: hookgate.v1.ConfigDiscoveryService.StreamConfig:output_type -> hookgate.v1.StreamConfigResponse
-	17, // [17:18] is the sub-list for method output_type
-	16, // [16:17] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	12, // 5: hookgate.v1.ConfigResource.webhook:type_name -> hookgate.v1.EdgeWebhook
+	6,  // 6: hookgate.v1.ConfigResource.endpoint:type_name -> hookgate.v1.DispatchEndpoint
+	8,  // 7: hookgate.v1.ConfigResource.event_type:type_name -> hookgate.v1.EdgeEventType
+	9,  // 8: hookgate.v1.ConfigResource.application:type_name -> hookgate.v1.OutboundApplication
+	10, // 9: hookgate.v1.ConfigResource.tenant:type_name -> hookgate.v1.DispatchTenant
+	14, // 10: hookgate.v1.DispatchEndpoint.headers:type_name -> hookgate.v1.DispatchEndpoint.HeadersEntry
+	7,  // 11: hookgate.v1.DispatchEndpoint.secrets:type_name -> hookgate.v1.SigningSecret
+	18, // 12: hookgate.v1.SigningSecret.expire_time:type_name -> google.protobuf.Timestamp
+	19, // 13: hookgate.v1.EdgeEventType.schema:type_name -> google.protobuf.Struct
+	20, // 14: hookgate.v1.DispatchTenant.retry_schedule:type_name -> hookgate.v1.RetrySchedule
+	18, // 15: hookgate.v1.KeyDigest.expire_time:type_name -> google.protobuf.Timestamp
+	21, // 16: hookgate.v1.EdgeWebhook.provider:type_name -> hookgate.v1.Provider
+	11, // 17: hookgate.v1.EdgeWebhook.keys:type_name -> hookgate.v1.KeyDigest
+	22, // 18: hookgate.v1.EdgeWebhook.bindings:type_name -> hookgate.v1.Binding
+	23, // 19: hookgate.v1.EdgeWebhook.rate_limit:type_name -> hookgate.v1.RateLimit
+	15, // 20: hookgate.v1.EdgeWebhook.provider_secrets:type_name -> hookgate.v1.EdgeWebhook.ProviderSecretsEntry
+	24, // 21: hookgate.v1.EdgeWebhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
+	16, // 22: hookgate.v1.EdgeWebhook.previous_provider_secrets:type_name -> hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
+	18, // 23: hookgate.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
+	13, // 24: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry.value:type_name -> hookgate.v1.PreviousSecret
+	0,  // 25: hookgate.v1.ConfigDiscoveryService.StreamConfig:input_type -> hookgate.v1.StreamConfigRequest
+	4,  // 26: hookgate.v1.ConfigDiscoveryService.StreamConfig:output_type -> hookgate.v1.StreamConfigResponse
+	26, // [26:27] is the sub-list for method output_type
+	25, // [25:26] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_config_proto_init() }
@@ -857,6 +1371,7 @@ func file_hookgate_v1_config_proto_init() {
 	}
 	file_hookgate_v1_edge_proto_init()
 	file_hookgate_v1_inbound_proto_init()
+	file_hookgate_v1_tenant_proto_init()
 	file_hookgate_v1_config_proto_msgTypes[0].OneofWrappers = []any{
 		(*StreamConfigRequest_Hello)(nil),
 		(*StreamConfigRequest_Ack)(nil),
@@ -864,15 +1379,19 @@ func file_hookgate_v1_config_proto_init() {
 	}
 	file_hookgate_v1_config_proto_msgTypes[5].OneofWrappers = []any{
 		(*ConfigResource_Webhook)(nil),
+		(*ConfigResource_Endpoint)(nil),
+		(*ConfigResource_EventType)(nil),
+		(*ConfigResource_Application)(nil),
+		(*ConfigResource_Tenant)(nil),
 	}
-	file_hookgate_v1_config_proto_msgTypes[7].OneofWrappers = []any{}
+	file_hookgate_v1_config_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_config_proto_rawDesc), len(file_hookgate_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

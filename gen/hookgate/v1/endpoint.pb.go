@@ -79,6 +79,151 @@ func (EndpointStatus) EnumDescriptor() ([]byte, []int) {
 	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{0}
 }
 
+// EndpointDisabledReason says why an endpoint is disabled.
+type EndpointDisabledReason int32
+
+const (
+	EndpointDisabledReason_ENDPOINT_DISABLED_REASON_UNSPECIFIED EndpointDisabledReason = 0
+	// ENDPOINT_DISABLED_REASON_MANUAL: DisableEndpoint was called.
+	EndpointDisabledReason_ENDPOINT_DISABLED_REASON_MANUAL EndpointDisabledReason = 1
+	// ENDPOINT_DISABLED_REASON_GONE: the endpoint answered 410 Gone.
+	EndpointDisabledReason_ENDPOINT_DISABLED_REASON_GONE EndpointDisabledReason = 2
+	// ENDPOINT_DISABLED_REASON_FAILING: deliveries failed for too long.
+	EndpointDisabledReason_ENDPOINT_DISABLED_REASON_FAILING EndpointDisabledReason = 3
+)
+
+// Enum value maps for EndpointDisabledReason.
+var (
+	EndpointDisabledReason_name = map[int32]string{
+		0: "ENDPOINT_DISABLED_REASON_UNSPECIFIED",
+		1: "ENDPOINT_DISABLED_REASON_MANUAL",
+		2: "ENDPOINT_DISABLED_REASON_GONE",
+		3: "ENDPOINT_DISABLED_REASON_FAILING",
+	}
+	EndpointDisabledReason_value = map[string]int32{
+		"ENDPOINT_DISABLED_REASON_UNSPECIFIED": 0,
+		"ENDPOINT_DISABLED_REASON_MANUAL":      1,
+		"ENDPOINT_DISABLED_REASON_GONE":        2,
+		"ENDPOINT_DISABLED_REASON_FAILING":     3,
+	}
+)
+
+func (x EndpointDisabledReason) Enum() *EndpointDisabledReason {
+	p := new(EndpointDisabledReason)
+	*p = x
+	return p
+}
+
+func (x EndpointDisabledReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EndpointDisabledReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_hookgate_v1_endpoint_proto_enumTypes[1].Descriptor()
+}
+
+func (EndpointDisabledReason) Type() protoreflect.EnumType {
+	return &file_hookgate_v1_endpoint_proto_enumTypes[1]
+}
+
+func (x EndpointDisabledReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EndpointDisabledReason.Descriptor instead.
+func (EndpointDisabledReason) EnumDescriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{1}
+}
+
+// EndpointHealth summarises recent delivery outcomes of an endpoint; the
+// dispatchers fill it.
+type EndpointHealth struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	SuccessCount int64                  `protobuf:"varint,1,opt,name=success_count,json=successCount,proto3" json:"success_count,omitempty"`
+	FailureCount int64                  `protobuf:"varint,2,opt,name=failure_count,json=failureCount,proto3" json:"failure_count,omitempty"`
+	// consecutive_failures counts failed attempts since the last success.
+	ConsecutiveFailures int32                  `protobuf:"varint,3,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	LastSuccessTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_success_time,json=lastSuccessTime,proto3" json:"last_success_time,omitempty"`
+	LastFailureTime     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_failure_time,json=lastFailureTime,proto3" json:"last_failure_time,omitempty"`
+	// last_error_class is the error class of the last failed attempt, e.g.
+	// "timeout", "connection", "status", "blocked_address".
+	LastErrorClass string `protobuf:"bytes,6,opt,name=last_error_class,json=lastErrorClass,proto3" json:"last_error_class,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *EndpointHealth) Reset() {
+	*x = EndpointHealth{}
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointHealth) ProtoMessage() {}
+
+func (x *EndpointHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointHealth.ProtoReflect.Descriptor instead.
+func (*EndpointHealth) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *EndpointHealth) GetSuccessCount() int64 {
+	if x != nil {
+		return x.SuccessCount
+	}
+	return 0
+}
+
+func (x *EndpointHealth) GetFailureCount() int64 {
+	if x != nil {
+		return x.FailureCount
+	}
+	return 0
+}
+
+func (x *EndpointHealth) GetConsecutiveFailures() int32 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
+func (x *EndpointHealth) GetLastSuccessTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSuccessTime
+	}
+	return nil
+}
+
+func (x *EndpointHealth) GetLastFailureTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastFailureTime
+	}
+	return nil
+}
+
+func (x *EndpointHealth) GetLastErrorClass() string {
+	if x != nil {
+		return x.LastErrorClass
+	}
+	return ""
+}
+
 // Endpoint is a subscriber URL of an application.
 type Endpoint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -88,23 +233,47 @@ type Endpoint struct {
 	ApplicationId string `protobuf:"bytes,3,opt,name=application_id,json=applicationId,proto3" json:"application_id,omitempty"`
 	Url           string `protobuf:"bytes,4,opt,name=url,proto3" json:"url,omitempty"`
 	Description   string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
-	// event_types filters which messages are delivered; empty means all.
-	EventTypes         []string `protobuf:"bytes,6,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
-	RateLimitPerSecond int32    `protobuf:"varint,7,opt,name=rate_limit_per_second,json=rateLimitPerSecond,proto3" json:"rate_limit_per_second,omitempty"`
-	// headers are added to every delivery.
-	Headers       map[string]string      `protobuf:"bytes,8,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Timeout       *durationpb.Duration   `protobuf:"bytes,9,opt,name=timeout,proto3" json:"timeout,omitempty"`
-	Status        EndpointStatus         `protobuf:"varint,10,opt,name=status,proto3,enum=hookgate.v1.EndpointStatus" json:"status,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	Etag          string                 `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// event_types are the subscribed event types: at least one, each known
+	// and, when subscribed, not archived.
+	EventTypes []string `protobuf:"bytes,6,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	// rate_limit_per_second caps deliveries across all dispatchers; 0 means
+	// no limit.
+	RateLimitPerSecond int32 `protobuf:"varint,7,opt,name=rate_limit_per_second,json=rateLimitPerSecond,proto3" json:"rate_limit_per_second,omitempty"`
+	// headers are added to every delivery. An Authorization value is
+	// write-only: reads show "REDACTED".
+	Headers map[string]string `protobuf:"bytes,8,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// timeout is not used; see timeout_ms.
+	//
+	// Deprecated: Marked as deprecated in hookgate/v1/endpoint.proto.
+	Timeout    *durationpb.Duration   `protobuf:"bytes,9,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	Status     EndpointStatus         `protobuf:"varint,10,opt,name=status,proto3,enum=hookgate.v1.EndpointStatus" json:"status,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	Etag       string                 `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
+	// name is a label, at most 128 characters.
+	Name string `protobuf:"bytes,14,opt,name=name,proto3" json:"name,omitempty"`
+	// burst is how many deliveries may exceed rate_limit_per_second at once;
+	// 0 means rate_limit_per_second.
+	Burst int32 `protobuf:"varint,15,opt,name=burst,proto3" json:"burst,omitempty"`
+	// max_in_flight caps concurrent requests across all dispatchers; 0 means
+	// no cap.
+	MaxInFlight int32 `protobuf:"varint,16,opt,name=max_in_flight,json=maxInFlight,proto3" json:"max_in_flight,omitempty"`
+	// timeout_ms bounds one delivery; 0 on create means 5000, at most 30000.
+	TimeoutMs      int32                  `protobuf:"varint,17,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	DisabledReason EndpointDisabledReason `protobuf:"varint,18,opt,name=disabled_reason,json=disabledReason,proto3,enum=hookgate.v1.EndpointDisabledReason" json:"disabled_reason,omitempty"`
+	DisableTime    *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=disable_time,json=disableTime,proto3" json:"disable_time,omitempty"`
+	Health         *EndpointHealth        `protobuf:"bytes,20,opt,name=health,proto3" json:"health,omitempty"`
+	// secret_create_time is when the current signing secret was issued.
+	SecretCreateTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=secret_create_time,json=secretCreateTime,proto3" json:"secret_create_time,omitempty"`
+	// previous_secret_expire_time is set while a rotated secret still signs.
+	PreviousSecretExpireTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=previous_secret_expire_time,json=previousSecretExpireTime,proto3" json:"previous_secret_expire_time,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[0]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -116,7 +285,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[0]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -129,7 +298,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{0}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Endpoint) GetId() string {
@@ -188,6 +357,7 @@ func (x *Endpoint) GetHeaders() map[string]string {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in hookgate/v1/endpoint.proto.
 func (x *Endpoint) GetTimeout() *durationpb.Duration {
 	if x != nil {
 		return x.Timeout
@@ -223,6 +393,69 @@ func (x *Endpoint) GetEtag() string {
 	return ""
 }
 
+func (x *Endpoint) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Endpoint) GetBurst() int32 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
+func (x *Endpoint) GetMaxInFlight() int32 {
+	if x != nil {
+		return x.MaxInFlight
+	}
+	return 0
+}
+
+func (x *Endpoint) GetTimeoutMs() int32 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+func (x *Endpoint) GetDisabledReason() EndpointDisabledReason {
+	if x != nil {
+		return x.DisabledReason
+	}
+	return EndpointDisabledReason_ENDPOINT_DISABLED_REASON_UNSPECIFIED
+}
+
+func (x *Endpoint) GetDisableTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DisableTime
+	}
+	return nil
+}
+
+func (x *Endpoint) GetHealth() *EndpointHealth {
+	if x != nil {
+		return x.Health
+	}
+	return nil
+}
+
+func (x *Endpoint) GetSecretCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SecretCreateTime
+	}
+	return nil
+}
+
+func (x *Endpoint) GetPreviousSecretExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PreviousSecretExpireTime
+	}
+	return nil
+}
+
 type CreateEndpointRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Endpoint *Endpoint              `protobuf:"bytes,1,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
@@ -234,7 +467,7 @@ type CreateEndpointRequest struct {
 
 func (x *CreateEndpointRequest) Reset() {
 	*x = CreateEndpointRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[1]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +479,7 @@ func (x *CreateEndpointRequest) String() string {
 func (*CreateEndpointRequest) ProtoMessage() {}
 
 func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[1]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +492,7 @@ func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{1}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateEndpointRequest) GetEndpoint() *Endpoint {
@@ -286,7 +519,7 @@ type CreateEndpointResponse struct {
 
 func (x *CreateEndpointResponse) Reset() {
 	*x = CreateEndpointResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[2]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -298,7 +531,7 @@ func (x *CreateEndpointResponse) String() string {
 func (*CreateEndpointResponse) ProtoMessage() {}
 
 func (x *CreateEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[2]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -311,7 +544,7 @@ func (x *CreateEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointResponse.ProtoReflect.Descriptor instead.
 func (*CreateEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{2}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateEndpointResponse) GetEndpoint() *Endpoint {
@@ -338,7 +571,7 @@ type GetEndpointRequest struct {
 
 func (x *GetEndpointRequest) Reset() {
 	*x = GetEndpointRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[3]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -350,7 +583,7 @@ func (x *GetEndpointRequest) String() string {
 func (*GetEndpointRequest) ProtoMessage() {}
 
 func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[3]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -363,7 +596,7 @@ func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{3}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetEndpointRequest) GetTenant() string {
@@ -389,7 +622,7 @@ type GetEndpointResponse struct {
 
 func (x *GetEndpointResponse) Reset() {
 	*x = GetEndpointResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[4]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -401,7 +634,7 @@ func (x *GetEndpointResponse) String() string {
 func (*GetEndpointResponse) ProtoMessage() {}
 
 func (x *GetEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[4]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -414,7 +647,7 @@ func (x *GetEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointResponse.ProtoReflect.Descriptor instead.
 func (*GetEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{4}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetEndpointResponse) GetEndpoint() *Endpoint {
@@ -436,7 +669,7 @@ type ListEndpointsRequest struct {
 
 func (x *ListEndpointsRequest) Reset() {
 	*x = ListEndpointsRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[5]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +681,7 @@ func (x *ListEndpointsRequest) String() string {
 func (*ListEndpointsRequest) ProtoMessage() {}
 
 func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[5]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +694,7 @@ func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{5}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListEndpointsRequest) GetTenant() string {
@@ -502,7 +735,7 @@ type ListEndpointsResponse struct {
 
 func (x *ListEndpointsResponse) Reset() {
 	*x = ListEndpointsResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[6]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +747,7 @@ func (x *ListEndpointsResponse) String() string {
 func (*ListEndpointsResponse) ProtoMessage() {}
 
 func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[6]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +760,7 @@ func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListEndpointsResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{6}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListEndpointsResponse) GetEndpoints() []*Endpoint {
@@ -554,7 +787,7 @@ type UpdateEndpointRequest struct {
 
 func (x *UpdateEndpointRequest) Reset() {
 	*x = UpdateEndpointRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[7]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +799,7 @@ func (x *UpdateEndpointRequest) String() string {
 func (*UpdateEndpointRequest) ProtoMessage() {}
 
 func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[7]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +812,7 @@ func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{7}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateEndpointRequest) GetEndpoint() *Endpoint {
@@ -605,7 +838,7 @@ type UpdateEndpointResponse struct {
 
 func (x *UpdateEndpointResponse) Reset() {
 	*x = UpdateEndpointResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[8]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +850,7 @@ func (x *UpdateEndpointResponse) String() string {
 func (*UpdateEndpointResponse) ProtoMessage() {}
 
 func (x *UpdateEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[8]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +863,7 @@ func (x *UpdateEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointResponse.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{8}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateEndpointResponse) GetEndpoint() *Endpoint {
@@ -651,7 +884,7 @@ type DeleteEndpointRequest struct {
 
 func (x *DeleteEndpointRequest) Reset() {
 	*x = DeleteEndpointRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[9]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +896,7 @@ func (x *DeleteEndpointRequest) String() string {
 func (*DeleteEndpointRequest) ProtoMessage() {}
 
 func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[9]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +909,7 @@ func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{9}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteEndpointRequest) GetTenant() string {
@@ -708,7 +941,7 @@ type DeleteEndpointResponse struct {
 
 func (x *DeleteEndpointResponse) Reset() {
 	*x = DeleteEndpointResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[10]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -720,7 +953,7 @@ func (x *DeleteEndpointResponse) String() string {
 func (*DeleteEndpointResponse) ProtoMessage() {}
 
 func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[10]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -733,7 +966,215 @@ func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{10}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{11}
+}
+
+type EnableEndpointRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	EndpointId    string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Etag          string                 `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnableEndpointRequest) Reset() {
+	*x = EnableEndpointRequest{}
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnableEndpointRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnableEndpointRequest) ProtoMessage() {}
+
+func (x *EnableEndpointRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnableEndpointRequest.ProtoReflect.Descriptor instead.
+func (*EnableEndpointRequest) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *EnableEndpointRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *EnableEndpointRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *EnableEndpointRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type EnableEndpointResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Endpoint      *Endpoint              `protobuf:"bytes,1,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnableEndpointResponse) Reset() {
+	*x = EnableEndpointResponse{}
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnableEndpointResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnableEndpointResponse) ProtoMessage() {}
+
+func (x *EnableEndpointResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnableEndpointResponse.ProtoReflect.Descriptor instead.
+func (*EnableEndpointResponse) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *EnableEndpointResponse) GetEndpoint() *Endpoint {
+	if x != nil {
+		return x.Endpoint
+	}
+	return nil
+}
+
+type DisableEndpointRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	EndpointId    string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Etag          string                 `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisableEndpointRequest) Reset() {
+	*x = DisableEndpointRequest{}
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisableEndpointRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisableEndpointRequest) ProtoMessage() {}
+
+func (x *DisableEndpointRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisableEndpointRequest.ProtoReflect.Descriptor instead.
+func (*DisableEndpointRequest) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DisableEndpointRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *DisableEndpointRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *DisableEndpointRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type DisableEndpointResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Endpoint      *Endpoint              `protobuf:"bytes,1,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisableEndpointResponse) Reset() {
+	*x = DisableEndpointResponse{}
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisableEndpointResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisableEndpointResponse) ProtoMessage() {}
+
+func (x *DisableEndpointResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisableEndpointResponse.ProtoReflect.Descriptor instead.
+func (*DisableEndpointResponse) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DisableEndpointResponse) GetEndpoint() *Endpoint {
+	if x != nil {
+		return x.Endpoint
+	}
+	return nil
 }
 
 type GetEndpointSecretRequest struct {
@@ -746,7 +1187,7 @@ type GetEndpointSecretRequest struct {
 
 func (x *GetEndpointSecretRequest) Reset() {
 	*x = GetEndpointSecretRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[11]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -758,7 +1199,7 @@ func (x *GetEndpointSecretRequest) String() string {
 func (*GetEndpointSecretRequest) ProtoMessage() {}
 
 func (x *GetEndpointSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[11]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -771,7 +1212,7 @@ func (x *GetEndpointSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointSecretRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointSecretRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{11}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetEndpointSecretRequest) GetTenant() string {
@@ -797,7 +1238,7 @@ type GetEndpointSecretResponse struct {
 
 func (x *GetEndpointSecretResponse) Reset() {
 	*x = GetEndpointSecretResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[12]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -809,7 +1250,7 @@ func (x *GetEndpointSecretResponse) String() string {
 func (*GetEndpointSecretResponse) ProtoMessage() {}
 
 func (x *GetEndpointSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[12]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -822,7 +1263,7 @@ func (x *GetEndpointSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointSecretResponse.ProtoReflect.Descriptor instead.
 func (*GetEndpointSecretResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{12}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetEndpointSecretResponse) GetSecret() string {
@@ -833,17 +1274,19 @@ func (x *GetEndpointSecretResponse) GetSecret() string {
 }
 
 type RotateEndpointSecretRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	EndpointId    string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
-	GracePeriod   *durationpb.Duration   `protobuf:"bytes,3,opt,name=grace_period,json=gracePeriod,proto3" json:"grace_period,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Tenant     string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	EndpointId string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	// grace_period keeps the old secret signing beside the new one; unset or
+	// 0 ends it at once; at most 30 days.
+	GracePeriod   *durationpb.Duration `protobuf:"bytes,3,opt,name=grace_period,json=gracePeriod,proto3" json:"grace_period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RotateEndpointSecretRequest) Reset() {
 	*x = RotateEndpointSecretRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[13]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1298,7 @@ func (x *RotateEndpointSecretRequest) String() string {
 func (*RotateEndpointSecretRequest) ProtoMessage() {}
 
 func (x *RotateEndpointSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[13]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1311,7 @@ func (x *RotateEndpointSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateEndpointSecretRequest.ProtoReflect.Descriptor instead.
 func (*RotateEndpointSecretRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{13}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RotateEndpointSecretRequest) GetTenant() string {
@@ -895,13 +1338,14 @@ func (x *RotateEndpointSecretRequest) GetGracePeriod() *durationpb.Duration {
 type RotateEndpointSecretResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Secret        string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	Endpoint      *Endpoint              `protobuf:"bytes,2,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RotateEndpointSecretResponse) Reset() {
 	*x = RotateEndpointSecretResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[14]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -913,7 +1357,7 @@ func (x *RotateEndpointSecretResponse) String() string {
 func (*RotateEndpointSecretResponse) ProtoMessage() {}
 
 func (x *RotateEndpointSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[14]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -926,7 +1370,7 @@ func (x *RotateEndpointSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateEndpointSecretResponse.ProtoReflect.Descriptor instead.
 func (*RotateEndpointSecretResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{14}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RotateEndpointSecretResponse) GetSecret() string {
@@ -934,6 +1378,13 @@ func (x *RotateEndpointSecretResponse) GetSecret() string {
 		return x.Secret
 	}
 	return ""
+}
+
+func (x *RotateEndpointSecretResponse) GetEndpoint() *Endpoint {
+	if x != nil {
+		return x.Endpoint
+	}
+	return nil
 }
 
 type GetEndpointHealthRequest struct {
@@ -946,7 +1397,7 @@ type GetEndpointHealthRequest struct {
 
 func (x *GetEndpointHealthRequest) Reset() {
 	*x = GetEndpointHealthRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[15]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -958,7 +1409,7 @@ func (x *GetEndpointHealthRequest) String() string {
 func (*GetEndpointHealthRequest) ProtoMessage() {}
 
 func (x *GetEndpointHealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[15]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -971,7 +1422,7 @@ func (x *GetEndpointHealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointHealthRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointHealthRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{15}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetEndpointHealthRequest) GetTenant() string {
@@ -1001,7 +1452,7 @@ type GetEndpointHealthResponse struct {
 
 func (x *GetEndpointHealthResponse) Reset() {
 	*x = GetEndpointHealthResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[16]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1464,7 @@ func (x *GetEndpointHealthResponse) String() string {
 func (*GetEndpointHealthResponse) ProtoMessage() {}
 
 func (x *GetEndpointHealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[16]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1477,7 @@ func (x *GetEndpointHealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointHealthResponse.ProtoReflect.Descriptor instead.
 func (*GetEndpointHealthResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{16}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetEndpointHealthResponse) GetStatus() EndpointStatus {
@@ -1068,7 +1519,14 @@ var File_hookgate_v1_endpoint_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\n" +
-	"\x1ahookgate/v1/endpoint.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x04\n" +
+	"\x1ahookgate/v1/endpoint.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x02\n" +
+	"\x0eEndpointHealth\x12#\n" +
+	"\rsuccess_count\x18\x01 \x01(\x03R\fsuccessCount\x12#\n" +
+	"\rfailure_count\x18\x02 \x01(\x03R\ffailureCount\x121\n" +
+	"\x14consecutive_failures\x18\x03 \x01(\x05R\x13consecutiveFailures\x12F\n" +
+	"\x11last_success_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastSuccessTime\x12F\n" +
+	"\x11last_failure_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastFailureTime\x12(\n" +
+	"\x10last_error_class\x18\x06 \x01(\tR\x0elastErrorClass\"\xab\b\n" +
 	"\bEndpoint\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12%\n" +
@@ -1078,15 +1536,25 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\vevent_types\x18\x06 \x03(\tR\n" +
 	"eventTypes\x121\n" +
 	"\x15rate_limit_per_second\x18\a \x01(\x05R\x12rateLimitPerSecond\x12<\n" +
-	"\aheaders\x18\b \x03(\v2\".hookgate.v1.Endpoint.HeadersEntryR\aheaders\x123\n" +
-	"\atimeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\atimeout\x123\n" +
+	"\aheaders\x18\b \x03(\v2\".hookgate.v1.Endpoint.HeadersEntryR\aheaders\x127\n" +
+	"\atimeout\x18\t \x01(\v2\x19.google.protobuf.DurationB\x02\x18\x01R\atimeout\x123\n" +
 	"\x06status\x18\n" +
 	" \x01(\x0e2\x1b.hookgate.v1.EndpointStatusR\x06status\x12;\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\r \x01(\tR\x04etag\x1a:\n" +
+	"\x04etag\x18\r \x01(\tR\x04etag\x12\x12\n" +
+	"\x04name\x18\x0e \x01(\tR\x04name\x12\x14\n" +
+	"\x05burst\x18\x0f \x01(\x05R\x05burst\x12\"\n" +
+	"\rmax_in_flight\x18\x10 \x01(\x05R\vmaxInFlight\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x11 \x01(\x05R\ttimeoutMs\x12L\n" +
+	"\x0fdisabled_reason\x18\x12 \x01(\x0e2#.hookgate.v1.EndpointDisabledReasonR\x0edisabledReason\x12=\n" +
+	"\fdisable_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\vdisableTime\x123\n" +
+	"\x06health\x18\x14 \x01(\v2\x1b.hookgate.v1.EndpointHealthR\x06health\x12H\n" +
+	"\x12secret_create_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\x10secretCreateTime\x12Y\n" +
+	"\x1bprevious_secret_expire_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\x18previousSecretExpireTime\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
@@ -1122,7 +1590,21 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\vendpoint_id\x18\x02 \x01(\tR\n" +
 	"endpointId\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\"\x18\n" +
-	"\x16DeleteEndpointResponse\"S\n" +
+	"\x16DeleteEndpointResponse\"d\n" +
+	"\x15EnableEndpointRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
+	"\vendpoint_id\x18\x02 \x01(\tR\n" +
+	"endpointId\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"K\n" +
+	"\x16EnableEndpointResponse\x121\n" +
+	"\bendpoint\x18\x01 \x01(\v2\x15.hookgate.v1.EndpointR\bendpoint\"e\n" +
+	"\x16DisableEndpointRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
+	"\vendpoint_id\x18\x02 \x01(\tR\n" +
+	"endpointId\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"L\n" +
+	"\x17DisableEndpointResponse\x121\n" +
+	"\bendpoint\x18\x01 \x01(\v2\x15.hookgate.v1.EndpointR\bendpoint\"S\n" +
 	"\x18GetEndpointSecretRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
 	"\vendpoint_id\x18\x02 \x01(\tR\n" +
@@ -1133,9 +1615,10 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
 	"\vendpoint_id\x18\x02 \x01(\tR\n" +
 	"endpointId\x12<\n" +
-	"\fgrace_period\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\vgracePeriod\"6\n" +
+	"\fgrace_period\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\vgracePeriod\"i\n" +
 	"\x1cRotateEndpointSecretResponse\x12\x16\n" +
-	"\x06secret\x18\x01 \x01(\tR\x06secret\"S\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\x121\n" +
+	"\bendpoint\x18\x02 \x01(\v2\x15.hookgate.v1.EndpointR\bendpoint\"S\n" +
 	"\x18GetEndpointHealthRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
 	"\vendpoint_id\x18\x02 \x01(\tR\n" +
@@ -1150,13 +1633,20 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\x1bENDPOINT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ENDPOINT_STATUS_ENABLED\x10\x01\x12\x1c\n" +
 	"\x18ENDPOINT_STATUS_DISABLED\x10\x02\x12\x1b\n" +
-	"\x17ENDPOINT_STATUS_FAILING\x10\x032\x81\x06\n" +
+	"\x17ENDPOINT_STATUS_FAILING\x10\x03*\xb0\x01\n" +
+	"\x16EndpointDisabledReason\x12(\n" +
+	"$ENDPOINT_DISABLED_REASON_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fENDPOINT_DISABLED_REASON_MANUAL\x10\x01\x12!\n" +
+	"\x1dENDPOINT_DISABLED_REASON_GONE\x10\x02\x12$\n" +
+	" ENDPOINT_DISABLED_REASON_FAILING\x10\x032\xba\a\n" +
 	"\x0fEndpointService\x12Y\n" +
 	"\x0eCreateEndpoint\x12\".hookgate.v1.CreateEndpointRequest\x1a#.hookgate.v1.CreateEndpointResponse\x12P\n" +
 	"\vGetEndpoint\x12\x1f.hookgate.v1.GetEndpointRequest\x1a .hookgate.v1.GetEndpointResponse\x12V\n" +
 	"\rListEndpoints\x12!.hookgate.v1.ListEndpointsRequest\x1a\".hookgate.v1.ListEndpointsResponse\x12Y\n" +
 	"\x0eUpdateEndpoint\x12\".hookgate.v1.UpdateEndpointRequest\x1a#.hookgate.v1.UpdateEndpointResponse\x12Y\n" +
-	"\x0eDeleteEndpoint\x12\".hookgate.v1.DeleteEndpointRequest\x1a#.hookgate.v1.DeleteEndpointResponse\x12b\n" +
+	"\x0eDeleteEndpoint\x12\".hookgate.v1.DeleteEndpointRequest\x1a#.hookgate.v1.DeleteEndpointResponse\x12Y\n" +
+	"\x0eEnableEndpoint\x12\".hookgate.v1.EnableEndpointRequest\x1a#.hookgate.v1.EnableEndpointResponse\x12\\\n" +
+	"\x0fDisableEndpoint\x12#.hookgate.v1.DisableEndpointRequest\x1a$.hookgate.v1.DisableEndpointResponse\x12b\n" +
 	"\x11GetEndpointSecret\x12%.hookgate.v1.GetEndpointSecretRequest\x1a&.hookgate.v1.GetEndpointSecretResponse\x12k\n" +
 	"\x14RotateEndpointSecret\x12(.hookgate.v1.RotateEndpointSecretRequest\x1a).hookgate.v1.RotateEndpointSecretResponse\x12b\n" +
 	"\x11GetEndpointHealth\x12%.hookgate.v1.GetEndpointHealthRequest\x1a&.hookgate.v1.GetEndpointHealthResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
@@ -1173,70 +1663,90 @@ func file_hookgate_v1_endpoint_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_endpoint_proto_rawDescData
 }
 
-var file_hookgate_v1_endpoint_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hookgate_v1_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_hookgate_v1_endpoint_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_hookgate_v1_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_hookgate_v1_endpoint_proto_goTypes = []any{
 	(EndpointStatus)(0),                  // 0: hookgate.v1.EndpointStatus
-	(*Endpoint)(nil),                     // 1: hookgate.v1.Endpoint
-	(*CreateEndpointRequest)(nil),        // 2: hookgate.v1.CreateEndpointRequest
-	(*CreateEndpointResponse)(nil),       // 3: hookgate.v1.CreateEndpointResponse
-	(*GetEndpointRequest)(nil),           // 4: hookgate.v1.GetEndpointRequest
-	(*GetEndpointResponse)(nil),          // 5: hookgate.v1.GetEndpointResponse
-	(*ListEndpointsRequest)(nil),         // 6: hookgate.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),        // 7: hookgate.v1.ListEndpointsResponse
-	(*UpdateEndpointRequest)(nil),        // 8: hookgate.v1.UpdateEndpointRequest
-	(*UpdateEndpointResponse)(nil),       // 9: hookgate.v1.UpdateEndpointResponse
-	(*DeleteEndpointRequest)(nil),        // 10: hookgate.v1.DeleteEndpointRequest
-	(*DeleteEndpointResponse)(nil),       // 11: hookgate.v1.DeleteEndpointResponse
-	(*GetEndpointSecretRequest)(nil),     // 12: hookgate.v1.GetEndpointSecretRequest
-	(*GetEndpointSecretResponse)(nil),    // 13: hookgate.v1.GetEndpointSecretResponse
-	(*RotateEndpointSecretRequest)(nil),  // 14: hookgate.v1.RotateEndpointSecretRequest
-	(*RotateEndpointSecretResponse)(nil), // 15: hookgate.v1.RotateEndpointSecretResponse
-	(*GetEndpointHealthRequest)(nil),     // 16: hookgate.v1.GetEndpointHealthRequest
-	(*GetEndpointHealthResponse)(nil),    // 17: hookgate.v1.GetEndpointHealthResponse
-	nil,                                  // 18: hookgate.v1.Endpoint.HeadersEntry
-	(*durationpb.Duration)(nil),          // 19: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),        // 20: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 21: google.protobuf.FieldMask
+	(EndpointDisabledReason)(0),          // 1: hookgate.v1.EndpointDisabledReason
+	(*EndpointHealth)(nil),               // 2: hookgate.v1.EndpointHealth
+	(*Endpoint)(nil),                     // 3: hookgate.v1.Endpoint
+	(*CreateEndpointRequest)(nil),        // 4: hookgate.v1.CreateEndpointRequest
+	(*CreateEndpointResponse)(nil),       // 5: hookgate.v1.CreateEndpointResponse
+	(*GetEndpointRequest)(nil),           // 6: hookgate.v1.GetEndpointRequest
+	(*GetEndpointResponse)(nil),          // 7: hookgate.v1.GetEndpointResponse
+	(*ListEndpointsRequest)(nil),         // 8: hookgate.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),        // 9: hookgate.v1.ListEndpointsResponse
+	(*UpdateEndpointRequest)(nil),        // 10: hookgate.v1.UpdateEndpointRequest
+	(*UpdateEndpointResponse)(nil),       // 11: hookgate.v1.UpdateEndpointResponse
+	(*DeleteEndpointRequest)(nil),        // 12: hookgate.v1.DeleteEndpointRequest
+	(*DeleteEndpointResponse)(nil),       // 13: hookgate.v1.DeleteEndpointResponse
+	(*EnableEndpointRequest)(nil),        // 14: hookgate.v1.EnableEndpointRequest
+	(*EnableEndpointResponse)(nil),       // 15: hookgate.v1.EnableEndpointResponse
+	(*DisableEndpointRequest)(nil),       // 16: hookgate.v1.DisableEndpointRequest
+	(*DisableEndpointResponse)(nil),      // 17: hookgate.v1.DisableEndpointResponse
+	(*GetEndpointSecretRequest)(nil),     // 18: hookgate.v1.GetEndpointSecretRequest
+	(*GetEndpointSecretResponse)(nil),    // 19: hookgate.v1.GetEndpointSecretResponse
+	(*RotateEndpointSecretRequest)(nil),  // 20: hookgate.v1.RotateEndpointSecretRequest
+	(*RotateEndpointSecretResponse)(nil), // 21: hookgate.v1.RotateEndpointSecretResponse
+	(*GetEndpointHealthRequest)(nil),     // 22: hookgate.v1.GetEndpointHealthRequest
+	(*GetEndpointHealthResponse)(nil),    // 23: hookgate.v1.GetEndpointHealthResponse
+	nil,                                  // 24: hookgate.v1.Endpoint.HeadersEntry
+	(*timestamppb.Timestamp)(nil),        // 25: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),          // 26: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),        // 27: google.protobuf.FieldMask
 }
 var file_hookgate_v1_endpoint_proto_depIdxs = []int32{
-	18, // 0: hookgate.v1.Endpoint.headers:type_name -> hookgate.v1.Endpoint.HeadersEntry
-	19, // 1: hookgate.v1.Endpoint.timeout:type_name -> google.protobuf.Duration
-	0,  // 2: hookgate.v1.Endpoint.status:type_name -> hookgate.v1.EndpointStatus
-	20, // 3: hookgate.v1.Endpoint.create_time:type_name -> google.protobuf.Timestamp
-	20, // 4: hookgate.v1.Endpoint.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 5: hookgate.v1.CreateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
-	1,  // 6: hookgate.v1.CreateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	1,  // 7: hookgate.v1.GetEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	1,  // 8: hookgate.v1.ListEndpointsResponse.endpoints:type_name -> hookgate.v1.Endpoint
-	1,  // 9: hookgate.v1.UpdateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
-	21, // 10: hookgate.v1.UpdateEndpointRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 11: hookgate.v1.UpdateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	19, // 12: hookgate.v1.RotateEndpointSecretRequest.grace_period:type_name -> google.protobuf.Duration
-	0,  // 13: hookgate.v1.GetEndpointHealthResponse.status:type_name -> hookgate.v1.EndpointStatus
-	20, // 14: hookgate.v1.GetEndpointHealthResponse.last_success_time:type_name -> google.protobuf.Timestamp
-	20, // 15: hookgate.v1.GetEndpointHealthResponse.last_failure_time:type_name -> google.protobuf.Timestamp
-	2,  // 16: hookgate.v1.EndpointService.CreateEndpoint:input_type -> hookgate.v1.CreateEndpointRequest
-	4,  // 17: hookgate.v1.EndpointService.GetEndpoint:input_type -> hookgate.v1.GetEndpointRequest
-	6,  // 18: hookgate.v1.EndpointService.ListEndpoints:input_type -> hookgate.v1.ListEndpointsRequest
-	8,  // 19: hookgate.v1.EndpointService.UpdateEndpoint:input_type -> hookgate.v1.UpdateEndpointRequest
-	10, // 20: hookgate.v1.EndpointService.DeleteEndpoint:input_type -> hookgate.v1.DeleteEndpointRequest
-	12, // 21: hookgate.v1.EndpointService.GetEndpointSecret:input_type -> hookgate.v1.GetEndpointSecretRequest
-	14, // 22: hookgate.v1.EndpointService.RotateEndpointSecret:input_type -> hookgate.v1.RotateEndpointSecretRequest
-	16, // 23: hookgate.v1.EndpointService.GetEndpointHealth:input_type -> hookgate.v1.GetEndpointHealthRequest
-	3,  // 24: hookgate.v1.EndpointService.CreateEndpoint:output_type -> hookgate.v1.CreateEndpointResponse
-	5,  // 25: hookgate.v1.EndpointService.GetEndpoint:output_type -> hookgate.v1.GetEndpointResponse
-	7,  // 26: hookgate.v1.EndpointService.ListEndpoints:output_type -> hookgate.v1.ListEndpointsResponse
-	9,  // 27: hookgate.v1.EndpointService.UpdateEndpoint:output_type -> hookgate.v1.UpdateEndpointResponse
-	11, // 28: hookgate.v1.EndpointService.DeleteEndpoint:output_type -> hookgate.v1.DeleteEndpointResponse
-	13, // 29: hookgate.v1.EndpointService.GetEndpointSecret:output_type -> hookgate.v1.GetEndpointSecretResponse
-	15, // 30: hookgate.v1.EndpointService.RotateEndpointSecret:output_type -> hookgate.v1.RotateEndpointSecretResponse
-	17, // 31: hookgate.v1.EndpointService.GetEndpointHealth:output_type -> hookgate.v1.GetEndpointHealthResponse
-	24, // [24:32] is the sub-list for method output_type
-	16, // [16:24] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	25, // 0: hookgate.v1.EndpointHealth.last_success_time:type_name -> google.protobuf.Timestamp
+	25, // 1: hookgate.v1.EndpointHealth.last_failure_time:type_name -> google.protobuf.Timestamp
+	24, // 2: hookgate.v1.Endpoint.headers:type_name -> hookgate.v1.Endpoint.HeadersEntry
+	26, // 3: hookgate.v1.Endpoint.timeout:type_name -> google.protobuf.Duration
+	0,  // 4: hookgate.v1.Endpoint.status:type_name -> hookgate.v1.EndpointStatus
+	25, // 5: hookgate.v1.Endpoint.create_time:type_name -> google.protobuf.Timestamp
+	25, // 6: hookgate.v1.Endpoint.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 7: hookgate.v1.Endpoint.disabled_reason:type_name -> hookgate.v1.EndpointDisabledReason
+	25, // 8: hookgate.v1.Endpoint.disable_time:type_name -> google.protobuf.Timestamp
+	2,  // 9: hookgate.v1.Endpoint.health:type_name -> hookgate.v1.EndpointHealth
+	25, // 10: hookgate.v1.Endpoint.secret_create_time:type_name -> google.protobuf.Timestamp
+	25, // 11: hookgate.v1.Endpoint.previous_secret_expire_time:type_name -> google.protobuf.Timestamp
+	3,  // 12: hookgate.v1.CreateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
+	3,  // 13: hookgate.v1.CreateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	3,  // 14: hookgate.v1.GetEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	3,  // 15: hookgate.v1.ListEndpointsResponse.endpoints:type_name -> hookgate.v1.Endpoint
+	3,  // 16: hookgate.v1.UpdateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
+	27, // 17: hookgate.v1.UpdateEndpointRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 18: hookgate.v1.UpdateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	3,  // 19: hookgate.v1.EnableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	3,  // 20: hookgate.v1.DisableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	26, // 21: hookgate.v1.RotateEndpointSecretRequest.grace_period:type_name -> google.protobuf.Duration
+	3,  // 22: hookgate.v1.RotateEndpointSecretResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	0,  // 23: hookgate.v1.GetEndpointHealthResponse.status:type_name -> hookgate.v1.EndpointStatus
+	25, // 24: hookgate.v1.GetEndpointHealthResponse.last_success_time:type_name -> google.protobuf.Timestamp
+	25, // 25: hookgate.v1.GetEndpointHealthResponse.last_failure_time:type_name -> google.protobuf.Timestamp
+	4,  // 26: hookgate.v1.EndpointService.CreateEndpoint:input_type -> hookgate.v1.CreateEndpointRequest
+	6,  // 27: hookgate.v1.EndpointService.GetEndpoint:input_type -> hookgate.v1.GetEndpointRequest
+	8,  // 28: hookgate.v1.EndpointService.ListEndpoints:input_type -> hookgate.v1.ListEndpointsRequest
+	10, // 29: hookgate.v1.EndpointService.UpdateEndpoint:input_type -> hookgate.v1.UpdateEndpointRequest
+	12, // 30: hookgate.v1.EndpointService.DeleteEndpoint:input_type -> hookgate.v1.DeleteEndpointRequest
+	14, // 31: hookgate.v1.EndpointService.EnableEndpoint:input_type -> hookgate.v1.EnableEndpointRequest
+	16, // 32: hookgate.v1.EndpointService.DisableEndpoint:input_type -> hookgate.v1.DisableEndpointRequest
+	18, // 33: hookgate.v1.EndpointService.GetEndpointSecret:input_type -> hookgate.v1.GetEndpointSecretRequest
+	20, // 34: hookgate.v1.EndpointService.RotateEndpointSecret:input_type -> hookgate.v1.RotateEndpointSecretRequest
+	22, // 35: hookgate.v1.EndpointService.GetEndpointHealth:input_type -> hookgate.v1.GetEndpointHealthRequest
+	5,  // 36: hookgate.v1.EndpointService.CreateEndpoint:output_type -> hookgate.v1.CreateEndpointResponse
+	7,  // 37: hookgate.v1.EndpointService.GetEndpoint:output_type -> hookgate.v1.GetEndpointResponse
+	9,  // 38: hookgate.v1.EndpointService.ListEndpoints:output_type -> hookgate.v1.ListEndpointsResponse
+	11, // 39: hookgate.v1.EndpointService.UpdateEndpoint:output_type -> hookgate.v1.UpdateEndpointResponse
+	13, // 40: hookgate.v1.EndpointService.DeleteEndpoint:output_type -> hookgate.v1.DeleteEndpointResponse
+	15, // 41: hookgate.v1.EndpointService.EnableEndpoint:output_type -> hookgate.v1.EnableEndpointResponse
+	17, // 42: hookgate.v1.EndpointService.DisableEndpoint:output_type -> hookgate.v1.DisableEndpointResponse
+	19, // 43: hookgate.v1.EndpointService.GetEndpointSecret:output_type -> hookgate.v1.GetEndpointSecretResponse
+	21, // 44: hookgate.v1.EndpointService.RotateEndpointSecret:output_type -> hookgate.v1.RotateEndpointSecretResponse
+	23, // 45: hookgate.v1.EndpointService.GetEndpointHealth:output_type -> hookgate.v1.GetEndpointHealthResponse
+	36, // [36:46] is the sub-list for method output_type
+	26, // [26:36] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_endpoint_proto_init() }
@@ -1249,8 +1759,8 @@ func file_hookgate_v1_endpoint_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_endpoint_proto_rawDesc), len(file_hookgate_v1_endpoint_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   18,
+			NumEnums:      2,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,9 +31,11 @@ type EventType struct {
 	Name        string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Tenant      string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
-	// schema is a JSON Schema that messages of this type must satisfy.
-	Schema  *structpb.Struct `protobuf:"bytes,4,opt,name=schema,proto3" json:"schema,omitempty"`
-	Example *structpb.Value  `protobuf:"bytes,5,opt,name=example,proto3" json:"example,omitempty"`
+	// schema is a JSON Schema (draft 2020-12) that messages of this type must
+	// satisfy; unset accepts any JSON payload.
+	Schema *structpb.Struct `protobuf:"bytes,4,opt,name=schema,proto3" json:"schema,omitempty"`
+	// example is a payload that must satisfy schema.
+	Example *structpb.Value `protobuf:"bytes,5,opt,name=example,proto3" json:"example,omitempty"`
 	// archived types keep their history but accept no new messages.
 	Archived      bool                   `protobuf:"varint,6,opt,name=archived,proto3" json:"archived,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
@@ -632,6 +634,214 @@ func (*DeleteEventTypeResponse) Descriptor() ([]byte, []int) {
 	return file_hookgate_v1_event_type_proto_rawDescGZIP(), []int{10}
 }
 
+type ArchiveEventTypeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Etag          string                 `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArchiveEventTypeRequest) Reset() {
+	*x = ArchiveEventTypeRequest{}
+	mi := &file_hookgate_v1_event_type_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveEventTypeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveEventTypeRequest) ProtoMessage() {}
+
+func (x *ArchiveEventTypeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_event_type_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveEventTypeRequest.ProtoReflect.Descriptor instead.
+func (*ArchiveEventTypeRequest) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_event_type_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ArchiveEventTypeRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ArchiveEventTypeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ArchiveEventTypeRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type ArchiveEventTypeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventType     *EventType             `protobuf:"bytes,1,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArchiveEventTypeResponse) Reset() {
+	*x = ArchiveEventTypeResponse{}
+	mi := &file_hookgate_v1_event_type_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveEventTypeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveEventTypeResponse) ProtoMessage() {}
+
+func (x *ArchiveEventTypeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_event_type_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveEventTypeResponse.ProtoReflect.Descriptor instead.
+func (*ArchiveEventTypeResponse) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_event_type_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ArchiveEventTypeResponse) GetEventType() *EventType {
+	if x != nil {
+		return x.EventType
+	}
+	return nil
+}
+
+type UnarchiveEventTypeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Etag          string                 `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnarchiveEventTypeRequest) Reset() {
+	*x = UnarchiveEventTypeRequest{}
+	mi := &file_hookgate_v1_event_type_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnarchiveEventTypeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnarchiveEventTypeRequest) ProtoMessage() {}
+
+func (x *UnarchiveEventTypeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_event_type_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnarchiveEventTypeRequest.ProtoReflect.Descriptor instead.
+func (*UnarchiveEventTypeRequest) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_event_type_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UnarchiveEventTypeRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *UnarchiveEventTypeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UnarchiveEventTypeRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type UnarchiveEventTypeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventType     *EventType             `protobuf:"bytes,1,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnarchiveEventTypeResponse) Reset() {
+	*x = UnarchiveEventTypeResponse{}
+	mi := &file_hookgate_v1_event_type_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnarchiveEventTypeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnarchiveEventTypeResponse) ProtoMessage() {}
+
+func (x *UnarchiveEventTypeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_event_type_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnarchiveEventTypeResponse.ProtoReflect.Descriptor instead.
+func (*UnarchiveEventTypeResponse) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_event_type_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UnarchiveEventTypeResponse) GetEventType() *EventType {
+	if x != nil {
+		return x.EventType
+	}
+	return nil
+}
+
 var File_hookgate_v1_event_type_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_event_type_proto_rawDesc = "" +
@@ -683,13 +893,29 @@ const file_hookgate_v1_event_type_proto_rawDesc = "" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\"\x19\n" +
-	"\x17DeleteEventTypeResponse2\xdc\x03\n" +
+	"\x17DeleteEventTypeResponse\"Y\n" +
+	"\x17ArchiveEventTypeRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"Q\n" +
+	"\x18ArchiveEventTypeResponse\x125\n" +
+	"\n" +
+	"event_type\x18\x01 \x01(\v2\x16.hookgate.v1.EventTypeR\teventType\"[\n" +
+	"\x19UnarchiveEventTypeRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"S\n" +
+	"\x1aUnarchiveEventTypeResponse\x125\n" +
+	"\n" +
+	"event_type\x18\x01 \x01(\v2\x16.hookgate.v1.EventTypeR\teventType2\xa4\x05\n" +
 	"\x10EventTypeService\x12\\\n" +
 	"\x0fCreateEventType\x12#.hookgate.v1.CreateEventTypeRequest\x1a$.hookgate.v1.CreateEventTypeResponse\x12S\n" +
 	"\fGetEventType\x12 .hookgate.v1.GetEventTypeRequest\x1a!.hookgate.v1.GetEventTypeResponse\x12Y\n" +
 	"\x0eListEventTypes\x12\".hookgate.v1.ListEventTypesRequest\x1a#.hookgate.v1.ListEventTypesResponse\x12\\\n" +
 	"\x0fUpdateEventType\x12#.hookgate.v1.UpdateEventTypeRequest\x1a$.hookgate.v1.UpdateEventTypeResponse\x12\\\n" +
-	"\x0fDeleteEventType\x12#.hookgate.v1.DeleteEventTypeRequest\x1a$.hookgate.v1.DeleteEventTypeResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"\x0fDeleteEventType\x12#.hookgate.v1.DeleteEventTypeRequest\x1a$.hookgate.v1.DeleteEventTypeResponse\x12_\n" +
+	"\x10ArchiveEventType\x12$.hookgate.v1.ArchiveEventTypeRequest\x1a%.hookgate.v1.ArchiveEventTypeResponse\x12e\n" +
+	"\x12UnarchiveEventType\x12&.hookgate.v1.UnarchiveEventTypeRequest\x1a'.hookgate.v1.UnarchiveEventTypeResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_event_type_proto_rawDescOnce sync.Once
@@ -703,51 +929,61 @@ func file_hookgate_v1_event_type_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_event_type_proto_rawDescData
 }
 
-var file_hookgate_v1_event_type_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_hookgate_v1_event_type_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_hookgate_v1_event_type_proto_goTypes = []any{
-	(*EventType)(nil),               // 0: hookgate.v1.EventType
-	(*CreateEventTypeRequest)(nil),  // 1: hookgate.v1.CreateEventTypeRequest
-	(*CreateEventTypeResponse)(nil), // 2: hookgate.v1.CreateEventTypeResponse
-	(*GetEventTypeRequest)(nil),     // 3: hookgate.v1.GetEventTypeRequest
-	(*GetEventTypeResponse)(nil),    // 4: hookgate.v1.GetEventTypeResponse
-	(*ListEventTypesRequest)(nil),   // 5: hookgate.v1.ListEventTypesRequest
-	(*ListEventTypesResponse)(nil),  // 6: hookgate.v1.ListEventTypesResponse
-	(*UpdateEventTypeRequest)(nil),  // 7: hookgate.v1.UpdateEventTypeRequest
-	(*UpdateEventTypeResponse)(nil), // 8: hookgate.v1.UpdateEventTypeResponse
-	(*DeleteEventTypeRequest)(nil),  // 9: hookgate.v1.DeleteEventTypeRequest
-	(*DeleteEventTypeResponse)(nil), // 10: hookgate.v1.DeleteEventTypeResponse
-	(*structpb.Struct)(nil),         // 11: google.protobuf.Struct
-	(*structpb.Value)(nil),          // 12: google.protobuf.Value
-	(*timestamppb.Timestamp)(nil),   // 13: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),   // 14: google.protobuf.FieldMask
+	(*EventType)(nil),                  // 0: hookgate.v1.EventType
+	(*CreateEventTypeRequest)(nil),     // 1: hookgate.v1.CreateEventTypeRequest
+	(*CreateEventTypeResponse)(nil),    // 2: hookgate.v1.CreateEventTypeResponse
+	(*GetEventTypeRequest)(nil),        // 3: hookgate.v1.GetEventTypeRequest
+	(*GetEventTypeResponse)(nil),       // 4: hookgate.v1.GetEventTypeResponse
+	(*ListEventTypesRequest)(nil),      // 5: hookgate.v1.ListEventTypesRequest
+	(*ListEventTypesResponse)(nil),     // 6: hookgate.v1.ListEventTypesResponse
+	(*UpdateEventTypeRequest)(nil),     // 7: hookgate.v1.UpdateEventTypeRequest
+	(*UpdateEventTypeResponse)(nil),    // 8: hookgate.v1.UpdateEventTypeResponse
+	(*DeleteEventTypeRequest)(nil),     // 9: hookgate.v1.DeleteEventTypeRequest
+	(*DeleteEventTypeResponse)(nil),    // 10: hookgate.v1.DeleteEventTypeResponse
+	(*ArchiveEventTypeRequest)(nil),    // 11: hookgate.v1.ArchiveEventTypeRequest
+	(*ArchiveEventTypeResponse)(nil),   // 12: hookgate.v1.ArchiveEventTypeResponse
+	(*UnarchiveEventTypeRequest)(nil),  // 13: hookgate.v1.UnarchiveEventTypeRequest
+	(*UnarchiveEventTypeResponse)(nil), // 14: hookgate.v1.UnarchiveEventTypeResponse
+	(*structpb.Struct)(nil),            // 15: google.protobuf.Struct
+	(*structpb.Value)(nil),             // 16: google.protobuf.Value
+	(*timestamppb.Timestamp)(nil),      // 17: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),      // 18: google.protobuf.FieldMask
 }
 var file_hookgate_v1_event_type_proto_depIdxs = []int32{
-	11, // 0: hookgate.v1.EventType.schema:type_name -> google.protobuf.Struct
-	12, // 1: hookgate.v1.EventType.example:type_name -> google.protobuf.Value
-	13, // 2: hookgate.v1.EventType.create_time:type_name -> google.protobuf.Timestamp
-	13, // 3: hookgate.v1.EventType.update_time:type_name -> google.protobuf.Timestamp
+	15, // 0: hookgate.v1.EventType.schema:type_name -> google.protobuf.Struct
+	16, // 1: hookgate.v1.EventType.example:type_name -> google.protobuf.Value
+	17, // 2: hookgate.v1.EventType.create_time:type_name -> google.protobuf.Timestamp
+	17, // 3: hookgate.v1.EventType.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 4: hookgate.v1.CreateEventTypeRequest.event_type:type_name -> hookgate.v1.EventType
 	0,  // 5: hookgate.v1.CreateEventTypeResponse.event_type:type_name -> hookgate.v1.EventType
 	0,  // 6: hookgate.v1.GetEventTypeResponse.event_type:type_name -> hookgate.v1.EventType
 	0,  // 7: hookgate.v1.ListEventTypesResponse.event_types:type_name -> hookgate.v1.EventType
 	0,  // 8: hookgate.v1.UpdateEventTypeRequest.event_type:type_name -> hookgate.v1.EventType
-	14, // 9: hookgate.v1.UpdateEventTypeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	18, // 9: hookgate.v1.UpdateEventTypeRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 10: hookgate.v1.UpdateEventTypeResponse.event_type:type_name -> hookgate.v1.EventType
-	1,  // 11: hookgate.v1.EventTypeService.CreateEventType:input_type -> hookgate.v1.CreateEventTypeRequest
-	3,  // 12: hookgate.v1.EventTypeService.GetEventType:input_type -> hookgate.v1.GetEventTypeRequest
-	5,  // 13: hookgate.v1.EventTypeService.ListEventTypes:input_type -> hookgate.v1.ListEventTypesRequest
-	7,  // 14: hookgate.v1.EventTypeService.UpdateEventType:input_type -> hookgate.v1.UpdateEventTypeRequest
-	9,  // 15: hookgate.v1.EventTypeService.DeleteEventType:input_type -> hookgate.v1.DeleteEventTypeRequest
-	2,  // 16: hookgate.v1.EventTypeService.CreateEventType:output_type -> hookgate.v1.CreateEventTypeResponse
-	4,  // 17: hookgate.v1.EventTypeService.GetEventType:output_type -> hookgate.v1.GetEventTypeResponse
-	6,  // 18: hookgate.v1.EventTypeService.ListEventTypes:output_type -> hookgate.v1.ListEventTypesResponse
-	8,  // 19: hookgate.v1.EventTypeService.UpdateEventType:output_type -> hookgate.v1.UpdateEventTypeResponse
-	10, // 20: hookgate.v1.EventTypeService.DeleteEventType:output_type -> hookgate.v1.DeleteEventTypeResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	0,  // 11: hookgate.v1.ArchiveEventTypeResponse.event_type:type_name -> hookgate.v1.EventType
+	0,  // 12: hookgate.v1.UnarchiveEventTypeResponse.event_type:type_name -> hookgate.v1.EventType
+	1,  // 13: hookgate.v1.EventTypeService.CreateEventType:input_type -> hookgate.v1.CreateEventTypeRequest
+	3,  // 14: hookgate.v1.EventTypeService.GetEventType:input_type -> hookgate.v1.GetEventTypeRequest
+	5,  // 15: hookgate.v1.EventTypeService.ListEventTypes:input_type -> hookgate.v1.ListEventTypesRequest
+	7,  // 16: hookgate.v1.EventTypeService.UpdateEventType:input_type -> hookgate.v1.UpdateEventTypeRequest
+	9,  // 17: hookgate.v1.EventTypeService.DeleteEventType:input_type -> hookgate.v1.DeleteEventTypeRequest
+	11, // 18: hookgate.v1.EventTypeService.ArchiveEventType:input_type -> hookgate.v1.ArchiveEventTypeRequest
+	13, // 19: hookgate.v1.EventTypeService.UnarchiveEventType:input_type -> hookgate.v1.UnarchiveEventTypeRequest
+	2,  // 20: hookgate.v1.EventTypeService.CreateEventType:output_type -> hookgate.v1.CreateEventTypeResponse
+	4,  // 21: hookgate.v1.EventTypeService.GetEventType:output_type -> hookgate.v1.GetEventTypeResponse
+	6,  // 22: hookgate.v1.EventTypeService.ListEventTypes:output_type -> hookgate.v1.ListEventTypesResponse
+	8,  // 23: hookgate.v1.EventTypeService.UpdateEventType:output_type -> hookgate.v1.UpdateEventTypeResponse
+	10, // 24: hookgate.v1.EventTypeService.DeleteEventType:output_type -> hookgate.v1.DeleteEventTypeResponse
+	12, // 25: hookgate.v1.EventTypeService.ArchiveEventType:output_type -> hookgate.v1.ArchiveEventTypeResponse
+	14, // 26: hookgate.v1.EventTypeService.UnarchiveEventType:output_type -> hookgate.v1.UnarchiveEventTypeResponse
+	20, // [20:27] is the sub-list for method output_type
+	13, // [13:20] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_event_type_proto_init() }
@@ -761,7 +997,7 @@ func file_hookgate_v1_event_type_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_event_type_proto_rawDesc), len(file_hookgate_v1_event_type_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,65 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// DeliveryState is the state of one (message, endpoint) pair.
+type DeliveryState int32
+
+const (
+	DeliveryState_DELIVERY_STATE_UNSPECIFIED DeliveryState = 0
+	// DELIVERY_STATE_PENDING: not yet delivered; an attempt is due or waiting.
+	DeliveryState_DELIVERY_STATE_PENDING   DeliveryState = 1
+	DeliveryState_DELIVERY_STATE_SUCCEEDED DeliveryState = 2
+	// DELIVERY_STATE_FAILED: the last scheduled attempt failed.
+	DeliveryState_DELIVERY_STATE_FAILED DeliveryState = 3
+	// DELIVERY_STATE_CANCELLED: the endpoint was disabled or deleted first.
+	DeliveryState_DELIVERY_STATE_CANCELLED DeliveryState = 4
+)
+
+// Enum value maps for DeliveryState.
+var (
+	DeliveryState_name = map[int32]string{
+		0: "DELIVERY_STATE_UNSPECIFIED",
+		1: "DELIVERY_STATE_PENDING",
+		2: "DELIVERY_STATE_SUCCEEDED",
+		3: "DELIVERY_STATE_FAILED",
+		4: "DELIVERY_STATE_CANCELLED",
+	}
+	DeliveryState_value = map[string]int32{
+		"DELIVERY_STATE_UNSPECIFIED": 0,
+		"DELIVERY_STATE_PENDING":     1,
+		"DELIVERY_STATE_SUCCEEDED":   2,
+		"DELIVERY_STATE_FAILED":      3,
+		"DELIVERY_STATE_CANCELLED":   4,
+	}
+)
+
+func (x DeliveryState) Enum() *DeliveryState {
+	p := new(DeliveryState)
+	*p = x
+	return p
+}
+
+func (x DeliveryState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeliveryState) Descriptor() protoreflect.EnumDescriptor {
+	return file_hookgate_v1_message_proto_enumTypes[0].Descriptor()
+}
+
+func (DeliveryState) Type() protoreflect.EnumType {
+	return &file_hookgate_v1_message_proto_enumTypes[0]
+}
+
+func (x DeliveryState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeliveryState.Descriptor instead.
+func (DeliveryState) EnumDescriptor() ([]byte, []int) {
+	return file_hookgate_v1_message_proto_rawDescGZIP(), []int{0}
+}
+
 // Message is one outbound event for one application.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -259,8 +318,10 @@ func (x *GetMessageRequest) GetMessageId() string {
 }
 
 type GetMessageResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Message       *Message               `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Message *Message               `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	// deliveries are the message's copies, one per endpoint it fanned out to.
+	Deliveries    []*Delivery `protobuf:"bytes,2,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -302,6 +363,116 @@ func (x *GetMessageResponse) GetMessage() *Message {
 	return nil
 }
 
+func (x *GetMessageResponse) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+// Delivery is one copy of a message for one endpoint.
+type Delivery struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Tenant          string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	MessageId       string                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	EndpointId      string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	State           DeliveryState          `protobuf:"varint,4,opt,name=state,proto3,enum=hookgate.v1.DeliveryState" json:"state,omitempty"`
+	AttemptCount    int32                  `protobuf:"varint,5,opt,name=attempt_count,json=attemptCount,proto3" json:"attempt_count,omitempty"`
+	LastAttemptTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_attempt_time,json=lastAttemptTime,proto3" json:"last_attempt_time,omitempty"`
+	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
+	// last_status_code is the HTTP status of the last attempt; 0 when it got
+	// no answer.
+	LastStatusCode int32 `protobuf:"varint,8,opt,name=last_status_code,json=lastStatusCode,proto3" json:"last_status_code,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Delivery) Reset() {
+	*x = Delivery{}
+	mi := &file_hookgate_v1_message_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Delivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Delivery) ProtoMessage() {}
+
+func (x *Delivery) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_message_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
+func (*Delivery) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_message_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Delivery) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *Delivery) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *Delivery) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *Delivery) GetState() DeliveryState {
+	if x != nil {
+		return x.State
+	}
+	return DeliveryState_DELIVERY_STATE_UNSPECIFIED
+}
+
+func (x *Delivery) GetAttemptCount() int32 {
+	if x != nil {
+		return x.AttemptCount
+	}
+	return 0
+}
+
+func (x *Delivery) GetLastAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAttemptTime
+	}
+	return nil
+}
+
+func (x *Delivery) GetNextAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAttemptTime
+	}
+	return nil
+}
+
+func (x *Delivery) GetLastStatusCode() int32 {
+	if x != nil {
+		return x.LastStatusCode
+	}
+	return 0
+}
+
 type ListMessagesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
@@ -315,7 +486,7 @@ type ListMessagesRequest struct {
 
 func (x *ListMessagesRequest) Reset() {
 	*x = ListMessagesRequest{}
-	mi := &file_hookgate_v1_message_proto_msgTypes[5]
+	mi := &file_hookgate_v1_message_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -327,7 +498,7 @@ func (x *ListMessagesRequest) String() string {
 func (*ListMessagesRequest) ProtoMessage() {}
 
 func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_message_proto_msgTypes[5]
+	mi := &file_hookgate_v1_message_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -340,7 +511,7 @@ func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ListMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_message_proto_rawDescGZIP(), []int{5}
+	return file_hookgate_v1_message_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListMessagesRequest) GetTenant() string {
@@ -388,7 +559,7 @@ type ListMessagesResponse struct {
 
 func (x *ListMessagesResponse) Reset() {
 	*x = ListMessagesResponse{}
-	mi := &file_hookgate_v1_message_proto_msgTypes[6]
+	mi := &file_hookgate_v1_message_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +571,7 @@ func (x *ListMessagesResponse) String() string {
 func (*ListMessagesResponse) ProtoMessage() {}
 
 func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_message_proto_msgTypes[6]
+	mi := &file_hookgate_v1_message_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +584,7 @@ func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ListMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_message_proto_rawDescGZIP(), []int{6}
+	return file_hookgate_v1_message_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListMessagesResponse) GetMessages() []*Message {
@@ -452,9 +623,23 @@ const file_hookgate_v1_message_proto_rawDesc = "" +
 	"\x11GetMessageRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1d\n" +
 	"\n" +
-	"message_id\x18\x02 \x01(\tR\tmessageId\"D\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\"{\n" +
 	"\x12GetMessageResponse\x12.\n" +
-	"\amessage\x18\x01 \x01(\v2\x14.hookgate.v1.MessageR\amessage\"\xaf\x01\n" +
+	"\amessage\x18\x01 \x01(\v2\x14.hookgate.v1.MessageR\amessage\x125\n" +
+	"\n" +
+	"deliveries\x18\x02 \x03(\v2\x15.hookgate.v1.DeliveryR\n" +
+	"deliveries\"\xf3\x02\n" +
+	"\bDelivery\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x1f\n" +
+	"\vendpoint_id\x18\x03 \x01(\tR\n" +
+	"endpointId\x120\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x1a.hookgate.v1.DeliveryStateR\x05state\x12#\n" +
+	"\rattempt_count\x18\x05 \x01(\x05R\fattemptCount\x12F\n" +
+	"\x11last_attempt_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastAttemptTime\x12F\n" +
+	"\x11next_attempt_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12(\n" +
+	"\x10last_status_code\x18\b \x01(\x05R\x0elastStatusCode\"\xaf\x01\n" +
 	"\x13ListMessagesRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12%\n" +
 	"\x0eapplication_id\x18\x02 \x01(\tR\rapplicationId\x12\x1d\n" +
@@ -465,7 +650,13 @@ const file_hookgate_v1_message_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"p\n" +
 	"\x14ListMessagesResponse\x120\n" +
 	"\bmessages\x18\x01 \x03(\v2\x14.hookgate.v1.MessageR\bmessages\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x86\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xa2\x01\n" +
+	"\rDeliveryState\x12\x1e\n" +
+	"\x1aDELIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16DELIVERY_STATE_PENDING\x10\x01\x12\x1c\n" +
+	"\x18DELIVERY_STATE_SUCCEEDED\x10\x02\x12\x19\n" +
+	"\x15DELIVERY_STATE_FAILED\x10\x03\x12\x1c\n" +
+	"\x18DELIVERY_STATE_CANCELLED\x10\x042\x86\x02\n" +
 	"\x0eMessageService\x12P\n" +
 	"\vSendMessage\x12\x1f.hookgate.v1.SendMessageRequest\x1a .hookgate.v1.SendMessageResponse\x12M\n" +
 	"\n" +
@@ -484,36 +675,43 @@ func file_hookgate_v1_message_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_message_proto_rawDescData
 }
 
-var file_hookgate_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_hookgate_v1_message_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_hookgate_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_hookgate_v1_message_proto_goTypes = []any{
-	(*Message)(nil),               // 0: hookgate.v1.Message
-	(*SendMessageRequest)(nil),    // 1: hookgate.v1.SendMessageRequest
-	(*SendMessageResponse)(nil),   // 2: hookgate.v1.SendMessageResponse
-	(*GetMessageRequest)(nil),     // 3: hookgate.v1.GetMessageRequest
-	(*GetMessageResponse)(nil),    // 4: hookgate.v1.GetMessageResponse
-	(*ListMessagesRequest)(nil),   // 5: hookgate.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),  // 6: hookgate.v1.ListMessagesResponse
-	(*structpb.Value)(nil),        // 7: google.protobuf.Value
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(DeliveryState)(0),            // 0: hookgate.v1.DeliveryState
+	(*Message)(nil),               // 1: hookgate.v1.Message
+	(*SendMessageRequest)(nil),    // 2: hookgate.v1.SendMessageRequest
+	(*SendMessageResponse)(nil),   // 3: hookgate.v1.SendMessageResponse
+	(*GetMessageRequest)(nil),     // 4: hookgate.v1.GetMessageRequest
+	(*GetMessageResponse)(nil),    // 5: hookgate.v1.GetMessageResponse
+	(*Delivery)(nil),              // 6: hookgate.v1.Delivery
+	(*ListMessagesRequest)(nil),   // 7: hookgate.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),  // 8: hookgate.v1.ListMessagesResponse
+	(*structpb.Value)(nil),        // 9: google.protobuf.Value
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_hookgate_v1_message_proto_depIdxs = []int32{
-	7, // 0: hookgate.v1.Message.payload:type_name -> google.protobuf.Value
-	8, // 1: hookgate.v1.Message.create_time:type_name -> google.protobuf.Timestamp
-	0, // 2: hookgate.v1.SendMessageRequest.message:type_name -> hookgate.v1.Message
-	0, // 3: hookgate.v1.SendMessageResponse.message:type_name -> hookgate.v1.Message
-	0, // 4: hookgate.v1.GetMessageResponse.message:type_name -> hookgate.v1.Message
-	0, // 5: hookgate.v1.ListMessagesResponse.messages:type_name -> hookgate.v1.Message
-	1, // 6: hookgate.v1.MessageService.SendMessage:input_type -> hookgate.v1.SendMessageRequest
-	3, // 7: hookgate.v1.MessageService.GetMessage:input_type -> hookgate.v1.GetMessageRequest
-	5, // 8: hookgate.v1.MessageService.ListMessages:input_type -> hookgate.v1.ListMessagesRequest
-	2, // 9: hookgate.v1.MessageService.SendMessage:output_type -> hookgate.v1.SendMessageResponse
-	4, // 10: hookgate.v1.MessageService.GetMessage:output_type -> hookgate.v1.GetMessageResponse
-	6, // 11: hookgate.v1.MessageService.ListMessages:output_type -> hookgate.v1.ListMessagesResponse
-	9, // [9:12] is the sub-list for method output_type
-	6, // [6:9] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	9,  // 0: hookgate.v1.Message.payload:type_name -> google.protobuf.Value
+	10, // 1: hookgate.v1.Message.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 2: hookgate.v1.SendMessageRequest.message:type_name -> hookgate.v1.Message
+	1,  // 3: hookgate.v1.SendMessageResponse.message:type_name -> hookgate.v1.Message
+	1,  // 4: hookgate.v1.GetMessageResponse.message:type_name -> hookgate.v1.Message
+	6,  // 5: hookgate.v1.GetMessageResponse.deliveries:type_name -> hookgate.v1.Delivery
+	0,  // 6: hookgate.v1.Delivery.state:type_name -> hookgate.v1.DeliveryState
+	10, // 7: hookgate.v1.Delivery.last_attempt_time:type_name -> google.protobuf.Timestamp
+	10, // 8: hookgate.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	1,  // 9: hookgate.v1.ListMessagesResponse.messages:type_name -> hookgate.v1.Message
+	2,  // 10: hookgate.v1.MessageService.SendMessage:input_type -> hookgate.v1.SendMessageRequest
+	4,  // 11: hookgate.v1.MessageService.GetMessage:input_type -> hookgate.v1.GetMessageRequest
+	7,  // 12: hookgate.v1.MessageService.ListMessages:input_type -> hookgate.v1.ListMessagesRequest
+	3,  // 13: hookgate.v1.MessageService.SendMessage:output_type -> hookgate.v1.SendMessageResponse
+	5,  // 14: hookgate.v1.MessageService.GetMessage:output_type -> hookgate.v1.GetMessageResponse
+	8,  // 15: hookgate.v1.MessageService.ListMessages:output_type -> hookgate.v1.ListMessagesResponse
+	13, // [13:16] is the sub-list for method output_type
+	10, // [10:13] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_message_proto_init() }
@@ -526,13 +724,14 @@ func file_hookgate_v1_message_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_message_proto_rawDesc), len(file_hookgate_v1_message_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   7,
+			NumEnums:      1,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_hookgate_v1_message_proto_goTypes,
 		DependencyIndexes: file_hookgate_v1_message_proto_depIdxs,
+		EnumInfos:         file_hookgate_v1_message_proto_enumTypes,
 		MessageInfos:      file_hookgate_v1_message_proto_msgTypes,
 	}.Build()
 	File_hookgate_v1_message_proto = out.File

@@ -9,6 +9,7 @@ package hookgatev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -34,7 +35,12 @@ type Tenant struct {
 	CreateTime         *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// etag is the store revision of this tenant, for optimistic concurrency.
-	Etag          string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	// allow_endpoint_secret_read lets GetEndpointSecret reveal endpoint
+	// signing secrets; unset means true.
+	AllowEndpointSecretRead *bool `protobuf:"varint,7,opt,name=allow_endpoint_secret_read,json=allowEndpointSecretRead,proto3,oneof" json:"allow_endpoint_secret_read,omitempty"`
+	// retry_schedule overrides the default outbound retry schedule.
+	RetrySchedule *RetrySchedule `protobuf:"bytes,8,opt,name=retry_schedule,json=retrySchedule,proto3" json:"retry_schedule,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -111,6 +117,67 @@ func (x *Tenant) GetEtag() string {
 	return ""
 }
 
+func (x *Tenant) GetAllowEndpointSecretRead() bool {
+	if x != nil && x.AllowEndpointSecretRead != nil {
+		return *x.AllowEndpointSecretRead
+	}
+	return false
+}
+
+func (x *Tenant) GetRetrySchedule() *RetrySchedule {
+	if x != nil {
+		return x.RetrySchedule
+	}
+	return nil
+}
+
+// RetrySchedule is the delay before each retry of a failed delivery: the
+// first entry is the delay before the 2nd attempt. Empty is the default:
+// 0s, 5s, 5m, 30m, 2h, 5h, 10h, 10h.
+type RetrySchedule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Delays        []*durationpb.Duration `protobuf:"bytes,1,rep,name=delays,proto3" json:"delays,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetrySchedule) Reset() {
+	*x = RetrySchedule{}
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetrySchedule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetrySchedule) ProtoMessage() {}
+
+func (x *RetrySchedule) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetrySchedule.ProtoReflect.Descriptor instead.
+func (*RetrySchedule) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RetrySchedule) GetDelays() []*durationpb.Duration {
+	if x != nil {
+		return x.Delays
+	}
+	return nil
+}
+
 type CreateTenantRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tenant        *Tenant                `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
@@ -120,7 +187,7 @@ type CreateTenantRequest struct {
 
 func (x *CreateTenantRequest) Reset() {
 	*x = CreateTenantRequest{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[1]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -132,7 +199,7 @@ func (x *CreateTenantRequest) String() string {
 func (*CreateTenantRequest) ProtoMessage() {}
 
 func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[1]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -145,7 +212,7 @@ func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
 func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{1}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateTenantRequest) GetTenant() *Tenant {
@@ -164,7 +231,7 @@ type CreateTenantResponse struct {
 
 func (x *CreateTenantResponse) Reset() {
 	*x = CreateTenantResponse{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[2]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -176,7 +243,7 @@ func (x *CreateTenantResponse) String() string {
 func (*CreateTenantResponse) ProtoMessage() {}
 
 func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[2]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -189,7 +256,7 @@ func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantResponse.ProtoReflect.Descriptor instead.
 func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{2}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateTenantResponse) GetTenant() *Tenant {
@@ -208,7 +275,7 @@ type GetTenantRequest struct {
 
 func (x *GetTenantRequest) Reset() {
 	*x = GetTenantRequest{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[3]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -220,7 +287,7 @@ func (x *GetTenantRequest) String() string {
 func (*GetTenantRequest) ProtoMessage() {}
 
 func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[3]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -233,7 +300,7 @@ func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantRequest.ProtoReflect.Descriptor instead.
 func (*GetTenantRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{3}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetTenantRequest) GetTenant() string {
@@ -252,7 +319,7 @@ type GetTenantResponse struct {
 
 func (x *GetTenantResponse) Reset() {
 	*x = GetTenantResponse{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[4]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -264,7 +331,7 @@ func (x *GetTenantResponse) String() string {
 func (*GetTenantResponse) ProtoMessage() {}
 
 func (x *GetTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[4]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -277,7 +344,7 @@ func (x *GetTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantResponse.ProtoReflect.Descriptor instead.
 func (*GetTenantResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{4}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetTenantResponse) GetTenant() *Tenant {
@@ -297,7 +364,7 @@ type ListTenantsRequest struct {
 
 func (x *ListTenantsRequest) Reset() {
 	*x = ListTenantsRequest{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[5]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +376,7 @@ func (x *ListTenantsRequest) String() string {
 func (*ListTenantsRequest) ProtoMessage() {}
 
 func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[5]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +389,7 @@ func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
 func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{5}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListTenantsRequest) GetPageSize() int32 {
@@ -349,7 +416,7 @@ type ListTenantsResponse struct {
 
 func (x *ListTenantsResponse) Reset() {
 	*x = ListTenantsResponse{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[6]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +428,7 @@ func (x *ListTenantsResponse) String() string {
 func (*ListTenantsResponse) ProtoMessage() {}
 
 func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[6]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +441,7 @@ func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
 func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{6}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListTenantsResponse) GetTenants() []*Tenant {
@@ -401,7 +468,7 @@ type UpdateTenantRequest struct {
 
 func (x *UpdateTenantRequest) Reset() {
 	*x = UpdateTenantRequest{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[7]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -413,7 +480,7 @@ func (x *UpdateTenantRequest) String() string {
 func (*UpdateTenantRequest) ProtoMessage() {}
 
 func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[7]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -426,7 +493,7 @@ func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{7}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateTenantRequest) GetTenant() *Tenant {
@@ -452,7 +519,7 @@ type UpdateTenantResponse struct {
 
 func (x *UpdateTenantResponse) Reset() {
 	*x = UpdateTenantResponse{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[8]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +531,7 @@ func (x *UpdateTenantResponse) String() string {
 func (*UpdateTenantResponse) ProtoMessage() {}
 
 func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[8]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,7 +544,7 @@ func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{8}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateTenantResponse) GetTenant() *Tenant {
@@ -497,7 +564,7 @@ type DeleteTenantRequest struct {
 
 func (x *DeleteTenantRequest) Reset() {
 	*x = DeleteTenantRequest{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[9]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +576,7 @@ func (x *DeleteTenantRequest) String() string {
 func (*DeleteTenantRequest) ProtoMessage() {}
 
 func (x *DeleteTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[9]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +589,7 @@ func (x *DeleteTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTenantRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTenantRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{9}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteTenantRequest) GetTenant() string {
@@ -547,7 +614,7 @@ type DeleteTenantResponse struct {
 
 func (x *DeleteTenantResponse) Reset() {
 	*x = DeleteTenantResponse{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[10]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +626,7 @@ func (x *DeleteTenantResponse) String() string {
 func (*DeleteTenantResponse) ProtoMessage() {}
 
 func (x *DeleteTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[10]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +639,7 @@ func (x *DeleteTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTenantResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTenantResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{10}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{11}
 }
 
 // AdminToken describes a bearer token for the admin API. The secret itself is
@@ -593,7 +660,7 @@ type AdminToken struct {
 
 func (x *AdminToken) Reset() {
 	*x = AdminToken{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[11]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +672,7 @@ func (x *AdminToken) String() string {
 func (*AdminToken) ProtoMessage() {}
 
 func (x *AdminToken) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[11]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,7 +685,7 @@ func (x *AdminToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminToken.ProtoReflect.Descriptor instead.
 func (*AdminToken) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{11}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AdminToken) GetId() string {
@@ -667,7 +734,7 @@ type CreateAdminTokenRequest struct {
 
 func (x *CreateAdminTokenRequest) Reset() {
 	*x = CreateAdminTokenRequest{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[12]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +746,7 @@ func (x *CreateAdminTokenRequest) String() string {
 func (*CreateAdminTokenRequest) ProtoMessage() {}
 
 func (x *CreateAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[12]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +759,7 @@ func (x *CreateAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{12}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateAdminTokenRequest) GetTenant() string {
@@ -720,7 +787,7 @@ type CreateAdminTokenResponse struct {
 
 func (x *CreateAdminTokenResponse) Reset() {
 	*x = CreateAdminTokenResponse{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[13]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +799,7 @@ func (x *CreateAdminTokenResponse) String() string {
 func (*CreateAdminTokenResponse) ProtoMessage() {}
 
 func (x *CreateAdminTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[13]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +812,7 @@ func (x *CreateAdminTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAdminTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAdminTokenResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{13}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateAdminTokenResponse) GetAdminToken() *AdminToken {
@@ -774,7 +841,7 @@ type ListAdminTokensRequest struct {
 
 func (x *ListAdminTokensRequest) Reset() {
 	*x = ListAdminTokensRequest{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[14]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +853,7 @@ func (x *ListAdminTokensRequest) String() string {
 func (*ListAdminTokensRequest) ProtoMessage() {}
 
 func (x *ListAdminTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[14]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +866,7 @@ func (x *ListAdminTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAdminTokensRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{14}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListAdminTokensRequest) GetTenant() string {
@@ -833,7 +900,7 @@ type ListAdminTokensResponse struct {
 
 func (x *ListAdminTokensResponse) Reset() {
 	*x = ListAdminTokensResponse{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[15]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +912,7 @@ func (x *ListAdminTokensResponse) String() string {
 func (*ListAdminTokensResponse) ProtoMessage() {}
 
 func (x *ListAdminTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[15]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +925,7 @@ func (x *ListAdminTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAdminTokensResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{15}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListAdminTokensResponse) GetAdminTokens() []*AdminToken {
@@ -884,7 +951,7 @@ type RevokeAdminTokenRequest struct {
 
 func (x *RevokeAdminTokenRequest) Reset() {
 	*x = RevokeAdminTokenRequest{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[16]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +963,7 @@ func (x *RevokeAdminTokenRequest) String() string {
 func (*RevokeAdminTokenRequest) ProtoMessage() {}
 
 func (x *RevokeAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[16]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +976,7 @@ func (x *RevokeAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{16}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RevokeAdminTokenRequest) GetId() string {
@@ -927,7 +994,7 @@ type RevokeAdminTokenResponse struct {
 
 func (x *RevokeAdminTokenResponse) Reset() {
 	*x = RevokeAdminTokenResponse{}
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[17]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1006,7 @@ func (x *RevokeAdminTokenResponse) String() string {
 func (*RevokeAdminTokenResponse) ProtoMessage() {}
 
 func (x *RevokeAdminTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_tenant_proto_msgTypes[17]
+	mi := &file_hookgate_v1_tenant_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,14 +1019,14 @@ func (x *RevokeAdminTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAdminTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAdminTokenResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{17}
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{18}
 }
 
 var File_hookgate_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x18hookgate/v1/tenant.proto\x12\vhookgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfb\x01\n" +
+	"\x18hookgate/v1/tenant.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x03\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x120\n" +
@@ -968,7 +1035,12 @@ const file_hookgate_v1_tenant_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x06 \x01(\tR\x04etag\"B\n" +
+	"\x04etag\x18\x06 \x01(\tR\x04etag\x12@\n" +
+	"\x1aallow_endpoint_secret_read\x18\a \x01(\bH\x00R\x17allowEndpointSecretRead\x88\x01\x01\x12A\n" +
+	"\x0eretry_schedule\x18\b \x01(\v2\x1a.hookgate.v1.RetryScheduleR\rretryScheduleB\x1d\n" +
+	"\x1b_allow_endpoint_secret_read\"B\n" +
+	"\rRetrySchedule\x121\n" +
+	"\x06delays\x18\x01 \x03(\v2\x19.google.protobuf.DurationR\x06delays\"B\n" +
 	"\x13CreateTenantRequest\x12+\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x13.hookgate.v1.TenantR\x06tenant\"C\n" +
 	"\x14CreateTenantResponse\x12+\n" +
@@ -1042,63 +1114,67 @@ func file_hookgate_v1_tenant_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_tenant_proto_rawDescData
 }
 
-var file_hookgate_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_hookgate_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_hookgate_v1_tenant_proto_goTypes = []any{
 	(*Tenant)(nil),                   // 0: hookgate.v1.Tenant
-	(*CreateTenantRequest)(nil),      // 1: hookgate.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),     // 2: hookgate.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),         // 3: hookgate.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),        // 4: hookgate.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),       // 5: hookgate.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),      // 6: hookgate.v1.ListTenantsResponse
-	(*UpdateTenantRequest)(nil),      // 7: hookgate.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),     // 8: hookgate.v1.UpdateTenantResponse
-	(*DeleteTenantRequest)(nil),      // 9: hookgate.v1.DeleteTenantRequest
-	(*DeleteTenantResponse)(nil),     // 10: hookgate.v1.DeleteTenantResponse
-	(*AdminToken)(nil),               // 11: hookgate.v1.AdminToken
-	(*CreateAdminTokenRequest)(nil),  // 12: hookgate.v1.CreateAdminTokenRequest
-	(*CreateAdminTokenResponse)(nil), // 13: hookgate.v1.CreateAdminTokenResponse
-	(*ListAdminTokensRequest)(nil),   // 14: hookgate.v1.ListAdminTokensRequest
-	(*ListAdminTokensResponse)(nil),  // 15: hookgate.v1.ListAdminTokensResponse
-	(*RevokeAdminTokenRequest)(nil),  // 16: hookgate.v1.RevokeAdminTokenRequest
-	(*RevokeAdminTokenResponse)(nil), // 17: hookgate.v1.RevokeAdminTokenResponse
-	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 19: google.protobuf.FieldMask
+	(*RetrySchedule)(nil),            // 1: hookgate.v1.RetrySchedule
+	(*CreateTenantRequest)(nil),      // 2: hookgate.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),     // 3: hookgate.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),         // 4: hookgate.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),        // 5: hookgate.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),       // 6: hookgate.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),      // 7: hookgate.v1.ListTenantsResponse
+	(*UpdateTenantRequest)(nil),      // 8: hookgate.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),     // 9: hookgate.v1.UpdateTenantResponse
+	(*DeleteTenantRequest)(nil),      // 10: hookgate.v1.DeleteTenantRequest
+	(*DeleteTenantResponse)(nil),     // 11: hookgate.v1.DeleteTenantResponse
+	(*AdminToken)(nil),               // 12: hookgate.v1.AdminToken
+	(*CreateAdminTokenRequest)(nil),  // 13: hookgate.v1.CreateAdminTokenRequest
+	(*CreateAdminTokenResponse)(nil), // 14: hookgate.v1.CreateAdminTokenResponse
+	(*ListAdminTokensRequest)(nil),   // 15: hookgate.v1.ListAdminTokensRequest
+	(*ListAdminTokensResponse)(nil),  // 16: hookgate.v1.ListAdminTokensResponse
+	(*RevokeAdminTokenRequest)(nil),  // 17: hookgate.v1.RevokeAdminTokenRequest
+	(*RevokeAdminTokenResponse)(nil), // 18: hookgate.v1.RevokeAdminTokenResponse
+	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 20: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),    // 21: google.protobuf.FieldMask
 }
 var file_hookgate_v1_tenant_proto_depIdxs = []int32{
-	18, // 0: hookgate.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	18, // 1: hookgate.v1.Tenant.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 2: hookgate.v1.CreateTenantRequest.tenant:type_name -> hookgate.v1.Tenant
-	0,  // 3: hookgate.v1.CreateTenantResponse.tenant:type_name -> hookgate.v1.Tenant
-	0,  // 4: hookgate.v1.GetTenantResponse.tenant:type_name -> hookgate.v1.Tenant
-	0,  // 5: hookgate.v1.ListTenantsResponse.tenants:type_name -> hookgate.v1.Tenant
-	0,  // 6: hookgate.v1.UpdateTenantRequest.tenant:type_name -> hookgate.v1.Tenant
-	19, // 7: hookgate.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 8: hookgate.v1.UpdateTenantResponse.tenant:type_name -> hookgate.v1.Tenant
-	18, // 9: hookgate.v1.AdminToken.create_time:type_name -> google.protobuf.Timestamp
-	11, // 10: hookgate.v1.CreateAdminTokenResponse.admin_token:type_name -> hookgate.v1.AdminToken
-	11, // 11: hookgate.v1.ListAdminTokensResponse.admin_tokens:type_name -> hookgate.v1.AdminToken
-	1,  // 12: hookgate.v1.TenantService.CreateTenant:input_type -> hookgate.v1.CreateTenantRequest
-	3,  // 13: hookgate.v1.TenantService.GetTenant:input_type -> hookgate.v1.GetTenantRequest
-	5,  // 14: hookgate.v1.TenantService.ListTenants:input_type -> hookgate.v1.ListTenantsRequest
-	7,  // 15: hookgate.v1.TenantService.UpdateTenant:input_type -> hookgate.v1.UpdateTenantRequest
-	9,  // 16: hookgate.v1.TenantService.DeleteTenant:input_type -> hookgate.v1.DeleteTenantRequest
-	12, // 17: hookgate.v1.TenantService.CreateAdminToken:input_type -> hookgate.v1.CreateAdminTokenRequest
-	14, // 18: hookgate.v1.TenantService.ListAdminTokens:input_type -> hookgate.v1.ListAdminTokensRequest
-	16, // 19: hookgate.v1.TenantService.RevokeAdminToken:input_type -> hookgate.v1.RevokeAdminTokenRequest
-	2,  // 20: hookgate.v1.TenantService.CreateTenant:output_type -> hookgate.v1.CreateTenantResponse
-	4,  // 21: hookgate.v1.TenantService.GetTenant:output_type -> hookgate.v1.GetTenantResponse
-	6,  // 22: hookgate.v1.TenantService.ListTenants:output_type -> hookgate.v1.ListTenantsResponse
-	8,  // 23: hookgate.v1.TenantService.UpdateTenant:output_type -> hookgate.v1.UpdateTenantResponse
-	10, // 24: hookgate.v1.TenantService.DeleteTenant:output_type -> hookgate.v1.DeleteTenantResponse
-	13, // 25: hookgate.v1.TenantService.CreateAdminToken:output_type -> hookgate.v1.CreateAdminTokenResponse
-	15, // 26: hookgate.v1.TenantService.ListAdminTokens:output_type -> hookgate.v1.ListAdminTokensResponse
-	17, // 27: hookgate.v1.TenantService.RevokeAdminToken:output_type -> hookgate.v1.RevokeAdminTokenResponse
-	20, // [20:28] is the sub-list for method output_type
-	12, // [12:20] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	19, // 0: hookgate.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	19, // 1: hookgate.v1.Tenant.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 2: hookgate.v1.Tenant.retry_schedule:type_name -> hookgate.v1.RetrySchedule
+	20, // 3: hookgate.v1.RetrySchedule.delays:type_name -> google.protobuf.Duration
+	0,  // 4: hookgate.v1.CreateTenantRequest.tenant:type_name -> hookgate.v1.Tenant
+	0,  // 5: hookgate.v1.CreateTenantResponse.tenant:type_name -> hookgate.v1.Tenant
+	0,  // 6: hookgate.v1.GetTenantResponse.tenant:type_name -> hookgate.v1.Tenant
+	0,  // 7: hookgate.v1.ListTenantsResponse.tenants:type_name -> hookgate.v1.Tenant
+	0,  // 8: hookgate.v1.UpdateTenantRequest.tenant:type_name -> hookgate.v1.Tenant
+	21, // 9: hookgate.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 10: hookgate.v1.UpdateTenantResponse.tenant:type_name -> hookgate.v1.Tenant
+	19, // 11: hookgate.v1.AdminToken.create_time:type_name -> google.protobuf.Timestamp
+	12, // 12: hookgate.v1.CreateAdminTokenResponse.admin_token:type_name -> hookgate.v1.AdminToken
+	12, // 13: hookgate.v1.ListAdminTokensResponse.admin_tokens:type_name -> hookgate.v1.AdminToken
+	2,  // 14: hookgate.v1.TenantService.CreateTenant:input_type -> hookgate.v1.CreateTenantRequest
+	4,  // 15: hookgate.v1.TenantService.GetTenant:input_type -> hookgate.v1.GetTenantRequest
+	6,  // 16: hookgate.v1.TenantService.ListTenants:input_type -> hookgate.v1.ListTenantsRequest
+	8,  // 17: hookgate.v1.TenantService.UpdateTenant:input_type -> hookgate.v1.UpdateTenantRequest
+	10, // 18: hookgate.v1.TenantService.DeleteTenant:input_type -> hookgate.v1.DeleteTenantRequest
+	13, // 19: hookgate.v1.TenantService.CreateAdminToken:input_type -> hookgate.v1.CreateAdminTokenRequest
+	15, // 20: hookgate.v1.TenantService.ListAdminTokens:input_type -> hookgate.v1.ListAdminTokensRequest
+	17, // 21: hookgate.v1.TenantService.RevokeAdminToken:input_type -> hookgate.v1.RevokeAdminTokenRequest
+	3,  // 22: hookgate.v1.TenantService.CreateTenant:output_type -> hookgate.v1.CreateTenantResponse
+	5,  // 23: hookgate.v1.TenantService.GetTenant:output_type -> hookgate.v1.GetTenantResponse
+	7,  // 24: hookgate.v1.TenantService.ListTenants:output_type -> hookgate.v1.ListTenantsResponse
+	9,  // 25: hookgate.v1.TenantService.UpdateTenant:output_type -> hookgate.v1.UpdateTenantResponse
+	11, // 26: hookgate.v1.TenantService.DeleteTenant:output_type -> hookgate.v1.DeleteTenantResponse
+	14, // 27: hookgate.v1.TenantService.CreateAdminToken:output_type -> hookgate.v1.CreateAdminTokenResponse
+	16, // 28: hookgate.v1.TenantService.ListAdminTokens:output_type -> hookgate.v1.ListAdminTokensResponse
+	18, // 29: hookgate.v1.TenantService.RevokeAdminToken:output_type -> hookgate.v1.RevokeAdminTokenResponse
+	22, // [22:30] is the sub-list for method output_type
+	14, // [14:22] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_tenant_proto_init() }
@@ -1106,13 +1182,14 @@ func file_hookgate_v1_tenant_proto_init() {
 	if File_hookgate_v1_tenant_proto != nil {
 		return
 	}
+	file_hookgate_v1_tenant_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_tenant_proto_rawDesc), len(file_hookgate_v1_tenant_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

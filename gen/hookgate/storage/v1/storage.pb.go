@@ -472,11 +472,226 @@ func (x *ConfigParamRecord) GetPreviousExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// ApplicationRecord is stored at /hookgate/webhooks/_apps/{tenant}/{id}; an
+// index at /hookgate/app-uids/{tenant}/{uid} names the id.
+type ApplicationRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Application   *v1.Application        `protobuf:"bytes,1,opt,name=application,proto3" json:"application,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplicationRecord) Reset() {
+	*x = ApplicationRecord{}
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplicationRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplicationRecord) ProtoMessage() {}
+
+func (x *ApplicationRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplicationRecord.ProtoReflect.Descriptor instead.
+func (*ApplicationRecord) Descriptor() ([]byte, []int) {
+	return file_hookgate_storage_v1_storage_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ApplicationRecord) GetApplication() *v1.Application {
+	if x != nil {
+		return x.Application
+	}
+	return nil
+}
+
+// EventTypeRecord is stored at /hookgate/webhooks/_event-types/{tenant}/{name}.
+type EventTypeRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventType     *v1.EventType          `protobuf:"bytes,1,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventTypeRecord) Reset() {
+	*x = EventTypeRecord{}
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventTypeRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventTypeRecord) ProtoMessage() {}
+
+func (x *EventTypeRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventTypeRecord.ProtoReflect.Descriptor instead.
+func (*EventTypeRecord) Descriptor() ([]byte, []int) {
+	return file_hookgate_storage_v1_storage_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EventTypeRecord) GetEventType() *v1.EventType {
+	if x != nil {
+		return x.EventType
+	}
+	return nil
+}
+
+// EndpointRecord is stored at
+// /hookgate/webhooks/_endpoints/{tenant}/{app_id}/{id}; an index at
+// /hookgate/endpoint-ids/{tenant}/{id} names the application. Secrets are
+// sealed with EndpointSecretAAD as additional data.
+type EndpointRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// endpoint holds the public fields; an Authorization header is not in
+	// its headers but sealed in sealed_headers.
+	Endpoint *v1.Endpoint `protobuf:"bytes,1,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	// secret is the current signing secret ("whsec_…").
+	Secret *Ciphertext `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	// previous_secret is a rotated signing secret until its expire_time.
+	PreviousSecret *PreviousSecret `protobuf:"bytes,3,opt,name=previous_secret,json=previousSecret,proto3" json:"previous_secret,omitempty"`
+	// sealed_headers are write-only header values, by header name.
+	SealedHeaders map[string]*Ciphertext `protobuf:"bytes,4,rep,name=sealed_headers,json=sealedHeaders,proto3" json:"sealed_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndpointRecord) Reset() {
+	*x = EndpointRecord{}
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointRecord) ProtoMessage() {}
+
+func (x *EndpointRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointRecord.ProtoReflect.Descriptor instead.
+func (*EndpointRecord) Descriptor() ([]byte, []int) {
+	return file_hookgate_storage_v1_storage_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *EndpointRecord) GetEndpoint() *v1.Endpoint {
+	if x != nil {
+		return x.Endpoint
+	}
+	return nil
+}
+
+func (x *EndpointRecord) GetSecret() *Ciphertext {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *EndpointRecord) GetPreviousSecret() *PreviousSecret {
+	if x != nil {
+		return x.PreviousSecret
+	}
+	return nil
+}
+
+func (x *EndpointRecord) GetSealedHeaders() map[string]*Ciphertext {
+	if x != nil {
+		return x.SealedHeaders
+	}
+	return nil
+}
+
+// TenantMirror is a copy of a tenant at /hookgate/webhooks/_tenants/{tenant},
+// written in the same transaction as the tenant, so the config watch sees
+// the tenant's outbound settings.
+type TenantMirror struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        *v1.Tenant             `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TenantMirror) Reset() {
+	*x = TenantMirror{}
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantMirror) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantMirror) ProtoMessage() {}
+
+func (x *TenantMirror) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_storage_v1_storage_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantMirror.ProtoReflect.Descriptor instead.
+func (*TenantMirror) Descriptor() ([]byte, []int) {
+	return file_hookgate_storage_v1_storage_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TenantMirror) GetTenant() *v1.Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
 var File_hookgate_storage_v1_storage_proto protoreflect.FileDescriptor
 
 const file_hookgate_storage_v1_storage_proto_rawDesc = "" +
 	"\n" +
-	"!hookgate/storage/v1/storage.proto\x12\x13hookgate.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehookgate/v1/config_param.proto\x1a\x19hookgate/v1/inbound.proto\x1a\x18hookgate/v1/tenant.proto\";\n" +
+	"!hookgate/storage/v1/storage.proto\x12\x13hookgate.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dhookgate/v1/application.proto\x1a\x1ehookgate/v1/config_param.proto\x1a\x1ahookgate/v1/endpoint.proto\x1a\x1chookgate/v1/event_type.proto\x1a\x19hookgate/v1/inbound.proto\x1a\x18hookgate/v1/tenant.proto\";\n" +
 	"\fTenantRecord\x12+\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x13.hookgate.v1.TenantR\x06tenant\"T\n" +
 	"\vTokenRecord\x12-\n" +
@@ -518,7 +733,22 @@ const file_hookgate_storage_v1_storage_proto_rawDesc = "" +
 	"\x05param\x18\x01 \x01(\v2\x18.hookgate.v1.ConfigParamR\x05param\x125\n" +
 	"\x05value\x18\x02 \x01(\v2\x1f.hookgate.storage.v1.CiphertextR\x05value\x12F\n" +
 	"\x0eprevious_value\x18\x03 \x01(\v2\x1f.hookgate.storage.v1.CiphertextR\rpreviousValue\x12L\n" +
-	"\x14previous_expire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12previousExpireTimeB@Z>github.com/hookgate/hookgate/gen/hookgate/storage/v1;storagev1b\x06proto3"
+	"\x14previous_expire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12previousExpireTime\"O\n" +
+	"\x11ApplicationRecord\x12:\n" +
+	"\vapplication\x18\x01 \x01(\v2\x18.hookgate.v1.ApplicationR\vapplication\"H\n" +
+	"\x0fEventTypeRecord\x125\n" +
+	"\n" +
+	"event_type\x18\x01 \x01(\v2\x16.hookgate.v1.EventTypeR\teventType\"\x8c\x03\n" +
+	"\x0eEndpointRecord\x121\n" +
+	"\bendpoint\x18\x01 \x01(\v2\x15.hookgate.v1.EndpointR\bendpoint\x127\n" +
+	"\x06secret\x18\x02 \x01(\v2\x1f.hookgate.storage.v1.CiphertextR\x06secret\x12L\n" +
+	"\x0fprevious_secret\x18\x03 \x01(\v2#.hookgate.storage.v1.PreviousSecretR\x0epreviousSecret\x12]\n" +
+	"\x0esealed_headers\x18\x04 \x03(\v26.hookgate.storage.v1.EndpointRecord.SealedHeadersEntryR\rsealedHeaders\x1aa\n" +
+	"\x12SealedHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
+	"\x05value\x18\x02 \x01(\v2\x1f.hookgate.storage.v1.CiphertextR\x05value:\x028\x01\";\n" +
+	"\fTenantMirror\x12+\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x13.hookgate.v1.TenantR\x06tenantB@Z>github.com/hookgate/hookgate/gen/hookgate/storage/v1;storagev1b\x06proto3"
 
 var (
 	file_hookgate_storage_v1_storage_proto_rawDescOnce sync.Once
@@ -532,7 +762,7 @@ func file_hookgate_storage_v1_storage_proto_rawDescGZIP() []byte {
 	return file_hookgate_storage_v1_storage_proto_rawDescData
 }
 
-var file_hookgate_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_hookgate_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_hookgate_storage_v1_storage_proto_goTypes = []any{
 	(*TenantRecord)(nil),          // 0: hookgate.storage.v1.TenantRecord
 	(*TokenRecord)(nil),           // 1: hookgate.storage.v1.TokenRecord
@@ -541,39 +771,55 @@ var file_hookgate_storage_v1_storage_proto_goTypes = []any{
 	(*WebhookRecord)(nil),         // 4: hookgate.storage.v1.WebhookRecord
 	(*PreviousSecret)(nil),        // 5: hookgate.storage.v1.PreviousSecret
 	(*ConfigParamRecord)(nil),     // 6: hookgate.storage.v1.ConfigParamRecord
-	nil,                           // 7: hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry
-	nil,                           // 8: hookgate.storage.v1.WebhookRecord.PreviousProviderSecretsEntry
-	nil,                           // 9: hookgate.storage.v1.WebhookRecord.ProviderSecretRefsEntry
-	(*v1.Tenant)(nil),             // 10: hookgate.v1.Tenant
-	(*v1.AdminToken)(nil),         // 11: hookgate.v1.AdminToken
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(*v1.Webhook)(nil),            // 13: hookgate.v1.Webhook
-	(*v1.ConfigParam)(nil),        // 14: hookgate.v1.ConfigParam
+	(*ApplicationRecord)(nil),     // 7: hookgate.storage.v1.ApplicationRecord
+	(*EventTypeRecord)(nil),       // 8: hookgate.storage.v1.EventTypeRecord
+	(*EndpointRecord)(nil),        // 9: hookgate.storage.v1.EndpointRecord
+	(*TenantMirror)(nil),          // 10: hookgate.storage.v1.TenantMirror
+	nil,                           // 11: hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry
+	nil,                           // 12: hookgate.storage.v1.WebhookRecord.PreviousProviderSecretsEntry
+	nil,                           // 13: hookgate.storage.v1.WebhookRecord.ProviderSecretRefsEntry
+	nil,                           // 14: hookgate.storage.v1.EndpointRecord.SealedHeadersEntry
+	(*v1.Tenant)(nil),             // 15: hookgate.v1.Tenant
+	(*v1.AdminToken)(nil),         // 16: hookgate.v1.AdminToken
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*v1.Webhook)(nil),            // 18: hookgate.v1.Webhook
+	(*v1.ConfigParam)(nil),        // 19: hookgate.v1.ConfigParam
+	(*v1.Application)(nil),        // 20: hookgate.v1.Application
+	(*v1.EventType)(nil),          // 21: hookgate.v1.EventType
+	(*v1.Endpoint)(nil),           // 22: hookgate.v1.Endpoint
 }
 var file_hookgate_storage_v1_storage_proto_depIdxs = []int32{
-	10, // 0: hookgate.storage.v1.TenantRecord.tenant:type_name -> hookgate.v1.Tenant
-	11, // 1: hookgate.storage.v1.TokenRecord.token:type_name -> hookgate.v1.AdminToken
-	12, // 2: hookgate.storage.v1.APIKey.create_time:type_name -> google.protobuf.Timestamp
-	12, // 3: hookgate.storage.v1.APIKey.expire_time:type_name -> google.protobuf.Timestamp
-	13, // 4: hookgate.storage.v1.WebhookRecord.webhook:type_name -> hookgate.v1.Webhook
+	15, // 0: hookgate.storage.v1.TenantRecord.tenant:type_name -> hookgate.v1.Tenant
+	16, // 1: hookgate.storage.v1.TokenRecord.token:type_name -> hookgate.v1.AdminToken
+	17, // 2: hookgate.storage.v1.APIKey.create_time:type_name -> google.protobuf.Timestamp
+	17, // 3: hookgate.storage.v1.APIKey.expire_time:type_name -> google.protobuf.Timestamp
+	18, // 4: hookgate.storage.v1.WebhookRecord.webhook:type_name -> hookgate.v1.Webhook
 	3,  // 5: hookgate.storage.v1.WebhookRecord.key:type_name -> hookgate.storage.v1.APIKey
 	3,  // 6: hookgate.storage.v1.WebhookRecord.previous_key:type_name -> hookgate.storage.v1.APIKey
-	7,  // 7: hookgate.storage.v1.WebhookRecord.provider_secrets:type_name -> hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry
-	8,  // 8: hookgate.storage.v1.WebhookRecord.previous_provider_secrets:type_name -> hookgate.storage.v1.WebhookRecord.PreviousProviderSecretsEntry
-	9,  // 9: hookgate.storage.v1.WebhookRecord.provider_secret_refs:type_name -> hookgate.storage.v1.WebhookRecord.ProviderSecretRefsEntry
+	11, // 7: hookgate.storage.v1.WebhookRecord.provider_secrets:type_name -> hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry
+	12, // 8: hookgate.storage.v1.WebhookRecord.previous_provider_secrets:type_name -> hookgate.storage.v1.WebhookRecord.PreviousProviderSecretsEntry
+	13, // 9: hookgate.storage.v1.WebhookRecord.provider_secret_refs:type_name -> hookgate.storage.v1.WebhookRecord.ProviderSecretRefsEntry
 	2,  // 10: hookgate.storage.v1.PreviousSecret.value:type_name -> hookgate.storage.v1.Ciphertext
-	12, // 11: hookgate.storage.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
-	14, // 12: hookgate.storage.v1.ConfigParamRecord.param:type_name -> hookgate.v1.ConfigParam
+	17, // 11: hookgate.storage.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
+	19, // 12: hookgate.storage.v1.ConfigParamRecord.param:type_name -> hookgate.v1.ConfigParam
 	2,  // 13: hookgate.storage.v1.ConfigParamRecord.value:type_name -> hookgate.storage.v1.Ciphertext
 	2,  // 14: hookgate.storage.v1.ConfigParamRecord.previous_value:type_name -> hookgate.storage.v1.Ciphertext
-	12, // 15: hookgate.storage.v1.ConfigParamRecord.previous_expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 16: hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry.value:type_name -> hookgate.storage.v1.Ciphertext
-	5,  // 17: hookgate.storage.v1.WebhookRecord.PreviousProviderSecretsEntry.value:type_name -> hookgate.storage.v1.PreviousSecret
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	17, // 15: hookgate.storage.v1.ConfigParamRecord.previous_expire_time:type_name -> google.protobuf.Timestamp
+	20, // 16: hookgate.storage.v1.ApplicationRecord.application:type_name -> hookgate.v1.Application
+	21, // 17: hookgate.storage.v1.EventTypeRecord.event_type:type_name -> hookgate.v1.EventType
+	22, // 18: hookgate.storage.v1.EndpointRecord.endpoint:type_name -> hookgate.v1.Endpoint
+	2,  // 19: hookgate.storage.v1.EndpointRecord.secret:type_name -> hookgate.storage.v1.Ciphertext
+	5,  // 20: hookgate.storage.v1.EndpointRecord.previous_secret:type_name -> hookgate.storage.v1.PreviousSecret
+	14, // 21: hookgate.storage.v1.EndpointRecord.sealed_headers:type_name -> hookgate.storage.v1.EndpointRecord.SealedHeadersEntry
+	15, // 22: hookgate.storage.v1.TenantMirror.tenant:type_name -> hookgate.v1.Tenant
+	2,  // 23: hookgate.storage.v1.WebhookRecord.ProviderSecretsEntry.value:type_name -> hookgate.storage.v1.Ciphertext
+	5,  // 24: hookgate.storage.v1.WebhookRecord.PreviousProviderSecretsEntry.value:type_name -> hookgate.storage.v1.PreviousSecret
+	2,  // 25: hookgate.storage.v1.EndpointRecord.SealedHeadersEntry.value:type_name -> hookgate.storage.v1.Ciphertext
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_storage_v1_storage_proto_init() }
@@ -587,7 +833,7 @@ func file_hookgate_storage_v1_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_storage_v1_storage_proto_rawDesc), len(file_hookgate_storage_v1_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -48,6 +48,12 @@ const (
 	// EndpointServiceDeleteEndpointProcedure is the fully-qualified name of the EndpointService's
 	// DeleteEndpoint RPC.
 	EndpointServiceDeleteEndpointProcedure = "/hookgate.v1.EndpointService/DeleteEndpoint"
+	// EndpointServiceEnableEndpointProcedure is the fully-qualified name of the EndpointService's
+	// EnableEndpoint RPC.
+	EndpointServiceEnableEndpointProcedure = "/hookgate.v1.EndpointService/EnableEndpoint"
+	// EndpointServiceDisableEndpointProcedure is the fully-qualified name of the EndpointService's
+	// DisableEndpoint RPC.
+	EndpointServiceDisableEndpointProcedure = "/hookgate.v1.EndpointService/DisableEndpoint"
 	// EndpointServiceGetEndpointSecretProcedure is the fully-qualified name of the EndpointService's
 	// GetEndpointSecret RPC.
 	EndpointServiceGetEndpointSecretProcedure = "/hookgate.v1.EndpointService/GetEndpointSecret"
@@ -67,7 +73,13 @@ type EndpointServiceClient interface {
 	ListEndpoints(context.Context, *connect.Request[v1.ListEndpointsRequest]) (*connect.Response[v1.ListEndpointsResponse], error)
 	UpdateEndpoint(context.Context, *connect.Request[v1.UpdateEndpointRequest]) (*connect.Response[v1.UpdateEndpointResponse], error)
 	DeleteEndpoint(context.Context, *connect.Request[v1.DeleteEndpointRequest]) (*connect.Response[v1.DeleteEndpointResponse], error)
-	// GetEndpointSecret returns the current signing secret.
+	// EnableEndpoint resumes deliveries to a disabled endpoint.
+	EnableEndpoint(context.Context, *connect.Request[v1.EnableEndpointRequest]) (*connect.Response[v1.EnableEndpointResponse], error)
+	// DisableEndpoint stops deliveries to an endpoint and cancels its pending
+	// retries.
+	DisableEndpoint(context.Context, *connect.Request[v1.DisableEndpointRequest]) (*connect.Response[v1.DisableEndpointResponse], error)
+	// GetEndpointSecret returns the current signing secret when the tenant
+	// allows it (Tenant.allow_endpoint_secret_read).
 	GetEndpointSecret(context.Context, *connect.Request[v1.GetEndpointSecretRequest]) (*connect.Response[v1.GetEndpointSecretResponse], error)
 	// RotateEndpointSecret issues a new signing secret; messages are signed with
 	// both during the grace period.
@@ -117,6 +129,18 @@ func NewEndpointServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(endpointServiceMethods.ByName("DeleteEndpoint")),
 			connect.WithClientOptions(opts...),
 		),
+		enableEndpoint: connect.NewClient[v1.EnableEndpointRequest, v1.EnableEndpointResponse](
+			httpClient,
+			baseURL+EndpointServiceEnableEndpointProcedure,
+			connect.WithSchema(endpointServiceMethods.ByName("EnableEndpoint")),
+			connect.WithClientOptions(opts...),
+		),
+		disableEndpoint: connect.NewClient[v1.DisableEndpointRequest, v1.DisableEndpointResponse](
+			httpClient,
+			baseURL+EndpointServiceDisableEndpointProcedure,
+			connect.WithSchema(endpointServiceMethods.ByName("DisableEndpoint")),
+			connect.WithClientOptions(opts...),
+		),
 		getEndpointSecret: connect.NewClient[v1.GetEndpointSecretRequest, v1.GetEndpointSecretResponse](
 			httpClient,
 			baseURL+EndpointServiceGetEndpointSecretProcedure,
@@ -145,6 +169,8 @@ type endpointServiceClient struct {
 	listEndpoints        *connect.Client[v1.ListEndpointsRequest, v1.ListEndpointsResponse]
 	updateEndpoint       *connect.Client[v1.UpdateEndpointRequest, v1.UpdateEndpointResponse]
 	deleteEndpoint       *connect.Client[v1.DeleteEndpointRequest, v1.DeleteEndpointResponse]
+	enableEndpoint       *connect.Client[v1.EnableEndpointRequest, v1.EnableEndpointResponse]
+	disableEndpoint      *connect.Client[v1.DisableEndpointRequest, v1.DisableEndpointResponse]
 	getEndpointSecret    *connect.Client[v1.GetEndpointSecretRequest, v1.GetEndpointSecretResponse]
 	rotateEndpointSecret *connect.Client[v1.RotateEndpointSecretRequest, v1.RotateEndpointSecretResponse]
 	getEndpointHealth    *connect.Client[v1.GetEndpointHealthRequest, v1.GetEndpointHealthResponse]
@@ -175,6 +201,16 @@ func (c *endpointServiceClient) DeleteEndpoint(ctx context.Context, req *connect
 	return c.deleteEndpoint.CallUnary(ctx, req)
 }
 
+// EnableEndpoint calls hookgate.v1.EndpointService.EnableEndpoint.
+func (c *endpointServiceClient) EnableEndpoint(ctx context.Context, req *connect.Request[v1.EnableEndpointRequest]) (*connect.Response[v1.EnableEndpointResponse], error) {
+	return c.enableEndpoint.CallUnary(ctx, req)
+}
+
+// DisableEndpoint calls hookgate.v1.EndpointService.DisableEndpoint.
+func (c *endpointServiceClient) DisableEndpoint(ctx context.Context, req *connect.Request[v1.DisableEndpointRequest]) (*connect.Response[v1.DisableEndpointResponse], error) {
+	return c.disableEndpoint.CallUnary(ctx, req)
+}
+
 // GetEndpointSecret calls hookgate.v1.EndpointService.GetEndpointSecret.
 func (c *endpointServiceClient) GetEndpointSecret(ctx context.Context, req *connect.Request[v1.GetEndpointSecretRequest]) (*connect.Response[v1.GetEndpointSecretResponse], error) {
 	return c.getEndpointSecret.CallUnary(ctx, req)
@@ -198,7 +234,13 @@ type EndpointServiceHandler interface {
 	ListEndpoints(context.Context, *connect.Request[v1.ListEndpointsRequest]) (*connect.Response[v1.ListEndpointsResponse], error)
 	UpdateEndpoint(context.Context, *connect.Request[v1.UpdateEndpointRequest]) (*connect.Response[v1.UpdateEndpointResponse], error)
 	DeleteEndpoint(context.Context, *connect.Request[v1.DeleteEndpointRequest]) (*connect.Response[v1.DeleteEndpointResponse], error)
-	// GetEndpointSecret returns the current signing secret.
+	// EnableEndpoint resumes deliveries to a disabled endpoint.
+	EnableEndpoint(context.Context, *connect.Request[v1.EnableEndpointRequest]) (*connect.Response[v1.EnableEndpointResponse], error)
+	// DisableEndpoint stops deliveries to an endpoint and cancels its pending
+	// retries.
+	DisableEndpoint(context.Context, *connect.Request[v1.DisableEndpointRequest]) (*connect.Response[v1.DisableEndpointResponse], error)
+	// GetEndpointSecret returns the current signing secret when the tenant
+	// allows it (Tenant.allow_endpoint_secret_read).
 	GetEndpointSecret(context.Context, *connect.Request[v1.GetEndpointSecretRequest]) (*connect.Response[v1.GetEndpointSecretResponse], error)
 	// RotateEndpointSecret issues a new signing secret; messages are signed with
 	// both during the grace period.
@@ -244,6 +286,18 @@ func NewEndpointServiceHandler(svc EndpointServiceHandler, opts ...connect.Handl
 		connect.WithSchema(endpointServiceMethods.ByName("DeleteEndpoint")),
 		connect.WithHandlerOptions(opts...),
 	)
+	endpointServiceEnableEndpointHandler := connect.NewUnaryHandler(
+		EndpointServiceEnableEndpointProcedure,
+		svc.EnableEndpoint,
+		connect.WithSchema(endpointServiceMethods.ByName("EnableEndpoint")),
+		connect.WithHandlerOptions(opts...),
+	)
+	endpointServiceDisableEndpointHandler := connect.NewUnaryHandler(
+		EndpointServiceDisableEndpointProcedure,
+		svc.DisableEndpoint,
+		connect.WithSchema(endpointServiceMethods.ByName("DisableEndpoint")),
+		connect.WithHandlerOptions(opts...),
+	)
 	endpointServiceGetEndpointSecretHandler := connect.NewUnaryHandler(
 		EndpointServiceGetEndpointSecretProcedure,
 		svc.GetEndpointSecret,
@@ -274,6 +328,10 @@ func NewEndpointServiceHandler(svc EndpointServiceHandler, opts ...connect.Handl
 			endpointServiceUpdateEndpointHandler.ServeHTTP(w, r)
 		case EndpointServiceDeleteEndpointProcedure:
 			endpointServiceDeleteEndpointHandler.ServeHTTP(w, r)
+		case EndpointServiceEnableEndpointProcedure:
+			endpointServiceEnableEndpointHandler.ServeHTTP(w, r)
+		case EndpointServiceDisableEndpointProcedure:
+			endpointServiceDisableEndpointHandler.ServeHTTP(w, r)
 		case EndpointServiceGetEndpointSecretProcedure:
 			endpointServiceGetEndpointSecretHandler.ServeHTTP(w, r)
 		case EndpointServiceRotateEndpointSecretProcedure:
@@ -307,6 +365,14 @@ func (UnimplementedEndpointServiceHandler) UpdateEndpoint(context.Context, *conn
 
 func (UnimplementedEndpointServiceHandler) DeleteEndpoint(context.Context, *connect.Request[v1.DeleteEndpointRequest]) (*connect.Response[v1.DeleteEndpointResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.EndpointService.DeleteEndpoint is not implemented"))
+}
+
+func (UnimplementedEndpointServiceHandler) EnableEndpoint(context.Context, *connect.Request[v1.EnableEndpointRequest]) (*connect.Response[v1.EnableEndpointResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.EndpointService.EnableEndpoint is not implemented"))
+}
+
+func (UnimplementedEndpointServiceHandler) DisableEndpoint(context.Context, *connect.Request[v1.DisableEndpointRequest]) (*connect.Response[v1.DisableEndpointResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.EndpointService.DisableEndpoint is not implemented"))
 }
 
 func (UnimplementedEndpointServiceHandler) GetEndpointSecret(context.Context, *connect.Request[v1.GetEndpointSecretRequest]) (*connect.Response[v1.GetEndpointSecretResponse], error) {

@@ -48,6 +48,12 @@ const (
 	// EventTypeServiceDeleteEventTypeProcedure is the fully-qualified name of the EventTypeService's
 	// DeleteEventType RPC.
 	EventTypeServiceDeleteEventTypeProcedure = "/hookgate.v1.EventTypeService/DeleteEventType"
+	// EventTypeServiceArchiveEventTypeProcedure is the fully-qualified name of the EventTypeService's
+	// ArchiveEventType RPC.
+	EventTypeServiceArchiveEventTypeProcedure = "/hookgate.v1.EventTypeService/ArchiveEventType"
+	// EventTypeServiceUnarchiveEventTypeProcedure is the fully-qualified name of the EventTypeService's
+	// UnarchiveEventType RPC.
+	EventTypeServiceUnarchiveEventTypeProcedure = "/hookgate.v1.EventTypeService/UnarchiveEventType"
 )
 
 // EventTypeServiceClient is a client for the hookgate.v1.EventTypeService service.
@@ -56,7 +62,14 @@ type EventTypeServiceClient interface {
 	GetEventType(context.Context, *connect.Request[v1.GetEventTypeRequest]) (*connect.Response[v1.GetEventTypeResponse], error)
 	ListEventTypes(context.Context, *connect.Request[v1.ListEventTypesRequest]) (*connect.Response[v1.ListEventTypesResponse], error)
 	UpdateEventType(context.Context, *connect.Request[v1.UpdateEventTypeRequest]) (*connect.Response[v1.UpdateEventTypeResponse], error)
+	// DeleteEventType is refused with FailedPrecondition: messages and
+	// endpoints refer to event types by name, so they are archived instead.
 	DeleteEventType(context.Context, *connect.Request[v1.DeleteEventTypeRequest]) (*connect.Response[v1.DeleteEventTypeResponse], error)
+	// ArchiveEventType stops new messages and subscriptions of a type; its
+	// history and existing subscriptions stay.
+	ArchiveEventType(context.Context, *connect.Request[v1.ArchiveEventTypeRequest]) (*connect.Response[v1.ArchiveEventTypeResponse], error)
+	// UnarchiveEventType accepts messages of an archived type again.
+	UnarchiveEventType(context.Context, *connect.Request[v1.UnarchiveEventTypeRequest]) (*connect.Response[v1.UnarchiveEventTypeResponse], error)
 }
 
 // NewEventTypeServiceClient constructs a client for the hookgate.v1.EventTypeService service. By
@@ -100,16 +113,30 @@ func NewEventTypeServiceClient(httpClient connect.HTTPClient, baseURL string, op
 			connect.WithSchema(eventTypeServiceMethods.ByName("DeleteEventType")),
 			connect.WithClientOptions(opts...),
 		),
+		archiveEventType: connect.NewClient[v1.ArchiveEventTypeRequest, v1.ArchiveEventTypeResponse](
+			httpClient,
+			baseURL+EventTypeServiceArchiveEventTypeProcedure,
+			connect.WithSchema(eventTypeServiceMethods.ByName("ArchiveEventType")),
+			connect.WithClientOptions(opts...),
+		),
+		unarchiveEventType: connect.NewClient[v1.UnarchiveEventTypeRequest, v1.UnarchiveEventTypeResponse](
+			httpClient,
+			baseURL+EventTypeServiceUnarchiveEventTypeProcedure,
+			connect.WithSchema(eventTypeServiceMethods.ByName("UnarchiveEventType")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // eventTypeServiceClient implements EventTypeServiceClient.
 type eventTypeServiceClient struct {
-	createEventType *connect.Client[v1.CreateEventTypeRequest, v1.CreateEventTypeResponse]
-	getEventType    *connect.Client[v1.GetEventTypeRequest, v1.GetEventTypeResponse]
-	listEventTypes  *connect.Client[v1.ListEventTypesRequest, v1.ListEventTypesResponse]
-	updateEventType *connect.Client[v1.UpdateEventTypeRequest, v1.UpdateEventTypeResponse]
-	deleteEventType *connect.Client[v1.DeleteEventTypeRequest, v1.DeleteEventTypeResponse]
+	createEventType    *connect.Client[v1.CreateEventTypeRequest, v1.CreateEventTypeResponse]
+	getEventType       *connect.Client[v1.GetEventTypeRequest, v1.GetEventTypeResponse]
+	listEventTypes     *connect.Client[v1.ListEventTypesRequest, v1.ListEventTypesResponse]
+	updateEventType    *connect.Client[v1.UpdateEventTypeRequest, v1.UpdateEventTypeResponse]
+	deleteEventType    *connect.Client[v1.DeleteEventTypeRequest, v1.DeleteEventTypeResponse]
+	archiveEventType   *connect.Client[v1.ArchiveEventTypeRequest, v1.ArchiveEventTypeResponse]
+	unarchiveEventType *connect.Client[v1.UnarchiveEventTypeRequest, v1.UnarchiveEventTypeResponse]
 }
 
 // CreateEventType calls hookgate.v1.EventTypeService.CreateEventType.
@@ -137,13 +164,30 @@ func (c *eventTypeServiceClient) DeleteEventType(ctx context.Context, req *conne
 	return c.deleteEventType.CallUnary(ctx, req)
 }
 
+// ArchiveEventType calls hookgate.v1.EventTypeService.ArchiveEventType.
+func (c *eventTypeServiceClient) ArchiveEventType(ctx context.Context, req *connect.Request[v1.ArchiveEventTypeRequest]) (*connect.Response[v1.ArchiveEventTypeResponse], error) {
+	return c.archiveEventType.CallUnary(ctx, req)
+}
+
+// UnarchiveEventType calls hookgate.v1.EventTypeService.UnarchiveEventType.
+func (c *eventTypeServiceClient) UnarchiveEventType(ctx context.Context, req *connect.Request[v1.UnarchiveEventTypeRequest]) (*connect.Response[v1.UnarchiveEventTypeResponse], error) {
+	return c.unarchiveEventType.CallUnary(ctx, req)
+}
+
 // EventTypeServiceHandler is an implementation of the hookgate.v1.EventTypeService service.
 type EventTypeServiceHandler interface {
 	CreateEventType(context.Context, *connect.Request[v1.CreateEventTypeRequest]) (*connect.Response[v1.CreateEventTypeResponse], error)
 	GetEventType(context.Context, *connect.Request[v1.GetEventTypeRequest]) (*connect.Response[v1.GetEventTypeResponse], error)
 	ListEventTypes(context.Context, *connect.Request[v1.ListEventTypesRequest]) (*connect.Response[v1.ListEventTypesResponse], error)
 	UpdateEventType(context.Context, *connect.Request[v1.UpdateEventTypeRequest]) (*connect.Response[v1.UpdateEventTypeResponse], error)
+	// DeleteEventType is refused with FailedPrecondition: messages and
+	// endpoints refer to event types by name, so they are archived instead.
 	DeleteEventType(context.Context, *connect.Request[v1.DeleteEventTypeRequest]) (*connect.Response[v1.DeleteEventTypeResponse], error)
+	// ArchiveEventType stops new messages and subscriptions of a type; its
+	// history and existing subscriptions stay.
+	ArchiveEventType(context.Context, *connect.Request[v1.ArchiveEventTypeRequest]) (*connect.Response[v1.ArchiveEventTypeResponse], error)
+	// UnarchiveEventType accepts messages of an archived type again.
+	UnarchiveEventType(context.Context, *connect.Request[v1.UnarchiveEventTypeRequest]) (*connect.Response[v1.UnarchiveEventTypeResponse], error)
 }
 
 // NewEventTypeServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -183,6 +227,18 @@ func NewEventTypeServiceHandler(svc EventTypeServiceHandler, opts ...connect.Han
 		connect.WithSchema(eventTypeServiceMethods.ByName("DeleteEventType")),
 		connect.WithHandlerOptions(opts...),
 	)
+	eventTypeServiceArchiveEventTypeHandler := connect.NewUnaryHandler(
+		EventTypeServiceArchiveEventTypeProcedure,
+		svc.ArchiveEventType,
+		connect.WithSchema(eventTypeServiceMethods.ByName("ArchiveEventType")),
+		connect.WithHandlerOptions(opts...),
+	)
+	eventTypeServiceUnarchiveEventTypeHandler := connect.NewUnaryHandler(
+		EventTypeServiceUnarchiveEventTypeProcedure,
+		svc.UnarchiveEventType,
+		connect.WithSchema(eventTypeServiceMethods.ByName("UnarchiveEventType")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/hookgate.v1.EventTypeService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case EventTypeServiceCreateEventTypeProcedure:
@@ -195,6 +251,10 @@ func NewEventTypeServiceHandler(svc EventTypeServiceHandler, opts ...connect.Han
 			eventTypeServiceUpdateEventTypeHandler.ServeHTTP(w, r)
 		case EventTypeServiceDeleteEventTypeProcedure:
 			eventTypeServiceDeleteEventTypeHandler.ServeHTTP(w, r)
+		case EventTypeServiceArchiveEventTypeProcedure:
+			eventTypeServiceArchiveEventTypeHandler.ServeHTTP(w, r)
+		case EventTypeServiceUnarchiveEventTypeProcedure:
+			eventTypeServiceUnarchiveEventTypeHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -222,4 +282,12 @@ func (UnimplementedEventTypeServiceHandler) UpdateEventType(context.Context, *co
 
 func (UnimplementedEventTypeServiceHandler) DeleteEventType(context.Context, *connect.Request[v1.DeleteEventTypeRequest]) (*connect.Response[v1.DeleteEventTypeResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.EventTypeService.DeleteEventType is not implemented"))
+}
+
+func (UnimplementedEventTypeServiceHandler) ArchiveEventType(context.Context, *connect.Request[v1.ArchiveEventTypeRequest]) (*connect.Response[v1.ArchiveEventTypeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.EventTypeService.ArchiveEventType is not implemented"))
+}
+
+func (UnimplementedEventTypeServiceHandler) UnarchiveEventType(context.Context, *connect.Request[v1.UnarchiveEventTypeRequest]) (*connect.Response[v1.UnarchiveEventTypeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.EventTypeService.UnarchiveEventType is not implemented"))
 }
