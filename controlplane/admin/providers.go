@@ -1,7 +1,15 @@
 package admin
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
 	"maps"
+	"net/textproto"
 	"regexp"
 	"slices"
 	"strings"
@@ -127,6 +135,9 @@ func validateProviderSecrets(p hookgatev1.Provider, given map[string]string) (pr
 			set.refs[name] = param
 			continue
 		}
+		if err := validateSecretFormat(field, p, name, value); err != nil {
+			return providerSecretSet{}, err
+		}
 		if set.literals == nil {
 			set.literals = map[string]string{}
 		}
@@ -143,6 +154,104 @@ func validateSecretValue(field, name, value string) error {
 		return invalid(field, "secret %q must be UTF-8 of at most %d bytes", name, maxSecretLen)
 	}
 	return nil
+}
+
+// secretFormats checks the values of the secrets whose form the edge
+// parses (dataplane/verify asymmetric.go and the Standard Webhooks key in
+// hmac.go, which this module may not import): a value the edge cannot
+// parse verifies nothing, and every call would be answered 401. Each
+// returns "" or what the value must be, never the value.
+var secretFormats = map[hookgatev1.Provider]map[string]func(string) string{
+	hookgatev1.Provider_PROVIDER_DISCORD:           {"public_key": discordPublicKey},
+	hookgatev1.Provider_PROVIDER_SENDGRID:          {"public_key": sendgridPublicKey},
+	hookgatev1.Provider_PROVIDER_STANDARD_WEBHOOKS: {"signing_secret": standardSigningSecret, "public_key": standardPublicKey},
+}
+
+// validateSecretFormat checks a literal value of the secret name against
+// the form the edge parses for the provider. References are not checked:
+// the parameter's value can change after registration (and is checked by
+// nobody then), so a parameter of the wrong form reads at the edge as
+// secret_missing, like any unusable value.
+func validateSecretFormat(field string, p hookgatev1.Provider, name, value string) error {
+	check := secretFormats[p][name]
+	if check == nil {
+		return nil
+	}
+	if problem := check(value); problem != "" {
+		return invalid(field, "%s secret %q %s", ProviderLabel(p), name, problem)
+	}
+	return nil
+}
+
+// discordPublicKey: the application's Ed25519 public key as the developer
+// portal shows it, hex (either case), exactly as the edge decodes it.
+func discordPublicKey(v string) string {
+	const problem = "must be 64 hex characters: the application's 32-byte Ed25519 public key"
+	if len(v) != 2*ed25519.PublicKeySize {
+		return problem
+	}
+	if _, err := hex.DecodeString(v); err != nil {
+		return problem
+	}
+	return ""
+}
+
+// sendgridPublicKey: the verification key as SendGrid shows it, base64 DER
+// SubjectPublicKeyInfo, or PEM; blanks around it are ignored, as the edge
+// ignores them.
+func sendgridPublicKey(v string) string {
+	const problem = "must be an ECDSA P-256 public key, base64 DER (SubjectPublicKeyInfo) as SendGrid shows it, or PEM"
+	v = strings.TrimSpace(v)
+	var der []byte
+	if strings.HasPrefix(v, "-----BEGIN") {
+		block, _ := pem.Decode([]byte(v))
+		if block == nil {
+			return problem
+		}
+		der = block.Bytes
+	} else {
+		var err error
+		if der, err = base64.StdEncoding.DecodeString(v); err != nil {
+			return problem
+		}
+	}
+	key, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return problem
+	}
+	if pub, ok := key.(*ecdsa.PublicKey); !ok || pub.Curve != elliptic.P256() {
+		return problem
+	}
+	return ""
+}
+
+// standardSigningSecret: whsec_ + base64, or bare base64, of 24 to 64
+// bytes (the Standard Webhooks specification's bounds; the edge needs at
+// least one byte).
+func standardSigningSecret(v string) string {
+	k, err := decodeStandardKey(v, "whsec_")
+	if err != nil || len(k) < 24 || len(k) > 64 {
+		return "must be whsec_ followed by base64 (or bare base64) of 24 to 64 bytes"
+	}
+	return ""
+}
+
+// standardPublicKey: whpk_ + base64, or bare base64, of a 32-byte Ed25519
+// public key (for v1a signatures).
+func standardPublicKey(v string) string {
+	k, err := decodeStandardKey(v, "whpk_")
+	if err != nil || len(k) != ed25519.PublicKeySize {
+		return "must be whpk_ followed by base64 (or bare base64) of a 32-byte Ed25519 public key"
+	}
+	return ""
+}
+
+// decodeStandardKey reads a Standard Webhooks key as the edge does: the
+// prefix stripped, up to two '=' of padding dropped, then unpadded
+// standard base64.
+func decodeStandardKey(v, prefix string) ([]byte, error) {
+	v = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(v, prefix), "="), "=")
+	return base64.RawStdEncoding.DecodeString(v)
 }
 
 // usesSecret reports whether the provider takes a secret of that name.
@@ -175,16 +284,36 @@ var (
 	customUnits      = []string{"s", "ms", "rfc3339"}
 )
 
-// CUSTOM_HMAC bounds.
+// CUSTOM_HMAC bounds. The edge compiles the same configuration with
+// dataplane/verify (verify.Custom), which this module may not import; these
+// rules are the edge's or tighter, so that everything registered here
+// compiles there (cmd/hookgate/contract holds the two to it).
 const (
 	DefaultTolerance = 5 * time.Minute
 	maxTolerance     = time.Hour
 	maxTemplate      = 1024
+	maxTemplateParts = 32
 	maxAffix         = 32
+	maxSeparator     = 4
 )
+
+// separatorForbidden are the characters a separator may not hold besides
+// letters and digits: they occur in base64 and base64url signatures and in
+// prefixes such as "sha256=", so splitting at them would cut entries.
+const separatorForbidden = "+/-_="
 
 // headerName is an HTTP field name (RFC 9110 token).
 var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+
+// ValidateCustomHmac checks c as registration checks a CUSTOM_HMAC
+// configuration and fills in the defaults registration stores (algorithm,
+// encoding, template, and with a timestamp header its unit and tolerance),
+// so c is then what the edge receives. The error is InvalidArgument naming
+// webhook.custom_hmac.<field>. It exists for the contract test that holds
+// the control plane to the edge's rules.
+func ValidateCustomHmac(c *hookgatev1.CustomHmac) error {
+	return validateCustomHmac(hookgatev1.Provider_PROVIDER_CUSTOM_HMAC, c)
+}
 
 func validateCustomHmac(p hookgatev1.Provider, c *hookgatev1.CustomHmac) error {
 	if p != hookgatev1.Provider_PROVIDER_CUSTOM_HMAC {
@@ -216,10 +345,8 @@ func validateCustomHmac(p hookgatev1.Provider, c *hookgatev1.CustomHmac) error {
 			return invalid("webhook.custom_hmac."+h.field, "must name an HTTP header")
 		}
 	}
-	for _, a := range []struct{ field, value string }{{"prefix", c.Prefix}, {"separator", c.Separator}, {"timestamp_prefix", c.TimestampPrefix}} {
-		if len(a.value) > maxAffix || !printable(a.value) {
-			return invalid("webhook.custom_hmac."+a.field, "must be at most %d printable ASCII characters", maxAffix)
-		}
+	if err := validateAffixes(c); err != nil {
+		return err
 	}
 	haveTimestamp := c.TimestampHeader != ""
 	if err := validateTimestamp(c, haveTimestamp); err != nil {
@@ -229,6 +356,40 @@ func validateCustomHmac(p hookgatev1.Provider, c *hookgatev1.CustomHmac) error {
 		c.Template = "{body}"
 	}
 	return validateTemplate(c.Template, haveTimestamp, c.IdHeader != "")
+}
+
+// validateAffixes checks prefix, timestamp_prefix and separator. The edge
+// splits the signature header at the separator and trims each entry of
+// blanks before it matches the prefixes, so a prefix that starts with a
+// blank or holds the separator could never match.
+func validateAffixes(c *hookgatev1.CustomHmac) error {
+	prefixes := []struct{ field, value string }{{"prefix", c.Prefix}, {"timestamp_prefix", c.TimestampPrefix}}
+	for _, a := range prefixes {
+		if len(a.value) > maxAffix || !printable(a.value) {
+			return invalid("webhook.custom_hmac."+a.field, "must be at most %d printable ASCII characters", maxAffix)
+		}
+		if strings.HasPrefix(a.value, " ") {
+			return invalid("webhook.custom_hmac."+a.field, "must not start with a blank: signature entries are trimmed of blanks before prefixes are matched")
+		}
+	}
+	sep := c.Separator
+	if sep == "" {
+		return nil
+	}
+	if len(sep) > maxSeparator || !printable(sep) {
+		return invalid("webhook.custom_hmac.separator", "must be at most %d printable ASCII characters", maxSeparator)
+	}
+	for i := 0; i < len(sep); i++ {
+		if alnum(sep[i]) || strings.IndexByte(separatorForbidden, sep[i]) >= 0 {
+			return invalid("webhook.custom_hmac.separator", "%q must not contain letters, digits or any of %s: they occur in signatures and prefixes", sep, separatorForbidden)
+		}
+	}
+	for _, a := range prefixes {
+		if strings.Contains(a.value, sep) {
+			return invalid("webhook.custom_hmac.separator", "%q appears in custom_hmac.%s: splitting entries at it would cut the prefix", sep, a.field)
+		}
+	}
+	return nil
 }
 
 // validateTimestamp checks and defaults the unit, the tolerance and the
@@ -251,8 +412,12 @@ func validateTimestamp(c *hookgatev1.CustomHmac, haveTimestamp bool) error {
 	if !slices.Contains(customUnits, c.TimestampUnit) {
 		return invalid("webhook.custom_hmac.timestamp_unit", "%q: want s, ms or rfc3339", c.TimestampUnit)
 	}
-	if c.TimestampHeader == c.Header && (c.TimestampPrefix == "" || c.Separator == "") {
-		return invalid("webhook.custom_hmac.timestamp_prefix", "a timestamp in the signature header needs timestamp_prefix and separator")
+	// Header names compare as HTTP does (the edge reads both through
+	// http.Header): "stripe-signature" is "Stripe-Signature".
+	if textproto.CanonicalMIMEHeaderKey(c.TimestampHeader) == textproto.CanonicalMIMEHeaderKey(c.Header) {
+		if err := validateTimestampEntry(c); err != nil {
+			return err
+		}
 	}
 	if c.Tolerance == nil {
 		c.Tolerance = durationpb.New(DefaultTolerance)
@@ -266,6 +431,22 @@ func validateTimestamp(c *hookgatev1.CustomHmac, haveTimestamp bool) error {
 	return nil
 }
 
+// validateTimestampEntry checks a timestamp carried in the signature header
+// itself (Stripe's "t=…,v1=…"): the edge tells the timestamp entry from
+// signature entries by their prefixes alone, so both are needed and neither
+// may start the other.
+func validateTimestampEntry(c *hookgatev1.CustomHmac) error {
+	switch {
+	case c.TimestampPrefix == "" || c.Separator == "":
+		return invalid("webhook.custom_hmac.timestamp_prefix", "a timestamp in the signature header (timestamp_header is header, ignoring case) needs timestamp_prefix and separator")
+	case c.Prefix == "":
+		return invalid("webhook.custom_hmac.prefix", "is required when the timestamp is in the signature header, to tell signature entries from the timestamp entry")
+	case strings.HasPrefix(c.TimestampPrefix, c.Prefix), strings.HasPrefix(c.Prefix, c.TimestampPrefix):
+		return invalid("webhook.custom_hmac.timestamp_prefix", "%q and prefix %q: neither may start the other, or a signature entry could be read as the timestamp", c.TimestampPrefix, c.Prefix)
+	}
+	return nil
+}
+
 func printable(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
@@ -275,15 +456,24 @@ func printable(s string) bool {
 	return true
 }
 
+func alnum(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+}
+
 // validateTemplate accepts {body}, {timestamp} (with a timestamp header),
 // {id} (with an id header), {url}, {method} and {header:Name} placeholders
-// in otherwise literal text. {body} is required: a signature that does not
-// cover the body authenticates nothing the consumer reads.
+// in otherwise literal text, at most maxTemplateParts pieces counted as the
+// edge compiles them (each placeholder and each run of text between them).
+// {body} appears exactly once: a signature that does not cover the body
+// authenticates nothing the consumer reads, and the edge streams the body
+// once. With a timestamp header, {timestamp} is required: a timestamp the
+// signature does not cover proves nothing about freshness.
 func validateTemplate(t string, haveTimestamp, haveID bool) error {
 	const field = "webhook.custom_hmac.template"
 	if len(t) > maxTemplate || !utf8.ValidString(t) {
 		return invalid(field, "must be UTF-8 of at most %d bytes", maxTemplate)
 	}
+	bodies, timestamps, parts := 0, 0, 0
 	rest := t
 	for {
 		i := strings.IndexAny(rest, "{}")
@@ -297,13 +487,20 @@ func validateTemplate(t string, haveTimestamp, haveID bool) error {
 		if j < 0 || rest[i+1+j] == '{' {
 			return invalid(field, "unclosed '{'")
 		}
+		if i > 0 {
+			parts++ // the text before the placeholder
+		}
+		parts++
 		ph := rest[i+1 : i+1+j]
 		switch {
-		case ph == "body", ph == "url", ph == "method":
+		case ph == "body":
+			bodies++
+		case ph == "url", ph == "method":
 		case ph == "timestamp":
 			if !haveTimestamp {
 				return invalid(field, "{timestamp} needs custom_hmac.timestamp_header")
 			}
+			timestamps++
 		case ph == "id":
 			if !haveID {
 				return invalid(field, "{id} needs custom_hmac.id_header")
@@ -317,8 +514,18 @@ func validateTemplate(t string, haveTimestamp, haveID bool) error {
 		}
 		rest = rest[i+1+j+1:]
 	}
-	if !strings.Contains(t, "{body}") {
+	if rest != "" {
+		parts++
+	}
+	switch {
+	case bodies == 0:
 		return invalid(field, "must contain {body}")
+	case bodies > 1:
+		return invalid(field, "must contain {body} exactly once, not %d times", bodies)
+	case parts > maxTemplateParts:
+		return invalid(field, "has %d parts (placeholders and the text between them): at most %d", parts, maxTemplateParts)
+	case haveTimestamp && timestamps == 0:
+		return invalid(field, "must contain {timestamp}: custom_hmac.timestamp_header is set, and a timestamp the signature does not cover proves nothing")
 	}
 	return nil
 }
