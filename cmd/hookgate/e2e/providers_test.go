@@ -47,6 +47,12 @@ func TestProviders(t *testing.T) {
 			t.Parallel()
 			configParamReference(t, e)
 		})
+		for _, v := range publishedVectors {
+			t.Run("vector/"+v.provider, func(t *testing.T) {
+				t.Parallel()
+				vectorRow(t, e, v)
+			})
+		}
 	})
 }
 
@@ -231,4 +237,51 @@ func configParamReference(t *testing.T, e *signedEdge) {
 	if envs := e.envelopes(t, w.subject); len(envs) != 3 {
 		t.Fatalf("%d envelopes, want 3", len(envs))
 	}
+}
+
+// publishedVectors are shared/providers.md's vectors of schemes that sign
+// neither a timestamp nor the URL, so they pass the edge as written:
+// GitHub's own (§2) and the self-made ones of §3, header values verbatim.
+var publishedVectors = []struct {
+	provider, secretName, secret, body, contentType, header, value string
+}{
+	{"github", "secret", "It's a Secret to Everybody", "Hello, World!", "text/plain", "X-Hub-Signature-256",
+		"sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"},
+	{"shopify", "secret", "hush", `{"hello":"world"}`, "application/json", "X-Shopify-Hmac-Sha256", "0qgAiZj+St/dOktwfRHyqrd5hPy1tVi7miu0TOYKc3s="},
+	{"meta", "app_secret", "meta-app-secret", `{"hello":"world"}`, "application/json", "X-Hub-Signature-256",
+		"sha256=9a80f274cdf922bda93e97d61ba065cbedb86ed276e200ef86cb5593212cf7da"},
+	{"intercom", "client_secret", "intercom-client-secret", `{"hello":"world"}`, "application/json", "X-Hub-Signature",
+		"sha1=885e3669670608450143fbbd758f8914406c1b45"},
+	{"bitbucket", "secret", "bb-secret", `{"hello":"world"}`, "application/json", "X-Hub-Signature",
+		"sha256=914f961be9c898d1b839b6085cce8dff6a6161858d86db7074c3d64480daa5b0"},
+	{"typeform", "secret", "abc123", `{"hello":"world"}`, "application/json", "Typeform-Signature",
+		"sha256=BcQQPd/YxSFBuAi5moSuh1VbUaQ3TqQfZoCxgE5Z7OE="},
+	{"pagerduty", "secret", "pd-secret", `{"hello":"world"}`, "application/json", "X-PagerDuty-Signature",
+		"v1=1495a8045513325560365e9275b635c31d551fd5413c7a374792e30388d036ec"},
+}
+
+// vectorRow sends one vector to a webhook holding its secret: accepted
+// and published as verified; with a byte of the body changed, refused.
+func vectorRow(t *testing.T, e *signedEdge, v struct {
+	provider, secretName, secret, body, contentType, header, value string
+}) {
+	secrets := map[string]string{v.secretName: v.secret}
+	if v.provider == "meta" {
+		secrets["verify_token"] = "vector-verify-token"
+	}
+	w := e.create(t, "vector-"+v.provider, v.provider, processOf("vector-"+v.provider), secrets)
+	c := verifytest.Call{Method: http.MethodPost, URL: w.url, Header: http.Header{}, Body: []byte(v.body)}
+	c.Header.Set("Content-Type", v.contentType)
+	c.Header.Set(v.header, v.value)
+	id := eventID(t, sendFirst(t, func() verifytest.Call { return c }), v.provider+" vector")
+	tampered := c.Clone()
+	tampered.Body[len(tampered.Body)-3] ^= 0x20 // a letter's case
+	if a := send(t, tampered); a.status != http.StatusUnauthorized {
+		t.Fatalf("%s vector with a changed byte: %d, want 401", v.provider, a.status)
+	}
+	envs := e.envelopes(t, w.subject)
+	if len(envs) != 1 || envs[0]["id"] != id {
+		t.Fatalf("envelopes %v, want only %s", envs, id)
+	}
+	checkVerified(t, envs[0], strings.ToUpper(v.provider))
 }
