@@ -108,7 +108,9 @@ func projectKeys(etcdKey string) [numRoles]string {
 // parseWebhookKey splits /hookgate/webhooks/{tenant}/{id}.
 func parseWebhookKey(etcdKey string) (tenant, id string, ok bool) {
 	rest, ok := strings.CutPrefix(etcdKey, store.WebhooksPrefix)
-	if !ok || strings.HasPrefix(etcdKey, store.ConfigParamsPrefix) {
+	// "_params/", "_apps/", "_endpoints/", … hold other records; no tenant
+	// slug starts with "_".
+	if !ok || strings.HasPrefix(rest, "_") {
 		return "", "", false
 	}
 	tenant, id, ok = strings.Cut(rest, "/")

@@ -47,3 +47,51 @@ func paramRefsPrefix(tenant, name string) string {
 func paramRefKey(tenant, name, webhookID string) string {
 	return paramRefsPrefix(tenant, name) + webhookID
 }
+
+// Outbound records live below WebhooksPrefix, like config parameters, so
+// the one config watch sees them in the same revision order. Each prefix
+// starts with "_", which no tenant slug does.
+const (
+	// AppsPrefix holds applications: {tenant}/{id}.
+	AppsPrefix = WebhooksPrefix + "_apps/"
+	// AppUIDsPrefix indexes applications by the tenant's uid:
+	// {tenant}/{uid} → id.
+	AppUIDsPrefix = Prefix + "app-uids/"
+	// EventTypesPrefix holds event types: {tenant}/{name}.
+	EventTypesPrefix = WebhooksPrefix + "_event-types/"
+	// EndpointsPrefix holds endpoints below their application:
+	// {tenant}/{app_id}/{id}, so deleting an application removes its
+	// endpoints with one range delete.
+	EndpointsPrefix = WebhooksPrefix + "_endpoints/"
+	// EndpointIDsPrefix indexes endpoints by id: {tenant}/{id} → app_id.
+	EndpointIDsPrefix = Prefix + "endpoint-ids/"
+	// TenantMirrorsPrefix holds a copy of each tenant, {tenant}, written
+	// with the tenant, for the config watch.
+	TenantMirrorsPrefix = WebhooksPrefix + "_tenants/"
+)
+
+// AppKey is where the ApplicationRecord of one application is stored.
+func AppKey(tenant, id string) string { return AppsPrefix + tenant + "/" + id }
+
+// EventTypeKey is where the EventTypeRecord of one event type is stored.
+func EventTypeKey(tenant, name string) string { return EventTypesPrefix + tenant + "/" + name }
+
+// EndpointKey is where the EndpointRecord of one endpoint is stored.
+func EndpointKey(tenant, appID, id string) string {
+	return EndpointsPrefix + tenant + "/" + appID + "/" + id
+}
+
+// TenantMirrorKey is where the TenantMirror of one tenant is stored.
+func TenantMirrorKey(tenant string) string { return TenantMirrorsPrefix + tenant }
+
+// EndpointSecretAAD is the additional data an endpoint's sealed values are
+// sealed with: tenant, endpoint id and what the value is ("signing" for
+// the signing secrets, "header:" + canonical name for a header), so a
+// ciphertext opens only where it was written for.
+func EndpointSecretAAD(tenant, endpointID, name string) []byte {
+	return []byte("endpoint/" + tenant + "/" + endpointID + "#" + name)
+}
+
+func appUIDKey(tenant, uid string) string { return AppUIDsPrefix + tenant + "/" + uid }
+
+func endpointIDKey(tenant, id string) string { return EndpointIDsPrefix + tenant + "/" + id }

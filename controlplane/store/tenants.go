@@ -18,9 +18,13 @@ func (s *Store) CreateTenant(ctx context.Context, t *hookgatev1.Tenant) (*hookga
 	if err != nil {
 		return nil, fmt.Errorf("create tenant %s: %w", t.GetId(), err)
 	}
+	mirror, err := marshal(&storagev1.TenantMirror{Tenant: t})
+	if err != nil {
+		return nil, fmt.Errorf("create tenant %s: %w", t.GetId(), err)
+	}
 	resp, err := s.kv.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(tenantKey(t.GetId())), "=", 0)).
-		Then(clientv3.OpPut(tenantKey(t.GetId()), val)).
+		Then(clientv3.OpPut(tenantKey(t.GetId()), val), clientv3.OpPut(TenantMirrorKey(t.GetId()), mirror)).
 		Commit()
 	if err != nil {
 		return nil, fmt.Errorf("create tenant %s: %w", t.GetId(), err)
@@ -81,9 +85,15 @@ func (s *Store) UpdateTenant(ctx context.Context, tenant string, ifRevision int6
 	if err != nil {
 		return nil, fmt.Errorf("update tenant %s: %w", tenant, err)
 	}
+	// The mirror follows in the same transaction, so the config watch sees
+	// the tenant's outbound settings in revision order.
+	mirror, err := marshal(&storagev1.TenantMirror{Tenant: rec.Tenant})
+	if err != nil {
+		return nil, fmt.Errorf("update tenant %s: %w", tenant, err)
+	}
 	resp, err := s.kv.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(tenantKey(tenant)), "=", rev)).
-		Then(clientv3.OpPut(tenantKey(tenant), val)).
+		Then(clientv3.OpPut(tenantKey(tenant), val), clientv3.OpPut(TenantMirrorKey(tenant), mirror)).
 		Commit()
 	if err != nil {
 		return nil, fmt.Errorf("update tenant %s: %w", tenant, err)
@@ -96,7 +106,8 @@ func (s *Store) UpdateTenant(ctx context.Context, tenant string, ifRevision int6
 }
 
 // DeleteTenant removes a tenant with its webhooks, name index, tokens, config
-// parameters and their reference index in
+// parameters and their reference index, applications, event types,
+// endpoints and their indexes, in
 // one transaction of a fixed number of operations: each is a range delete
 // by prefix, so a tenant with any number of tokens can be deleted, and a
 // token created meanwhile (CreateToken compares the tenant key) is either
@@ -126,6 +137,12 @@ func (s *Store) DeleteTenant(ctx context.Context, tenant string, ifRevision int6
 			clientv3.OpDelete(tokenScopePrefix(tenant), clientv3.WithPrefix()),
 			clientv3.OpDelete(ConfigParamsPrefix+tenant+"/", clientv3.WithPrefix()),
 			clientv3.OpDelete(ConfigParamRefsPrefix+tenant+"/", clientv3.WithPrefix()),
+			clientv3.OpDelete(TenantMirrorKey(tenant)),
+			clientv3.OpDelete(AppsPrefix+tenant+"/", clientv3.WithPrefix()),
+			clientv3.OpDelete(AppUIDsPrefix+tenant+"/", clientv3.WithPrefix()),
+			clientv3.OpDelete(EventTypesPrefix+tenant+"/", clientv3.WithPrefix()),
+			clientv3.OpDelete(EndpointsPrefix+tenant+"/", clientv3.WithPrefix()),
+			clientv3.OpDelete(EndpointIDsPrefix+tenant+"/", clientv3.WithPrefix()),
 		).Commit()
 	if err != nil {
 		return fmt.Errorf("delete tenant %s: %w", tenant, err)

@@ -242,13 +242,16 @@ func (s *Store) ExpirePreviousKeys(ctx context.Context, now time.Time) (int, err
 	removed := 0
 	for _, kv := range resp.Kvs {
 		idx := string(kv.Key)
-		tenant, id, param, ok := parseExpiryKey(idx)
+		tenant, id, kind, ok := parseExpiryKey(idx)
 		if !ok {
 			continue
 		}
-		if param {
+		switch kind {
+		case "params":
 			err = s.expireParam(ctx, tenant, id, idx, now)
-		} else {
+		case "endpoints":
+			err = s.expireEndpoint(ctx, tenant, id, idx, now)
+		default:
 			_, _, err = s.UpdateWebhook(ctx, tenant, id, 0, func(rec *storagev1.WebhookRecord) error {
 				if !slices.Contains(expiryKeys(rec), idx) {
 					return errNothingToDo
@@ -323,17 +326,18 @@ func paramExpiryKey(rec *storagev1.ConfigParamRecord) string {
 
 func expiryStamp(t time.Time) string { return fmt.Sprintf("%020d", max(t.UnixNano(), 0)) }
 
-// parseExpiryKey reads an expiry-index entry: a webhook's (tenant, id) or a
-// parameter's (tenant, name, param true).
-func parseExpiryKey(k string) (tenant, id string, param, ok bool) {
+// parseExpiryKey reads an expiry-index entry: a webhook's (tenant, id,
+// kind ""), a parameter's (tenant, name, "params") or an endpoint's
+// (tenant, id, "endpoints").
+func parseExpiryKey(k string) (tenant, id, kind string, ok bool) {
 	parts := strings.Split(strings.TrimPrefix(k, KeyExpiriesPrefix), "/")
 	switch {
 	case len(parts) == 3:
-		return parts[1], parts[2], false, true
-	case len(parts) == 4 && parts[2] == "params":
-		return parts[1], parts[3], true, true
+		return parts[1], parts[2], "", true
+	case len(parts) == 4 && (parts[2] == "params" || parts[2] == "endpoints"):
+		return parts[1], parts[3], parts[2], true
 	}
-	return "", "", false, false
+	return "", "", "", false
 }
 
 var errNothingToDo = errors.New("nothing to do")
