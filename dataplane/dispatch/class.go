@@ -23,6 +23,9 @@ const (
 	ClassBlockedAddress ErrorClass = "blocked_address"
 	// ClassConnection: any other network failure.
 	ClassConnection ErrorClass = "connection"
+	// ClassCancelled: the dispatcher itself stopped the attempt (shutdown);
+	// it says nothing about the endpoint and is made again.
+	ClassCancelled ErrorClass = "cancelled"
 	// ClassInvalidRequest: the request could not be built (a bad URL); a
 	// configuration fault that retrying will not cure.
 	ClassInvalidRequest ErrorClass = "invalid_request"
