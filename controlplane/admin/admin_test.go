@@ -68,6 +68,7 @@ func newEnv(t *testing.T) *env {
 		Tenants:  admin.NewTenantService(st, clock, log),
 		Webhooks: admin.NewWebhookService(st, kr, clock, log, "https://hooks.example.com", nil),
 		Params:   admin.NewConfigParamService(st, kr, clock, log),
+		Apps:     admin.NewAppService(st, clock, log),
 	}, admin.NewAuthenticator(st, log).Wrap, grpchealth.NewStaticChecker())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -104,6 +105,10 @@ func (e *env) webhooks(token string) hookgatev1connect.InboundWebhookServiceClie
 
 func (e *env) params(token string) hookgatev1connect.ConfigParamServiceClient {
 	return hookgatev1connect.NewConfigParamServiceClient(&http.Client{}, e.url, connect.WithInterceptors(bearer(token)))
+}
+
+func (e *env) apps(token string) hookgatev1connect.ApplicationServiceClient {
+	return hookgatev1connect.NewApplicationServiceClient(&http.Client{}, e.url, connect.WithInterceptors(bearer(token)))
 }
 
 // wantCode fails unless err is a Connect error with code.

@@ -189,8 +189,8 @@ func TestEveryMethodRefusesAnotherTenant(t *testing.T) {
 
 	// The sweep is not vacuous: a platform token gets past authorization
 	// (Unimplemented for a method not built yet, an answer for a built one).
-	code, _ := call(t, srv.Client(), srv.URL, hookgatev1connect.ApplicationServiceGetApplicationProcedure, false,
-		[]byte(`{"tenant":"acme","applicationId":"app_x"}`), e.platform)
+	code, _ := call(t, srv.Client(), srv.URL, hookgatev1connect.MessageServiceGetMessageProcedure, false,
+		[]byte(`{"tenant":"acme","messageId":"msg_x"}`), e.platform)
 	if code != "unimplemented" {
 		t.Fatalf("platform token on an unbuilt method: %s", code)
 	}

@@ -107,7 +107,7 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[h
 	}
 	paths := req.Msg.GetUpdateMask().GetPaths()
 	if len(paths) == 0 {
-		return nil, invalid("update_mask", "name at least one field: display_name, allow_http_endpoints")
+		return nil, invalid("update_mask", "name at least one field: display_name, allow_http_endpoints, allow_endpoint_secret_read, retry_schedule")
 	}
 	for _, path := range paths {
 		switch path {
@@ -117,6 +117,11 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[h
 			}
 		case "allow_http_endpoints":
 			// Platform tokens only: the authorization interceptor checks it.
+		case "allow_endpoint_secret_read":
+		case "retry_schedule":
+			if err := validateRetrySchedule(in.RetrySchedule); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, invalid("update_mask", "field %q cannot be updated", path)
 		}
@@ -132,6 +137,10 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[h
 				t.DisplayName = in.DisplayName
 			case "allow_http_endpoints":
 				t.AllowHttpEndpoints = in.AllowHttpEndpoints
+			case "allow_endpoint_secret_read":
+				t.AllowEndpointSecretRead = in.AllowEndpointSecretRead
+			case "retry_schedule":
+				t.RetrySchedule = in.RetrySchedule
 			}
 		}
 		t.UpdateTime = timestamppb.New(s.clock.Now())

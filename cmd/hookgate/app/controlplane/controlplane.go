@@ -305,6 +305,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		Tenants:     admin.NewTenantService(cp.store, clock, log),
 		Webhooks:    webhooks,
 		Params:      admin.NewConfigParamService(cp.store, keyring, clock, log),
+		Apps:        admin.NewAppService(cp.store, clock, log),
 		Edges:       cp.dist,
 		ConfigNodes: cp.dist,
 	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks},
