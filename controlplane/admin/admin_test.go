@@ -65,10 +65,11 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	mux := admin.NewHandler(admin.Services{
-		Tenants:  admin.NewTenantService(st, clock, log),
-		Webhooks: admin.NewWebhookService(st, kr, clock, log, "https://hooks.example.com", nil),
-		Params:   admin.NewConfigParamService(st, kr, clock, log),
-		Apps:     admin.NewAppService(st, clock, log),
+		Tenants:    admin.NewTenantService(st, clock, log),
+		Webhooks:   admin.NewWebhookService(st, kr, clock, log, "https://hooks.example.com", nil),
+		Params:     admin.NewConfigParamService(st, kr, clock, log),
+		Apps:       admin.NewAppService(st, clock, log),
+		EventTypes: admin.NewEventTypeService(st, clock, log),
 	}, admin.NewAuthenticator(st, log).Wrap, grpchealth.NewStaticChecker())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -109,6 +110,10 @@ func (e *env) params(token string) hookgatev1connect.ConfigParamServiceClient {
 
 func (e *env) apps(token string) hookgatev1connect.ApplicationServiceClient {
 	return hookgatev1connect.NewApplicationServiceClient(&http.Client{}, e.url, connect.WithInterceptors(bearer(token)))
+}
+
+func (e *env) eventTypes(token string) hookgatev1connect.EventTypeServiceClient {
+	return hookgatev1connect.NewEventTypeServiceClient(&http.Client{}, e.url, connect.WithInterceptors(bearer(token)))
 }
 
 // wantCode fails unless err is a Connect error with code.
