@@ -387,3 +387,31 @@ func openSecret(t *testing.T, e *env, id, name string, c interface {
 func startBindings() []*hookgatev1.Binding {
 	return []*hookgatev1.Binding{{ProcessId: "orders", Trigger: hookgatev1.Trigger_TRIGGER_START_PROCESS}}
 }
+
+// TestRotateChecksKeyFormat: a rotation is refused a key the edge could not
+// parse, as a create is, so the new value verifies once the old one ends.
+func TestRotateChecksKeyFormat(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	createTenant(t, e, "acme")
+	wh := e.webhooks(e.platform)
+	key := strings.Repeat("ab", 32)
+	created, err := wh.CreateWebhook(ctx, connect.NewRequest(&hookgatev1.CreateWebhookRequest{Webhook: &hookgatev1.Webhook{
+		Tenant: "acme", Name: "discord", Provider: hookgatev1.Provider_PROVIDER_DISCORD, Bindings: startBindings(),
+		ProviderSecrets: map[string]string{"public_key": key},
+	}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotate := func(value string) error {
+		_, err := wh.RotateProviderSecret(ctx, connect.NewRequest(&hookgatev1.RotateProviderSecretRequest{
+			Tenant: "acme", WebhookId: created.Msg.Webhook.Id, Name: "public_key", Value: value}))
+		return err
+	}
+	wantInvalid(t, rotate("not-hex"), "value", "public_key")
+	wantInvalid(t, rotate(strings.Repeat("ab", 31)), "value", "public_key")
+	if err := rotate(strings.Repeat("cd", 32)); err != nil {
+		t.Fatalf("rotate to a valid key: %v", err)
+	}
+}

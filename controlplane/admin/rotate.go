@@ -45,6 +45,13 @@ func (s *WebhookService) RotateProviderSecret(ctx context.Context, req *connect.
 		if !usesSecret(w.GetProvider(), name) {
 			return invalid("name", "%s does not use a secret named %q", ProviderLabel(w.GetProvider()), name)
 		}
+		// A key the edge cannot parse would verify nothing once the grace
+		// period of the old one ends.
+		if !isRef {
+			if err := validateSecretFormat("value", w.GetProvider(), name, m.GetValue()); err != nil {
+				return err
+			}
+		}
 		now := s.clock.Now()
 		old, err := s.currentSecret(ctx, rec, name)
 		if err != nil {
