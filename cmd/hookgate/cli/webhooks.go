@@ -57,7 +57,7 @@ func (h *hmacFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&h.encoding, "hmac-encoding", "hex", "custom-hmac: hex, base64 or base64url")
 	fs.StringVar(&h.prefix, "hmac-prefix", "", `custom-hmac: prefix of a signature entry, e.g. "sha256=" or "v1="`)
 	fs.StringVar(&h.template, "hmac-template", "{body}", "custom-hmac: the signed content over {body}, {timestamp}, {id}, {url}, {method}, {header:Name}")
-	fs.StringVar(&h.timestampHeader, "hmac-timestamp-header", "", "custom-hmac: the header that carries the signed timestamp (may be --hmac-header)")
+	fs.StringVar(&h.timestampHeader, "hmac-timestamp-header", "", "custom-hmac: the header that carries the signed timestamp (may be --hmac-header); the template must then contain {timestamp}")
 	fs.StringVar(&h.timestampUnit, "hmac-timestamp-unit", "", "custom-hmac: s (default), ms or rfc3339")
 	fs.StringVar(&h.timestampPrefix, "hmac-timestamp-prefix", "", `custom-hmac: prefix of the timestamp entry in the signature header, e.g. "t="`)
 	fs.DurationVar(&h.tolerance, "hmac-tolerance", 0, "custom-hmac: how far the timestamp may be from now, both ways (default 5m)")
@@ -224,6 +224,11 @@ func newWebhooksCommand() *cobra.Command {
 			}
 			_, err = fmt.Fprintf(c.out, "webhook %s created\nURL (shown once):     %s\nAPI key (shown once): %s\n",
 				resp.Msg.Webhook.Id, resp.Msg.UrlWithKey, resp.Msg.ApiKey)
+			if err == nil && !resp.Msg.Webhook.GetRequireKey() {
+				// The signature alone authenticates: the provider may be
+				// given the URL without the key.
+				_, err = fmt.Fprintf(c.out, "URL without the key:  %s\n", resp.Msg.Webhook.Url)
+			}
 			return err
 		},
 	}

@@ -28,6 +28,9 @@ func TestCustomHMACFromTheCLI(t *testing.T) {
 		"--hmac-template", "{timestamp}.{id}.{body}", "--hmac-timestamp-header", "X-Acme-Timestamp", "--hmac-id-header", "X-Acme-Id")
 	id := idLine.FindStringSubmatch(out)[1]
 	url := d.edge + "/in/hmacco/" + id
+	if !strings.Contains(out, "URL without the key:  "+url+"\n") {
+		t.Fatalf("create with --require-key=false does not print the URL without the key:\n%s", out)
+	}
 
 	send := func(secret, body string, ts time.Time) int {
 		m := hmac.New(sha256.New, []byte(secret))
