@@ -70,6 +70,7 @@ func newEnv(t *testing.T) *env {
 		Params:     admin.NewConfigParamService(st, kr, clock, log),
 		Apps:       admin.NewAppService(st, clock, log),
 		EventTypes: admin.NewEventTypeService(st, clock, log),
+		Endpoints:  admin.NewEndpointService(st, kr, clock, log),
 	}, admin.NewAuthenticator(st, log).Wrap, grpchealth.NewStaticChecker())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -114,6 +115,10 @@ func (e *env) apps(token string) hookgatev1connect.ApplicationServiceClient {
 
 func (e *env) eventTypes(token string) hookgatev1connect.EventTypeServiceClient {
 	return hookgatev1connect.NewEventTypeServiceClient(&http.Client{}, e.url, connect.WithInterceptors(bearer(token)))
+}
+
+func (e *env) endpoints(token string) hookgatev1connect.EndpointServiceClient {
+	return hookgatev1connect.NewEndpointServiceClient(&http.Client{}, e.url, connect.WithInterceptors(bearer(token)))
 }
 
 // wantCode fails unless err is a Connect error with code.

@@ -37,6 +37,9 @@ func toConnect(ctx context.Context, log *slog.Logger, err error) error {
 	case errors.Is(err, store.ErrMissingParam):
 		// Names the secret and the parameter, never a value.
 		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("webhook.provider_secrets: %w", err))
+	case errors.Is(err, store.ErrEventTypeRef):
+		// Names the event type only.
+		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("endpoint.event_types: %w", err))
 	case errors.Is(err, store.ErrInUse):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, store.ErrConflict):

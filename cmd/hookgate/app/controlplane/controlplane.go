@@ -307,6 +307,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		Params:      admin.NewConfigParamService(cp.store, keyring, clock, log),
 		Apps:        admin.NewAppService(cp.store, clock, log),
 		EventTypes:  admin.NewEventTypeService(cp.store, clock, log),
+		Endpoints:   admin.NewEndpointService(cp.store, keyring, clock, log),
 		Edges:       cp.dist,
 		ConfigNodes: cp.dist,
 	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks},
