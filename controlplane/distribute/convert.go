@@ -63,6 +63,9 @@ func project(keyring *secrets.Keyring, etcdKey string, value []byte, modRev int6
 }
 
 func projectWith(keyring *secrets.Keyring, params paramLookup, etcdKey string, value []byte, modRev int64, deleted bool) record {
+	if r, ok := projectOutbound(keyring, etcdKey, value, modRev, deleted); ok {
+		return r
+	}
 	r := record{etcdKey: etcdKey, modRev: modRev, deleted: deleted, keys: projectKeys(etcdKey)}
 	tenant, id, ok := parseWebhookKey(etcdKey)
 	if !ok {
@@ -97,6 +100,9 @@ func projectRecord(keyring *secrets.Keyring, params paramLookup, r record, tenan
 // projectKeys names the resource an etcd key becomes for each role; ""
 // where the role must never see it.
 func projectKeys(etcdKey string) [numRoles]string {
+	if kind, tenant, id, ok := parseOutboundKey(etcdKey); ok {
+		return outboundKeys(kind, tenant, id)
+	}
 	var keys [numRoles]string
 	if tenant, id, ok := parseWebhookKey(etcdKey); ok {
 		// Only edges see inbound webhooks (least privilege).

@@ -120,6 +120,9 @@ func (r *resolver) setParam(etcdKey string, value []byte, modRev int64, deleted 
 // parameters it refers to.
 func (r *resolver) webhook(etcdKey string, value []byte, modRev int64, deleted bool) record {
 	r.forget(etcdKey)
+	if rec, ok := projectOutbound(r.keyring, etcdKey, value, modRev, deleted); ok {
+		return rec
+	}
 	rec := record{etcdKey: etcdKey, modRev: modRev, deleted: deleted, keys: projectKeys(etcdKey)}
 	tenant, id, ok := parseWebhookKey(etcdKey)
 	if !ok {
