@@ -20,7 +20,29 @@ const (
 	// on hookgate.failed.{tenant}.{webhook_id}.
 	Failed         = "HOOKGATE_FAILED"
 	FailedSubjects = "hookgate.failed.>"
+	// Deliver holds the dispatchers' delivery tasks, one per (message,
+	// endpoint), on hookgate.deliver.{tenant}.{endpoint_id}, and the
+	// waiting retries, scheduled messages on
+	// hookgate.retry.{tenant}.{endpoint_id}.{message_id} that the server
+	// republishes onto the deliver subject when due (docs/design.md
+	// "Waiting retries"). A work queue: an acknowledged task is gone.
+	Deliver         = "HOOKGATE_DELIVER"
+	DeliverSubjects = "hookgate.deliver.>"
+	RetrySubjects   = "hookgate.retry.>"
+	// Attempts records every delivery attempt on
+	// hookgate.attempts.{tenant}.{endpoint_id}.{message_id}, and every
+	// outbound message the dispatchers refused on
+	// hookgate.rejected.{tenant}.{app_id}.
+	Attempts         = "HOOKGATE_ATTEMPTS"
+	AttemptsSubjects = "hookgate.attempts.>"
+	RejectedSubjects = "hookgate.rejected.>"
+	// Deliveries is the KV bucket of delivery states, keyed
+	// {tenant}.{message_id}.{endpoint_id}.
+	Deliveries = "HOOKGATE_DELIVERIES"
 )
+
+// Default retention of attempt records and delivery states.
+const DefaultAttemptsMaxAge = 30 * 24 * time.Hour
 
 // Bounds of the failed-trigger store, so a flood of bad calls cannot fill
 // JetStream: the oldest records give way to new ones.
@@ -52,6 +74,40 @@ func InboundSubject(tenant, processID string, resume bool) string {
 	return "hookgate.in." + tenant + "." + processID + ".start"
 }
 
+// DeliverSubject is where the delivery tasks of one endpoint are published.
+func DeliverSubject(tenant, endpointID string) string {
+	return "hookgate.deliver." + tenant + "." + endpointID
+}
+
+// RetrySubject holds the waiting retry of one delivery.
+func RetrySubject(tenant, endpointID, messageID string) string {
+	return "hookgate.retry." + tenant + "." + endpointID + "." + messageID
+}
+
+// RetryFilter matches every waiting retry of one endpoint (cancellation
+// purges it).
+func RetryFilter(tenant, endpointID string) string {
+	return "hookgate.retry." + tenant + "." + endpointID + ".>"
+}
+
+// AttemptSubject is where the attempts of one delivery are recorded.
+func AttemptSubject(tenant, endpointID, messageID string) string {
+	return "hookgate.attempts." + tenant + "." + endpointID + "." + messageID
+}
+
+// RejectedSubject is where refused outbound messages of one application
+// are recorded.
+func RejectedSubject(tenant, appID string) string {
+	return "hookgate.rejected." + tenant + "." + appID
+}
+
+// OutboundMessageSubject is where a message of an application and event
+// type is published (DESIGN.md "Outbound contract"); an event type's dots
+// make it several tokens.
+func OutboundMessageSubject(tenant, appID, eventType string) string {
+	return "hookgate.out." + tenant + "." + appID + "." + eventType
+}
+
 // Config is how the streams are stored. The zero value is not valid; start
 // from DefaultConfig.
 type Config struct {
@@ -63,6 +119,9 @@ type Config struct {
 	MaxAge time.Duration
 	// Duplicates is the window in which a repeated Nats-Msg-Id is dropped.
 	Duplicates time.Duration
+	// AttemptsMaxAge is how long attempt records and delivery states are
+	// kept (0: DefaultAttemptsMaxAge).
+	AttemptsMaxAge time.Duration
 }
 
 // DefaultConfig is file storage, one replica, seven days of events and a
@@ -82,6 +141,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("stream duplicate window %s: must be positive", c.Duplicates)
 	case c.MaxAge > 0 && c.Duplicates > c.MaxAge:
 		return fmt.Errorf("stream duplicate window %s: must not exceed max age %s", c.Duplicates, c.MaxAge)
+	case c.AttemptsMaxAge < 0:
+		return fmt.Errorf("attempts max age %s: must not be negative", c.AttemptsMaxAge)
 	}
 	return nil
 }
@@ -122,6 +183,69 @@ func (c Config) FailedConfig() jetstream.StreamConfig {
 		MaxMsgsPerSubject: FailedMaxPerWebhook,
 		Discard:           jetstream.DiscardOld,
 	}
+}
+
+// DeliverConfig is the work queue of delivery tasks and waiting retries.
+// Tasks are deduplicated by Nats-Msg-Id ({message_id}.{endpoint_id}), so
+// a redelivered fan-out does not copy a message twice.
+func (c Config) DeliverConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:              Deliver,
+		Description:       "Hookgate delivery tasks and scheduled retries",
+		Subjects:          []string{DeliverSubjects, RetrySubjects},
+		Retention:         jetstream.WorkQueuePolicy,
+		Storage:           c.Storage,
+		Replicas:          c.Replicas,
+		Duplicates:        c.Duplicates,
+		AllowMsgSchedules: true,
+	}
+}
+
+// AttemptsConfig is the record of attempts and refused messages, kept for
+// AttemptsMaxAge.
+func (c Config) AttemptsConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        Attempts,
+		Description: "Hookgate delivery attempts and refused outbound messages",
+		Subjects:    []string{AttemptsSubjects, RejectedSubjects},
+		Storage:     c.Storage,
+		Replicas:    c.Replicas,
+		MaxAge:      c.attemptsMaxAge(),
+	}
+}
+
+// DeliveriesConfig is the KV bucket of delivery states, kept as long as
+// the attempts.
+func (c Config) DeliveriesConfig() jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      Deliveries,
+		Description: "Hookgate delivery state per (message, endpoint)",
+		History:     1,
+		TTL:         c.attemptsMaxAge(),
+		Storage:     c.Storage,
+		Replicas:    c.Replicas,
+	}
+}
+
+func (c Config) attemptsMaxAge() time.Duration {
+	if c.AttemptsMaxAge == 0 {
+		return DefaultAttemptsMaxAge
+	}
+	return c.AttemptsMaxAge
+}
+
+// EnsureDispatch creates or updates everything the dispatchers use: the
+// outbound, deliver and attempts streams and the deliveries bucket.
+func EnsureDispatch(ctx context.Context, js jetstream.JetStream, c Config) error {
+	for _, sc := range []jetstream.StreamConfig{c.OutboundConfig(), c.DeliverConfig(), c.AttemptsConfig()} {
+		if _, err := Ensure(ctx, js, sc); err != nil {
+			return err
+		}
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, c.DeliveriesConfig()); err != nil {
+		return fmt.Errorf("ensure bucket %s: %w", Deliveries, err)
+	}
+	return nil
 }
 
 // Ensure creates the stream or updates it to cfg; calling it again with the

@@ -67,3 +67,47 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestEnsureDispatch(t *testing.T) {
+	t.Parallel()
+	js := natstest.Start(t).JetStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := streams.DefaultConfig()
+	cfg.AttemptsMaxAge = 48 * time.Hour
+	for i := range 2 {
+		if err := streams.EnsureDispatch(ctx, js, cfg); err != nil {
+			t.Fatalf("ensure #%d: %v", i, err)
+		}
+	}
+	d, err := js.Stream(ctx, streams.Deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := d.CachedInfo().Config; !c.AllowMsgSchedules || c.Retention != jetstream.WorkQueuePolicy || len(c.Subjects) != 2 {
+		t.Fatalf("deliver stream config %+v", c)
+	}
+	a, err := js.Stream(ctx, streams.Attempts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.CachedInfo().Config.MaxAge != 48*time.Hour {
+		t.Fatalf("attempts max age %s", a.CachedInfo().Config.MaxAge)
+	}
+	kv, err := js.KeyValue(ctx, streams.Deliveries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TTL() != 48*time.Hour {
+		t.Fatalf("deliveries ttl %s", st.TTL())
+	}
+	bad := cfg
+	bad.AttemptsMaxAge = -time.Second
+	if bad.Validate() == nil {
+		t.Fatal("negative attempts max age accepted")
+	}
+}
