@@ -1,5 +1,5 @@
-// Package cli is the admin command line: tenants, tokens, webhooks, nodes
-// and events tail. Each command talks to the admin API (or, for events, to
+// Package cli is the admin command line: tenants, tokens, webhooks, nodes,
+// events tail, and the outbound applications, event types and endpoints. Each command talks to the admin API (or, for events, to
 // NATS) as a user would; it holds no server logic.
 package cli
 
@@ -209,5 +209,8 @@ func Commands() []*cobra.Command {
 		newEventsCommand(),
 		newNodesCommand(),
 		newProvidersCommand(),
+		newAppsCommand(),
+		newEventTypesCommand(),
+		newEndpointsCommand(),
 	}
 }
