@@ -30,7 +30,7 @@ func (a *appFlags) register(cmd *cobra.Command) {
 }
 
 // metadataMap builds the metadata the flags give; an empty entry adds
-// nothing, so --metadata ” on update clears the set.
+// nothing, so an empty --metadata on update clears the set.
 func (a *appFlags) metadataMap() (map[string]string, error) {
 	m := make(map[string]string, len(a.metadata))
 	for _, kv := range a.metadata {
