@@ -104,6 +104,10 @@ func writeCache(path string, snap *Snapshot) (err error) {
 			Resource: &hookgatev1.ConfigResource_Webhook{Webhook: w},
 		})
 	}
+	snap.Resources("", func(r *hookgatev1.ConfigResource) bool {
+		resp.Upserts = append(resp.Upserts, r)
+		return true
+	})
 	data, err := proto.Marshal(resp)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)

@@ -278,6 +278,12 @@ func (c *Client) apply(resp *hookgatev1.StreamConfigResponse) *hookgatev1.Stream
 // privilege): a dispatcher takes no inbound webhooks.
 func (c *Client) checkRole(resp *hookgatev1.StreamConfigResponse) error {
 	if c.cfg.Role == hookgatev1.NodeRole_NODE_ROLE_EDGE {
+		// An edge never holds outbound signing secrets (DESIGN.md).
+		for _, r := range resp.GetUpserts() {
+			if r.GetEndpoint() != nil {
+				return fmt.Errorf("resource %q: endpoints are for dispatchers, not edges", r.GetKey())
+			}
+		}
 		return nil
 	}
 	for _, r := range resp.GetUpserts() {

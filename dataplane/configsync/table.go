@@ -54,6 +54,33 @@ type Snapshot struct {
 	seed      maphash.Seed
 	n         int
 	shards    [shardCount]shard
+	// others holds every resource that is not a webhook (endpoints, event
+	// types, applications, tenants, …) by key; it is copied whole on a
+	// change, which is cheap for the counts of these kinds.
+	others map[string]*hookgatev1.ConfigResource
+}
+
+// Resource returns the non-webhook resource with key, e.g.
+// "endpoint/acme/ep_…".
+func (s *Snapshot) Resource(key string) (*hookgatev1.ConfigResource, bool) {
+	if s == nil {
+		return nil, false
+	}
+	r, ok := s.others[key]
+	return r, ok
+}
+
+// Resources calls fn for every non-webhook resource whose key starts with
+// prefix (e.g. "endpoint/"), in no order, until fn returns false.
+func (s *Snapshot) Resources(prefix string, fn func(*hookgatev1.ConfigResource) bool) {
+	if s == nil {
+		return
+	}
+	for k, r := range s.others {
+		if strings.HasPrefix(k, prefix) && !fn(r) {
+			return
+		}
+	}
 }
 
 func (s *Snapshot) shardOf(id string) int {
@@ -216,7 +243,7 @@ func (t *Table) setConnected(connected bool, now time.Time) {
 // invalid update changes nothing and returns an error saying why (the
 // node NACKs it); the error names resource keys, never their content.
 func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
-	upserts, deletes, err := parseUpdate(u)
+	upserts, deletes, others, otherDeletes, err := parseUpdate(u)
 	if err != nil {
 		return Update{}, err
 	}
@@ -228,6 +255,7 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 	switch {
 	case u.GetSnapshot():
 		upd.Snapshot = t.build(u.GetRevision(), cluster, upserts)
+		upd.Snapshot.others = withOthers(nil, others, nil)
 	case prev == nil:
 		return Update{}, fmt.Errorf("delta at revision %d: no snapshot to apply it to", u.GetRevision())
 	case cluster != 0 && prev.ClusterID != 0 && cluster != prev.ClusterID:
@@ -237,7 +265,7 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 			u.GetRevision(), cluster, prev.ClusterID)
 	case u.GetRevision() < prev.Revision:
 		return Update{}, fmt.Errorf("delta at revision %d: older than the revision held, %d", u.GetRevision(), prev.Revision)
-	case u.GetRevision() == prev.Revision && len(upserts) == 0 && len(deletes) == 0 && (cluster == 0 || cluster == prev.ClusterID):
+	case u.GetRevision() == prev.Revision && len(upserts) == 0 && len(deletes) == 0 && len(others) == 0 && len(otherDeletes) == 0 && (cluster == 0 || cluster == prev.ClusterID):
 		upd.Snapshot = prev
 		return upd, nil
 	default:
@@ -248,6 +276,10 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 			cluster = prev.ClusterID
 		}
 		upd.Snapshot = prev.with(u.GetRevision(), cluster, upserts, deletes)
+		upd.Snapshot.others = prev.others
+		if len(others) > 0 || len(otherDeletes) > 0 {
+			upd.Snapshot.others = withOthers(prev.others, others, otherDeletes)
+		}
 		upd.Upserted, upd.Deleted = upserts, deletes
 	}
 	t.cur.Store(upd.Snapshot)
@@ -260,32 +292,59 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 	return upd, nil
 }
 
-func parseUpdate(u *hookgatev1.StreamConfigResponse) ([]*hookgatev1.EdgeWebhook, []WebhookRef, error) {
+// parseUpdate splits an update into webhook upserts and deletes, which the
+// sharded table holds, and every other resource kind, which it keeps by
+// key. A resource with no known kind (from a newer control plane) is
+// refused, so the node NACKs rather than silently missing it.
+func parseUpdate(u *hookgatev1.StreamConfigResponse) (upserts []*hookgatev1.EdgeWebhook, deletes []WebhookRef, others []*hookgatev1.ConfigResource, otherDeletes []string, err error) {
 	if u.GetRevision() <= 0 {
-		return nil, nil, fmt.Errorf("revision %d: must be positive", u.GetRevision())
+		return nil, nil, nil, nil, fmt.Errorf("revision %d: must be positive", u.GetRevision())
 	}
-	upserts := make([]*hookgatev1.EdgeWebhook, 0, len(u.GetUpserts()))
+	upserts = make([]*hookgatev1.EdgeWebhook, 0, len(u.GetUpserts()))
 	for _, r := range u.GetUpserts() {
 		w := r.GetWebhook()
 		if w == nil {
-			return nil, nil, fmt.Errorf("resource %q: unsupported resource type", r.GetKey())
+			if r.GetResource() == nil || r.GetKey() == "" || strings.HasPrefix(r.GetKey(), "webhook/") {
+				return nil, nil, nil, nil, fmt.Errorf("resource %q: unsupported resource type", r.GetKey())
+			}
+			others = append(others, r)
+			continue
 		}
 		if w.GetTenant() == "" || w.GetId() == "" || r.GetKey() != ResourceKey(w.GetTenant(), w.GetId()) {
-			return nil, nil, fmt.Errorf("resource %q: key does not name its webhook", r.GetKey())
+			return nil, nil, nil, nil, fmt.Errorf("resource %q: key does not name its webhook", r.GetKey())
 		}
 		upserts = append(upserts, w)
 	}
-	var deletes []WebhookRef
 	if !u.GetSnapshot() {
 		for _, k := range u.GetDeletes() {
+			if !strings.HasPrefix(k, "webhook/") {
+				if k == "" {
+					return nil, nil, nil, nil, fmt.Errorf("delete %q: empty resource key", k)
+				}
+				otherDeletes = append(otherDeletes, k)
+				continue
+			}
 			ref, ok := parseResourceKey(k)
 			if !ok {
-				return nil, nil, fmt.Errorf("delete %q: not a webhook resource key", k)
+				return nil, nil, nil, nil, fmt.Errorf("delete %q: not a webhook resource key", k)
 			}
 			deletes = append(deletes, ref)
 		}
 	}
-	return upserts, deletes, nil
+	return upserts, deletes, others, otherDeletes, nil
+}
+
+// withOthers returns prev with upserts and deletes applied, as a new map.
+func withOthers(prev map[string]*hookgatev1.ConfigResource, upserts []*hookgatev1.ConfigResource, deletes []string) map[string]*hookgatev1.ConfigResource {
+	next := make(map[string]*hookgatev1.ConfigResource, len(prev)+len(upserts))
+	maps.Copy(next, prev)
+	for _, r := range upserts {
+		next[r.GetKey()] = r
+	}
+	for _, k := range deletes {
+		delete(next, k)
+	}
+	return next
 }
 
 // build makes a Snapshot of webhooks from scratch.

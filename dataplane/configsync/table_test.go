@@ -240,3 +240,36 @@ func TestTableRecordsTheClusterID(t *testing.T) {
 		})
 	}
 }
+
+// TestOtherResources: resources other than webhooks (endpoints, event
+// types, applications, tenants) are kept by key through snapshots, deltas
+// and deletes, beside the webhooks, instead of making the node NACK.
+func TestOtherResources(t *testing.T) {
+	tb := configsync.NewTable()
+	ep := &hookgatev1.ConfigResource{Key: "endpoint/acme/ep_1", Resource: &hookgatev1.ConfigResource_Endpoint{
+		Endpoint: &hookgatev1.DispatchEndpoint{Tenant: "acme", Id: "ep_1", Url: "https://x.example"}}}
+	app := &hookgatev1.ConfigResource{Key: "application/acme/app_1", Resource: &hookgatev1.ConfigResource_Application{
+		Application: &hookgatev1.OutboundApplication{Tenant: "acme", Id: "app_1"}}}
+	if _, err := tb.Apply(&hookgatev1.StreamConfigResponse{Revision: 3, Snapshot: true, Upserts: []*hookgatev1.ConfigResource{ep}}); err != nil {
+		t.Fatalf("snapshot with an endpoint: %v", err)
+	}
+	if r, ok := tb.Snapshot().Resource("endpoint/acme/ep_1"); !ok || r.GetEndpoint().GetUrl() != "https://x.example" {
+		t.Fatalf("endpoint after the snapshot: %v %v", r, ok)
+	}
+	if _, err := tb.Apply(&hookgatev1.StreamConfigResponse{Revision: 4, Upserts: []*hookgatev1.ConfigResource{app}, Deletes: []string{"endpoint/acme/ep_1"}}); err != nil {
+		t.Fatalf("delta: %v", err)
+	}
+	s := tb.Snapshot()
+	if _, ok := s.Resource("endpoint/acme/ep_1"); ok {
+		t.Fatal("deleted endpoint still held")
+	}
+	n := 0
+	s.Resources("application/", func(r *hookgatev1.ConfigResource) bool { n++; return true })
+	if n != 1 {
+		t.Fatalf("%d applications, want 1", n)
+	}
+	// A resource with no known kind is still refused.
+	if _, err := tb.Apply(&hookgatev1.StreamConfigResponse{Revision: 5, Upserts: []*hookgatev1.ConfigResource{{Key: "future/x"}}}); err == nil {
+		t.Fatal("a resource of no kind was accepted")
+	}
+}
