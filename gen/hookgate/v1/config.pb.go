@@ -398,6 +398,7 @@ type ConfigResource struct {
 	//	*ConfigResource_EventType
 	//	*ConfigResource_Application
 	//	*ConfigResource_Tenant
+	//	*ConfigResource_Token
 	Resource      isConfigResource_Resource `protobuf_oneof:"resource"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -492,6 +493,15 @@ func (x *ConfigResource) GetTenant() *DispatchTenant {
 	return nil
 }
 
+func (x *ConfigResource) GetToken() *EdgeToken {
+	if x != nil {
+		if x, ok := x.Resource.(*ConfigResource_Token); ok {
+			return x.Token
+		}
+	}
+	return nil
+}
+
 type isConfigResource_Resource interface {
 	isConfigResource_Resource()
 }
@@ -521,6 +531,12 @@ type ConfigResource_Tenant struct {
 	Tenant *DispatchTenant `protobuf:"bytes,6,opt,name=tenant,proto3,oneof"`
 }
 
+type ConfigResource_Token struct {
+	// token goes to edges only: the digest of an admin or producer token,
+	// for MessageService.SendMessage, never the token.
+	Token *EdgeToken `protobuf:"bytes,7,opt,name=token,proto3,oneof"`
+}
+
 func (*ConfigResource_Webhook) isConfigResource_Resource() {}
 
 func (*ConfigResource_Endpoint) isConfigResource_Resource() {}
@@ -530,6 +546,81 @@ func (*ConfigResource_EventType) isConfigResource_Resource() {}
 func (*ConfigResource_Application) isConfigResource_Resource() {}
 
 func (*ConfigResource_Tenant) isConfigResource_Resource() {}
+
+func (*ConfigResource_Token) isConfigResource_Resource() {}
+
+// EdgeToken is what an edge needs to authenticate a producer: the SHA-256
+// digest of an admin or producer token and its scope. Key
+// "token/{tenant or _platform}/{id}".
+type EdgeToken struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// tenant is the token's tenant; empty for a platform admin token, which
+	// covers every tenant.
+	Tenant        string         `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Kind          AdminTokenKind `protobuf:"varint,3,opt,name=kind,proto3,enum=hookgate.v1.AdminTokenKind" json:"kind,omitempty"`
+	Sha256        []byte         `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EdgeToken) Reset() {
+	*x = EdgeToken{}
+	mi := &file_hookgate_v1_config_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdgeToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdgeToken) ProtoMessage() {}
+
+func (x *EdgeToken) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_config_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdgeToken.ProtoReflect.Descriptor instead.
+func (*EdgeToken) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EdgeToken) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *EdgeToken) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *EdgeToken) GetKind() AdminTokenKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AdminTokenKind_ADMIN_TOKEN_KIND_UNSPECIFIED
+}
+
+func (x *EdgeToken) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
 
 // DispatchEndpoint is what a dispatcher needs of an outbound endpoint.
 type DispatchEndpoint struct {
@@ -562,7 +653,7 @@ type DispatchEndpoint struct {
 
 func (x *DispatchEndpoint) Reset() {
 	*x = DispatchEndpoint{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[6]
+	mi := &file_hookgate_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -574,7 +665,7 @@ func (x *DispatchEndpoint) String() string {
 func (*DispatchEndpoint) ProtoMessage() {}
 
 func (x *DispatchEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[6]
+	mi := &file_hookgate_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -587,7 +678,7 @@ func (x *DispatchEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchEndpoint.ProtoReflect.Descriptor instead.
 func (*DispatchEndpoint) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DispatchEndpoint) GetTenant() string {
@@ -686,7 +777,7 @@ type SigningSecret struct {
 
 func (x *SigningSecret) Reset() {
 	*x = SigningSecret{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[7]
+	mi := &file_hookgate_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +789,7 @@ func (x *SigningSecret) String() string {
 func (*SigningSecret) ProtoMessage() {}
 
 func (x *SigningSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[7]
+	mi := &file_hookgate_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +802,7 @@ func (x *SigningSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningSecret.ProtoReflect.Descriptor instead.
 func (*SigningSecret) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SigningSecret) GetSecret() string {
@@ -744,7 +835,7 @@ type EdgeEventType struct {
 
 func (x *EdgeEventType) Reset() {
 	*x = EdgeEventType{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[8]
+	mi := &file_hookgate_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +847,7 @@ func (x *EdgeEventType) String() string {
 func (*EdgeEventType) ProtoMessage() {}
 
 func (x *EdgeEventType) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[8]
+	mi := &file_hookgate_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +860,7 @@ func (x *EdgeEventType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeEventType.ProtoReflect.Descriptor instead.
 func (*EdgeEventType) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EdgeEventType) GetTenant() string {
@@ -813,7 +904,7 @@ type OutboundApplication struct {
 
 func (x *OutboundApplication) Reset() {
 	*x = OutboundApplication{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[9]
+	mi := &file_hookgate_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +916,7 @@ func (x *OutboundApplication) String() string {
 func (*OutboundApplication) ProtoMessage() {}
 
 func (x *OutboundApplication) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[9]
+	mi := &file_hookgate_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +929,7 @@ func (x *OutboundApplication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboundApplication.ProtoReflect.Descriptor instead.
 func (*OutboundApplication) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{9}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *OutboundApplication) GetTenant() string {
@@ -874,7 +965,7 @@ type DispatchTenant struct {
 
 func (x *DispatchTenant) Reset() {
 	*x = DispatchTenant{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[10]
+	mi := &file_hookgate_v1_config_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +977,7 @@ func (x *DispatchTenant) String() string {
 func (*DispatchTenant) ProtoMessage() {}
 
 func (x *DispatchTenant) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[10]
+	mi := &file_hookgate_v1_config_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +990,7 @@ func (x *DispatchTenant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchTenant.ProtoReflect.Descriptor instead.
 func (*DispatchTenant) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{10}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DispatchTenant) GetTenant() string {
@@ -928,7 +1019,7 @@ type KeyDigest struct {
 
 func (x *KeyDigest) Reset() {
 	*x = KeyDigest{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[11]
+	mi := &file_hookgate_v1_config_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1031,7 @@ func (x *KeyDigest) String() string {
 func (*KeyDigest) ProtoMessage() {}
 
 func (x *KeyDigest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[11]
+	mi := &file_hookgate_v1_config_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1044,7 @@ func (x *KeyDigest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyDigest.ProtoReflect.Descriptor instead.
 func (*KeyDigest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{11}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *KeyDigest) GetSha256() []byte {
@@ -998,7 +1089,7 @@ type EdgeWebhook struct {
 
 func (x *EdgeWebhook) Reset() {
 	*x = EdgeWebhook{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[12]
+	mi := &file_hookgate_v1_config_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1010,7 +1101,7 @@ func (x *EdgeWebhook) String() string {
 func (*EdgeWebhook) ProtoMessage() {}
 
 func (x *EdgeWebhook) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[12]
+	mi := &file_hookgate_v1_config_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1023,7 +1114,7 @@ func (x *EdgeWebhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeWebhook.ProtoReflect.Descriptor instead.
 func (*EdgeWebhook) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{12}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EdgeWebhook) GetTenant() string {
@@ -1135,7 +1226,7 @@ type PreviousSecret struct {
 
 func (x *PreviousSecret) Reset() {
 	*x = PreviousSecret{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[13]
+	mi := &file_hookgate_v1_config_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1238,7 @@ func (x *PreviousSecret) String() string {
 func (*PreviousSecret) ProtoMessage() {}
 
 func (x *PreviousSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[13]
+	mi := &file_hookgate_v1_config_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1251,7 @@ func (x *PreviousSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviousSecret.ProtoReflect.Descriptor instead.
 func (*PreviousSecret) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{13}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PreviousSecret) GetValue() string {
@@ -1206,7 +1297,7 @@ const file_hookgate_v1_config_proto_rawDesc = "" +
 	"\aupserts\x18\x03 \x03(\v2\x1b.hookgate.v1.ConfigResourceR\aupserts\x12\x18\n" +
 	"\adeletes\x18\x04 \x03(\tR\adeletes\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\x05 \x01(\x04R\tclusterId\"\xdb\x02\n" +
+	"cluster_id\x18\x05 \x01(\x04R\tclusterId\"\x8b\x03\n" +
 	"\x0eConfigResource\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x124\n" +
 	"\awebhook\x18\x02 \x01(\v2\x18.hookgate.v1.EdgeWebhookH\x00R\awebhook\x12;\n" +
@@ -1214,9 +1305,15 @@ const file_hookgate_v1_config_proto_rawDesc = "" +
 	"\n" +
 	"event_type\x18\x04 \x01(\v2\x1a.hookgate.v1.EdgeEventTypeH\x00R\teventType\x12D\n" +
 	"\vapplication\x18\x05 \x01(\v2 .hookgate.v1.OutboundApplicationH\x00R\vapplication\x125\n" +
-	"\x06tenant\x18\x06 \x01(\v2\x1b.hookgate.v1.DispatchTenantH\x00R\x06tenantB\n" +
+	"\x06tenant\x18\x06 \x01(\v2\x1b.hookgate.v1.DispatchTenantH\x00R\x06tenant\x12.\n" +
+	"\x05token\x18\a \x01(\v2\x16.hookgate.v1.EdgeTokenH\x00R\x05tokenB\n" +
 	"\n" +
-	"\bresource\"\xf2\x03\n" +
+	"\bresource\"|\n" +
+	"\tEdgeToken\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12/\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1b.hookgate.v1.AdminTokenKindR\x04kind\x12\x16\n" +
+	"\x06sha256\x18\x04 \x01(\fR\x06sha256\"\xf2\x03\n" +
 	"\x10DispatchEndpoint\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12%\n" +
@@ -1301,7 +1398,7 @@ func file_hookgate_v1_config_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_config_proto_rawDescData
 }
 
-var file_hookgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_hookgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_hookgate_v1_config_proto_goTypes = []any{
 	(*StreamConfigRequest)(nil),   // 0: hookgate.v1.StreamConfigRequest
 	(*ConfigHello)(nil),           // 1: hookgate.v1.ConfigHello
@@ -1309,59 +1406,63 @@ var file_hookgate_v1_config_proto_goTypes = []any{
 	(*ConfigNack)(nil),            // 3: hookgate.v1.ConfigNack
 	(*StreamConfigResponse)(nil),  // 4: hookgate.v1.StreamConfigResponse
 	(*ConfigResource)(nil),        // 5: hookgate.v1.ConfigResource
-	(*DispatchEndpoint)(nil),      // 6: hookgate.v1.DispatchEndpoint
-	(*SigningSecret)(nil),         // 7: hookgate.v1.SigningSecret
-	(*EdgeEventType)(nil),         // 8: hookgate.v1.EdgeEventType
-	(*OutboundApplication)(nil),   // 9: hookgate.v1.OutboundApplication
-	(*DispatchTenant)(nil),        // 10: hookgate.v1.DispatchTenant
-	(*KeyDigest)(nil),             // 11: hookgate.v1.KeyDigest
-	(*EdgeWebhook)(nil),           // 12: hookgate.v1.EdgeWebhook
-	(*PreviousSecret)(nil),        // 13: hookgate.v1.PreviousSecret
-	nil,                           // 14: hookgate.v1.DispatchEndpoint.HeadersEntry
-	nil,                           // 15: hookgate.v1.EdgeWebhook.ProviderSecretsEntry
-	nil,                           // 16: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
-	(NodeRole)(0),                 // 17: hookgate.v1.NodeRole
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),       // 19: google.protobuf.Struct
-	(*RetrySchedule)(nil),         // 20: hookgate.v1.RetrySchedule
-	(Provider)(0),                 // 21: hookgate.v1.Provider
-	(*Binding)(nil),               // 22: hookgate.v1.Binding
-	(*RateLimit)(nil),             // 23: hookgate.v1.RateLimit
-	(*CustomHmac)(nil),            // 24: hookgate.v1.CustomHmac
+	(*EdgeToken)(nil),             // 6: hookgate.v1.EdgeToken
+	(*DispatchEndpoint)(nil),      // 7: hookgate.v1.DispatchEndpoint
+	(*SigningSecret)(nil),         // 8: hookgate.v1.SigningSecret
+	(*EdgeEventType)(nil),         // 9: hookgate.v1.EdgeEventType
+	(*OutboundApplication)(nil),   // 10: hookgate.v1.OutboundApplication
+	(*DispatchTenant)(nil),        // 11: hookgate.v1.DispatchTenant
+	(*KeyDigest)(nil),             // 12: hookgate.v1.KeyDigest
+	(*EdgeWebhook)(nil),           // 13: hookgate.v1.EdgeWebhook
+	(*PreviousSecret)(nil),        // 14: hookgate.v1.PreviousSecret
+	nil,                           // 15: hookgate.v1.DispatchEndpoint.HeadersEntry
+	nil,                           // 16: hookgate.v1.EdgeWebhook.ProviderSecretsEntry
+	nil,                           // 17: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
+	(NodeRole)(0),                 // 18: hookgate.v1.NodeRole
+	(AdminTokenKind)(0),           // 19: hookgate.v1.AdminTokenKind
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),       // 21: google.protobuf.Struct
+	(*RetrySchedule)(nil),         // 22: hookgate.v1.RetrySchedule
+	(Provider)(0),                 // 23: hookgate.v1.Provider
+	(*Binding)(nil),               // 24: hookgate.v1.Binding
+	(*RateLimit)(nil),             // 25: hookgate.v1.RateLimit
+	(*CustomHmac)(nil),            // 26: hookgate.v1.CustomHmac
 }
 var file_hookgate_v1_config_proto_depIdxs = []int32{
 	1,  // 0: hookgate.v1.StreamConfigRequest.hello:type_name -> hookgate.v1.ConfigHello
 	2,  // 1: hookgate.v1.StreamConfigRequest.ack:type_name -> hookgate.v1.ConfigAck
 	3,  // 2: hookgate.v1.StreamConfigRequest.nack:type_name -> hookgate.v1.ConfigNack
-	17, // 3: hookgate.v1.ConfigHello.role:type_name -> hookgate.v1.NodeRole
+	18, // 3: hookgate.v1.ConfigHello.role:type_name -> hookgate.v1.NodeRole
 	5,  // 4: hookgate.v1.StreamConfigResponse.upserts:type_name -> hookgate.v1.ConfigResource
-	12, // 5: hookgate.v1.ConfigResource.webhook:type_name -> hookgate.v1.EdgeWebhook
-	6,  // 6: hookgate.v1.ConfigResource.endpoint:type_name -> hookgate.v1.DispatchEndpoint
-	8,  // 7: hookgate.v1.ConfigResource.event_type:type_name -> hookgate.v1.EdgeEventType
-	9,  // 8: hookgate.v1.ConfigResource.application:type_name -> hookgate.v1.OutboundApplication
-	10, // 9: hookgate.v1.ConfigResource.tenant:type_name -> hookgate.v1.DispatchTenant
-	14, // 10: hookgate.v1.DispatchEndpoint.headers:type_name -> hookgate.v1.DispatchEndpoint.HeadersEntry
-	7,  // 11: hookgate.v1.DispatchEndpoint.secrets:type_name -> hookgate.v1.SigningSecret
-	18, // 12: hookgate.v1.SigningSecret.expire_time:type_name -> google.protobuf.Timestamp
-	19, // 13: hookgate.v1.EdgeEventType.schema:type_name -> google.protobuf.Struct
-	20, // 14: hookgate.v1.DispatchTenant.retry_schedule:type_name -> hookgate.v1.RetrySchedule
-	18, // 15: hookgate.v1.KeyDigest.expire_time:type_name -> google.protobuf.Timestamp
-	21, // 16: hookgate.v1.EdgeWebhook.provider:type_name -> hookgate.v1.Provider
-	11, // 17: hookgate.v1.EdgeWebhook.keys:type_name -> hookgate.v1.KeyDigest
-	22, // 18: hookgate.v1.EdgeWebhook.bindings:type_name -> hookgate.v1.Binding
-	23, // 19: hookgate.v1.EdgeWebhook.rate_limit:type_name -> hookgate.v1.RateLimit
-	15, // 20: hookgate.v1.EdgeWebhook.provider_secrets:type_name -> hookgate.v1.EdgeWebhook.ProviderSecretsEntry
-	24, // 21: hookgate.v1.EdgeWebhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
-	16, // 22: hookgate.v1.EdgeWebhook.previous_provider_secrets:type_name -> hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
-	18, // 23: hookgate.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
-	13, // 24: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry.value:type_name -> hookgate.v1.PreviousSecret
-	0,  // 25: hookgate.v1.ConfigDiscoveryService.StreamConfig:input_type -> hookgate.v1.StreamConfigRequest
-	4,  // 26: hookgate.v1.ConfigDiscoveryService.StreamConfig:output_type -> hookgate.v1.StreamConfigResponse
-	26, // [26:27] is the sub-list for method output_type
-	25, // [25:26] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	13, // 5: hookgate.v1.ConfigResource.webhook:type_name -> hookgate.v1.EdgeWebhook
+	7,  // 6: hookgate.v1.ConfigResource.endpoint:type_name -> hookgate.v1.DispatchEndpoint
+	9,  // 7: hookgate.v1.ConfigResource.event_type:type_name -> hookgate.v1.EdgeEventType
+	10, // 8: hookgate.v1.ConfigResource.application:type_name -> hookgate.v1.OutboundApplication
+	11, // 9: hookgate.v1.ConfigResource.tenant:type_name -> hookgate.v1.DispatchTenant
+	6,  // 10: hookgate.v1.ConfigResource.token:type_name -> hookgate.v1.EdgeToken
+	19, // 11: hookgate.v1.EdgeToken.kind:type_name -> hookgate.v1.AdminTokenKind
+	15, // 12: hookgate.v1.DispatchEndpoint.headers:type_name -> hookgate.v1.DispatchEndpoint.HeadersEntry
+	8,  // 13: hookgate.v1.DispatchEndpoint.secrets:type_name -> hookgate.v1.SigningSecret
+	20, // 14: hookgate.v1.SigningSecret.expire_time:type_name -> google.protobuf.Timestamp
+	21, // 15: hookgate.v1.EdgeEventType.schema:type_name -> google.protobuf.Struct
+	22, // 16: hookgate.v1.DispatchTenant.retry_schedule:type_name -> hookgate.v1.RetrySchedule
+	20, // 17: hookgate.v1.KeyDigest.expire_time:type_name -> google.protobuf.Timestamp
+	23, // 18: hookgate.v1.EdgeWebhook.provider:type_name -> hookgate.v1.Provider
+	12, // 19: hookgate.v1.EdgeWebhook.keys:type_name -> hookgate.v1.KeyDigest
+	24, // 20: hookgate.v1.EdgeWebhook.bindings:type_name -> hookgate.v1.Binding
+	25, // 21: hookgate.v1.EdgeWebhook.rate_limit:type_name -> hookgate.v1.RateLimit
+	16, // 22: hookgate.v1.EdgeWebhook.provider_secrets:type_name -> hookgate.v1.EdgeWebhook.ProviderSecretsEntry
+	26, // 23: hookgate.v1.EdgeWebhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
+	17, // 24: hookgate.v1.EdgeWebhook.previous_provider_secrets:type_name -> hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
+	20, // 25: hookgate.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
+	14, // 26: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry.value:type_name -> hookgate.v1.PreviousSecret
+	0,  // 27: hookgate.v1.ConfigDiscoveryService.StreamConfig:input_type -> hookgate.v1.StreamConfigRequest
+	4,  // 28: hookgate.v1.ConfigDiscoveryService.StreamConfig:output_type -> hookgate.v1.StreamConfigResponse
+	28, // [28:29] is the sub-list for method output_type
+	27, // [27:28] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_config_proto_init() }
@@ -1383,15 +1484,16 @@ func file_hookgate_v1_config_proto_init() {
 		(*ConfigResource_EventType)(nil),
 		(*ConfigResource_Application)(nil),
 		(*ConfigResource_Tenant)(nil),
+		(*ConfigResource_Token)(nil),
 	}
-	file_hookgate_v1_config_proto_msgTypes[12].OneofWrappers = []any{}
+	file_hookgate_v1_config_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_config_proto_rawDesc), len(file_hookgate_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AdminTokenKind is what a token may do.
+type AdminTokenKind int32
+
+const (
+	// ADMIN_TOKEN_KIND_UNSPECIFIED reads as ADMIN_TOKEN_KIND_ADMIN.
+	AdminTokenKind_ADMIN_TOKEN_KIND_UNSPECIFIED AdminTokenKind = 0
+	// ADMIN_TOKEN_KIND_ADMIN: "hga_…", calls the admin API in its scope and
+	// sends messages for the tenants its scope covers.
+	AdminTokenKind_ADMIN_TOKEN_KIND_ADMIN AdminTokenKind = 1
+	// ADMIN_TOKEN_KIND_PRODUCER: "hgp_…", only sends messages for its one
+	// tenant through the edge (MessageService.SendMessage); every admin
+	// method refuses it.
+	AdminTokenKind_ADMIN_TOKEN_KIND_PRODUCER AdminTokenKind = 2
+)
+
+// Enum value maps for AdminTokenKind.
+var (
+	AdminTokenKind_name = map[int32]string{
+		0: "ADMIN_TOKEN_KIND_UNSPECIFIED",
+		1: "ADMIN_TOKEN_KIND_ADMIN",
+		2: "ADMIN_TOKEN_KIND_PRODUCER",
+	}
+	AdminTokenKind_value = map[string]int32{
+		"ADMIN_TOKEN_KIND_UNSPECIFIED": 0,
+		"ADMIN_TOKEN_KIND_ADMIN":       1,
+		"ADMIN_TOKEN_KIND_PRODUCER":    2,
+	}
+)
+
+func (x AdminTokenKind) Enum() *AdminTokenKind {
+	p := new(AdminTokenKind)
+	*p = x
+	return p
+}
+
+func (x AdminTokenKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AdminTokenKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_hookgate_v1_tenant_proto_enumTypes[0].Descriptor()
+}
+
+func (AdminTokenKind) Type() protoreflect.EnumType {
+	return &file_hookgate_v1_tenant_proto_enumTypes[0]
+}
+
+func (x AdminTokenKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AdminTokenKind.Descriptor instead.
+func (AdminTokenKind) EnumDescriptor() ([]byte, []int) {
+	return file_hookgate_v1_tenant_proto_rawDescGZIP(), []int{0}
+}
+
 // Tenant is one isolated customer of the platform.
 type Tenant struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -652,8 +708,10 @@ type AdminToken struct {
 	Tenant      string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	// prefix is the first characters of the secret, to tell tokens apart.
-	Prefix        string                 `protobuf:"bytes,4,opt,name=prefix,proto3" json:"prefix,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Prefix     string                 `protobuf:"bytes,4,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// kind is what the token may do; unset means ADMIN_TOKEN_KIND_ADMIN.
+	Kind          AdminTokenKind `protobuf:"varint,6,opt,name=kind,proto3,enum=hookgate.v1.AdminTokenKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -723,11 +781,21 @@ func (x *AdminToken) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AdminToken) GetKind() AdminTokenKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AdminTokenKind_ADMIN_TOKEN_KIND_UNSPECIFIED
+}
+
 type CreateAdminTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// tenant scopes the new token; empty asks for a platform token.
-	Tenant        string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	Tenant      string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// kind is ADMIN_TOKEN_KIND_ADMIN when unset; a producer token needs a
+	// tenant.
+	Kind          AdminTokenKind `protobuf:"varint,3,opt,name=kind,proto3,enum=hookgate.v1.AdminTokenKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -776,10 +844,18 @@ func (x *CreateAdminTokenRequest) GetDescription() string {
 	return ""
 }
 
+func (x *CreateAdminTokenRequest) GetKind() AdminTokenKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AdminTokenKind_ADMIN_TOKEN_KIND_UNSPECIFIED
+}
+
 type CreateAdminTokenResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	AdminToken *AdminToken            `protobuf:"bytes,1,opt,name=admin_token,json=adminToken,proto3" json:"admin_token,omitempty"`
-	// token is the secret "hga_…"; it is returned only in this response.
+	// token is the secret, "hga_…" or "hgp_…"; it is returned only in this
+	// response.
 	Token         string `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1065,7 +1141,7 @@ const file_hookgate_v1_tenant_proto_rawDesc = "" +
 	"\x13DeleteTenantRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x16\n" +
-	"\x14DeleteTenantResponse\"\xab\x01\n" +
+	"\x14DeleteTenantResponse\"\xdc\x01\n" +
 	"\n" +
 	"AdminToken\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
@@ -1073,10 +1149,12 @@ const file_hookgate_v1_tenant_proto_rawDesc = "" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x16\n" +
 	"\x06prefix\x18\x04 \x01(\tR\x06prefix\x12;\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"S\n" +
+	"createTime\x12/\n" +
+	"\x04kind\x18\x06 \x01(\x0e2\x1b.hookgate.v1.AdminTokenKindR\x04kind\"\x84\x01\n" +
 	"\x17CreateAdminTokenRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescription\"j\n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12/\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1b.hookgate.v1.AdminTokenKindR\x04kind\"j\n" +
 	"\x18CreateAdminTokenResponse\x128\n" +
 	"\vadmin_token\x18\x01 \x01(\v2\x17.hookgate.v1.AdminTokenR\n" +
 	"adminToken\x12\x14\n" +
@@ -1091,7 +1169,11 @@ const file_hookgate_v1_tenant_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\")\n" +
 	"\x17RevokeAdminTokenRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x1a\n" +
-	"\x18RevokeAdminTokenResponse2\xcc\x05\n" +
+	"\x18RevokeAdminTokenResponse*m\n" +
+	"\x0eAdminTokenKind\x12 \n" +
+	"\x1cADMIN_TOKEN_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16ADMIN_TOKEN_KIND_ADMIN\x10\x01\x12\x1d\n" +
+	"\x19ADMIN_TOKEN_KIND_PRODUCER\x10\x022\xcc\x05\n" +
 	"\rTenantService\x12S\n" +
 	"\fCreateTenant\x12 .hookgate.v1.CreateTenantRequest\x1a!.hookgate.v1.CreateTenantResponse\x12J\n" +
 	"\tGetTenant\x12\x1d.hookgate.v1.GetTenantRequest\x1a\x1e.hookgate.v1.GetTenantResponse\x12P\n" +
@@ -1114,67 +1196,71 @@ func file_hookgate_v1_tenant_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_tenant_proto_rawDescData
 }
 
+var file_hookgate_v1_tenant_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_hookgate_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_hookgate_v1_tenant_proto_goTypes = []any{
-	(*Tenant)(nil),                   // 0: hookgate.v1.Tenant
-	(*RetrySchedule)(nil),            // 1: hookgate.v1.RetrySchedule
-	(*CreateTenantRequest)(nil),      // 2: hookgate.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),     // 3: hookgate.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),         // 4: hookgate.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),        // 5: hookgate.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),       // 6: hookgate.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),      // 7: hookgate.v1.ListTenantsResponse
-	(*UpdateTenantRequest)(nil),      // 8: hookgate.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),     // 9: hookgate.v1.UpdateTenantResponse
-	(*DeleteTenantRequest)(nil),      // 10: hookgate.v1.DeleteTenantRequest
-	(*DeleteTenantResponse)(nil),     // 11: hookgate.v1.DeleteTenantResponse
-	(*AdminToken)(nil),               // 12: hookgate.v1.AdminToken
-	(*CreateAdminTokenRequest)(nil),  // 13: hookgate.v1.CreateAdminTokenRequest
-	(*CreateAdminTokenResponse)(nil), // 14: hookgate.v1.CreateAdminTokenResponse
-	(*ListAdminTokensRequest)(nil),   // 15: hookgate.v1.ListAdminTokensRequest
-	(*ListAdminTokensResponse)(nil),  // 16: hookgate.v1.ListAdminTokensResponse
-	(*RevokeAdminTokenRequest)(nil),  // 17: hookgate.v1.RevokeAdminTokenRequest
-	(*RevokeAdminTokenResponse)(nil), // 18: hookgate.v1.RevokeAdminTokenResponse
-	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 20: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),    // 21: google.protobuf.FieldMask
+	(AdminTokenKind)(0),              // 0: hookgate.v1.AdminTokenKind
+	(*Tenant)(nil),                   // 1: hookgate.v1.Tenant
+	(*RetrySchedule)(nil),            // 2: hookgate.v1.RetrySchedule
+	(*CreateTenantRequest)(nil),      // 3: hookgate.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),     // 4: hookgate.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),         // 5: hookgate.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),        // 6: hookgate.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),       // 7: hookgate.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),      // 8: hookgate.v1.ListTenantsResponse
+	(*UpdateTenantRequest)(nil),      // 9: hookgate.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),     // 10: hookgate.v1.UpdateTenantResponse
+	(*DeleteTenantRequest)(nil),      // 11: hookgate.v1.DeleteTenantRequest
+	(*DeleteTenantResponse)(nil),     // 12: hookgate.v1.DeleteTenantResponse
+	(*AdminToken)(nil),               // 13: hookgate.v1.AdminToken
+	(*CreateAdminTokenRequest)(nil),  // 14: hookgate.v1.CreateAdminTokenRequest
+	(*CreateAdminTokenResponse)(nil), // 15: hookgate.v1.CreateAdminTokenResponse
+	(*ListAdminTokensRequest)(nil),   // 16: hookgate.v1.ListAdminTokensRequest
+	(*ListAdminTokensResponse)(nil),  // 17: hookgate.v1.ListAdminTokensResponse
+	(*RevokeAdminTokenRequest)(nil),  // 18: hookgate.v1.RevokeAdminTokenRequest
+	(*RevokeAdminTokenResponse)(nil), // 19: hookgate.v1.RevokeAdminTokenResponse
+	(*timestamppb.Timestamp)(nil),    // 20: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 21: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),    // 22: google.protobuf.FieldMask
 }
 var file_hookgate_v1_tenant_proto_depIdxs = []int32{
-	19, // 0: hookgate.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	19, // 1: hookgate.v1.Tenant.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 2: hookgate.v1.Tenant.retry_schedule:type_name -> hookgate.v1.RetrySchedule
-	20, // 3: hookgate.v1.RetrySchedule.delays:type_name -> google.protobuf.Duration
-	0,  // 4: hookgate.v1.CreateTenantRequest.tenant:type_name -> hookgate.v1.Tenant
-	0,  // 5: hookgate.v1.CreateTenantResponse.tenant:type_name -> hookgate.v1.Tenant
-	0,  // 6: hookgate.v1.GetTenantResponse.tenant:type_name -> hookgate.v1.Tenant
-	0,  // 7: hookgate.v1.ListTenantsResponse.tenants:type_name -> hookgate.v1.Tenant
-	0,  // 8: hookgate.v1.UpdateTenantRequest.tenant:type_name -> hookgate.v1.Tenant
-	21, // 9: hookgate.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 10: hookgate.v1.UpdateTenantResponse.tenant:type_name -> hookgate.v1.Tenant
-	19, // 11: hookgate.v1.AdminToken.create_time:type_name -> google.protobuf.Timestamp
-	12, // 12: hookgate.v1.CreateAdminTokenResponse.admin_token:type_name -> hookgate.v1.AdminToken
-	12, // 13: hookgate.v1.ListAdminTokensResponse.admin_tokens:type_name -> hookgate.v1.AdminToken
-	2,  // 14: hookgate.v1.TenantService.CreateTenant:input_type -> hookgate.v1.CreateTenantRequest
-	4,  // 15: hookgate.v1.TenantService.GetTenant:input_type -> hookgate.v1.GetTenantRequest
-	6,  // 16: hookgate.v1.TenantService.ListTenants:input_type -> hookgate.v1.ListTenantsRequest
-	8,  // 17: hookgate.v1.TenantService.UpdateTenant:input_type -> hookgate.v1.UpdateTenantRequest
-	10, // 18: hookgate.v1.TenantService.DeleteTenant:input_type -> hookgate.v1.DeleteTenantRequest
-	13, // 19: hookgate.v1.TenantService.CreateAdminToken:input_type -> hookgate.v1.CreateAdminTokenRequest
-	15, // 20: hookgate.v1.TenantService.ListAdminTokens:input_type -> hookgate.v1.ListAdminTokensRequest
-	17, // 21: hookgate.v1.TenantService.RevokeAdminToken:input_type -> hookgate.v1.RevokeAdminTokenRequest
-	3,  // 22: hookgate.v1.TenantService.CreateTenant:output_type -> hookgate.v1.CreateTenantResponse
-	5,  // 23: hookgate.v1.TenantService.GetTenant:output_type -> hookgate.v1.GetTenantResponse
-	7,  // 24: hookgate.v1.TenantService.ListTenants:output_type -> hookgate.v1.ListTenantsResponse
-	9,  // 25: hookgate.v1.TenantService.UpdateTenant:output_type -> hookgate.v1.UpdateTenantResponse
-	11, // 26: hookgate.v1.TenantService.DeleteTenant:output_type -> hookgate.v1.DeleteTenantResponse
-	14, // 27: hookgate.v1.TenantService.CreateAdminToken:output_type -> hookgate.v1.CreateAdminTokenResponse
-	16, // 28: hookgate.v1.TenantService.ListAdminTokens:output_type -> hookgate.v1.ListAdminTokensResponse
-	18, // 29: hookgate.v1.TenantService.RevokeAdminToken:output_type -> hookgate.v1.RevokeAdminTokenResponse
-	22, // [22:30] is the sub-list for method output_type
-	14, // [14:22] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	20, // 0: hookgate.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	20, // 1: hookgate.v1.Tenant.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 2: hookgate.v1.Tenant.retry_schedule:type_name -> hookgate.v1.RetrySchedule
+	21, // 3: hookgate.v1.RetrySchedule.delays:type_name -> google.protobuf.Duration
+	1,  // 4: hookgate.v1.CreateTenantRequest.tenant:type_name -> hookgate.v1.Tenant
+	1,  // 5: hookgate.v1.CreateTenantResponse.tenant:type_name -> hookgate.v1.Tenant
+	1,  // 6: hookgate.v1.GetTenantResponse.tenant:type_name -> hookgate.v1.Tenant
+	1,  // 7: hookgate.v1.ListTenantsResponse.tenants:type_name -> hookgate.v1.Tenant
+	1,  // 8: hookgate.v1.UpdateTenantRequest.tenant:type_name -> hookgate.v1.Tenant
+	22, // 9: hookgate.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,  // 10: hookgate.v1.UpdateTenantResponse.tenant:type_name -> hookgate.v1.Tenant
+	20, // 11: hookgate.v1.AdminToken.create_time:type_name -> google.protobuf.Timestamp
+	0,  // 12: hookgate.v1.AdminToken.kind:type_name -> hookgate.v1.AdminTokenKind
+	0,  // 13: hookgate.v1.CreateAdminTokenRequest.kind:type_name -> hookgate.v1.AdminTokenKind
+	13, // 14: hookgate.v1.CreateAdminTokenResponse.admin_token:type_name -> hookgate.v1.AdminToken
+	13, // 15: hookgate.v1.ListAdminTokensResponse.admin_tokens:type_name -> hookgate.v1.AdminToken
+	3,  // 16: hookgate.v1.TenantService.CreateTenant:input_type -> hookgate.v1.CreateTenantRequest
+	5,  // 17: hookgate.v1.TenantService.GetTenant:input_type -> hookgate.v1.GetTenantRequest
+	7,  // 18: hookgate.v1.TenantService.ListTenants:input_type -> hookgate.v1.ListTenantsRequest
+	9,  // 19: hookgate.v1.TenantService.UpdateTenant:input_type -> hookgate.v1.UpdateTenantRequest
+	11, // 20: hookgate.v1.TenantService.DeleteTenant:input_type -> hookgate.v1.DeleteTenantRequest
+	14, // 21: hookgate.v1.TenantService.CreateAdminToken:input_type -> hookgate.v1.CreateAdminTokenRequest
+	16, // 22: hookgate.v1.TenantService.ListAdminTokens:input_type -> hookgate.v1.ListAdminTokensRequest
+	18, // 23: hookgate.v1.TenantService.RevokeAdminToken:input_type -> hookgate.v1.RevokeAdminTokenRequest
+	4,  // 24: hookgate.v1.TenantService.CreateTenant:output_type -> hookgate.v1.CreateTenantResponse
+	6,  // 25: hookgate.v1.TenantService.GetTenant:output_type -> hookgate.v1.GetTenantResponse
+	8,  // 26: hookgate.v1.TenantService.ListTenants:output_type -> hookgate.v1.ListTenantsResponse
+	10, // 27: hookgate.v1.TenantService.UpdateTenant:output_type -> hookgate.v1.UpdateTenantResponse
+	12, // 28: hookgate.v1.TenantService.DeleteTenant:output_type -> hookgate.v1.DeleteTenantResponse
+	15, // 29: hookgate.v1.TenantService.CreateAdminToken:output_type -> hookgate.v1.CreateAdminTokenResponse
+	17, // 30: hookgate.v1.TenantService.ListAdminTokens:output_type -> hookgate.v1.ListAdminTokensResponse
+	19, // 31: hookgate.v1.TenantService.RevokeAdminToken:output_type -> hookgate.v1.RevokeAdminTokenResponse
+	24, // [24:32] is the sub-list for method output_type
+	16, // [16:24] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_tenant_proto_init() }
@@ -1188,13 +1274,14 @@ func file_hookgate_v1_tenant_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_tenant_proto_rawDesc), len(file_hookgate_v1_tenant_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_hookgate_v1_tenant_proto_goTypes,
 		DependencyIndexes: file_hookgate_v1_tenant_proto_depIdxs,
+		EnumInfos:         file_hookgate_v1_tenant_proto_enumTypes,
 		MessageInfos:      file_hookgate_v1_tenant_proto_msgTypes,
 	}.Build()
 	File_hookgate_v1_tenant_proto = out.File
