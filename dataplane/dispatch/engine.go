@@ -1,0 +1,295 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hookgate/hookgate/dataplane/streams"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Endpoints is the dispatcher's view of its configuration (filled from the
+// config stream by the wiring).
+type Endpoints interface {
+	// Subscribed returns the enabled endpoints of the application that
+	// subscribe to eventType.
+	Subscribed(tenant, appID, eventType string) []*Endpoint
+	// Endpoint returns an enabled endpoint; false when it is unknown,
+	// deleted or disabled (its pending deliveries are then cancelled).
+	Endpoint(tenant, id string) (*Endpoint, bool)
+}
+
+// EngineConfig is the engine's plain configuration; the zero value of each
+// field is its default.
+type EngineConfig struct {
+	// Workers is how many deliveries run at once on this replica (32).
+	Workers int
+	// EndpointWorkers caps the deliveries of one endpoint on this replica
+	// (max(1, Workers/4)), so a slow endpoint holds a few workers at most
+	// even without a max_in_flight of its own.
+	EndpointWorkers int
+	// FanoutWorkers is how many outbound messages are fanned out at once (4).
+	FanoutWorkers int
+	// Delays is the retry schedule (nil: DefaultDelays); TimeScale
+	// compresses it (0: 1; --retry-time-scale).
+	Delays    []time.Duration
+	TimeScale float64
+	// AckWait is how long a task or message may stay unacknowledged before
+	// JetStream hands it to another worker (MaxTimeout + 30 s); it must
+	// exceed the longest attempt.
+	AckWait time.Duration
+	// MaxAckPending bounds the tasks handed out and not yet acknowledged,
+	// including those waiting a short NakWithDelay (10,000).
+	MaxAckPending int
+	// BusyDelay is how long a task whose endpoint is at its in-flight cap
+	// waits before it is tried again (200 ms, unscaled).
+	BusyDelay time.Duration
+	// FanoutConsumer and DeliverConsumer name the durable consumers that
+	// every replica shares ("dispatch-fanout", "dispatch-deliver").
+	FanoutConsumer  string
+	DeliverConsumer string
+	// LimitsBucket is the KV bucket of the shared limits
+	// (DefaultLimitsBucket).
+	LimitsBucket string
+}
+
+// EngineDeps are the engine's collaborators.
+type EngineDeps struct {
+	JetStream jetstream.JetStream
+	Endpoints Endpoints
+	Deliverer *Deliverer
+	Log       *slog.Logger
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+	// OnDisable is told when an answer disables an endpoint (410: reason
+	// gone); the wiring reports it to the control plane. Optional.
+	OnDisable func(ctx context.Context, tenant, endpointID string, reason DisableReason)
+}
+
+// Defaults of EngineConfig.
+const (
+	DefaultWorkers         = 32
+	DefaultFanoutWorkers   = 4
+	DefaultMaxAckPending   = 10000
+	DefaultBusyDelay       = 200 * time.Millisecond
+	DefaultFanoutConsumer  = "dispatch-fanout"
+	DefaultDeliverConsumer = "dispatch-deliver"
+	// scheduleThreshold: waits of at least this long become scheduled
+	// messages, shorter ones a NakWithDelay (docs/design.md "Waiting
+	// retries").
+	scheduleThreshold = time.Second
+	// recordTimeout bounds the JetStream writes that close an attempt, which
+	// run even while the engine stops so a made attempt is recorded.
+	recordTimeout = 10 * time.Second
+)
+
+// Engine fans outbound messages out to endpoints and delivers them with
+// retries, recording every attempt and each delivery's state. Any number
+// of replicas may run against the same streams.
+type Engine struct {
+	cfg       EngineConfig
+	js        jetstream.JetStream
+	endpoints Endpoints
+	deliverer *Deliverer
+	log       *slog.Logger
+	now       func() time.Time
+	onDisable func(ctx context.Context, tenant, endpointID string, reason DisableReason)
+	schedule  Schedule
+
+	mu     sync.Mutex // guards busy, kv, limits
+	busy   map[string]int
+	kv     jetstream.KeyValue
+	limits *Limits
+}
+
+// NewEngine checks cfg and deps and returns an engine; Run starts it.
+func NewEngine(cfg EngineConfig, deps EngineDeps) (*Engine, error) {
+	if deps.JetStream == nil || deps.Endpoints == nil || deps.Deliverer == nil || deps.Log == nil {
+		return nil, errors.New("dispatch engine: JetStream, Endpoints, Deliverer and Log are required")
+	}
+	if cfg.Workers < 0 || cfg.EndpointWorkers < 0 || cfg.FanoutWorkers < 0 || cfg.MaxAckPending < 0 || cfg.AckWait < 0 || cfg.BusyDelay < 0 {
+		return nil, fmt.Errorf("dispatch engine: negative setting in %+v", cfg)
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.EndpointWorkers == 0 {
+		cfg.EndpointWorkers = max(1, cfg.Workers/4)
+	}
+	if cfg.FanoutWorkers == 0 {
+		cfg.FanoutWorkers = DefaultFanoutWorkers
+	}
+	if cfg.AckWait == 0 {
+		cfg.AckWait = MaxTimeout + 30*time.Second
+	}
+	if cfg.MaxAckPending == 0 {
+		cfg.MaxAckPending = DefaultMaxAckPending
+	}
+	if cfg.BusyDelay == 0 {
+		cfg.BusyDelay = DefaultBusyDelay
+	}
+	if cfg.FanoutConsumer == "" {
+		cfg.FanoutConsumer = DefaultFanoutConsumer
+	}
+	if cfg.DeliverConsumer == "" {
+		cfg.DeliverConsumer = DefaultDeliverConsumer
+	}
+	if cfg.LimitsBucket == "" {
+		cfg.LimitsBucket = DefaultLimitsBucket
+	}
+	sched, err := NewSchedule(cfg.Delays, cfg.TimeScale)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch engine: %w", err)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	return &Engine{
+		cfg: cfg, js: deps.JetStream, endpoints: deps.Endpoints, deliverer: deps.Deliverer,
+		log: deps.Log, now: deps.Now, onDisable: deps.OnDisable, schedule: sched,
+		busy: map[string]int{},
+	}, nil
+}
+
+// Run consumes outbound messages and delivery tasks until ctx ends, and
+// returns after every worker stopped. The streams and the deliveries
+// bucket must exist (streams.EnsureDispatch). An attempt cut short by the
+// stop is not acknowledged: JetStream hands its task out again after
+// AckWait (at least once).
+func (e *Engine) Run(ctx context.Context) error {
+	if _, err := e.limitsBucket(ctx); err != nil {
+		return err
+	}
+	if _, err := e.deliveries(ctx); err != nil {
+		return err
+	}
+	fanout, err := e.consumer(ctx, streams.Outbound, e.cfg.FanoutConsumer, streams.OutboundSubject)
+	if err != nil {
+		return err
+	}
+	deliver, err := e.consumer(ctx, streams.Deliver, e.cfg.DeliverConsumer, streams.DeliverSubjects)
+	if err != nil {
+		return err
+	}
+	fanIt, err := fanout.Messages(jetstream.PullMaxMessages(e.cfg.FanoutWorkers))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", streams.Outbound, err)
+	}
+	delIt, err := deliver.Messages(jetstream.PullMaxMessages(e.cfg.Workers))
+	if err != nil {
+		fanIt.Stop()
+		return fmt.Errorf("consume %s: %w", streams.Deliver, err)
+	}
+	e.log.Info("dispatch engine running", "workers", e.cfg.Workers, "attempts", e.schedule.Attempts())
+
+	var wg sync.WaitGroup
+	e.pool(ctx, &wg, fanIt, e.cfg.FanoutWorkers, e.fanout)
+	e.pool(ctx, &wg, delIt, e.cfg.Workers, e.deliver)
+	<-ctx.Done()
+	fanIt.Stop()
+	delIt.Stop()
+	wg.Wait()
+	e.log.Info("dispatch engine stopped")
+	return nil
+}
+
+// pool runs n workers fed by one reader of it.
+func (e *Engine) pool(ctx context.Context, wg *sync.WaitGroup, it jetstream.MessagesContext, n int, handle func(context.Context, jetstream.Msg)) {
+	work := make(chan jetstream.Msg)
+	wg.Go(func() {
+		defer close(work)
+		for {
+			m, err := it.Next()
+			if err != nil {
+				if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+					return
+				}
+				e.log.Warn("dispatch consume", "err", err)
+				continue
+			}
+			select {
+			case work <- m:
+			case <-ctx.Done():
+				// Not handed to a worker: leave it for AckWait, as a stop
+				// mid-attempt does.
+				return
+			}
+		}
+	})
+	for range n {
+		wg.Go(func() {
+			for m := range work {
+				handle(ctx, m)
+			}
+		})
+	}
+}
+
+func (e *Engine) consumer(ctx context.Context, stream, name, filter string) (jetstream.Consumer, error) {
+	c, err := e.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: filter,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       e.cfg.AckWait,
+		MaxAckPending: e.cfg.MaxAckPending,
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ensure consumer %s on %s: %w", name, stream, err)
+	}
+	return c, nil
+}
+
+// deliveries opens the deliveries bucket once.
+func (e *Engine) deliveries(ctx context.Context) (jetstream.KeyValue, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.kv != nil {
+		return e.kv, nil
+	}
+	kv, err := e.js.KeyValue(ctx, streams.Deliveries)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", streams.Deliveries, err)
+	}
+	e.kv = kv
+	return kv, nil
+}
+
+// limitsBucket opens the shared limits once.
+func (e *Engine) limitsBucket(ctx context.Context) (*Limits, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.limits != nil {
+		return e.limits, nil
+	}
+	l, err := NewLimits(ctx, e.js, e.cfg.LimitsBucket, e.now)
+	if err != nil {
+		return nil, err
+	}
+	e.limits = l
+	return l, nil
+}
+
+// enter takes one of the endpoint's local worker places; false when it
+// has EndpointWorkers deliveries running here already.
+func (e *Engine) enter(key string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.busy[key] >= e.cfg.EndpointWorkers {
+		return false
+	}
+	e.busy[key]++
+	return true
+}
+
+func (e *Engine) leave(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.busy[key]--; e.busy[key] <= 0 {
+		delete(e.busy, key)
+	}
+}

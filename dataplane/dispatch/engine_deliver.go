@@ -1,0 +1,224 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hookgate/hookgate/dataplane/streams"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// slotMargin is added to an attempt's timeout for the TTL of its in-flight
+// slot, so a killed dispatcher's slot frees itself soon after.
+const slotMargin = 5 * time.Second
+
+// deliver handles one delivery task: one attempt, its record, the
+// delivery's new state, and the retry or the ack. The delivery state in
+// the bucket is the truth: it numbers attempts (a NakWithDelay hands out
+// the same task again) and a task whose delivery ended is dropped.
+func (e *Engine) deliver(ctx context.Context, m jetstream.Msg) {
+	tenant, endpointID, ok := parseDeliverSubject(m.Subject())
+	msgID := m.Headers().Get(TaskMessageID)
+	if !ok || !validToken(msgID) {
+		// Only dispatchers write tasks: this one is corrupt. Keep a record.
+		if err := e.reject(ctx, m, RejectSubject); err != nil {
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		e.ack(m)
+		return
+	}
+	log := e.log.With("tenant", tenant, "endpoint_id", endpointID, "message_id", msgID)
+	if md, err := m.Metadata(); err == nil {
+		log.Debug("delivery task", "delivered", md.NumDelivered, "sequence", md.Sequence.Stream)
+	}
+	kv, err := e.deliveries(ctx)
+	if err != nil {
+		log.Warn("deliver", "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	key := stateKey(tenant, msgID, endpointID)
+	d, rev, found, err := getState(ctx, kv, key)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("deliver", "err", err)
+			_ = m.NakWithDelay(time.Second)
+		}
+		return
+	}
+	if !found {
+		now := e.now().UTC()
+		d = Delivery{Tenant: tenant, MessageID: msgID, EndpointID: endpointID, AppID: m.Headers().Get(TaskAppID),
+			EventType: m.Headers().Get(TaskEventType), State: StatePending, CreatedAt: now}
+	}
+	if d.Terminal() {
+		e.ack(m)
+		return
+	}
+	ep, ok := e.endpoints.Endpoint(tenant, endpointID)
+	if !ok {
+		// Disabled, deleted or unknown: the delivery is cancelled.
+		if found {
+			err = e.cancelKey(ctx, kv, key, ReasonEndpointUnknown)
+		} else {
+			d.State, d.Reason = StateCancelled, ReasonEndpointUnknown
+			err = e.putState(ctx, kv, &d, 0)
+		}
+		if err != nil && !errors.Is(err, errStale) {
+			log.Warn("cancel delivery", "err", err)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		e.ack(m)
+		return
+	}
+	busyKey := tenant + "/" + endpointID
+	if !e.enter(busyKey) {
+		e.later(ctx, m, tenant, endpointID, msgID, e.cfg.BusyDelay)
+		return
+	}
+	defer e.leave(busyKey)
+	limits, err := e.limitsBucket(ctx)
+	if err != nil {
+		e.later(ctx, m, tenant, endpointID, msgID, e.cfg.BusyDelay)
+		return
+	}
+	release, ok, err := limits.Acquire(ctx, ep, ep.Timeout()+slotMargin)
+	if err != nil || !ok {
+		if err != nil && ctx.Err() == nil {
+			log.Warn("take in-flight slot", "err", err)
+		}
+		e.later(ctx, m, tenant, endpointID, msgID, e.cfg.BusyDelay)
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	defer release(rctx)
+	wait, err := limits.Take(ctx, ep)
+	if err != nil || wait > 0 {
+		if err != nil && ctx.Err() == nil {
+			log.Warn("take rate token", "err", err)
+			wait = e.cfg.BusyDelay
+		}
+		e.later(ctx, m, tenant, endpointID, msgID, wait)
+		return
+	}
+
+	msg := &Message{ID: msgID, Tenant: tenant, AppID: d.AppID, EventType: d.EventType, Payload: m.Data()}
+	a := e.deliverer.Deliver(ctx, ep, msg, d.Attempts+1, TriggerScheduled)
+	if a.ErrorClass == ClassCancelled {
+		// The engine is stopping: no ack, so the task is handed out again
+		// after AckWait and the attempt made again (at least once).
+		return
+	}
+	end := a.Time.Add(a.Duration)
+	next, state := e.schedule.Next(&a, end)
+	reason := ""
+	switch {
+	case state == StatePending:
+		a.NextRetry = next
+	case a.Disable != "":
+		reason = ReasonEndpointGone
+	case state == StateFailed:
+		reason = ReasonExhausted
+	}
+	if err := e.recordAttempt(rctx, tenant, &a, state); err != nil {
+		log.Warn("record attempt", "err", err)
+	}
+	// Write the new state; a lost compare-and-set means a cancellation got
+	// in first, and it wins.
+	for {
+		d.Attempts, d.State, d.Reason = a.Number, state, reason
+		d.LastStatusCode, d.LastErrorClass, d.NextRetry = a.StatusCode, a.ErrorClass, a.NextRetry
+		err := e.putState(rctx, kv, &d, rev)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errStale) {
+			log.Warn("write delivery state", "err", err)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		cur, curRev, _, err := getState(rctx, kv, key)
+		if err != nil {
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		if cur.Terminal() {
+			e.ack(m)
+			return
+		}
+		d, rev = cur, curRev
+	}
+	if a.Disable != "" {
+		log.Info("endpoint disabled by its answer", "reason", string(a.Disable))
+		if e.onDisable != nil {
+			e.onDisable(rctx, tenant, endpointID, a.Disable)
+		}
+		if err := e.CancelEndpoint(rctx, tenant, endpointID); err != nil {
+			log.Warn("cancel disabled endpoint", "err", err)
+		}
+	}
+	if state == StatePending {
+		// The scheduled delay, not what is left of it, picks the mechanism.
+		e.laterAt(rctx, m, tenant, endpointID, msgID, next, next.Sub(end))
+		return
+	}
+	e.ack(m)
+}
+
+// later hands the task out again after wait.
+func (e *Engine) later(ctx context.Context, m jetstream.Msg, tenant, endpointID, msgID string, wait time.Duration) {
+	e.laterAt(ctx, m, tenant, endpointID, msgID, e.now().Add(wait), wait)
+}
+
+// laterAt hands the task out again at the given time: a NakWithDelay when
+// the delay is below scheduleThreshold, else a scheduled message on the
+// delivery's retry subject (holding no worker and no ack-pending slot) and
+// an ack. One schedule per subject, so scheduling again replaces a pending
+// one.
+func (e *Engine) laterAt(ctx context.Context, m jetstream.Msg, tenant, endpointID, msgID string, at time.Time, delay time.Duration) {
+	if delay < scheduleThreshold {
+		if err := m.NakWithDelay(max(at.Sub(e.now()), 0)); err != nil {
+			e.log.Debug("nak", "err", err)
+		}
+		return
+	}
+	if err := e.scheduleRetry(ctx, m, tenant, endpointID, msgID, at); err != nil {
+		e.log.Warn("schedule retry", "tenant", tenant, "endpoint_id", endpointID, "err", err)
+		_ = m.NakWithDelay(scheduleThreshold)
+		return
+	}
+	e.log.Debug("retry scheduled", "tenant", tenant, "endpoint_id", endpointID, "message_id", msgID, "at", at)
+	e.ack(m)
+}
+
+func (e *Engine) scheduleRetry(ctx context.Context, m jetstream.Msg, tenant, endpointID, msgID string, at time.Time) error {
+	r := nats.NewMsg(streams.RetrySubject(tenant, endpointID, msgID))
+	for _, h := range []string{TaskMessageID, TaskAppID, TaskEventType, TaskTimestamp} {
+		r.Header.Set(h, m.Headers().Get(h))
+	}
+	// RFC 3339 with nanoseconds: the server parses fractions (nats.go's
+	// WithScheduleAt writes whole seconds).
+	r.Header.Set("Nats-Schedule", "@at "+at.UTC().Format(time.RFC3339Nano))
+	r.Header.Set("Nats-Schedule-Target", streams.DeliverSubject(tenant, endpointID))
+	r.Data = m.Data()
+	if _, err := e.js.PublishMsg(ctx, r); err != nil {
+		return fmt.Errorf("publish retry of %s: %w", msgID, err)
+	}
+	return nil
+}
+
+// parseDeliverSubject reads hookgate.deliver.{tenant}.{endpoint_id}.
+func parseDeliverSubject(s string) (tenant, endpointID string, ok bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 4 || parts[0] != "hookgate" || parts[1] != "deliver" || !validToken(parts[2]) || !validToken(parts[3]) {
+		return "", "", false
+	}
+	return parts[2], parts[3], true
+}

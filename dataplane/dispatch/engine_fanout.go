@@ -1,0 +1,206 @@
+package dispatch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hookgate/hookgate/dataplane/streams"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Headers of a delivery task on hookgate.deliver.{tenant}.{endpoint_id};
+// its body is the message payload, byte for byte.
+const (
+	TaskMessageID = "Hookgate-Message-Id"
+	TaskAppID     = "Hookgate-App-Id"
+	TaskEventType = "Hookgate-Event-Type"
+	TaskTimestamp = "Hookgate-Timestamp"
+)
+
+// OutboundMessage is the JSON body of a message on
+// hookgate.out.{tenant}.{app_id}.{event_type} (docs/design.md "Outbound
+// message format"). Payload is kept as sent and becomes the delivered body.
+type OutboundMessage struct {
+	ID        string          `json:"id"`
+	EventType string          `json:"eventType"`
+	Payload   json.RawMessage `json:"payload"`
+	Timestamp time.Time       `json:"timestamp,omitzero"`
+}
+
+// Reasons an outbound message is refused.
+const (
+	RejectSubject   = "bad_subject"
+	RejectJSON      = "bad_json"
+	RejectID        = "bad_id"
+	RejectEventType = "event_type_mismatch"
+	RejectPayload   = "bad_payload"
+)
+
+// Rejected is the record of a refused outbound message, on
+// hookgate.rejected.{tenant}.{app_id} ("_" for a token the subject lacks).
+type Rejected struct {
+	Tenant    string    `json:"tenant"`
+	AppID     string    `json:"appId"`
+	Subject   string    `json:"subject"`
+	Sequence  uint64    `json:"sequence"`
+	MessageID string    `json:"messageId,omitempty"`
+	Reason    string    `json:"reason"`
+	Time      time.Time `json:"time"`
+	// Data is the first MaxResponse bytes of the refused body.
+	Data []byte `json:"data,omitempty"`
+	Size int    `json:"size"`
+}
+
+// maxIDLen bounds ids used as subject tokens and KV keys.
+const maxIDLen = 128
+
+// validToken reports whether s can be one subject token and one KV key
+// segment: letters, digits, '_' and '-'.
+func validToken(s string) bool {
+	if s == "" || len(s) > maxIDLen {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseOutbound reads a message published on subject. It returns the
+// message, or a refusal reason.
+func ParseOutbound(subject string, data []byte) (*Message, time.Time, string) {
+	parts := strings.SplitN(subject, ".", 5)
+	if len(parts) != 5 || parts[0] != "hookgate" || parts[1] != "out" || !validToken(parts[2]) || !validToken(parts[3]) || parts[4] == "" {
+		return nil, time.Time{}, RejectSubject
+	}
+	var om OutboundMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&om); err != nil || dec.More() {
+		return nil, time.Time{}, RejectJSON
+	}
+	if !validToken(om.ID) {
+		return nil, time.Time{}, RejectID
+	}
+	if om.EventType != parts[4] {
+		return nil, time.Time{}, RejectEventType
+	}
+	if len(om.Payload) == 0 || string(om.Payload) == "null" {
+		return nil, time.Time{}, RejectPayload
+	}
+	return &Message{ID: om.ID, Tenant: parts[2], AppID: parts[3], EventType: om.EventType, Payload: om.Payload}, om.Timestamp, ""
+}
+
+// fanout turns one outbound message into a delivery task per subscribed
+// endpoint, then acknowledges it. Task ids ({message}.{endpoint}) make a
+// redelivered fan-out add nothing within the duplicate window; states are
+// created only when absent.
+func (e *Engine) fanout(ctx context.Context, m jetstream.Msg) {
+	msg, ts, reason := ParseOutbound(m.Subject(), m.Data())
+	if reason != "" {
+		if err := e.reject(ctx, m, reason); err != nil {
+			e.log.Warn("record rejected message", "err", err)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		e.ack(m)
+		return
+	}
+	if ts.IsZero() {
+		if md, err := m.Metadata(); err == nil {
+			ts = md.Timestamp
+		}
+	}
+	if err := e.fanoutMessage(ctx, msg, ts); err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("fan out message", "tenant", msg.Tenant, "message_id", msg.ID, "err", err)
+			_ = m.NakWithDelay(time.Second)
+		}
+		return
+	}
+	e.ack(m)
+}
+
+func (e *Engine) fanoutMessage(ctx context.Context, msg *Message, ts time.Time) error {
+	kv, err := e.deliveries(ctx)
+	if err != nil {
+		return err
+	}
+	eps := e.endpoints.Subscribed(msg.Tenant, msg.AppID, msg.EventType)
+	futures := make([]jetstream.PubAckFuture, 0, len(eps))
+	for _, ep := range eps {
+		if !validToken(ep.ID) {
+			continue
+		}
+		if err := e.createState(ctx, kv, msg, ep.ID); err != nil {
+			return err
+		}
+		t := nats.NewMsg(streams.DeliverSubject(msg.Tenant, ep.ID))
+		t.Header.Set(jetstream.MsgIDHeader, msg.ID+"."+ep.ID)
+		t.Header.Set(TaskMessageID, msg.ID)
+		t.Header.Set(TaskAppID, msg.AppID)
+		t.Header.Set(TaskEventType, msg.EventType)
+		t.Header.Set(TaskTimestamp, ts.UTC().Format(time.RFC3339Nano))
+		t.Data = msg.Payload
+		f, err := e.js.PublishMsgAsync(t)
+		if err != nil {
+			return fmt.Errorf("publish task for endpoint %s: %w", ep.ID, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("publish task: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// reject records a refused outbound message; it is acknowledged only once
+// the record is stored, so nothing is dropped silently.
+func (e *Engine) reject(ctx context.Context, m jetstream.Msg, reason string) error {
+	r := Rejected{Tenant: "_", AppID: "_", Subject: m.Subject(), Reason: reason, Time: e.now().UTC(), Size: len(m.Data())}
+	if parts := strings.SplitN(m.Subject(), ".", 5); len(parts) >= 4 {
+		if validToken(parts[2]) {
+			r.Tenant = parts[2]
+		}
+		if validToken(parts[3]) {
+			r.AppID = parts[3]
+		}
+	}
+	var idOnly struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(m.Data(), &idOnly) == nil && validToken(idOnly.ID) {
+		r.MessageID = idOnly.ID
+	}
+	if md, err := m.Metadata(); err == nil {
+		r.Sequence = md.Sequence.Stream
+	}
+	r.Data = m.Data()[:min(len(m.Data()), MaxResponse)]
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode rejected record: %w", err)
+	}
+	if _, err := e.js.Publish(ctx, streams.RejectedSubject(r.Tenant, r.AppID), b); err != nil {
+		return fmt.Errorf("publish rejected record: %w", err)
+	}
+	e.log.Debug("outbound message rejected", "tenant", r.Tenant, "reason", reason)
+	return nil
+}
+
+func (e *Engine) ack(m jetstream.Msg) {
+	if err := m.Ack(); err != nil {
+		e.log.Debug("ack", "err", err)
+	}
+}
