@@ -10,6 +10,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 )
 
 // Principal is the caller an admin token stands for.
@@ -30,7 +31,8 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-// Authenticator checks "Authorization: Bearer hga_…" before a request body
+// Authenticator checks "Authorization: Bearer hga_…" (and refuses producer
+// tokens, hgp_…, with PermissionDenied) before a request body
 // is read, by digest lookup (the stored value is a SHA-256 digest; the index
 // lookup by digest compares the full 256-bit value, and the record's digest
 // is compared again in constant time).
@@ -60,9 +62,15 @@ func (a *Authenticator) Wrap(next http.Handler) http.Handler {
 var errUnauthenticated = connect.NewError(connect.CodeUnauthenticated,
 	errors.New("missing or invalid admin token: send Authorization: Bearer hga_…"))
 
+// errProducerToken refuses a producer token on every admin method: it may
+// only send messages, and only at the edge (DESIGN.md "Identifiers and
+// secrets").
+var errProducerToken = connect.NewError(connect.CodePermissionDenied,
+	errors.New("a producer token (hgp_…) may only send messages through the edge; the admin API needs an admin token (hga_…)"))
+
 func (a *Authenticator) authenticate(r *http.Request) (Principal, error) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || !strings.HasPrefix(token, secrets.AdminTokenPrefix) {
+	if !ok || !strings.HasPrefix(token, secrets.AdminTokenPrefix) && !strings.HasPrefix(token, secrets.ProducerTokenPrefix) {
 		return Principal{}, errUnauthenticated
 	}
 	digest := secrets.Digest(strings.TrimSpace(token))
@@ -75,6 +83,8 @@ func (a *Authenticator) authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, connect.NewError(connect.CodeUnavailable, errors.New("cannot check admin token now"))
 	case !secrets.Equal(rec.GetSha256(), digest):
 		return Principal{}, errUnauthenticated
+	case rec.GetToken().GetKind() == hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_PRODUCER:
+		return Principal{}, errProducerToken
 	}
 	return Principal{TokenID: rec.GetToken().GetId(), Tenant: rec.GetToken().GetTenant()}, nil
 }

@@ -236,7 +236,8 @@ func tokenNotFound(id string) error {
 
 func isAdminToken(authorization string) bool {
 	token, ok := strings.CutPrefix(authorization, "Bearer ")
-	return ok && strings.HasPrefix(strings.TrimSpace(token), secrets.AdminTokenPrefix)
+	token = strings.TrimSpace(token)
+	return ok && (strings.HasPrefix(token, secrets.AdminTokenPrefix) || strings.HasPrefix(token, secrets.ProducerTokenPrefix))
 }
 
 // stringAt reads the string field at a dotted path of singular fields; an

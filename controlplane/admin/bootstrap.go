@@ -29,8 +29,12 @@ func BootstrapToken(ctx context.Context, st *store.Store, path string, now time.
 		if !strings.HasPrefix(token, secrets.AdminTokenPrefix) {
 			return "", false, fmt.Errorf("bootstrap token file %s: does not hold an %s token", path, secrets.AdminTokenPrefix)
 		}
-		_, err := st.TokenByDigest(ctx, secrets.Digest(token))
+		rec, err := st.TokenByDigest(ctx, secrets.Digest(token))
 		if err == nil {
+			// A token from before token mirrors gets one, so edges accept it.
+			if err := st.MirrorToken(ctx, rec); err != nil {
+				return "", false, fmt.Errorf("bootstrap token: %w", err)
+			}
 			return token, false, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
@@ -64,6 +68,7 @@ func bootstrapRecord(token string, now time.Time) *storagev1.TokenRecord {
 		Token: &hookgatev1.AdminToken{
 			Id:          secrets.NewID("tok_"),
 			Description: "bootstrap platform token",
+			Kind:        hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_ADMIN,
 			Prefix:      token[:min(len(token), 8)],
 			CreateTime:  timestamppb.New(now),
 		},

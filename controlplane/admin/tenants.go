@@ -176,7 +176,19 @@ func (s *TenantService) CreateAdminToken(ctx context.Context, req *connect.Reque
 	if err := validateDescription("description", req.Msg.GetDescription()); err != nil {
 		return nil, err
 	}
-	secret := secrets.NewSecret(secrets.AdminTokenPrefix)
+	kind, prefix := req.Msg.GetKind(), secrets.AdminTokenPrefix
+	switch kind {
+	case hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_UNSPECIFIED, hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_ADMIN:
+		kind = hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_ADMIN
+	case hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_PRODUCER:
+		if tenant == "" {
+			return nil, invalid("tenant", "is required for a producer token: it sends messages for one tenant")
+		}
+		prefix = secrets.ProducerTokenPrefix
+	default:
+		return nil, invalid("kind", "%d is not a token kind", kind)
+	}
+	secret := secrets.NewSecret(prefix)
 	rec := &storagev1.TokenRecord{
 		Token: &hookgatev1.AdminToken{
 			Id:          secrets.NewID("tok_"),
@@ -184,6 +196,7 @@ func (s *TenantService) CreateAdminToken(ctx context.Context, req *connect.Reque
 			Description: req.Msg.GetDescription(),
 			Prefix:      secret.Prefix(8),
 			CreateTime:  timestamppb.New(s.clock.Now()),
+			Kind:        kind,
 		},
 		Sha256: secret.Digest(),
 	}

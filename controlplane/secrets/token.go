@@ -16,6 +16,9 @@ import (
 const (
 	APIKeyPrefix     = "hgk_"
 	AdminTokenPrefix = "hga_"
+	// ProducerTokenPrefix starts producer tokens, which may only send
+	// messages for one tenant through the edge.
+	ProducerTokenPrefix = "hgp_"
 )
 
 // Secret is a bearer secret such as an API key or an admin token. Its

@@ -68,7 +68,22 @@ const (
 	// TenantMirrorsPrefix holds a copy of each tenant, {tenant}, written
 	// with the tenant, for the config watch.
 	TenantMirrorsPrefix = WebhooksPrefix + "_tenants/"
+	// TokenMirrorsPrefix holds a copy of each admin and producer token
+	// record (digest and scope, never the token), {tenant or
+	// _platform}/{id}, written and deleted with the token, so that edges
+	// can authenticate producers from their configuration.
+	TokenMirrorsPrefix = WebhooksPrefix + "_tokens/"
 )
+
+// TokenMirrorKey is where the mirror of one token record is stored; tenant
+// is "" for a platform token.
+func TokenMirrorKey(tenant, id string) string {
+	return TokenMirrorsPrefix + tokenScope(tenant) + "/" + id
+}
+
+// PlatformTokenScope is the scope segment of platform tokens in
+// TokenMirrorKey.
+const PlatformTokenScope = platformScope
 
 // AppKey is where the ApplicationRecord of one application is stored.
 func AppKey(tenant, id string) string { return AppsPrefix + tenant + "/" + id }

@@ -135,6 +135,7 @@ func (s *Store) DeleteTenant(ctx context.Context, tenant string, ifRevision int6
 			clientv3.OpDelete(WebhooksPrefix+tenant+"/", clientv3.WithPrefix()),
 			clientv3.OpDelete(WebhookNamesPrefix+tenant+"/", clientv3.WithPrefix()),
 			clientv3.OpDelete(tokenScopePrefix(tenant), clientv3.WithPrefix()),
+			clientv3.OpDelete(TokenMirrorsPrefix+tenant+"/", clientv3.WithPrefix()),
 			clientv3.OpDelete(ConfigParamsPrefix+tenant+"/", clientv3.WithPrefix()),
 			clientv3.OpDelete(ConfigParamRefsPrefix+tenant+"/", clientv3.WithPrefix()),
 			clientv3.OpDelete(TenantMirrorKey(tenant)),

@@ -59,6 +59,7 @@ func (s *Store) CreateToken(ctx context.Context, rec *storagev1.TokenRecord) err
 			clientv3.OpPut(key, val),
 			clientv3.OpPut(tokenIDKey(id), key),
 			clientv3.OpPut(tokenDigestKey(rec.GetSha256()), key),
+			clientv3.OpPut(TokenMirrorKey(tenant, id), val),
 		).Commit()
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", id, err)
@@ -70,6 +71,26 @@ func (s *Store) CreateToken(ctx context.Context, rec *storagev1.TokenRecord) err
 			}
 		}
 		return fmt.Errorf("create token %s: %w", id, ErrAlreadyExists)
+	}
+	return nil
+}
+
+// MirrorToken writes the mirror of an existing token record when it has
+// none, for tokens created before mirrors existed. It writes nothing when
+// the token is gone or already mirrored.
+func (s *Store) MirrorToken(ctx context.Context, rec *storagev1.TokenRecord) error {
+	id, tenant := rec.GetToken().GetId(), rec.GetToken().GetTenant()
+	val, err := marshal(rec)
+	if err != nil {
+		return fmt.Errorf("mirror token %s: %w", id, err)
+	}
+	mirror := TokenMirrorKey(tenant, id)
+	_, err = s.kv.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(tokenKey(tenant, id)), ">", 0),
+			clientv3.Compare(clientv3.CreateRevision(mirror), "=", 0)).
+		Then(clientv3.OpPut(mirror, val)).Commit()
+	if err != nil {
+		return fmt.Errorf("mirror token %s: %w", id, err)
 	}
 	return nil
 }
@@ -144,7 +165,8 @@ func (s *Store) DeleteToken(ctx context.Context, rec *storagev1.TokenRecord) err
 	key := tokenKey(tenant, id)
 	resp, err := s.kv.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), ">", 0)).
-		Then(clientv3.OpDelete(key), clientv3.OpDelete(tokenIDKey(id)), clientv3.OpDelete(tokenDigestKey(rec.GetSha256()))).
+		Then(clientv3.OpDelete(key), clientv3.OpDelete(tokenIDKey(id)), clientv3.OpDelete(tokenDigestKey(rec.GetSha256())),
+			clientv3.OpDelete(TokenMirrorKey(tenant, id))).
 		Commit()
 	if err != nil {
 		return fmt.Errorf("delete token %s: %w", id, err)

@@ -148,3 +148,81 @@ func TestTokenCreatedDuringTenantDeleteDoesNotSurvive(t *testing.T) {
 		t.Fatalf("token for a missing tenant: %v", err)
 	}
 }
+
+// TestTokenMirrors: every token has a mirror below the watched prefix
+// (for the edges' producer authentication) that goes with the token: on
+// revoke, on tenant deletion, and MirrorToken restores a missing one.
+func TestTokenMirrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	kv := etcdtest.Start(t).Client(t)
+	st := store.New(kv)
+	createTenant(t, st, "acme")
+	createTenant(t, st, "globex")
+	acme, globex, platform := token("acme", 1), token("globex", 1), token("", 1)
+	for _, rec := range []*storagev1.TokenRecord{acme, globex, platform} {
+		if err := st.CreateToken(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mirrored := func(rec *storagev1.TokenRecord) bool {
+		t.Helper()
+		resp, err := kv.Get(ctx, store.TokenMirrorKey(rec.GetToken().GetTenant(), rec.GetToken().GetId()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Kvs) == 0 {
+			return false
+		}
+		if !strings.HasPrefix(string(resp.Kvs[0].Key), store.WebhooksPrefix) {
+			t.Fatalf("mirror %s is outside the watched prefix", resp.Kvs[0].Key)
+		}
+		return true
+	}
+	tests := []struct {
+		name string
+		rec  *storagev1.TokenRecord
+		want bool
+	}{
+		{"tenant token", acme, true},
+		{"other tenant token", globex, true},
+		{"platform token", platform, true},
+		{"never created", token("acme", 2), false},
+	}
+	for _, tt := range tests {
+		if got := mirrored(tt.rec); got != tt.want {
+			t.Errorf("%s: mirrored %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if err := st.DeleteToken(ctx, platform); err != nil {
+		t.Fatal(err)
+	}
+	if mirrored(platform) {
+		t.Error("revoked platform token keeps its mirror")
+	}
+	if err := st.DeleteTenant(ctx, "acme", 0); err != nil {
+		t.Fatal(err)
+	}
+	if mirrored(acme) {
+		t.Error("token of a deleted tenant keeps its mirror")
+	}
+	if !mirrored(globex) {
+		t.Error("deleting acme removed globex's mirror")
+	}
+	// A mirror lost (a token from before mirrors) comes back; a token that
+	// is gone gets none.
+	if _, err := kv.Delete(ctx, store.TokenMirrorKey("globex", globex.GetToken().GetId())); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range []*storagev1.TokenRecord{globex, acme} {
+		if err := st.MirrorToken(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !mirrored(globex) {
+		t.Error("MirrorToken did not restore the mirror")
+	}
+	if mirrored(acme) {
+		t.Error("MirrorToken mirrored a deleted token")
+	}
+}
