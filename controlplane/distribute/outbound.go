@@ -19,6 +19,7 @@ const (
 	kindEventType = "event-type"
 	kindEndpoint  = "endpoint"
 	kindTenant    = "tenant"
+	kindToken     = "token"
 )
 
 // defaultTimeoutMS is the delivery timeout of an endpoint that has none.
@@ -32,6 +33,15 @@ func EventTypeResourceKey(tenant, name string) string { return "event-type/" + t
 
 // ApplicationResourceKey is the ConfigResource key of an application.
 func ApplicationResourceKey(tenant, id string) string { return "application/" + tenant + "/" + id }
+
+// TokenResourceKey is the ConfigResource key of an admin or producer
+// token's digest; tenant is "" for a platform token.
+func TokenResourceKey(tenant, id string) string {
+	if tenant == "" {
+		tenant = store.PlatformTokenScope
+	}
+	return "token/" + tenant + "/" + id
+}
 
 // TenantResourceKey is the ConfigResource key of a tenant's outbound settings.
 func TenantResourceKey(tenant string) string { return "tenant/" + tenant }
@@ -61,6 +71,15 @@ func parseOutboundKey(etcdKey string) (kind, tenant, id string, ok bool) {
 			return kindEndpoint, p[0], p[2], true
 		}
 	}
+	if rest, ok := strings.CutPrefix(etcdKey, store.TokenMirrorsPrefix); ok {
+		if p := split(rest, 2); p != nil {
+			tenant := p[0]
+			if tenant == store.PlatformTokenScope {
+				tenant = ""
+			}
+			return kindToken, tenant, p[1], true
+		}
+	}
 	if rest, ok := strings.CutPrefix(etcdKey, store.TenantMirrorsPrefix); ok {
 		if p := split(rest, 1); p != nil {
 			return kindTenant, p[0], "", true
@@ -70,9 +89,9 @@ func parseOutboundKey(etcdKey string) (kind, tenant, id string, ok bool) {
 }
 
 // outboundKeys names the resource an outbound record becomes per role:
-// edges get applications and event types (to accept messages), never
-// endpoints or signing secrets; dispatchers get applications, endpoints
-// and tenants' retry schedules.
+// edges get applications, event types and token digests (to accept
+// messages), never endpoints or signing secrets; dispatchers get
+// applications, endpoints and tenants' retry schedules, never tokens.
 func outboundKeys(kind, tenant, id string) [numRoles]string {
 	var keys [numRoles]string
 	switch kind {
@@ -85,6 +104,8 @@ func outboundKeys(kind, tenant, id string) [numRoles]string {
 		keys[roleDispatcher] = EndpointResourceKey(tenant, id)
 	case kindTenant:
 		keys[roleDispatcher] = TenantResourceKey(tenant)
+	case kindToken:
+		keys[roleEdge] = TokenResourceKey(tenant, id)
 	}
 	return keys
 }
@@ -130,6 +151,24 @@ func projectOutbound(keyring *secrets.Keyring, etcdKey string, value []byte, mod
 		if ep, r.err = dispatchEndpoint(keyring, tenant, id, &rec); r.err == nil {
 			set(roleDispatcher, &hookgatev1.ConfigResource{Resource: &hookgatev1.ConfigResource_Endpoint{Endpoint: ep}})
 		}
+	case kindToken:
+		var rec storagev1.TokenRecord
+		if r.err = proto.Unmarshal(value, &rec); r.err != nil {
+			break
+		}
+		tok := rec.GetToken()
+		if tok.GetId() != id || tok.GetTenant() != tenant || len(rec.GetSha256()) != 32 {
+			r.err = errors.New("token mirror does not match its key or holds no SHA-256 digest")
+			break
+		}
+		kind := tok.GetKind()
+		if kind == hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_UNSPECIFIED {
+			kind = hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_ADMIN
+		}
+		// The digest only: the token itself is never stored anywhere.
+		set(roleEdge, &hookgatev1.ConfigResource{Resource: &hookgatev1.ConfigResource_Token{Token: &hookgatev1.EdgeToken{
+			Id: id, Tenant: tenant, Kind: kind, Sha256: rec.GetSha256(),
+		}}})
 	case kindTenant:
 		var rec storagev1.TenantMirror
 		if r.err = proto.Unmarshal(value, &rec); r.err != nil {
