@@ -12,16 +12,34 @@ import (
 // received, without net/http.ServeMux's cleaning, so /in/acme/../acme/wh_…
 // or //in/… is a 404 and never a redirect (a redirect would echo ?key= in
 // Location). The expensive checks (NATS, STREAM.INFO) belong on the ops
-// port; nothing here does I/O.
-func (e *Edge) PublicHandler() http.Handler { return public{e} }
+// port; nothing here does I/O. With messages set, MessagesPath (Connect,
+// gRPC and gRPC-Web: all POST to the same path) goes to it.
+func (e *Edge) PublicHandler(opts ...PublicOption) http.Handler {
+	p := public{e: e}
+	for _, o := range opts {
+		o(&p)
+	}
+	return p
+}
 
-type public struct{ e *Edge }
+// PublicOption adds a service to the public port.
+type PublicOption func(*public)
+
+// WithMessages serves MessageService.SendMessage at MessagesPath.
+func WithMessages(m *Messages) PublicOption { return func(p *public) { p.messages = m } }
+
+type public struct {
+	e        *Edge
+	messages *Messages // nil: MessagesPath is a 404 like any other
+}
 
 func (p public) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
 	switch {
 	case strings.HasPrefix(path, inboundPrefix):
 		p.e.ServeHTTP(w, r)
+	case path == MessagesPath && p.messages != nil:
+		p.messages.ServeHTTP(w, r)
 	case path == "/healthz" || path == "/readyz":
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
