@@ -83,6 +83,10 @@ const (
 	AttemptTrigger_ATTEMPT_TRIGGER_UNSPECIFIED AttemptTrigger = 0
 	AttemptTrigger_ATTEMPT_TRIGGER_SCHEDULED   AttemptTrigger = 1
 	AttemptTrigger_ATTEMPT_TRIGGER_MANUAL      AttemptTrigger = 2
+	// ATTEMPT_TRIGGER_RECOVER: made by RecoverEndpoint.
+	AttemptTrigger_ATTEMPT_TRIGGER_RECOVER AttemptTrigger = 3
+	// ATTEMPT_TRIGGER_TEST: a test delivery.
+	AttemptTrigger_ATTEMPT_TRIGGER_TEST AttemptTrigger = 4
 )
 
 // Enum value maps for AttemptTrigger.
@@ -91,11 +95,15 @@ var (
 		0: "ATTEMPT_TRIGGER_UNSPECIFIED",
 		1: "ATTEMPT_TRIGGER_SCHEDULED",
 		2: "ATTEMPT_TRIGGER_MANUAL",
+		3: "ATTEMPT_TRIGGER_RECOVER",
+		4: "ATTEMPT_TRIGGER_TEST",
 	}
 	AttemptTrigger_value = map[string]int32{
 		"ATTEMPT_TRIGGER_UNSPECIFIED": 0,
 		"ATTEMPT_TRIGGER_SCHEDULED":   1,
 		"ATTEMPT_TRIGGER_MANUAL":      2,
+		"ATTEMPT_TRIGGER_RECOVER":     3,
+		"ATTEMPT_TRIGGER_TEST":        4,
 	}
 )
 
@@ -145,8 +153,20 @@ type Attempt struct {
 	Error           string                 `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
 	Time            *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=time,proto3" json:"time,omitempty"`
 	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// url is the endpoint's URL at the attempt, any password redacted.
+	Url string `protobuf:"bytes,14,opt,name=url,proto3" json:"url,omitempty"`
+	// error_class is why the attempt failed (http_status, timeout,
+	// connection_refused, connection_reset, dns, tls, blocked_address,
+	// connection, invalid_request); empty on success.
+	ErrorClass string `protobuf:"bytes,15,opt,name=error_class,json=errorClass,proto3" json:"error_class,omitempty"`
+	// delivery_state is the delivery's state after this attempt.
+	DeliveryState DeliveryState `protobuf:"varint,16,opt,name=delivery_state,json=deliveryState,proto3,enum=hookgate.v1.DeliveryState" json:"delivery_state,omitempty"`
+	// retry_after is the endpoint's Retry-After (429 and 503 only).
+	RetryAfter *durationpb.Duration `protobuf:"bytes,17,opt,name=retry_after,json=retryAfter,proto3" json:"retry_after,omitempty"`
+	// disable_reason is set when the answer disabled the endpoint ("gone").
+	DisableReason string `protobuf:"bytes,18,opt,name=disable_reason,json=disableReason,proto3" json:"disable_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Attempt) Reset() {
@@ -268,6 +288,41 @@ func (x *Attempt) GetNextAttemptTime() *timestamppb.Timestamp {
 		return x.NextAttemptTime
 	}
 	return nil
+}
+
+func (x *Attempt) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Attempt) GetErrorClass() string {
+	if x != nil {
+		return x.ErrorClass
+	}
+	return ""
+}
+
+func (x *Attempt) GetDeliveryState() DeliveryState {
+	if x != nil {
+		return x.DeliveryState
+	}
+	return DeliveryState_DELIVERY_STATE_UNSPECIFIED
+}
+
+func (x *Attempt) GetRetryAfter() *durationpb.Duration {
+	if x != nil {
+		return x.RetryAfter
+	}
+	return nil
+}
+
+func (x *Attempt) GetDisableReason() string {
+	if x != nil {
+		return x.DisableReason
+	}
+	return ""
 }
 
 type ListAttemptsRequest struct {
@@ -714,7 +769,7 @@ var File_hookgate_v1_attempt_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_attempt_proto_rawDesc = "" +
 	"\n" +
-	"\x19hookgate/v1/attempt.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x04\n" +
+	"\x19hookgate/v1/attempt.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19hookgate/v1/message.proto\"\xf8\x05\n" +
 	"\aAttempt\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1d\n" +
@@ -731,7 +786,14 @@ const file_hookgate_v1_attempt_proto_rawDesc = "" +
 	" \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x14\n" +
 	"\x05error\x18\v \x01(\tR\x05error\x12.\n" +
 	"\x04time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12F\n" +
-	"\x11next_attempt_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\"\xdd\x01\n" +
+	"\x11next_attempt_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12\x10\n" +
+	"\x03url\x18\x0e \x01(\tR\x03url\x12\x1f\n" +
+	"\verror_class\x18\x0f \x01(\tR\n" +
+	"errorClass\x12A\n" +
+	"\x0edelivery_state\x18\x10 \x01(\x0e2\x1a.hookgate.v1.DeliveryStateR\rdeliveryState\x12:\n" +
+	"\vretry_after\x18\x11 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"retryAfter\x12%\n" +
+	"\x0edisable_reason\x18\x12 \x01(\tR\rdisableReason\"\xdd\x01\n" +
 	"\x13ListAttemptsRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1d\n" +
 	"\n" +
@@ -770,11 +832,13 @@ const file_hookgate_v1_attempt_proto_rawDesc = "" +
 	"\x1aATTEMPT_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ATTEMPT_STATUS_SUCCEEDED\x10\x01\x12\x19\n" +
 	"\x15ATTEMPT_STATUS_FAILED\x10\x02\x12\x1a\n" +
-	"\x16ATTEMPT_STATUS_PENDING\x10\x03*l\n" +
+	"\x16ATTEMPT_STATUS_PENDING\x10\x03*\xa3\x01\n" +
 	"\x0eAttemptTrigger\x12\x1f\n" +
 	"\x1bATTEMPT_TRIGGER_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19ATTEMPT_TRIGGER_SCHEDULED\x10\x01\x12\x1a\n" +
-	"\x16ATTEMPT_TRIGGER_MANUAL\x10\x022\xea\x02\n" +
+	"\x16ATTEMPT_TRIGGER_MANUAL\x10\x02\x12\x1b\n" +
+	"\x17ATTEMPT_TRIGGER_RECOVER\x10\x03\x12\x18\n" +
+	"\x14ATTEMPT_TRIGGER_TEST\x10\x042\xea\x02\n" +
 	"\x0eAttemptService\x12S\n" +
 	"\fListAttempts\x12 .hookgate.v1.ListAttemptsRequest\x1a!.hookgate.v1.ListAttemptsResponse\x12M\n" +
 	"\n" +
@@ -810,6 +874,7 @@ var file_hookgate_v1_attempt_proto_goTypes = []any{
 	(*RecoverEndpointResponse)(nil), // 10: hookgate.v1.RecoverEndpointResponse
 	(*durationpb.Duration)(nil),     // 11: google.protobuf.Duration
 	(*timestamppb.Timestamp)(nil),   // 12: google.protobuf.Timestamp
+	(DeliveryState)(0),              // 13: hookgate.v1.DeliveryState
 }
 var file_hookgate_v1_attempt_proto_depIdxs = []int32{
 	0,  // 0: hookgate.v1.Attempt.status:type_name -> hookgate.v1.AttemptStatus
@@ -817,24 +882,26 @@ var file_hookgate_v1_attempt_proto_depIdxs = []int32{
 	11, // 2: hookgate.v1.Attempt.duration:type_name -> google.protobuf.Duration
 	12, // 3: hookgate.v1.Attempt.time:type_name -> google.protobuf.Timestamp
 	12, // 4: hookgate.v1.Attempt.next_attempt_time:type_name -> google.protobuf.Timestamp
-	0,  // 5: hookgate.v1.ListAttemptsRequest.status:type_name -> hookgate.v1.AttemptStatus
-	2,  // 6: hookgate.v1.ListAttemptsResponse.attempts:type_name -> hookgate.v1.Attempt
-	2,  // 7: hookgate.v1.GetAttemptResponse.attempt:type_name -> hookgate.v1.Attempt
-	2,  // 8: hookgate.v1.ResendMessageResponse.attempt:type_name -> hookgate.v1.Attempt
-	12, // 9: hookgate.v1.RecoverEndpointRequest.since:type_name -> google.protobuf.Timestamp
-	3,  // 10: hookgate.v1.AttemptService.ListAttempts:input_type -> hookgate.v1.ListAttemptsRequest
-	5,  // 11: hookgate.v1.AttemptService.GetAttempt:input_type -> hookgate.v1.GetAttemptRequest
-	7,  // 12: hookgate.v1.AttemptService.ResendMessage:input_type -> hookgate.v1.ResendMessageRequest
-	9,  // 13: hookgate.v1.AttemptService.RecoverEndpoint:input_type -> hookgate.v1.RecoverEndpointRequest
-	4,  // 14: hookgate.v1.AttemptService.ListAttempts:output_type -> hookgate.v1.ListAttemptsResponse
-	6,  // 15: hookgate.v1.AttemptService.GetAttempt:output_type -> hookgate.v1.GetAttemptResponse
-	8,  // 16: hookgate.v1.AttemptService.ResendMessage:output_type -> hookgate.v1.ResendMessageResponse
-	10, // 17: hookgate.v1.AttemptService.RecoverEndpoint:output_type -> hookgate.v1.RecoverEndpointResponse
-	14, // [14:18] is the sub-list for method output_type
-	10, // [10:14] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	13, // 5: hookgate.v1.Attempt.delivery_state:type_name -> hookgate.v1.DeliveryState
+	11, // 6: hookgate.v1.Attempt.retry_after:type_name -> google.protobuf.Duration
+	0,  // 7: hookgate.v1.ListAttemptsRequest.status:type_name -> hookgate.v1.AttemptStatus
+	2,  // 8: hookgate.v1.ListAttemptsResponse.attempts:type_name -> hookgate.v1.Attempt
+	2,  // 9: hookgate.v1.GetAttemptResponse.attempt:type_name -> hookgate.v1.Attempt
+	2,  // 10: hookgate.v1.ResendMessageResponse.attempt:type_name -> hookgate.v1.Attempt
+	12, // 11: hookgate.v1.RecoverEndpointRequest.since:type_name -> google.protobuf.Timestamp
+	3,  // 12: hookgate.v1.AttemptService.ListAttempts:input_type -> hookgate.v1.ListAttemptsRequest
+	5,  // 13: hookgate.v1.AttemptService.GetAttempt:input_type -> hookgate.v1.GetAttemptRequest
+	7,  // 14: hookgate.v1.AttemptService.ResendMessage:input_type -> hookgate.v1.ResendMessageRequest
+	9,  // 15: hookgate.v1.AttemptService.RecoverEndpoint:input_type -> hookgate.v1.RecoverEndpointRequest
+	4,  // 16: hookgate.v1.AttemptService.ListAttempts:output_type -> hookgate.v1.ListAttemptsResponse
+	6,  // 17: hookgate.v1.AttemptService.GetAttempt:output_type -> hookgate.v1.GetAttemptResponse
+	8,  // 18: hookgate.v1.AttemptService.ResendMessage:output_type -> hookgate.v1.ResendMessageResponse
+	10, // 19: hookgate.v1.AttemptService.RecoverEndpoint:output_type -> hookgate.v1.RecoverEndpointResponse
+	16, // [16:20] is the sub-list for method output_type
+	12, // [12:16] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_attempt_proto_init() }
@@ -842,6 +909,7 @@ func file_hookgate_v1_attempt_proto_init() {
 	if File_hookgate_v1_attempt_proto != nil {
 		return
 	}
+	file_hookgate_v1_message_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

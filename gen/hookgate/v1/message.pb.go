@@ -383,6 +383,16 @@ type Delivery struct {
 	// last_status_code is the HTTP status of the last attempt; 0 when it got
 	// no answer.
 	LastStatusCode int32 `protobuf:"varint,8,opt,name=last_status_code,json=lastStatusCode,proto3" json:"last_status_code,omitempty"`
+	// reason says why a delivery is failed or cancelled: exhausted, gone,
+	// endpoint_cancelled or endpoint_unknown.
+	Reason string `protobuf:"bytes,9,opt,name=reason,proto3" json:"reason,omitempty"`
+	// last_error_class is the last attempt's class when it got no 2xx
+	// (http_status, timeout, connection_refused, blocked_address, ...).
+	LastErrorClass string                 `protobuf:"bytes,10,opt,name=last_error_class,json=lastErrorClass,proto3" json:"last_error_class,omitempty"`
+	ApplicationId  string                 `protobuf:"bytes,11,opt,name=application_id,json=applicationId,proto3" json:"application_id,omitempty"`
+	EventType      string                 `protobuf:"bytes,12,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	CreateTime     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -471,6 +481,48 @@ func (x *Delivery) GetLastStatusCode() int32 {
 		return x.LastStatusCode
 	}
 	return 0
+}
+
+func (x *Delivery) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Delivery) GetLastErrorClass() string {
+	if x != nil {
+		return x.LastErrorClass
+	}
+	return ""
+}
+
+func (x *Delivery) GetApplicationId() string {
+	if x != nil {
+		return x.ApplicationId
+	}
+	return ""
+}
+
+func (x *Delivery) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *Delivery) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Delivery) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
 }
 
 type ListMessagesRequest struct {
@@ -628,7 +680,7 @@ const file_hookgate_v1_message_proto_rawDesc = "" +
 	"\amessage\x18\x01 \x01(\v2\x14.hookgate.v1.MessageR\amessage\x125\n" +
 	"\n" +
 	"deliveries\x18\x02 \x03(\v2\x15.hookgate.v1.DeliveryR\n" +
-	"deliveries\"\xf3\x02\n" +
+	"deliveries\"\xf5\x04\n" +
 	"\bDelivery\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1d\n" +
 	"\n" +
@@ -639,7 +691,17 @@ const file_hookgate_v1_message_proto_rawDesc = "" +
 	"\rattempt_count\x18\x05 \x01(\x05R\fattemptCount\x12F\n" +
 	"\x11last_attempt_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastAttemptTime\x12F\n" +
 	"\x11next_attempt_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12(\n" +
-	"\x10last_status_code\x18\b \x01(\x05R\x0elastStatusCode\"\xaf\x01\n" +
+	"\x10last_status_code\x18\b \x01(\x05R\x0elastStatusCode\x12\x16\n" +
+	"\x06reason\x18\t \x01(\tR\x06reason\x12(\n" +
+	"\x10last_error_class\x18\n" +
+	" \x01(\tR\x0elastErrorClass\x12%\n" +
+	"\x0eapplication_id\x18\v \x01(\tR\rapplicationId\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\f \x01(\tR\teventType\x12;\n" +
+	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\xaf\x01\n" +
 	"\x13ListMessagesRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12%\n" +
 	"\x0eapplication_id\x18\x02 \x01(\tR\rapplicationId\x12\x1d\n" +
@@ -700,18 +762,20 @@ var file_hookgate_v1_message_proto_depIdxs = []int32{
 	0,  // 6: hookgate.v1.Delivery.state:type_name -> hookgate.v1.DeliveryState
 	10, // 7: hookgate.v1.Delivery.last_attempt_time:type_name -> google.protobuf.Timestamp
 	10, // 8: hookgate.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	1,  // 9: hookgate.v1.ListMessagesResponse.messages:type_name -> hookgate.v1.Message
-	2,  // 10: hookgate.v1.MessageService.SendMessage:input_type -> hookgate.v1.SendMessageRequest
-	4,  // 11: hookgate.v1.MessageService.GetMessage:input_type -> hookgate.v1.GetMessageRequest
-	7,  // 12: hookgate.v1.MessageService.ListMessages:input_type -> hookgate.v1.ListMessagesRequest
-	3,  // 13: hookgate.v1.MessageService.SendMessage:output_type -> hookgate.v1.SendMessageResponse
-	5,  // 14: hookgate.v1.MessageService.GetMessage:output_type -> hookgate.v1.GetMessageResponse
-	8,  // 15: hookgate.v1.MessageService.ListMessages:output_type -> hookgate.v1.ListMessagesResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	10, // 9: hookgate.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	10, // 10: hookgate.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 11: hookgate.v1.ListMessagesResponse.messages:type_name -> hookgate.v1.Message
+	2,  // 12: hookgate.v1.MessageService.SendMessage:input_type -> hookgate.v1.SendMessageRequest
+	4,  // 13: hookgate.v1.MessageService.GetMessage:input_type -> hookgate.v1.GetMessageRequest
+	7,  // 14: hookgate.v1.MessageService.ListMessages:input_type -> hookgate.v1.ListMessagesRequest
+	3,  // 15: hookgate.v1.MessageService.SendMessage:output_type -> hookgate.v1.SendMessageResponse
+	5,  // 16: hookgate.v1.MessageService.GetMessage:output_type -> hookgate.v1.GetMessageResponse
+	8,  // 17: hookgate.v1.MessageService.ListMessages:output_type -> hookgate.v1.ListMessagesResponse
+	15, // [15:18] is the sub-list for method output_type
+	12, // [12:15] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_message_proto_init() }
