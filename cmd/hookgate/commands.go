@@ -14,6 +14,7 @@ import (
 	"github.com/hookgate/hookgate/cmd/hookgate/app/serve"
 	"github.com/hookgate/hookgate/controlplane/distribute"
 	"github.com/hookgate/hookgate/dataplane/configsync"
+	"github.com/hookgate/hookgate/dataplane/dispatch"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -46,6 +47,7 @@ func newDevCommand() *cobra.Command {
 	fs.StringVar(&cfg.EtcdPeerAddr, "etcd-peer-addr", "127.0.0.1:2380", "embedded etcd peer address")
 	fs.StringVar(&cfg.NATSAddr, "nats-addr", "127.0.0.1:4222", "embedded NATS address")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "the edge's public base URL in webhook URLs (default: the edge address)")
+	fs.Float64Var(&cfg.RetryTimeScale, "retry-time-scale", 1, "multiply every retry delay by this factor (more than 0, at most 1; e.g. 0.001 in tests)")
 	logs.register(fs, "text")
 	return cmd
 }
@@ -124,6 +126,9 @@ func newDispatcherCommand() *cobra.Command {
 		})
 	fs := cmd.Flags()
 	fs.StringVar(&cfg.OpsAddr, "ops-addr", "127.0.0.1:8082", "ops address for /healthz, /readyz and /metrics")
+	fs.StringSliceVar(&cfg.AllowPrivateCIDRs, "allow-private-cidrs", nil, "CIDR prefixes endpoints may resolve to although private or loopback, comma separated (cloud metadata addresses only when named exactly)")
+	fs.Float64Var(&cfg.RetryTimeScale, "retry-time-scale", 1, "multiply every retry delay by this factor (more than 0, at most 1; for tests)")
+	fs.IntVar(&cfg.Workers, "dispatch-workers", dispatch.DefaultWorkers, "deliveries this dispatcher makes at once")
 	registerNodeFlags(fs, "dispatcher", &sync, &cfg.NATS, &cfg.Streams, &lf)
 	return cmd
 }

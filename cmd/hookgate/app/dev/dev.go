@@ -36,6 +36,8 @@ type Config struct {
 	// PublicURL is the edge's public base URL in webhook URLs; empty means
 	// the edge address.
 	PublicURL string
+	// RetryTimeScale compresses the dispatcher's retry schedule (0 is 1).
+	RetryTimeScale float64
 }
 
 // Run starts everything, prints the addresses and "ready" to out once the
@@ -145,6 +147,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		Sync:    configsync.Config{ControlPlaneURL: cp.URL(), NodeID: "dev-dispatcher", NodeToken: dispatcherToken},
 		NATS:    natsCfg,
 		Streams: streams,
+		// Dev delivers to receivers on this machine (DESIGN.md: loopback
+		// only when allow-listed).
+		AllowPrivateCIDRs: []string{"127.0.0.1/32"},
+		RetryTimeScale:    cfg.RetryTimeScale,
 	}, log, reg)
 	if err != nil {
 		return err

@@ -1,13 +1,16 @@
 // Package dispatcher wires a dispatcher node: it connects to NATS and
-// ensures the outbound stream, follows the control plane's config stream,
-// and runs the dispatcher with an ops port. hookgate dispatcher and
-// hookgate dev both run it.
+// ensures the dispatch streams, follows the control plane's config stream,
+// and runs the dispatch engine over it with an ops port. hookgate
+// dispatcher and hookgate dev both run it.
 package dispatcher
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"runtime/debug"
+	"time"
 
 	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/serve"
@@ -16,6 +19,7 @@ import (
 	"github.com/hookgate/hookgate/dataplane/streams"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 )
@@ -29,6 +33,60 @@ type Config struct {
 	OpsAddr string
 	NATS    natsconn.Config
 	Streams natsconn.Streams
+	// AllowPrivateCIDRs are prefixes the SSRF policy admits although they
+	// are private or loopback (--allow-private-cidrs; dev: 127.0.0.1/32).
+	AllowPrivateCIDRs []string
+	// RetryTimeScale compresses the retry schedule (--retry-time-scale,
+	// more than 0 and at most 1; 0 is 1).
+	RetryTimeScale float64
+	// Workers is how many deliveries run at once (--dispatch-workers; 0 is
+	// dispatch.DefaultWorkers).
+	Workers int
+	// Version goes into User-Agent; empty is the binary's module version.
+	Version string
+}
+
+// Validate checks the flags of c that Start does not reach out for.
+func (c Config) Validate() error {
+	if _, err := c.allowPrefixes(); err != nil {
+		return err
+	}
+	if _, err := dispatch.NewSchedule(nil, c.RetryTimeScale); err != nil {
+		return fmt.Errorf("flag --retry-time-scale %v: want more than 0 and at most 1", c.RetryTimeScale)
+	}
+	if c.Workers < 0 {
+		return fmt.Errorf("flag --dispatch-workers %d: want 0 (default) or more", c.Workers)
+	}
+	return nil
+}
+
+func (c Config) allowPrefixes() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(c.AllowPrivateCIDRs))
+	for _, s := range c.AllowPrivateCIDRs {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("flag --allow-private-cidrs %q: not a CIDR prefix", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// streamsConfig is the streams.Config of the --stream-* flags (natsconn
+// checked them already).
+func streamsConfig(s natsconn.Streams) streams.Config {
+	c := streams.Config{Replicas: s.Replicas, MaxAge: s.MaxAge, Duplicates: s.Duplicates, Storage: jetstream.FileStorage}
+	if s.Storage == "memory" {
+		c.Storage = jetstream.MemoryStorage
+	}
+	return c
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }
 
 // Dispatcher is a started dispatcher node.
@@ -36,7 +94,8 @@ type Dispatcher struct {
 	table  *configsync.Table
 	sync   *configsync.Client
 	nc     *nats.Conn
-	d      *dispatch.Dispatcher
+	engine *dispatch.Engine
+	work   *work
 	ops    *serve.Server
 	checks []serve.Check
 }
@@ -50,12 +109,47 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 			n.close()
 		}
 	}()
-	nc, js, err := natsconn.JetStream(ctx, "dispatcher", cfg.NATS, cfg.Streams, log, streams.Config.OutboundConfig)
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("dispatcher: %w", err)
+	}
+	allow, _ := cfg.allowPrefixes()
+	nc, js, err := natsconn.JetStream(ctx, "dispatcher", cfg.NATS, cfg.Streams, log)
 	if err != nil {
 		return nil, err
 	}
 	n.nc = nc
+	if cfg.Streams.Ensure {
+		ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := streams.EnsureDispatch(ectx, js, streamsConfig(cfg.Streams))
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("dispatcher: %w", err)
+		}
+	}
+	if cfg.Version == "" {
+		cfg.Version = version()
+	}
+	n.work = newWork(log, nc)
+	idx := newEndpointIndex(log, time.Now, n.work.cancel)
 	n.table = configsync.NewTable()
+	n.table.OnUpdate(idx.update)
+	n.engine, err = dispatch.NewEngine(dispatch.EngineConfig{
+		Workers:   cfg.Workers,
+		TimeScale: cfg.RetryTimeScale,
+	}, dispatch.EngineDeps{
+		JetStream: js,
+		Endpoints: idx,
+		Deliverer: dispatch.NewDeliverer(dispatch.DelivererConfig{
+			Version: cfg.Version,
+			Dialer:  dispatch.DialerConfig{Policy: dispatch.NewAddressPolicy(allow)},
+		}),
+		Log:       log,
+		OnDisable: n.work.disabled,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher: %w", err)
+	}
+	n.work.engine = n.engine
 	scfg := cfg.Sync
 	scfg.Role, scfg.Address = hookgatev1.NodeRole_NODE_ROLE_DISPATCHER, cfg.OpsAddr
 	if n.sync, err = configsync.New(scfg, n.table, log, configsync.SystemClock{}); err != nil {
@@ -63,9 +157,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	}
 	n.checks = []serve.Check{
 		{Name: "config", Fn: func(context.Context) (string, error) { return n.table.Check() }},
-		serve.NATSCheck(nc), natsconn.StreamCheck(js, streams.Outbound),
+		serve.NATSCheck(nc),
+		natsconn.StreamCheck(js, streams.Outbound), natsconn.StreamCheck(js, streams.Deliver), natsconn.StreamCheck(js, streams.Attempts),
 	}
-	n.d = dispatch.New(log)
 	if cfg.OpsAddr != "" {
 		n.ops, err = serve.ListenHTTP("dispatcher ops", "ops-addr", cfg.OpsAddr, serve.HealthMux(nil, n.checks, reg), serve.AdminLimits, log)
 		if err != nil {
@@ -78,6 +172,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 // Table is the configuration the dispatcher works from.
 func (n *Dispatcher) Table() *configsync.Table { return n.table }
 
+// Engine is the dispatch engine, e.g. for reading deliveries.
+func (n *Dispatcher) Engine() *dispatch.Engine { return n.engine }
+
 // Checks are the dispatcher's readiness checks, for an ops port.
 func (n *Dispatcher) Checks() []serve.Check { return n.checks }
 
@@ -85,7 +182,8 @@ func (n *Dispatcher) Checks() []serve.Check { return n.checks }
 func (n *Dispatcher) Run(ctx context.Context) error {
 	defer n.close()
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return n.d.Run(ctx) })
+	g.Go(func() error { return n.engine.Run(ctx) })
+	g.Go(func() error { return n.work.run(ctx) })
 	g.Go(func() error { return n.sync.Run(ctx) })
 	if n.ops != nil {
 		g.Go(func() error { return n.ops.Run(ctx) })

@@ -1,0 +1,185 @@
+package dispatcher
+
+import (
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookgate/hookgate/dataplane/configsync"
+	"github.com/hookgate/hookgate/dataplane/dispatch"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+)
+
+// endpointIndex is the engine's dispatch.Endpoints over the config table:
+// it rebuilds an index on every table update, so a message's fan-out is
+// one map lookup, never a scan of the endpoints.
+type endpointIndex struct {
+	log *slog.Logger
+	now func() time.Time
+	cur atomic.Pointer[index]
+	// cancel is told of every endpoint an update disabled or deleted.
+	cancel func(tenant, endpointID string)
+}
+
+var _ dispatch.Endpoints = (*endpointIndex)(nil)
+
+// index is one immutable build of the table's endpoints.
+type index struct {
+	// byID holds the enabled endpoints, by "{tenant}/{id}".
+	byID map[string]*entry
+	// subscribed holds, by "{tenant}/{app}/{event type}", the enabled
+	// endpoints of the application subscribed to the type.
+	subscribed map[string]*group
+}
+
+// entry is one endpoint: full signs with every secret; after expiry (the
+// earliest expire_time of its rotated secrets) only current does.
+type entry struct {
+	full, current *dispatch.Endpoint
+	expiry        time.Time
+}
+
+// group is one subscription list, with the earliest expiry of its entries
+// so that a lookup before it returns the prebuilt slice.
+type group struct {
+	entries []*entry
+	full    []*dispatch.Endpoint
+	expiry  time.Time
+}
+
+func newEndpointIndex(log *slog.Logger, now func() time.Time, cancel func(tenant, endpointID string)) *endpointIndex {
+	x := &endpointIndex{log: log, now: now, cancel: cancel}
+	x.cur.Store(&index{})
+	return x
+}
+
+// update rebuilds the index from u's snapshot and reports the endpoints
+// that were enabled before and are disabled or gone now. It runs on the
+// table's apply goroutine and does no I/O.
+func (x *endpointIndex) update(u configsync.Update) {
+	next := x.build(u.Snapshot)
+	prev := x.cur.Swap(next)
+	for key, e := range prev.byID {
+		if _, ok := next.byID[key]; !ok {
+			x.cancel(e.full.Tenant, e.full.ID)
+		}
+	}
+}
+
+func (x *endpointIndex) build(s *configsync.Snapshot) *index {
+	ix := &index{byID: map[string]*entry{}, subscribed: map[string]*group{}}
+	s.Resources("endpoint/", func(r *hookgatev1.ConfigResource) bool {
+		ep := r.GetEndpoint()
+		if ep == nil || !ep.GetEnabled() {
+			return true
+		}
+		e, ok := x.entry(ep)
+		if !ok {
+			return true
+		}
+		ix.byID[ep.GetTenant()+"/"+ep.GetId()] = e
+		for _, typ := range ep.GetEventTypes() {
+			key := subscriptionKey(ep.GetTenant(), ep.GetApplicationId(), typ)
+			g := ix.subscribed[key]
+			if g == nil {
+				g = &group{}
+				ix.subscribed[key] = g
+			}
+			g.entries = append(g.entries, e)
+			g.full = append(g.full, e.full)
+			if !e.expiry.IsZero() && (g.expiry.IsZero() || e.expiry.Before(g.expiry)) {
+				g.expiry = e.expiry
+			}
+		}
+		return true
+	})
+	return ix
+}
+
+// entry converts one endpoint; false when it has no usable current
+// secret (it is then not delivered to, rather than delivered unsigned).
+func (x *endpointIndex) entry(ep *hookgatev1.DispatchEndpoint) (*entry, bool) {
+	base := dispatch.Endpoint{
+		ID:            ep.GetId(),
+		Tenant:        ep.GetTenant(),
+		URL:           ep.GetUrl(),
+		Headers:       ep.GetHeaders(),
+		TimeoutMS:     int(ep.GetTimeoutMs()),
+		RatePerSecond: float64(ep.GetRateLimitPerSecond()),
+		Burst:         int(ep.GetBurst()),
+		MaxInFlight:   int(ep.GetMaxInFlight()),
+	}
+	var (
+		current, all []dispatch.Secret
+		expiry       time.Time
+		now          = x.now()
+	)
+	for i, s := range ep.GetSecrets() {
+		sec, err := dispatch.ParseSecret(s.GetSecret())
+		if err != nil {
+			// The error never carries the secret.
+			x.log.Warn("endpoint signing secret unusable", "tenant", ep.GetTenant(), "endpoint_id", ep.GetId(), "secret", i, "err", err)
+			continue
+		}
+		if s.GetExpireTime() == nil {
+			current = append(current, sec)
+			all = append(all, sec)
+			continue
+		}
+		exp := s.GetExpireTime().AsTime()
+		if !exp.After(now) {
+			continue
+		}
+		all = append(all, sec)
+		if expiry.IsZero() || exp.Before(expiry) {
+			expiry = exp
+		}
+	}
+	if len(current) == 0 {
+		x.log.Warn("endpoint has no current signing secret; not delivering to it", "tenant", ep.GetTenant(), "endpoint_id", ep.GetId())
+		return nil, false
+	}
+	full, cur := base, base
+	full.Secrets, cur.Secrets = all, current
+	return &entry{full: &full, current: &cur, expiry: expiry}, true
+}
+
+func subscriptionKey(tenant, appID, eventType string) string {
+	return strings.Join([]string{tenant, appID, eventType}, "/")
+}
+
+// at is the endpoint as it signs at now: without rotated secrets past
+// their expiry.
+func (e *entry) at(now time.Time) *dispatch.Endpoint {
+	if e.expiry.IsZero() || now.Before(e.expiry) {
+		return e.full
+	}
+	return e.current
+}
+
+// Subscribed implements dispatch.Endpoints.
+func (x *endpointIndex) Subscribed(tenant, appID, eventType string) []*dispatch.Endpoint {
+	g := x.cur.Load().subscribed[subscriptionKey(tenant, appID, eventType)]
+	if g == nil {
+		return nil
+	}
+	now := x.now()
+	if g.expiry.IsZero() || now.Before(g.expiry) {
+		return g.full
+	}
+	out := make([]*dispatch.Endpoint, len(g.entries))
+	for i, e := range g.entries {
+		out[i] = e.at(now)
+	}
+	return out
+}
+
+// Endpoint implements dispatch.Endpoints.
+func (x *endpointIndex) Endpoint(tenant, id string) (*dispatch.Endpoint, bool) {
+	e, ok := x.cur.Load().byID[tenant+"/"+id]
+	if !ok {
+		return nil, false
+	}
+	return e.at(x.now()), true
+}

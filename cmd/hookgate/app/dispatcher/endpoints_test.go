@@ -1,0 +1,170 @@
+package dispatcher
+
+import (
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/dataplane/configsync"
+	"github.com/hookgate/hookgate/dataplane/dispatch"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func secret(b byte) string {
+	return "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(rune('a'+b)), 32)))
+}
+
+func endpointResource(tenant, id, app string, enabled bool, types []string, secrets ...*hookgatev1.SigningSecret) *hookgatev1.ConfigResource {
+	return &hookgatev1.ConfigResource{
+		Key: "endpoint/" + tenant + "/" + id,
+		Resource: &hookgatev1.ConfigResource_Endpoint{Endpoint: &hookgatev1.DispatchEndpoint{
+			Tenant: tenant, Id: id, ApplicationId: app, Url: "https://example.com/" + id,
+			EventTypes: types, Enabled: enabled, RateLimitPerSecond: 5, Burst: 7, MaxInFlight: 3, TimeoutMs: 1500,
+			Headers: map[string]string{"X-A": "b"}, Secrets: secrets,
+		}},
+	}
+}
+
+func ids(eps []*dispatch.Endpoint) []string {
+	var out []string
+	for _, e := range eps {
+		out = append(out, e.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestEndpointIndex(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := now
+	var cancelled []string
+	x := newEndpointIndex(slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock },
+		func(tenant, id string) { cancelled = append(cancelled, tenant+"/"+id) })
+	table := configsync.NewTable()
+	table.OnUpdate(x.update)
+
+	cur := &hookgatev1.SigningSecret{Secret: secret(0)}
+	prev := &hookgatev1.SigningSecret{Secret: secret(1), ExpireTime: timestamppb.New(now.Add(time.Hour))}
+	expired := &hookgatev1.SigningSecret{Secret: secret(2), ExpireTime: timestamppb.New(now.Add(-time.Second))}
+	if _, err := table.Apply(&hookgatev1.StreamConfigResponse{Revision: 1, Snapshot: true, Upserts: []*hookgatev1.ConfigResource{
+		endpointResource("acme", "ep_a", "app_1", true, []string{"order.created", "order.paid"}, cur, prev),
+		endpointResource("acme", "ep_b", "app_1", true, []string{"order.paid"}, cur, expired),
+		endpointResource("acme", "ep_off", "app_1", false, []string{"order.created"}, cur),
+		endpointResource("acme", "ep_nosecret", "app_1", true, []string{"order.created"}, &hookgatev1.SigningSecret{Secret: "bogus"}),
+		endpointResource("acme", "ep_other", "app_2", true, []string{"order.created"}, cur),
+		endpointResource("beta", "ep_c", "app_1", true, []string{"order.created"}, cur),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name             string
+		tenant, app, typ string
+		want             []string
+	}{
+		{"subscribed enabled only", "acme", "app_1", "order.created", []string{"ep_a"}},
+		{"two subscribers", "acme", "app_1", "order.paid", []string{"ep_a", "ep_b"}},
+		{"other application", "acme", "app_2", "order.created", []string{"ep_other"}},
+		{"other tenant", "beta", "app_1", "order.created", []string{"ep_c"}},
+		{"unknown type", "acme", "app_1", "order.shipped", nil},
+		{"unknown app", "acme", "app_9", "order.created", nil},
+		{"type prefix is not a type", "acme", "app_1", "order", nil},
+		{"empty", "", "", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ids(x.Subscribed(tt.tenant, tt.app, tt.typ)); !slices.Equal(got, tt.want) {
+				t.Errorf("Subscribed(%s, %s, %s) = %v, want %v", tt.tenant, tt.app, tt.typ, got, tt.want)
+			}
+		})
+	}
+
+	a, ok := x.Endpoint("acme", "ep_a")
+	if !ok {
+		t.Fatal("ep_a unknown")
+	}
+	if len(a.Secrets) != 2 || a.TimeoutMS != 1500 || a.RatePerSecond != 5 || a.Burst != 7 || a.MaxInFlight != 3 || a.Headers["X-A"] != "b" || a.URL != "https://example.com/ep_a" {
+		t.Errorf("ep_a = %+v, want 2 secrets and the resource's limits, headers and URL", *a)
+	}
+	if b, _ := x.Endpoint("acme", "ep_b"); len(b.Secrets) != 1 {
+		t.Errorf("ep_b signs with %d secrets, want 1 (the rotated one expired)", len(b.Secrets))
+	}
+	for _, id := range []string{"ep_off", "ep_nosecret", "ep_zzz"} {
+		if _, ok := x.Endpoint("acme", id); ok {
+			t.Errorf("Endpoint(acme, %s) found, want not (disabled, no usable secret, unknown)", id)
+		}
+	}
+	// The rotated secret stops signing at its expiry, without an update.
+	clock = now.Add(2 * time.Hour)
+	if a, _ := x.Endpoint("acme", "ep_a"); len(a.Secrets) != 1 {
+		t.Errorf("after expiry ep_a signs with %d secrets, want 1", len(a.Secrets))
+	}
+	for _, e := range x.Subscribed("acme", "app_1", "order.paid") {
+		if len(e.Secrets) != 1 {
+			t.Errorf("after expiry Subscribed gives %s with %d secrets, want 1", e.ID, len(e.Secrets))
+		}
+	}
+
+	// A delta disables ep_a and deletes ep_b: both are cancelled, once.
+	if _, err := table.Apply(&hookgatev1.StreamConfigResponse{Revision: 2,
+		Upserts: []*hookgatev1.ConfigResource{endpointResource("acme", "ep_a", "app_1", false, []string{"order.created"}, cur)},
+		Deletes: []string{"endpoint/acme/ep_b"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(cancelled)
+	if want := []string{"acme/ep_a", "acme/ep_b"}; !slices.Equal(cancelled, want) {
+		t.Errorf("cancelled %v, want %v", cancelled, want)
+	}
+	if got := ids(x.Subscribed("acme", "app_1", "order.paid")); got != nil {
+		t.Errorf("after the delta Subscribed(order.paid) = %v, want none", got)
+	}
+	// Re-enabling cancels nothing.
+	cancelled = nil
+	if _, err := table.Apply(&hookgatev1.StreamConfigResponse{Revision: 3,
+		Upserts: []*hookgatev1.ConfigResource{endpointResource("acme", "ep_a", "app_1", true, []string{"order.created"}, cur)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if cancelled != nil {
+		t.Errorf("re-enabling cancelled %v", cancelled)
+	}
+	if got := ids(x.Subscribed("acme", "app_1", "order.created")); !slices.Equal(got, []string{"ep_a"}) {
+		t.Errorf("after re-enabling Subscribed = %v, want [ep_a]", got)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr string
+	}{
+		{"zero", Config{}, ""},
+		{"cidrs", Config{AllowPrivateCIDRs: []string{"127.0.0.1/32", "10.0.0.0/8", "::1/128"}, RetryTimeScale: 0.001, Workers: 4}, ""},
+		{"bad cidr", Config{AllowPrivateCIDRs: []string{"127.0.0.1"}}, "--allow-private-cidrs"},
+		{"scale too big", Config{RetryTimeScale: 2}, "--retry-time-scale"},
+		{"negative scale", Config{RetryTimeScale: -1}, "--retry-time-scale"},
+		{"negative workers", Config{Workers: -1}, "--dispatch-workers"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Validate = %v, want an error naming %s", err, tt.wantErr)
+			}
+		})
+	}
+}
