@@ -212,5 +212,6 @@ func Commands() []*cobra.Command {
 		newAppsCommand(),
 		newEventTypesCommand(),
 		newEndpointsCommand(),
+		newMessagesCommand(),
 	}
 }

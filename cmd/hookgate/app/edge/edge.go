@@ -1,6 +1,7 @@
 // Package edge wires an edge node: it connects to NATS and ensures the
-// inbound streams, follows the control plane's config stream, and serves
-// the public ingress port (webhook calls and cached health probes) and an
+// inbound and outbound streams, follows the control plane's config stream,
+// and serves the public ingress port (webhook calls, MessageService.
+// SendMessage and cached health probes) and an
 // ops port (the expensive readiness checks and /metrics). hookgate edge and
 // hookgate dev both run it.
 package edge
@@ -92,7 +93,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		}
 	}
 	e.listener = cfg.Listener
-	nc, js, err := natsconn.JetStream(ctx, "edge", cfg.NATS, cfg.Streams, log, streams.Config.InboundConfig, streams.Config.FailedConfig)
+	nc, js, err := natsconn.JetStream(ctx, "edge", cfg.NATS, cfg.Streams, log, streams.Config.InboundConfig, streams.Config.FailedConfig, streams.Config.OutboundConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +131,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
+	// SendMessage (MessageService) shares the public port; its catalog
+	// and token digests come from the same table.
+	mcfg := ingress.DefaultMessagesConfig()
+	mcfg.PublishTimeout = cfg.PublishTimeout
+	messages, err := ingress.NewMessages(mcfg, ingress.MessagesDeps{Source: tableRoutes{e.table}, Conn: nc, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
 	// Derived per-webhook state goes when its webhook does, so churn
 	// cannot grow the edge's memory.
 	e.table.OnUpdate(func(u configsync.Update) {
@@ -149,13 +158,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 			}
 			return "", nil
 		}},
-		serve.NATSCheck(nc), natsconn.StreamCheck(js, streams.Inbound),
+		serve.NATSCheck(nc), natsconn.StreamCheck(js, streams.Inbound), natsconn.StreamCheck(js, streams.Outbound),
 	}
 	// The public port answers webhook calls and the load balancer's probes
 	// from state the edge keeps (no NATS request per probe), with no path
 	// cleaning or redirects; the ops port has the expensive checks and
 	// /metrics.
-	e.ingress = serve.On("edge", cfg.Listener, handler.PublicHandler(), serve.EdgeLimits, log)
+	e.ingress = serve.On("edge", cfg.Listener, handler.PublicHandler(ingress.WithMessages(messages)), serve.EdgeLimits, log)
 	if cfg.OpsAddr != "" {
 		e.ops, err = serve.ListenHTTP("edge ops", "ops-addr", cfg.OpsAddr, serve.HealthMux(nil, e.checks, reg), serve.AdminLimits, log)
 		if err != nil {
@@ -217,4 +226,13 @@ func (r tableRoutes) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, int64,
 	}
 	w, _ := s.Webhook(tenant, id)
 	return w, s.Revision, true
+}
+
+// Outbound serves SendMessage's catalog and token digests from the table.
+func (r tableRoutes) Outbound() (ingress.ResourceSet, bool) {
+	s := r.t.Snapshot()
+	if s == nil {
+		return nil, false
+	}
+	return s, true
 }
