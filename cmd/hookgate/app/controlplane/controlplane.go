@@ -359,6 +359,7 @@ func (cp *ControlPlane) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return cp.admin.Run(ctx) })
 	g.Go(func() error { return cp.dist.Run(ctx) })
+	g.Go(func() error { return admin.NewOpsConsumer(cp.store, systemClock{}, cp.log).Run(ctx, cp.nc) })
 	g.Go(func() error {
 		id, _ := os.Hostname()
 		return leader.Run(ctx, cp.etcd, "key-sweeper", fmt.Sprintf("%s/%d", id, os.Getpid()), cp.log, cp.sweepKeys)
