@@ -1,0 +1,89 @@
+package admin
+
+import (
+	"context"
+	"log/slog"
+
+	"connectrpc.com/connect"
+	"github.com/hookgate/hookgate/controlplane/outbound"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+)
+
+// AttemptReader reads attempt records (outbound.Reader).
+type AttemptReader interface {
+	ListAttempts(ctx context.Context, f outbound.AttemptFilter, size int, token string) ([]*hookgatev1.Attempt, string, error)
+	GetAttempt(ctx context.Context, tenant, attemptID string) (*hookgatev1.Attempt, error)
+}
+
+var _ AttemptReader = (*outbound.Reader)(nil)
+
+// AttemptService serves the delivery history from JetStream. ResendMessage
+// and RecoverEndpoint are not built yet (Unimplemented).
+type AttemptService struct {
+	hookgatev1connect.UnimplementedAttemptServiceHandler
+	attempts AttemptReader
+	log      *slog.Logger
+}
+
+// NewAttemptService returns an AttemptService reading through r; a nil r
+// answers Unavailable.
+func NewAttemptService(r AttemptReader, log *slog.Logger) *AttemptService {
+	return &AttemptService{attempts: r, log: log}
+}
+
+// ListAttempts implements hookgatev1connect.AttemptServiceHandler: newest
+// first, optionally of one endpoint, one message, and only succeeded or
+// only failed ones.
+func (s *AttemptService) ListAttempts(ctx context.Context, req *connect.Request[hookgatev1.ListAttemptsRequest]) (*connect.Response[hookgatev1.ListAttemptsResponse], error) {
+	m := req.Msg
+	if err := validateTenantSlug("tenant", m.GetTenant()); err != nil {
+		return nil, err
+	}
+	if m.GetEndpointId() != "" && !endpointID.MatchString(m.GetEndpointId()) {
+		return nil, invalid("endpoint_id", "%q is not an endpoint id (ep_…)", m.GetEndpointId())
+	}
+	if m.GetMessageId() != "" {
+		if err := validateMessageID("message_id", m.GetMessageId()); err != nil {
+			return nil, err
+		}
+	}
+	switch m.GetStatus() {
+	case hookgatev1.AttemptStatus_ATTEMPT_STATUS_UNSPECIFIED, hookgatev1.AttemptStatus_ATTEMPT_STATUS_SUCCEEDED, hookgatev1.AttemptStatus_ATTEMPT_STATUS_FAILED:
+	default:
+		return nil, invalid("status", "an attempt is succeeded or failed; %s is a delivery's state", m.GetStatus())
+	}
+	page, err := pageOf(m.GetPageSize(), m.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	if s.attempts == nil {
+		return nil, unreadable("attempts")
+	}
+	f := outbound.AttemptFilter{Tenant: m.GetTenant(), EndpointID: m.GetEndpointId(), MessageID: m.GetMessageId(), Status: m.GetStatus()}
+	atts, next, err := s.attempts.ListAttempts(ctx, f, page.Size, page.Token)
+	if err != nil {
+		return nil, outboundError(ctx, s.log, err)
+	}
+	return connect.NewResponse(&hookgatev1.ListAttemptsResponse{Attempts: atts, NextPageToken: next}), nil
+}
+
+// GetAttempt implements hookgatev1connect.AttemptServiceHandler. Another
+// tenant's attempt id is NotFound, so ids cannot be probed.
+func (s *AttemptService) GetAttempt(ctx context.Context, req *connect.Request[hookgatev1.GetAttemptRequest]) (*connect.Response[hookgatev1.GetAttemptResponse], error) {
+	m := req.Msg
+	if err := validateTenantSlug("tenant", m.GetTenant()); err != nil {
+		return nil, err
+	}
+	if m.GetAttemptId() == "" {
+		return nil, invalid("attempt_id", "is required")
+	}
+	if s.attempts == nil {
+		return nil, unreadable("attempts")
+	}
+	a, err := s.attempts.GetAttempt(ctx, m.GetTenant(), m.GetAttemptId())
+	if err != nil {
+		return nil, outboundError(ctx, s.log, err)
+	}
+	return connect.NewResponse(&hookgatev1.GetAttemptResponse{Attempt: a}), nil
+}
