@@ -118,6 +118,7 @@ func newTokensCommand() *cobra.Command {
 	}
 
 	var tenant, description string
+	var producer bool
 	create := &cobra.Command{
 		Use: "create", Short: "Create an admin token (shown once)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -125,7 +126,7 @@ func newTokensCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := ts.CreateAdminToken(cmd.Context(), connect.NewRequest(&hookgatev1.CreateAdminTokenRequest{Tenant: tenant, Description: description}))
+			resp, err := ts.CreateAdminToken(cmd.Context(), connect.NewRequest(&hookgatev1.CreateAdminTokenRequest{Tenant: tenant, Description: description, Kind: tokenKind(producer)}))
 			if err != nil {
 				return apiError(err)
 			}
@@ -138,6 +139,7 @@ func newTokensCommand() *cobra.Command {
 	}
 	create.Flags().StringVar(&tenant, "tenant", "", "scope the token to this tenant (default: platform)")
 	create.Flags().StringVar(&description, "description", "", "what the token is for")
+	create.Flags().BoolVar(&producer, "producer", false, "a producer token (hgp_…): may only send messages for --tenant through the edges")
 
 	var listTenant string
 	list := &cobra.Command{
@@ -163,9 +165,13 @@ func newTokensCommand() *cobra.Command {
 			}
 			rows := make([][]string, 0, len(all.AdminTokens))
 			for _, t := range all.AdminTokens {
-				rows = append(rows, []string{t.Id, scope(t.Tenant), t.Prefix + "…", t.Description, timeText(t.CreateTime, t.CreateTime != nil)})
+				kind := "admin"
+				if t.Kind == hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_PRODUCER {
+					kind = "producer"
+				}
+				rows = append(rows, []string{t.Id, scope(t.Tenant), kind, t.Prefix + "…", t.Description, timeText(t.CreateTime, t.CreateTime != nil)})
 			}
-			return c.table([]string{"ID", "SCOPE", "PREFIX", "DESCRIPTION", "CREATED"}, rows)
+			return c.table([]string{"ID", "SCOPE", "KIND", "PREFIX", "DESCRIPTION", "CREATED"}, rows)
 		},
 	}
 	list.Flags().StringVar(&listTenant, "tenant", "", "list this tenant's tokens (default: platform tokens)")
@@ -186,4 +192,12 @@ func newTokensCommand() *cobra.Command {
 	}
 	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// tokenKind is the kind of token --producer asks for.
+func tokenKind(producer bool) hookgatev1.AdminTokenKind {
+	if producer {
+		return hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_PRODUCER
+	}
+	return hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_ADMIN
 }

@@ -3,15 +3,12 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
-	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/hookgate/hookgate/testkit/poll"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -67,16 +64,17 @@ func TestSendMessageThroughTheEdge(t *testing.T) {
 
 	// A producer token of acme sends (payload from a file); one of globex
 	// may not.
-	admin := hookgatev1connect.NewTenantServiceClient(http.DefaultClient, d.admin)
 	producer := func(tenant string) string {
 		t.Helper()
-		req := connect.NewRequest(&hookgatev1.CreateAdminTokenRequest{Tenant: tenant, Kind: hookgatev1.AdminTokenKind_ADMIN_TOKEN_KIND_PRODUCER})
-		req.Header().Set("Authorization", "Bearer "+d.token)
-		resp, err := admin.CreateAdminToken(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
+		out := mustRun(t, dir, env, "tokens", "create", "--tenant", tenant, "--producer", "--description", "shop backend")
+		tok := regexp.MustCompile(`hgp_[A-Za-z0-9_-]{43}`).FindString(out)
+		if tok == "" {
+			t.Fatalf("tokens create --producer printed no hgp_ token:\n%s", out)
 		}
-		return resp.Msg.Token
+		if list := mustRun(t, dir, env, "tokens", "list", "--tenant", tenant); !strings.Contains(list, "producer") {
+			t.Fatalf("tokens list does not show the producer kind:\n%s", list)
+		}
+		return tok
 	}
 	acmeProducer, globexProducer := producer("acme"), producer("globex")
 	payload := writeTestFile(t, dir, "payload.json", `{"orderId":"ORD-2"}`)
