@@ -1,0 +1,132 @@
+package contract
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/controlplane/outbound"
+	"github.com/hookgate/hookgate/dataplane/dispatch"
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+)
+
+// jsonNames lists a struct's JSON field names.
+func jsonNames(v any) []string {
+	var names []string
+	rt := reflect.TypeOf(v)
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// The control plane mirrors the dispatchers' records field for field: a
+// field added on either side fails here until the other side reads it.
+func TestOutboundRecordShapesAgree(t *testing.T) {
+	pairs := []struct {
+		name      string
+		dataplane any
+		control   any
+	}{
+		{"outbound message", dispatch.OutboundMessage{}, outbound.Message{}},
+		{"attempt record", dispatch.AttemptRecord{}, outbound.AttemptRecord{}},
+		{"delivery state", dispatch.Delivery{}, outbound.Delivery{}},
+	}
+	for _, p := range pairs {
+		if d, c := jsonNames(p.dataplane), jsonNames(p.control); !slices.Equal(d, c) {
+			t.Errorf("%s: dataplane fields %v, control plane reads %v", p.name, d, c)
+		}
+	}
+}
+
+func TestOutboundMessageDecodes(t *testing.T) {
+	at := time.Date(2026, 3, 23, 15, 30, 0, 0, time.UTC)
+	b, err := json.Marshal(dispatch.OutboundMessage{ID: "msg_1", EventType: "order.created", Payload: json.RawMessage(`{"orderId":"ORD-1"}`), Timestamp: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := outbound.DecodeMessage("hookgate.out.acme.app_a.order.created", b, at.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Id != "msg_1" || m.Tenant != "acme" || m.ApplicationId != "app_a" || m.EventType != "order.created" ||
+		m.Payload.GetStructValue().GetFields()["orderId"].GetStringValue() != "ORD-1" || !m.CreateTime.AsTime().Equal(at) {
+		t.Fatalf("decoded %v", m)
+	}
+	// Without a timestamp (omitzero) the stream's time is the create time.
+	b, _ = json.Marshal(dispatch.OutboundMessage{ID: "msg_2", EventType: "a", Payload: json.RawMessage(`1`)})
+	if m, err := outbound.DecodeMessage("hookgate.out.acme.app_a.a", b, at); err != nil || !m.CreateTime.AsTime().Equal(at) {
+		t.Fatalf("no timestamp: %v %v", m, err)
+	}
+}
+
+func TestAttemptRecordDecodes(t *testing.T) {
+	at := time.Date(2026, 3, 23, 15, 30, 0, 0, time.UTC)
+	triggers := map[dispatch.Trigger]hookgatev1.AttemptTrigger{
+		dispatch.TriggerScheduled: hookgatev1.AttemptTrigger_ATTEMPT_TRIGGER_SCHEDULED,
+		dispatch.TriggerManual:    hookgatev1.AttemptTrigger_ATTEMPT_TRIGGER_MANUAL,
+		dispatch.TriggerRecover:   hookgatev1.AttemptTrigger_ATTEMPT_TRIGGER_RECOVER,
+		dispatch.TriggerTest:      hookgatev1.AttemptTrigger_ATTEMPT_TRIGGER_TEST,
+	}
+	for trig, want := range triggers {
+		for state, wantState := range deliveryStates {
+			rec := dispatch.AttemptRecord{
+				Tenant: "acme", MessageID: "msg_1", EndpointID: "ep_1", Number: 2, Trigger: trig, Time: at,
+				DurationMS: 1.5, URL: "https://example.com/h", StatusCode: 429, ErrorClass: dispatch.ErrorClass("http_status"),
+				Response: "slow down", RetryAfterMS: 2000, Disable: "gone", NextRetry: at.Add(5 * time.Second), State: state,
+			}
+			b, err := json.Marshal(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := outbound.DecodeAttempt(7, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Id != "att_7" || a.Tenant != "acme" || a.MessageId != "msg_1" || a.EndpointId != "ep_1" || a.AttemptNumber != 2 ||
+				a.Trigger != want || !a.Time.AsTime().Equal(at) || a.Duration.AsDuration() != 1500*time.Microsecond ||
+				a.Url != rec.URL || a.ResponseStatusCode != 429 || a.ErrorClass != "http_status" || string(a.ResponseBody) != "slow down" ||
+				a.RetryAfter.AsDuration() != 2*time.Second || a.DisableReason != "gone" || !a.NextAttemptTime.AsTime().Equal(rec.NextRetry) ||
+				a.DeliveryState != wantState || a.Status != hookgatev1.AttemptStatus_ATTEMPT_STATUS_FAILED {
+				t.Fatalf("trigger %s state %s: decoded %v", trig, state, a)
+			}
+		}
+	}
+}
+
+var deliveryStates = map[dispatch.State]hookgatev1.DeliveryState{
+	dispatch.StatePending:   hookgatev1.DeliveryState_DELIVERY_STATE_PENDING,
+	dispatch.StateSucceeded: hookgatev1.DeliveryState_DELIVERY_STATE_SUCCEEDED,
+	dispatch.StateFailed:    hookgatev1.DeliveryState_DELIVERY_STATE_FAILED,
+	dispatch.StateCancelled: hookgatev1.DeliveryState_DELIVERY_STATE_CANCELLED,
+}
+
+func TestDeliveryStateDecodes(t *testing.T) {
+	at := time.Date(2026, 3, 23, 15, 30, 0, 0, time.UTC)
+	for state, want := range deliveryStates {
+		d := dispatch.Delivery{
+			Tenant: "acme", MessageID: "msg_1", EndpointID: "ep_1", AppID: "app_a", EventType: "order.created",
+			State: state, Reason: dispatch.ReasonExhausted, Attempts: 3, LastStatusCode: 500,
+			LastErrorClass: dispatch.ErrorClass("http_status"), NextRetry: at.Add(time.Minute), CreatedAt: at, UpdatedAt: at.Add(time.Second),
+		}
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := outbound.DecodeDelivery(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Tenant != "acme" || got.MessageId != "msg_1" || got.EndpointId != "ep_1" || got.ApplicationId != "app_a" ||
+			got.EventType != "order.created" || got.State != want || got.Reason != "exhausted" || got.AttemptCount != 3 ||
+			got.LastStatusCode != 500 || got.LastErrorClass != "http_status" || !got.NextAttemptTime.AsTime().Equal(d.NextRetry) ||
+			!got.CreateTime.AsTime().Equal(at) || !got.UpdateTime.AsTime().Equal(d.UpdatedAt) {
+			t.Fatalf("state %s: decoded %v", state, got)
+		}
+	}
+}
