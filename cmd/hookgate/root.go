@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/hookgate/hookgate/cmd/hookgate/cli"
@@ -19,10 +20,13 @@ func newRootCommand() *cobra.Command {
 		Short:         "Hookgate receives and sends webhooks",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		// Every flag can also come from HOOKGATE_<FLAG> (dashes as
-		// underscores); a flag on the command line wins.
+		// A flag can also come from HOOKGATE_<FLAG> (dashes as
+		// underscores); a flag on the command line wins. Server commands
+		// take every flag so; the CLI only its connection flags, so that a
+		// stray HOOKGATE_NAME or HOOKGATE_URL cannot slip into a create or
+		// an update's field mask.
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return applyEnv(cmd.Flags())
+			return applyEnv(cmd.Flags(), envFlags(cmd))
 		},
 	}
 	root.AddCommand(
@@ -35,12 +39,32 @@ func newRootCommand() *cobra.Command {
 	return root
 }
 
-// applyEnv sets each flag not given on the command line from its
-// environment variable.
-func applyEnv(flags *pflag.FlagSet) error {
+// serverCommands take every flag from the environment.
+var serverCommands = []string{"dev", "controlplane", "edge", "dispatcher"}
+
+// cliEnvFlags are the CLI flags the environment may set: where to connect
+// and how, never what to change.
+var cliEnvFlags = []string{"server", "token", "output", "ca-file", "client-cert", "client-key", "edge",
+	"nats-url", "nats-creds", "nats-nkey", "nats-user", "nats-password", "nats-tls-ca", "nats-tls-cert", "nats-tls-key"}
+
+// envFlags says which of cmd's flags the environment may set.
+func envFlags(cmd *cobra.Command) func(name string) bool {
+	top := cmd
+	for top.HasParent() && top.Parent().HasParent() {
+		top = top.Parent()
+	}
+	if slices.Contains(serverCommands, top.Name()) {
+		return func(string) bool { return true }
+	}
+	return func(name string) bool { return slices.Contains(cliEnvFlags, name) }
+}
+
+// applyEnv sets each flag allowed and not given on the command line from
+// its environment variable.
+func applyEnv(flags *pflag.FlagSet, allowed func(name string) bool) error {
 	var err error
 	flags.VisitAll(func(f *pflag.Flag) {
-		if err != nil || f.Changed {
+		if err != nil || f.Changed || !allowed(f.Name) {
 			return
 		}
 		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
