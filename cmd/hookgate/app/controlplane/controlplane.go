@@ -28,6 +28,7 @@ import (
 	"github.com/hookgate/hookgate/controlplane/distribute"
 	"github.com/hookgate/hookgate/controlplane/failures"
 	"github.com/hookgate/hookgate/controlplane/leader"
+	"github.com/hookgate/hookgate/controlplane/outbound"
 	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
@@ -308,6 +309,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		Apps:        admin.NewAppService(cp.store, clock, log),
 		EventTypes:  admin.NewEventTypeService(cp.store, clock, log),
 		Endpoints:   admin.NewEndpointService(cp.store, keyring, clock, log),
+		Messages:    admin.NewMessageService(outbound.NewReader(js), log),
+		Attempts:    admin.NewAttemptService(outbound.NewReader(js), log),
 		Edges:       cp.dist,
 		ConfigNodes: cp.dist,
 	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks},
