@@ -213,5 +213,6 @@ func Commands() []*cobra.Command {
 		newEventTypesCommand(),
 		newEndpointsCommand(),
 		newMessagesCommand(),
+		newAttemptsCommand(),
 	}
 }

@@ -18,6 +18,7 @@ func newMessagesCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "messages", Short: "Send outbound messages (through an edge)"}
 	flags.register(cmd)
 	cmd.AddCommand(newMessagesSendCommand(&flags))
+	cmd.AddCommand(newMessagesListCommand(&flags), newMessagesGetCommand(&flags))
 	return cmd
 }
 
