@@ -190,7 +190,7 @@ func TestOutboundDelivery(t *testing.T) {
 		protoOut(t, dir, env, &app, "apps", "create", "--tenant", "acme", "--name", name)
 		return app.GetApplication().GetId()
 	}
-	shop, other := newApp("Shop"), newApp("Other")
+	shop, other, third := newApp("Shop"), newApp("Other"), newApp("Third")
 	mustRun(t, dir, env, "event-types", "create", "order.created", "--tenant", "acme")
 	mustRun(t, dir, env, "event-types", "create", "order.paid", "--tenant", "acme")
 	var lastRev int64
@@ -218,6 +218,8 @@ func TestOutboundDelivery(t *testing.T) {
 	epPaid := newEndpoint(paid, shop, "order.paid")
 	epFlaky := newEndpoint(flaky, other, "order.created")
 	epGone := newEndpoint(gone, other, "order.created")
+	failing := newReceiver(t, slices.Repeat([]int{http.StatusInternalServerError}, 100)...)
+	epFailing := newEndpoint(failing, third, "order.created")
 
 	// The dispatcher learns of endpoints through the config stream: wait
 	// until it acknowledged the revision of the last one.
@@ -303,5 +305,19 @@ func TestOutboundDelivery(t *testing.T) {
 	}
 	if n := len(gone.requests()); n != 1 {
 		t.Errorf("410 receiver got %d requests, want 1", n)
+	}
+
+	// Disabling an endpoint cancels its pending retries: on the compressed
+	// schedule the 5th attempt waits 7.2 s as a scheduled message; the
+	// disable arrives meanwhile and the dispatcher cancels the delivery.
+	msg3 := newMessageID(t)
+	publishOutbound(t, js, "acme", third, "order.created", msg3, `{"orderId":"ORD-3"}`)
+	poll.Until(t, 30*time.Second, "4 failed attempts", func() bool {
+		d, ok := readDelivery(t, kv, "acme", msg3, epFailing)
+		return ok && d.Attempts >= 4
+	})
+	mustRun(t, dir, env, "endpoints", "disable", epFailing, "--tenant", "acme")
+	if d := waitDelivery(t, kv, "acme", msg3, epFailing, "cancelled"); d.Reason != "endpoint_cancelled" || d.Attempts != 4 {
+		t.Errorf("delivery to the disabled endpoint: %+v, want cancelled (endpoint_cancelled) after 4 attempts", d)
 	}
 }
