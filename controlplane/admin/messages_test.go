@@ -281,8 +281,8 @@ func TestGetMessage(t *testing.T) {
 
 	tests := []struct {
 		name, tenant, id, token string
-		deliveries             int
-		code                   connect.Code
+		deliveries              int
+		code                    connect.Code
 	}{
 		{"no deliveries yet", "acme", "m2", e.platform, 0, 0},
 		{"a wrong hint falls back to the tenant", "acme", "m4", e.platform, 1, 0},
