@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate/dataplane/verify"
@@ -29,6 +30,17 @@ type signature struct {
 	previous []previousSecret
 	// requireKey is the webhook's require_key (default true).
 	requireKey bool
+	// signsURL is set for schemes that sign the URL the provider called;
+	// others are spared rebuilding it per call.
+	signsURL bool
+}
+
+// urlSigning are the presets whose signature covers the URL called
+// (verify's url family, and HubSpot v3).
+var urlSigning = map[hookgatev1.Provider]bool{
+	hookgatev1.Provider_PROVIDER_TWILIO:  true,
+	hookgatev1.Provider_PROVIDER_SQUARE:  true,
+	hookgatev1.Provider_PROVIDER_HUBSPOT: true,
 }
 
 type previousSecret struct {
@@ -44,6 +56,7 @@ func newSignature(w *hookgatev1.EdgeWebhook) signature {
 		sig.requireKey = true // nothing else authenticates the call
 		return sig
 	case hookgatev1.Provider_PROVIDER_CUSTOM_HMAC:
+		sig.signsURL = strings.Contains(w.GetCustomHmac().GetTemplate(), "{url}")
 		s, err := verify.Custom(w.GetCustomHmac())
 		if err != nil {
 			sig.broken = true
@@ -51,6 +64,7 @@ func newSignature(w *hookgatev1.EdgeWebhook) signature {
 		}
 		sig.scheme = s
 	default:
+		sig.signsURL = urlSigning[p]
 		s, ok := verify.For(p)
 		if !ok {
 			sig.broken = true
@@ -158,7 +172,12 @@ func (e *Edge) verifyCall(r *http.Request, h *hook, body []byte, now time.Time, 
 		fail.reason, fail.verifyReason = reasonBadSignature, verify.SecretMissing
 		return nil, fail
 	}
-	req := &verify.Request{Method: r.Method, URL: e.publicURL(r), Header: r.Header, Body: body, Now: now}
+	req := &verify.Request{Method: r.Method, Header: r.Header, Body: body, Now: now}
+	// The URL is for schemes that sign it and for GET handshakes, which
+	// carry their parameters in the query (Meta's hub.*).
+	if h.sig.signsURL || r.Method == http.MethodGet {
+		req.URL = e.publicURL(r)
+	}
 	secrets := h.sig.secretsAt(now)
 	if r.Method == http.MethodGet {
 		// GET carries no signature: the handshake checks its own token.

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -96,13 +97,19 @@ func jsonSpace(doc []byte, i int) int {
 // jsonStringEnd returns the index after the closing quote of the string
 // starting at doc[i] == '"', or -1.
 func jsonStringEnd(doc []byte, i int) int {
-	for j := i + 1; j < len(doc); j++ {
-		switch doc[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
+	// IndexByte runs in assembly: long strings (a payload's data) are
+	// skipped many bytes at a time. A quote ends the string unless a
+	// backslash before it escapes something first.
+	for j := i + 1; j < len(doc); {
+		q := bytes.IndexByte(doc[j:], '"')
+		if q < 0 {
+			return -1
 		}
+		if b := bytes.IndexByte(doc[j:j+q], '\\'); b >= 0 {
+			j += b + 2 // the backslash and the byte it escapes
+			continue
+		}
+		return j + q + 1
 	}
 	return -1
 }
