@@ -129,6 +129,7 @@ func newDispatcherCommand() *cobra.Command {
 	fs.StringSliceVar(&cfg.AllowPrivateCIDRs, "allow-private-cidrs", nil, "CIDR prefixes endpoints may resolve to although private or loopback, comma separated (cloud metadata addresses only when named exactly)")
 	fs.Float64Var(&cfg.RetryTimeScale, "retry-time-scale", 1, "multiply every retry delay by this factor (more than 0, at most 1; for tests)")
 	fs.IntVar(&cfg.Workers, "dispatch-workers", dispatch.DefaultWorkers, "deliveries this dispatcher makes at once")
+	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server (host:port) that resolves endpoint names; default the system's (the address policy checks resolved addresses either way)")
 	registerNodeFlags(fs, "dispatcher", &sync, &cfg.NATS, &cfg.Streams, &lf)
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"runtime/debug"
 	"time"
@@ -44,6 +45,10 @@ type Config struct {
 	Workers int
 	// Version goes into User-Agent; empty is the binary's module version.
 	Version string
+	// Resolver is the DNS server (host:port) deliveries resolve endpoint
+	// names with (--resolver); empty is the system's resolver. The address
+	// policy checks the resolved address either way.
+	Resolver string
 }
 
 // Validate checks the flags of c that Start does not reach out for.
@@ -57,7 +62,26 @@ func (c Config) Validate() error {
 	if c.Workers < 0 {
 		return fmt.Errorf("flag --dispatch-workers %d: want 0 (default) or more", c.Workers)
 	}
+	if _, err := newResolver(c.Resolver); err != nil {
+		return err
+	}
 	return nil
+}
+
+// newResolver is a resolver asking only the DNS server at addr (host:port)
+// over UDP or TCP as the lookup asks; empty addr is nil, the system's.
+func newResolver(addr string) (*net.Resolver, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || port == "" {
+		return nil, fmt.Errorf("flag --resolver %q: want host:port", addr)
+	}
+	var d net.Dialer
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, addr)
+	}}, nil
 }
 
 func (c Config) allowPrefixes() ([]netip.Prefix, error) {
@@ -113,6 +137,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		return nil, fmt.Errorf("dispatcher: %w", err)
 	}
 	allow, _ := cfg.allowPrefixes()
+	resolver, _ := newResolver(cfg.Resolver)
 	nc, js, err := natsconn.JetStream(ctx, "dispatcher", cfg.NATS, cfg.Streams, log)
 	if err != nil {
 		return nil, err
@@ -141,7 +166,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		Endpoints: idx,
 		Deliverer: dispatch.NewDeliverer(dispatch.DelivererConfig{
 			Version: cfg.Version,
-			Dialer:  dispatch.DialerConfig{Policy: dispatch.NewAddressPolicy(allow)},
+			Dialer:  dispatch.DialerConfig{Policy: dispatch.NewAddressPolicy(allow), Resolver: resolver},
 		}),
 		Log:       log,
 		OnDisable: n.work.disabled,
