@@ -68,6 +68,12 @@ type EngineDeps struct {
 	// OnDisable is told when an answer disables an endpoint (410: reason
 	// gone); the wiring reports it to the control plane. Optional.
 	OnDisable func(ctx context.Context, tenant, endpointID string, reason DisableReason)
+	// Schedules returns a tenant's own retry schedule (already scaled by
+	// the wiring); false, or a nil Schedules, means the engine's schedule
+	// (EngineConfig.Delays). Asked once per attempt, so a changed override
+	// applies from the next attempt of every pending delivery. Optional;
+	// it must not block.
+	Schedules func(tenant string) (Schedule, bool)
 }
 
 // Defaults of EngineConfig.
@@ -99,6 +105,7 @@ type Engine struct {
 	now       func() time.Time
 	onDisable func(ctx context.Context, tenant, endpointID string, reason DisableReason)
 	schedule  Schedule
+	schedules func(tenant string) (Schedule, bool)
 
 	mu     sync.Mutex // guards busy, kv, limits
 	busy   map[string]int
@@ -151,7 +158,8 @@ func NewEngine(cfg EngineConfig, deps EngineDeps) (*Engine, error) {
 	return &Engine{
 		cfg: cfg, js: deps.JetStream, endpoints: deps.Endpoints, deliverer: deps.Deliverer,
 		log: deps.Log, now: deps.Now, onDisable: deps.OnDisable, schedule: sched,
-		busy: map[string]int{},
+		schedules: deps.Schedules,
+		busy:      map[string]int{},
 	}, nil
 }
 
@@ -272,6 +280,17 @@ func (e *Engine) limitsBucket(ctx context.Context) (*Limits, error) {
 	}
 	e.limits = l
 	return l, nil
+}
+
+// scheduleFor is the retry schedule of tenant: its override, else the
+// engine's.
+func (e *Engine) scheduleFor(tenant string) Schedule {
+	if e.schedules != nil {
+		if s, ok := e.schedules(tenant); ok && s.Attempts() > 0 {
+			return s
+		}
+	}
+	return e.schedule
 }
 
 // enter takes one of the endpoint's local worker places; false when it

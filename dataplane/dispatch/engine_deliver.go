@@ -117,7 +117,7 @@ func (e *Engine) deliver(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	end := a.Time.Add(a.Duration)
-	next, state := e.schedule.Next(&a, end)
+	next, state := e.scheduleFor(tenant).Next(&a, end)
 	reason := ""
 	switch {
 	case state == StatePending:
@@ -163,6 +163,9 @@ func (e *Engine) deliver(ctx context.Context, m jetstream.Msg) {
 		if err := e.CancelEndpoint(rctx, tenant, endpointID); err != nil {
 			log.Warn("cancel disabled endpoint", "err", err)
 		}
+	}
+	if reason == ReasonExhausted {
+		e.publishExhausted(tenant, &d, a.Time.Add(a.Duration))
 	}
 	if state == StatePending {
 		// The scheduled delay, not what is left of it, picks the mechanism.

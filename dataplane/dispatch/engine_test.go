@@ -171,13 +171,19 @@ type running struct {
 
 func (r *rig) start(t *testing.T, cfg dispatch.EngineConfig, tb dispatch.Endpoints, onDisable func(context.Context, string, string, dispatch.DisableReason)) *running {
 	t.Helper()
-	eng, err := dispatch.NewEngine(cfg, dispatch.EngineDeps{
-		JetStream: r.js, Endpoints: tb, Log: r.log, OnDisable: onDisable,
-		Deliverer: dispatch.NewDeliverer(dispatch.DelivererConfig{
-			Version: "test",
-			Dialer:  dispatch.DialerConfig{Policy: dispatch.NewAddressPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})},
-		}),
+	return r.startDeps(t, cfg, dispatch.EngineDeps{Endpoints: tb, OnDisable: onDisable})
+}
+
+// startDeps starts an engine with deps, its JetStream, Log and Deliverer
+// filled in.
+func (r *rig) startDeps(t *testing.T, cfg dispatch.EngineConfig, deps dispatch.EngineDeps) *running {
+	t.Helper()
+	deps.JetStream, deps.Log = r.js, r.log
+	deps.Deliverer = dispatch.NewDeliverer(dispatch.DelivererConfig{
+		Version: "test",
+		Dialer:  dispatch.DialerConfig{Policy: dispatch.NewAddressPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})},
 	})
+	eng, err := dispatch.NewEngine(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
