@@ -155,7 +155,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		cfg.Version = version()
 	}
 	n.work = newWork(log, nc)
-	idx := newEndpointIndex(log, time.Now, n.work.cancel)
+	idx := newEndpointIndex(log, time.Now, cfg.RetryTimeScale, n.work.cancel)
 	n.table = configsync.NewTable()
 	n.table.OnUpdate(idx.update)
 	n.engine, err = dispatch.NewEngine(dispatch.EngineConfig{
@@ -170,6 +170,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		}),
 		Log:       log,
 		OnDisable: n.work.disabled,
+		Schedules: idx.Schedule,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)

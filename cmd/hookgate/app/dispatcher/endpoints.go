@@ -17,7 +17,10 @@ import (
 type endpointIndex struct {
 	log *slog.Logger
 	now func() time.Time
-	cur atomic.Pointer[index]
+	// scale is --retry-time-scale, applied to tenants' schedules as the
+	// engine applies it to the default.
+	scale float64
+	cur   atomic.Pointer[index]
 	// cancel is told of every endpoint an update disabled or deleted.
 	cancel func(tenant, endpointID string)
 }
@@ -31,6 +34,9 @@ type index struct {
 	// subscribed holds, by "{tenant}/{app}/{event type}", the enabled
 	// endpoints of the application subscribed to the type.
 	subscribed map[string]*group
+	// schedules holds the tenants' own retry schedules, by tenant; a
+	// tenant without one uses the engine's default.
+	schedules map[string]dispatch.Schedule
 }
 
 // entry is one endpoint: full signs with every secret; after expiry (the
@@ -48,8 +54,8 @@ type group struct {
 	expiry  time.Time
 }
 
-func newEndpointIndex(log *slog.Logger, now func() time.Time, cancel func(tenant, endpointID string)) *endpointIndex {
-	x := &endpointIndex{log: log, now: now, cancel: cancel}
+func newEndpointIndex(log *slog.Logger, now func() time.Time, scale float64, cancel func(tenant, endpointID string)) *endpointIndex {
+	x := &endpointIndex{log: log, now: now, scale: scale, cancel: cancel}
 	x.cur.Store(&index{})
 	return x
 }
@@ -68,7 +74,17 @@ func (x *endpointIndex) update(u configsync.Update) {
 }
 
 func (x *endpointIndex) build(s *configsync.Snapshot) *index {
-	ix := &index{byID: map[string]*entry{}, subscribed: map[string]*group{}}
+	ix := &index{byID: map[string]*entry{}, subscribed: map[string]*group{}, schedules: map[string]dispatch.Schedule{}}
+	s.Resources("tenant/", func(r *hookgatev1.ConfigResource) bool {
+		t := r.GetTenant()
+		if t == nil || len(t.GetRetrySchedule().GetDelays()) == 0 {
+			return true
+		}
+		if sched, ok := x.schedule(t); ok {
+			ix.schedules[t.GetTenant()] = sched
+		}
+		return true
+	})
 	s.Resources("endpoint/", func(r *hookgatev1.ConfigResource) bool {
 		ep := r.GetEndpoint()
 		if ep == nil || !ep.GetEnabled() {
@@ -143,6 +159,34 @@ func (x *endpointIndex) entry(ep *hookgatev1.DispatchEndpoint) (*entry, bool) {
 	full, cur := base, base
 	full.Secrets, cur.Secrets = all, current
 	return &entry{full: &full, current: &cur, expiry: expiry}, true
+}
+
+// schedule converts a tenant's retry_schedule: its delays are the waits
+// before the 2nd, 3rd, … attempts (hookgate.v1.RetrySchedule), the first
+// attempt is made on arrival. An unusable one is warned about and the
+// default used.
+func (x *endpointIndex) schedule(t *hookgatev1.DispatchTenant) (dispatch.Schedule, bool) {
+	delays := []time.Duration{0}
+	for i, d := range t.GetRetrySchedule().GetDelays() {
+		if d == nil || d.CheckValid() != nil {
+			x.log.Warn("tenant retry schedule unusable; using the default", "tenant", t.GetTenant(), "delay", i)
+			return dispatch.Schedule{}, false
+		}
+		delays = append(delays, d.AsDuration())
+	}
+	sched, err := dispatch.NewSchedule(delays, x.scale)
+	if err != nil {
+		x.log.Warn("tenant retry schedule unusable; using the default", "tenant", t.GetTenant(), "err", err)
+		return dispatch.Schedule{}, false
+	}
+	return sched, true
+}
+
+// Schedule is the engine's EngineDeps.Schedules: the tenant's own retry
+// schedule, scaled; false for the default.
+func (x *endpointIndex) Schedule(tenant string) (dispatch.Schedule, bool) {
+	s, ok := x.cur.Load().schedules[tenant]
+	return s, ok
 }
 
 func subscriptionKey(tenant, appID, eventType string) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/dispatch"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -44,7 +45,7 @@ func TestEndpointIndex(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := now
 	var cancelled []string
-	x := newEndpointIndex(slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock },
+	x := newEndpointIndex(slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock }, 1,
 		func(tenant, id string) { cancelled = append(cancelled, tenant+"/"+id) })
 	table := configsync.NewTable()
 	table.OnUpdate(x.update)
@@ -137,6 +138,93 @@ func TestEndpointIndex(t *testing.T) {
 	}
 	if got := ids(x.Subscribed("acme", "app_1", "order.created")); !slices.Equal(got, []string{"ep_a"}) {
 		t.Errorf("after re-enabling Subscribed = %v, want [ep_a]", got)
+	}
+}
+
+func tenantResource(tenant string, delays ...*durationpb.Duration) *hookgatev1.ConfigResource {
+	t := &hookgatev1.DispatchTenant{Tenant: tenant}
+	if delays != nil {
+		t.RetrySchedule = &hookgatev1.RetrySchedule{Delays: delays}
+	}
+	return &hookgatev1.ConfigResource{Key: "tenant/" + tenant, Resource: &hookgatev1.ConfigResource_Tenant{Tenant: t}}
+}
+
+// TestScheduleIndex: a tenant's retry_schedule becomes its engine
+// schedule (first attempt on arrival, then one attempt per delay, scaled by
+// --retry-time-scale); none, an empty one or an unusable one is the
+// default, and a delta replaces or removes it.
+func TestScheduleIndex(t *testing.T) {
+	x := newEndpointIndex(slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now, 0.5, func(string, string) {})
+	table := configsync.NewTable()
+	table.OnUpdate(x.update)
+	d := durationpb.New
+	many := make([]*durationpb.Duration, dispatch.MaxScheduleAttempts)
+	for i := range many {
+		many[i] = d(time.Second)
+	}
+	if _, err := table.Apply(&hookgatev1.StreamConfigResponse{Revision: 1, Snapshot: true, Upserts: []*hookgatev1.ConfigResource{
+		tenantResource("acme", d(10*time.Second), d(time.Minute)),
+		tenantResource("zero", d(0)),
+		tenantResource("none"),
+		tenantResource("empty", []*durationpb.Duration{}...),
+		tenantResource("negative", d(-time.Second)),
+		tenantResource("toolong", d(dispatch.MaxScheduleDelay+time.Second)),
+		tenantResource("toomany", many...),
+		tenantResource("invalid", &durationpb.Duration{Seconds: 1, Nanos: -5}),
+		tenantResource("nildelay", d(time.Second), nil),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		tenant string
+		want   []time.Duration // scaled delays before attempts 1..n; nil: default
+	}{
+		{"acme", []time.Duration{0, 5 * time.Second, 30 * time.Second}},
+		{"zero", []time.Duration{0, 0}},
+		{"none", nil},
+		{"empty", nil},
+		{"negative", nil},
+		{"toolong", nil},
+		{"toomany", nil},
+		{"invalid", nil},
+		{"nildelay", nil},
+		{"unknown", nil},
+		{"", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tenant, func(t *testing.T) {
+			s, ok := x.Schedule(tt.tenant)
+			if tt.want == nil {
+				if ok {
+					t.Fatalf("Schedule(%q) = %d attempts, want the default", tt.tenant, s.Attempts())
+				}
+				return
+			}
+			if !ok || s.Attempts() != len(tt.want) {
+				t.Fatalf("Schedule(%q) = %d attempts, %v; want %d", tt.tenant, s.Attempts(), ok, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if got, _ := s.Delay(i + 1); got != w {
+					t.Errorf("delay before attempt %d = %s, want %s", i+1, got, w)
+				}
+			}
+		})
+	}
+
+	// A delta replaces acme's schedule and removes zero's.
+	if _, err := table.Apply(&hookgatev1.StreamConfigResponse{Revision: 2,
+		Upserts: []*hookgatev1.ConfigResource{tenantResource("acme", d(2*time.Second))},
+		Deletes: []string{"tenant/zero"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := x.Schedule("acme"); !ok || s.Attempts() != 2 {
+		t.Errorf("after the delta acme has %d attempts (%v), want 2", s.Attempts(), ok)
+	} else if got, _ := s.Delay(2); got != time.Second {
+		t.Errorf("after the delta acme waits %s before attempt 2, want 1s", got)
+	}
+	if _, ok := x.Schedule("zero"); ok {
+		t.Error("after its delete tenant zero keeps an override")
 	}
 }
 
