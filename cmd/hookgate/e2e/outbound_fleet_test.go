@@ -1,0 +1,207 @@
+package e2e
+
+import (
+	binenc "encoding/binary"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/testkit/etcdtest"
+	"github.com/hookgate/hookgate/testkit/natstest"
+	"github.com/hookgate/hookgate/testkit/poll"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// outboundFleet is a control plane and dispatchers as separate processes
+// against one etcd and one NATS, as production runs them.
+type outboundFleet struct {
+	dir  string
+	env  []string
+	nats string
+	js   jetstream.JetStream
+}
+
+// startOutboundFleet starts the control plane and returns the fleet; the
+// dispatchers are started with startDispatcher.
+func startOutboundFleet(t *testing.T) *outboundFleet {
+	t.Helper()
+	etcd := etcdtest.Start(t)
+	ns := natstest.Start(t)
+	dir := t.TempDir()
+	keyring := filepath.Join(dir, "keyring.json")
+	if err := os.WriteFile(keyring, []byte(`{"primary":"k1","keys":{"k1":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(dir, "token")
+	cp := start(t, dir, []string{"HOOKGATE_EDGE_TOKEN=hgn_edge-secret", "HOOKGATE_DISPATCHER_TOKEN=hgn_dispatcher-secret"},
+		"controlplane", "--etcd-endpoints", etcd.Endpoint, "--nats-url", ns.ClientURL(),
+		"--listen-addr", "127.0.0.1:0", "--keyring-file", keyring, "--bootstrap-token-file", tokenFile,
+		"--public-url", "http://edge.example")
+	admin := addrFromLog(t, cp, "admin")
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &outboundFleet{
+		dir:  dir,
+		env:  []string{"HOOKGATE_SERVER=" + admin, "HOOKGATE_TOKEN=" + strings.TrimSpace(string(token))},
+		nats: ns.ClientURL(),
+		js:   ns.JetStream(t),
+	}
+}
+
+// startDispatcher runs `hookgate dispatcher` named id, with 127.0.0.1/32
+// allowed and the retry schedule compressed, and waits until it is ready.
+func (f *outboundFleet) startDispatcher(t *testing.T, id string, extra ...string) *proc {
+	t.Helper()
+	server := strings.TrimPrefix(f.env[0], "HOOKGATE_SERVER=")
+	// The dispatcher does not log its ops address: give it a free port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := ln.Addr().String()
+	ln.Close()
+	p := start(t, f.dir, []string{"HOOKGATE_NODE_TOKEN=hgn_dispatcher-secret"}, append([]string{"dispatcher",
+		"--control-plane", server, "--nats-url", f.nats, "--ops-addr", ops, "--node-id", id,
+		"--allow-private-cidrs", "127.0.0.1/32", "--retry-time-scale", "0.001"}, extra...)...)
+	poll.Until(t, 30*time.Second, id+" ready", func() bool {
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited early: %v\n%s", id, p.err, p.stderr)
+		default:
+		}
+		resp, err := http.Get("http://" + ops + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return p
+}
+
+// outboundSetup makes tenant acme (HTTP endpoints allowed), an application
+// and the event type order.created, and returns the application id.
+func outboundSetup(t *testing.T, dir string, env []string) string {
+	t.Helper()
+	mustRun(t, dir, env, "tenants", "create", "acme", "--allow-http-endpoints")
+	var app hookgatev1.CreateApplicationResponse
+	protoOut(t, dir, env, &app, "apps", "create", "--tenant", "acme", "--name", "Shop")
+	mustRun(t, dir, env, "event-types", "create", "order.created", "--tenant", "acme")
+	return app.GetApplication().GetId()
+}
+
+// createEndpoint makes an order.created endpoint of app at url and returns
+// its id, its signing secret and its revision (etag).
+func createEndpoint(t *testing.T, dir string, env []string, app, url string, extra ...string) (id, secret string, rev int64) {
+	t.Helper()
+	out := mustRun(t, dir, env, append([]string{"endpoints", "create", "--tenant", "acme", "--app", app, "--url", url, "--event-types", "order.created"}, extra...)...)
+	idm, sec := endpointLine.FindStringSubmatch(out), whsecLine.FindStringSubmatch(out)
+	if idm == nil || sec == nil {
+		t.Fatalf("endpoints create printed no id or secret:\n%s", out)
+	}
+	return idm[1], sec[1], endpointRev(t, dir, env, idm[1])
+}
+
+func endpointRev(t *testing.T, dir string, env []string, id string) int64 {
+	t.Helper()
+	var ep hookgatev1.GetEndpointResponse
+	protoOut(t, dir, env, &ep, "endpoints", "get", id, "--tenant", "acme")
+	rev, err := strconv.ParseInt(ep.GetEndpoint().GetEtag(), 10, 64)
+	if err != nil {
+		t.Fatalf("endpoint etag %q: %v", ep.GetEndpoint().GetEtag(), err)
+	}
+	return rev
+}
+
+// waitDispatchers polls until n dispatchers acknowledged revision rev of
+// the configuration.
+func waitDispatchers(t *testing.T, dir string, env []string, n int, rev int64) {
+	t.Helper()
+	poll.Until(t, 30*time.Second, "the dispatchers to hold the configuration", func() bool {
+		var nodes hookgatev1.ListNodesResponse
+		protoOut(t, dir, env, &nodes, "nodes", "--role", "dispatcher")
+		held := 0
+		for _, nd := range nodes.Nodes {
+			if nd.ConfigRevision >= rev {
+				held++
+			}
+		}
+		return held >= n
+	})
+}
+
+func deliveriesKV(t *testing.T, js jetstream.JetStream) jetstream.KeyValue {
+	t.Helper()
+	var kv jetstream.KeyValue
+	poll.Until(t, 30*time.Second, "HOOKGATE_DELIVERIES", func() bool {
+		var err error
+		kv, err = js.KeyValue(t.Context(), "HOOKGATE_DELIVERIES")
+		return err == nil
+	})
+	return kv
+}
+
+// serveDNS answers every A query on a local UDP port with ip and every
+// other query (AAAA) with no record; it returns host:port for --resolver.
+func serveDNS(t *testing.T, ip [4]byte) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if resp := dnsAnswer(buf[:n], ip); resp != nil {
+				_, _ = pc.WriteTo(resp, from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
+// dnsAnswer is the response to a one-question query: an A record for ip
+// when it asks for A, none otherwise.
+func dnsAnswer(q []byte, ip [4]byte) []byte {
+	if len(q) < 12 {
+		return nil
+	}
+	end := 12
+	for end < len(q) && q[end] != 0 {
+		end += int(q[end]) + 1
+	}
+	end += 5 // the root label, qtype and qclass
+	if end > len(q) {
+		return nil
+	}
+	resp := append([]byte{q[0], q[1], 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0}, q[12:end]...)
+	if binenc.BigEndian.Uint16(q[end-4:]) == 1 {
+		resp[7] = 1
+		resp = append(resp, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4)
+		resp = append(resp, ip[:]...)
+	}
+	return resp
+}
+
+// attemptsJSON is `hookgate attempts list -o json`, the fields the tests read.
+type attemptsJSON = hookgatev1.ListAttemptsResponse
+
+func listAttempts(t *testing.T, dir string, env []string, endpoint string) *attemptsJSON {
+	t.Helper()
+	var out hookgatev1.ListAttemptsResponse
+	protoOut(t, dir, env, &out, "attempts", "list", "--tenant", "acme", "--endpoint", endpoint)
+	return &out
+}
