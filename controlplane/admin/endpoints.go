@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	storagev1 "github.com/hookgate/hookgate/gen/hookgate/storage/v1"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -73,13 +75,32 @@ type EndpointService struct {
 	keyring *secrets.Keyring
 	clock   Clock
 	log     *slog.Logger
+	// ops publishes endpoint.enabled and endpoint.disabled; nil publishes
+	// nothing.
+	ops *nats.Conn
 }
 
 var _ hookgatev1connect.EndpointServiceHandler = (*EndpointService)(nil)
 
+// EndpointOption sets an optional knob of the EndpointService.
+type EndpointOption func(*EndpointService)
+
+// WithEndpointOps makes EnableEndpoint and DisableEndpoint publish the
+// operational events hookgate.ops.{tenant}.endpoint.enabled and
+// .endpoint.disabled (reason manual) on nc, core NATS, fire and forget,
+// after the store accepted a change of status. Without it nothing is
+// published.
+func WithEndpointOps(nc *nats.Conn) EndpointOption {
+	return func(s *EndpointService) { s.ops = nc }
+}
+
 // NewEndpointService returns the endpoint API.
-func NewEndpointService(st *store.Store, keyring *secrets.Keyring, clock Clock, log *slog.Logger) *EndpointService {
-	return &EndpointService{store: st, keyring: keyring, clock: clock, log: log}
+func NewEndpointService(st *store.Store, keyring *secrets.Keyring, clock Clock, log *slog.Logger, opts ...EndpointOption) *EndpointService {
+	s := &EndpointService{store: st, keyring: keyring, clock: clock, log: log}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // CreateEndpoint implements hookgatev1connect.EndpointServiceHandler. The
@@ -303,9 +324,11 @@ func (s *EndpointService) setStatus(ctx context.Context, tenant, id, etag string
 	if err != nil {
 		return nil, invalid("etag", "%q is not an etag", etag)
 	}
+	var changed bool
 	rec, rev, err := s.store.UpdateEndpoint(ctx, tenant, id, ifRev, func(rec *storagev1.EndpointRecord) error {
 		ep := rec.Endpoint
 		now := timestamppb.New(s.clock.Now())
+		changed = (ep.Status == hookgatev1.EndpointStatus_ENDPOINT_STATUS_ENABLED) != enabled
 		if enabled {
 			ep.Status = hookgatev1.EndpointStatus_ENDPOINT_STATUS_ENABLED
 			ep.DisabledReason = hookgatev1.EndpointDisabledReason_ENDPOINT_DISABLED_REASON_UNSPECIFIED
@@ -322,7 +345,50 @@ func (s *EndpointService) setStatus(ctx context.Context, tenant, id, etag string
 		return nil, toConnect(ctx, s.log, err)
 	}
 	s.log.InfoContext(ctx, "endpoint status changed", "tenant", tenant, "endpoint_id", id, "enabled", enabled)
+	if changed {
+		s.publishStatus(ctx, tenant, id, enabled, rec.Endpoint.GetUpdateTime().AsTime())
+	}
 	return endpointPublic(rec, rev), nil
+}
+
+// Endpoint status events: hookgate.ops.{tenant}.endpoint.enabled and
+// .endpoint.disabled (DESIGN.md "Outbound contract").
+const (
+	opsEndpointEnabled  = "endpoint.enabled"
+	opsEndpointDisabled = "endpoint.disabled"
+	reasonManual        = "manual"
+)
+
+// EndpointStatusEvent is the body of the endpoint.enabled and
+// endpoint.disabled events the admin API publishes; Reason is "manual" on
+// a disable and empty on an enable. (A dispatcher's endpoint.disabled,
+// reason gone, is a request to OpsConsumer; this one is a notice, which
+// OpsConsumer refuses by its reason.)
+type EndpointStatusEvent struct {
+	Tenant     string    `json:"tenant"`
+	EndpointID string    `json:"endpointId"`
+	Reason     string    `json:"reason,omitempty"`
+	Time       time.Time `json:"time"`
+}
+
+// publishStatus sends an endpoint's status event, fire and forget: the
+// store is the record, the event a notice.
+func (s *EndpointService) publishStatus(ctx context.Context, tenant, id string, enabled bool, at time.Time) {
+	if s.ops == nil {
+		return
+	}
+	event, ev := opsEndpointDisabled, EndpointStatusEvent{Tenant: tenant, EndpointID: id, Reason: reasonManual, Time: at.UTC()}
+	if enabled {
+		event, ev.Reason = opsEndpointEnabled, ""
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		s.log.ErrorContext(ctx, "encode ops event", "err", err)
+		return
+	}
+	if err := s.ops.Publish("hookgate.ops."+tenant+"."+event, data); err != nil {
+		s.log.WarnContext(ctx, "publish ops event", "event", event, "tenant", tenant, "endpoint_id", id, "err", err)
+	}
 }
 
 var errSecretReadDenied = connect.NewError(connect.CodePermissionDenied,
