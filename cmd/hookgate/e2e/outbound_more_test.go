@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -176,5 +179,180 @@ func TestSSRFRefusedThroughDNSAndMappedIPv6(t *testing.T) {
 	}
 	if n := len(allowed.requests()); n != 1 || !allowed.requests()[0].verified {
 		t.Errorf("the allowed endpoint got %d requests, want 1 verified", n)
+	}
+}
+
+// signatures splits a webhook-signature header into its entries.
+func signatures(header string) []string { return strings.Fields(header) }
+
+// verifiesWith reports whether the one signature sig verifies with secret.
+func verifiesWith(secret string, r received, sig string) bool {
+	return verifyStandardWebhooks(secret, r.id, r.timestamp, sig, r.body)
+}
+
+// TestRotationSignsWithBothDuringGrace: after `endpoints rotate-secret
+// --grace 1h` a delivery carries two v1 signatures, one by the old secret
+// and one by the new; after `--grace 0` it carries one, by the newest
+// secret only.
+func TestRotationSignsWithBothDuringGrace(t *testing.T) {
+	t.Parallel()
+	f := startOutboundFleet(t)
+	f.startDispatcher(t, "dispatcher-1")
+	app := outboundSetup(t, f.dir, f.env)
+	r := newReceiver(t)
+	ep, first, rev := createEndpoint(t, f.dir, f.env, app, r.URL+"/hooks")
+	waitDispatchers(t, f.dir, f.env, 1, rev)
+	kv := deliveriesKV(t, f.js)
+
+	// deliver sends one message and returns the request the receiver got.
+	deliver := func() received {
+		t.Helper()
+		msg := newMessageID(t)
+		publishOutbound(t, f.js, "acme", app, "order.created", msg, `{"orderId":"ORD-1"}`)
+		waitDelivery(t, kv, "acme", msg, ep, "succeeded")
+		for _, got := range r.requests() {
+			if got.id == msg {
+				return got
+			}
+		}
+		t.Fatalf("the receiver got no request for %s", msg)
+		return received{}
+	}
+	rotate := func(grace string) string {
+		t.Helper()
+		out := mustRun(t, f.dir, f.env, "endpoints", "rotate-secret", ep, "--tenant", "acme", "--grace", grace)
+		m := whsecLine.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("endpoints rotate-secret --grace %s printed no secret:\n%s", grace, out)
+		}
+		waitDispatchers(t, f.dir, f.env, 1, endpointRev(t, f.dir, f.env, ep))
+		return m[1]
+	}
+
+	if got := deliver(); len(signatures(got.signature)) != 1 || !verifiesWith(first, got, got.signature) {
+		t.Fatalf("before rotation: %d signatures, want 1 by the first secret", len(signatures(got.signature)))
+	}
+
+	second := rotate("1h")
+	if second == first {
+		t.Fatal("rotation returned the same secret")
+	}
+	got := deliver()
+	sigs := signatures(got.signature)
+	if len(sigs) != 2 {
+		t.Fatalf("during the grace period: %d signatures, want 2", len(sigs))
+	}
+	byOld, byNew := 0, 0
+	for _, s := range sigs {
+		if !strings.HasPrefix(s, "v1,") {
+			t.Errorf("signature entry %q is not v1,…", s)
+		}
+		old, cur := verifiesWith(first, got, s), verifiesWith(second, got, s)
+		if old == cur {
+			t.Errorf("a signature verifies with the old secret %v and with the new %v, want exactly one", old, cur)
+		}
+		if old {
+			byOld++
+		}
+		if cur {
+			byNew++
+		}
+	}
+	if byOld != 1 || byNew != 1 {
+		t.Errorf("during the grace period: %d signatures by the old secret and %d by the new, want 1 and 1", byOld, byNew)
+	}
+
+	third := rotate("0")
+	got = deliver()
+	sigs = signatures(got.signature)
+	if len(sigs) != 1 || !verifiesWith(third, got, sigs[0]) {
+		t.Fatalf("after rotation without grace: %d signatures, want 1 by the newest secret", len(sigs))
+	}
+	if verifiesWith(second, got, sigs[0]) || verifiesWith(first, got, sigs[0]) {
+		t.Error("after rotation without grace an older secret still verifies")
+	}
+}
+
+// TestDispatcherKilledMidDeliveryLosesNothing: the receiver holds the first
+// request until its dispatcher is SIGKILLed; a dispatcher started after
+// delivers the same message again (same webhook-id, signed) and the
+// delivery ends succeeded.
+func TestDispatcherKilledMidDeliveryLosesNothing(t *testing.T) {
+	t.Parallel()
+	var (
+		mu      sync.Mutex
+		got     []received
+		secret  string
+		release = make(chan struct{})
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		rec := received{id: req.Header.Get("webhook-id"), timestamp: req.Header.Get("webhook-timestamp"),
+			signature: req.Header.Get("webhook-signature"), body: body}
+		mu.Lock()
+		rec.verified = verifyStandardWebhooks(secret, rec.id, rec.timestamp, rec.signature, body)
+		first := len(got) == 0
+		got = append(got, rec)
+		mu.Unlock()
+		if first {
+			select {
+			case <-release:
+			case <-req.Context().Done():
+			}
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	requests := func() []received {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+
+	f := startOutboundFleet(t)
+	first := f.startDispatcher(t, "dispatcher-1")
+	app := outboundSetup(t, f.dir, f.env)
+	ep, sec, rev := createEndpoint(t, f.dir, f.env, app, srv.URL+"/hooks", "--timeout-ms", "10000")
+	mu.Lock()
+	secret = sec
+	mu.Unlock()
+	waitDispatchers(t, f.dir, f.env, 1, rev)
+	kv := deliveriesKV(t, f.js)
+
+	msg := newMessageID(t)
+	publishOutbound(t, f.js, "acme", app, "order.created", msg, `{"orderId":"ORD-1"}`)
+	poll.Until(t, 30*time.Second, "the first request to reach the receiver", func() bool { return len(requests()) > 0 })
+	_ = first.cmd.Process.Signal(syscall.SIGKILL)
+	_ = first.wait(t, 10*time.Second)
+	close(release)
+	if d, ok := readDelivery(t, kv, "acme", msg, ep); ok && d.State != "pending" {
+		t.Fatalf("delivery after the kill: %+v, want pending", d)
+	}
+
+	// The copy the killed dispatcher held comes back after the deliver
+	// consumer's AckWait (MaxTimeout + 30 s = 60 s).
+	f.startDispatcher(t, "dispatcher-2")
+	var d delivery
+	poll.Until(t, 90*time.Second, "the delivery to succeed through the new dispatcher", func() bool {
+		var ok bool
+		d, ok = readDelivery(t, kv, "acme", msg, ep)
+		return ok && d.State == "succeeded"
+	})
+	all := requests()
+	if len(all) < 2 {
+		t.Fatalf("the receiver got %d requests, want the cut one and a second", len(all))
+	}
+	for i, r := range all {
+		if r.id != msg || !r.verified || string(r.body) != `{"orderId":"ORD-1"}` {
+			t.Errorf("request %d: webhook-id %q verified %v body %q, want %s signed with the original body", i+1, r.id, r.verified, r.body, msg)
+		}
 	}
 }
