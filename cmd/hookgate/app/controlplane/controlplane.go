@@ -308,7 +308,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		Params:      admin.NewConfigParamService(cp.store, keyring, clock, log),
 		Apps:        admin.NewAppService(cp.store, clock, log),
 		EventTypes:  admin.NewEventTypeService(cp.store, clock, log),
-		Endpoints:   admin.NewEndpointService(cp.store, keyring, clock, log),
+		Endpoints:   admin.NewEndpointService(cp.store, keyring, clock, log, admin.WithEndpointOps(cp.nc)),
 		Messages:    admin.NewMessageService(outbound.NewReader(js), log),
 		Attempts:    admin.NewAttemptService(outbound.NewReader(js), log),
 		Edges:       cp.dist,
