@@ -188,8 +188,9 @@ func (x *Tenant) GetRetrySchedule() *RetrySchedule {
 }
 
 // RetrySchedule is the delay before each retry of a failed delivery: the
-// first entry is the delay before the 2nd attempt. Empty is the default:
-// 0s, 5s, 5m, 30m, 2h, 5h, 10h, 10h.
+// first attempt is made on arrival and the first entry is the delay before
+// the 2nd. Empty is the default: on arrival, then 5s, 5m, 30m, 2h, 5h, 10h,
+// 10h (8 attempts).
 type RetrySchedule struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Delays        []*durationpb.Duration `protobuf:"bytes,1,rep,name=delays,proto3" json:"delays,omitempty"`
