@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -204,4 +205,54 @@ func listAttempts(t *testing.T, dir string, env []string, endpoint string) *atte
 	var out hookgatev1.ListAttemptsResponse
 	protoOut(t, dir, env, &out, "attempts", "list", "--tenant", "acme", "--endpoint", endpoint)
 	return &out
+}
+
+// connOwners maps the client ports of TCP connections on loopback to the
+// process among pids that holds each (Linux /proc): which dispatcher made
+// a request. Ports of connections already closed are left out.
+func connOwners(t *testing.T, pids []int, ports []int) map[int]int {
+	t.Helper()
+	inodes := map[int]string{} // client port -> socket inode
+	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(line)
+			if len(fs) < 10 {
+				continue
+			}
+			local := fs[1]
+			i := strings.LastIndexByte(local, ':')
+			port, err := strconv.ParseInt(local[i+1:], 16, 32)
+			if err != nil {
+				continue
+			}
+			if slices.Contains(ports, int(port)) && fs[9] != "0" {
+				inodes[int(port)] = fs[9]
+			}
+		}
+	}
+	owners := map[int]int{}
+	for _, pid := range pids {
+		dir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+		fds, err := os.ReadDir(dir)
+		if err != nil {
+			t.Logf("read %s: %v", dir, err) // the process is gone: it holds nothing
+			continue
+		}
+		held := map[string]bool{}
+		for _, fd := range fds {
+			if l, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil {
+				held[l] = true
+			}
+		}
+		for port, inode := range inodes {
+			if held["socket:["+inode+"]"] {
+				owners[port] = pid
+			}
+		}
+	}
+	return owners
 }

@@ -3,9 +3,11 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,17 +30,21 @@ type countingReceiver struct {
 	maxNow  int
 	arrived []time.Time
 	ids     map[string]int
+	ports   map[int]bool // the clients' TCP ports
 }
 
 func newCountingReceiver(t *testing.T, hold time.Duration) *countingReceiver {
 	t.Helper()
-	r := &countingReceiver{hold: hold, ids: map[string]int{}}
+	r := &countingReceiver{hold: hold, ids: map[string]int{}, ports: map[int]bool{}}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
 		r.now++
 		r.maxNow = max(r.maxNow, r.now)
 		r.arrived = append(r.arrived, time.Now())
 		r.ids[req.Header.Get("webhook-id")]++
+		if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
+			r.ports[int(ap.Port())] = true
+		}
 		r.mu.Unlock()
 		// A slow endpoint: requests overlap unless the cap stops them.
 		<-time.After(r.hold)
@@ -77,8 +83,8 @@ func TestRateLimitAcrossTwoDispatchers(t *testing.T) {
 		rate, burst, inFlight, messages = 20, 5, 2, 40
 	)
 	f := startOutboundFleet(t)
-	f.startDispatcher(t, "dispatcher-1")
-	f.startDispatcher(t, "dispatcher-2")
+	d1 := f.startDispatcher(t, "dispatcher-1")
+	d2 := f.startDispatcher(t, "dispatcher-2")
 	app := outboundSetup(t, f.dir, f.env)
 	r := newCountingReceiver(t, 30*time.Millisecond)
 	ep, _, rev := createEndpoint(t, f.dir, f.env, app, r.URL+"/hooks",
@@ -107,6 +113,15 @@ func TestRateLimitAcrossTwoDispatchers(t *testing.T) {
 	}
 	if r.maxNow < 1 {
 		t.Errorf("the receiver counted no request in flight")
+	}
+	// Both dispatchers delivered: the receiver's clients' connections
+	// (kept alive) belong to both processes.
+	pids := []int{d1.cmd.Process.Pid, d2.cmd.Process.Pid}
+	owners := connOwners(t, pids, slices.Collect(maps.Keys(r.ports)))
+	for _, pid := range pids {
+		if !slices.Contains(slices.Collect(maps.Values(owners)), pid) {
+			t.Errorf("dispatcher pid %d holds none of the receiver's %d client connections (owners %v): the limits were not shared by two", pid, len(r.ports), owners)
+		}
 	}
 	// The token bucket admits burst + rate×w in any window w; one more for
 	// the clocks of two processes and the receiver.
