@@ -23,6 +23,7 @@ import (
 	"log"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -39,6 +40,8 @@ func main() {
 		size       = flag.Int("size", 1024, "payload size in bytes")
 		fanMsgs    = flag.Int("fanout-messages", 10, "messages of each 1,000-endpoint run")
 		timeout    = flag.Duration("timeout", 200*time.Millisecond, "endpoint timeout of the 1,000-endpoint runs")
+		profile    = flag.String("cpuprofile", "", "write a CPU profile of the server process during the first round's -profile-row run here")
+		profRow    = flag.String("profile-row", "e10", "row the CPU profile covers: a1, e1, a10 or e10")
 		loadgen    = flag.Bool("loadgen", false, "internal: run as the load generator child, reading its spec from stdin")
 	)
 	flag.Parse()
@@ -55,7 +58,7 @@ func main() {
 		log.Fatalf("bench: -size must be at least %d", headLen+len(tail))
 	}
 	o := options{conns: *conns, publishers: *publishers, window: *window, duration: *duration, rounds: *rounds,
-		size: *size, fanMsgs: *fanMsgs, timeout: *timeout}
+		size: *size, fanMsgs: *fanMsgs, timeout: *timeout, profile: *profile, profileRow: *profRow}
 	if err := run(o); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
@@ -66,6 +69,7 @@ type options struct {
 	duration                  time.Duration
 	rounds, size, fanMsgs     int
 	timeout                   time.Duration
+	profile, profileRow       string
 }
 
 // rowDef is one line of the table: what the child process drives and how
@@ -131,7 +135,12 @@ func run(o options) error {
 		for k := range rows {
 			i := (k + round) % len(rows)
 			rd := rows[i]
+			stop := func() {}
+			if round == 0 && rd.letter == o.profileRow {
+				stop = startProfile(o.profile)
+			}
 			s, err := measure(exe, e.recv, next(rd.spec), rd.fan)
+			stop()
 			if err != nil {
 				return fmt.Errorf("%s, round %d: %w", rd.name, round+1, err)
 			}
@@ -152,7 +161,7 @@ func run(o options) error {
 		half := median(t.find(l.letter), rps) / 2
 		spec := pub(l.a)
 		spec.Rate, spec.Window = half/float64(len(l.a.eps)), 0
-		name := fmt.Sprintf("(%s½) engine, %d endpoint(s), at half its max (%.0f deliveries/s)", l.letter, len(l.a.eps), half)
+		name := fmt.Sprintf("(%s½) engine, %s, at half its max (%.0f deliveries/s)", l.letter, endpoints(len(l.a.eps)), half)
 		s, err := measure(exe, e.recv, next(spec), len(l.a.eps))
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -187,6 +196,30 @@ func run(o options) error {
 		loadBefore: load0, loadAfter: loadAvg(), procs: runtime.GOMAXPROCS(0), cpus: runtime.NumCPU(),
 	})
 	return nil
+}
+
+func endpoints(n int) string {
+	if n == 1 {
+		return "1 endpoint"
+	}
+	return fmt.Sprintf("%d endpoints", n)
+}
+
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		log.Printf("profile: %v", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Printf("profile: %v", err)
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 // loadAvg is the first three fields of /proc/loadavg, or "?" elsewhere.
