@@ -123,10 +123,13 @@ func TestRateLimitAcrossTwoDispatchers(t *testing.T) {
 			t.Errorf("dispatcher pid %d holds none of the receiver's %d client connections (owners %v): the limits were not shared by two", pid, len(r.ports), owners)
 		}
 	}
-	// The token bucket admits burst + rate×w in any window w; one more for
-	// the clocks of two processes and the receiver.
+	// The token bucket admits burst + rate×w in any window w; a few more
+	// for requests that took their token on time but reached the receiver
+	// late on a loaded machine (without the limit it sees 30 or more in
+	// 500 ms).
+	const slack = 3
 	for _, w := range []time.Duration{500 * time.Millisecond, time.Second} {
-		limit := burst + int(rate*w.Seconds()) + 1
+		limit := burst + int(rate*w.Seconds()) + slack
 		if n := maxInWindow(r.arrived, w); n > limit {
 			t.Errorf("%d deliveries within %s, want at most %d (rate %d/s, burst %d)", n, w, limit, rate, burst)
 		}
@@ -134,7 +137,7 @@ func TestRateLimitAcrossTwoDispatchers(t *testing.T) {
 	// And the whole run took at least as long as the rate demands.
 	cmpTime := func(a, b time.Time) int { return a.Compare(b) }
 	span := slices.MaxFunc(r.arrived, cmpTime).Sub(slices.MinFunc(r.arrived, cmpTime))
-	if min := time.Duration(float64(messages-burst-1) / rate * float64(time.Second)); span < min {
+	if min := time.Duration(float64(messages-burst-slack) / rate * float64(time.Second)); span < min {
 		t.Errorf("%d deliveries within %s, the rate %d/s with burst %d needs at least %s", messages, span, rate, burst, min)
 	}
 }
