@@ -1,24 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/hookgate/hookgate/cmd/hookgate/bench/benchrun"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -81,34 +77,12 @@ type sample struct {
 // child says its warm-up is over and again when it reports, so it covers the
 // measured window only.
 func measure(exe string, spec loadSpec) (sample, error) {
-	in, err := json.Marshal(spec)
-	if err != nil {
-		return sample{}, err
-	}
-	cmd := exec.Command(exe, "-loadgen")
-	cmd.Stdin = bytes.NewReader(in)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return sample{}, err
-	}
-	if err := cmd.Start(); err != nil {
-		return sample{}, fmt.Errorf("start load generator: %w", err)
-	}
-	defer func() { _ = cmd.Wait() }()
-	sc := bufio.NewScanner(out)
-	if !sc.Scan() || sc.Text() != "start" {
-		return sample{}, fmt.Errorf("load generator did not start: %q", sc.Text())
-	}
-	cpu0 := processCPU()
-	if !sc.Scan() {
-		return sample{}, errors.New("load generator ended without a result")
-	}
-	cpu1 := processCPU()
 	var r loadResult
-	if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-		return sample{}, fmt.Errorf("decode load generator result: %w", err)
+	var cpu0 time.Duration
+	if err := benchrun.RunChild(exe, spec, &r, func() { cpu0 = benchrun.ProcessCPU() }); err != nil {
+		return sample{}, err
 	}
+	cpu1 := benchrun.ProcessCPU()
 	if r.Requests == 0 {
 		return sample{}, fmt.Errorf("no request succeeded (%d errors, first: %s)", r.Errors, r.FirstErr)
 	}
@@ -117,15 +91,6 @@ func measure(exe string, spec loadSpec) (sample, error) {
 		rps: float64(r.Requests) / r.Elapsed.Seconds(), p50: r.P50, p99: r.P99, errors: r.Errors,
 		serverCPU: (cpu1 - cpu0) / n, loadCPU: r.CPU / n,
 	}, nil
-}
-
-// processCPU is the user and system time of every thread of this process.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runLoadgen is the child: read the spec, warm up, print "start", run,
@@ -288,7 +253,7 @@ func load(t target, spec loadSpec) loadResult {
 		wg       sync.WaitGroup
 	)
 	lat := make([][]time.Duration, spec.Conns)
-	cpu0 := processCPU()
+	cpu0 := benchrun.ProcessCPU()
 	start := time.Now()
 	end := start.Add(spec.Duration)
 	var sched chan time.Time
@@ -327,7 +292,7 @@ func load(t target, spec loadSpec) loadResult {
 		})
 	}
 	wg.Wait()
-	r := loadResult{Elapsed: time.Since(start), CPU: processCPU() - cpu0, Errors: errs.Load()}
+	r := loadResult{Elapsed: time.Since(start), CPU: benchrun.ProcessCPU() - cpu0, Errors: errs.Load()}
 	if s, ok := firstErr.Load().(string); ok {
 		r.FirstErr = s
 	}

@@ -16,11 +16,11 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/hookgate/hookgate/cmd/hookgate/bench/benchrun"
 	"log"
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -81,7 +81,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("find own executable for the load generator: %w", err)
 	}
-	load0 := loadAvg()
+	load0 := benchrun.LoadAvg()
 	began := time.Now()
 
 	var groups []group
@@ -101,7 +101,7 @@ func run(o options) error {
 				rd := rows[i]
 				stop := func() {}
 				if round == 0 && rd.letter == o.profileRow {
-					stop = startProfile(profilePath(o.profile, size))
+					stop = benchrun.StartProfile(profilePath(o.profile, size))
 				}
 				s, err := measure(exe, rd.spec)
 				stop()
@@ -117,7 +117,7 @@ func run(o options) error {
 		}
 		// Open loop at half the edge's median maximum: latency under a load
 		// the edge can carry, counted from each request's scheduled time.
-		half := median(g.samples[2], func(s sample) float64 { return s.rps }) / 2
+		half := benchrun.Median(g.samples[2], func(s sample) float64 { return s.rps }) / 2
 		name := fmt.Sprintf("(c) edge at half its max (%.0f req/s)", half)
 		spec := base.http(env.edge.URL + edgePath)
 		spec.Rate = half
@@ -132,7 +132,7 @@ func run(o options) error {
 	}
 	printReport(os.Stdout, report{
 		opts: o, groups: groups, began: began, took: time.Since(began),
-		loadBefore: load0, loadAfter: loadAvg(), procs: runtime.GOMAXPROCS(0), cpus: runtime.NumCPU(),
+		loadBefore: load0, loadAfter: benchrun.LoadAvg(), procs: runtime.GOMAXPROCS(0), cpus: runtime.NumCPU(),
 	})
 	return nil
 }
@@ -155,34 +155,4 @@ func profilePath(path string, size int) string {
 	}
 	ext := filepath.Ext(path)
 	return fmt.Sprintf("%s-%dk%s", strings.TrimSuffix(path, ext), size>>10, ext)
-}
-
-func startProfile(path string) func() {
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		log.Printf("profile: %v", err)
-		return func() {}
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		log.Printf("profile: %v", err)
-		f.Close()
-		return func() {}
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
-}
-
-// loadAvg is the first three fields of /proc/loadavg, or "?" elsewhere.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }

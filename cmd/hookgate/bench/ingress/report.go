@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
+	"github.com/hookgate/hookgate/cmd/hookgate/bench/benchrun"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 )
@@ -36,45 +36,11 @@ type report struct {
 	procs, cpus           int
 }
 
-func median(ss []sample, f func(sample) float64) float64 {
-	if len(ss) == 0 {
-		return 0
-	}
-	v := make([]float64, len(ss))
-	for i, s := range ss {
-		v[i] = f(s)
-	}
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
 func rps(s sample) float64       { return s.rps }
 func p50(s sample) float64       { return float64(s.p50) }
 func p99(s sample) float64       { return float64(s.p99) }
 func serverCPU(s sample) float64 { return float64(s.serverCPU) }
 func loadCPU(s sample) float64   { return float64(s.loadCPU) }
-
-// roundRatios pairs the rounds of two rows (run back to back in the same
-// round) and returns the median ratio f(x)/f(y) with its smallest and largest.
-func roundRatios(x, y []sample, f func(sample) float64) (med, lo, hi float64) {
-	n := min(len(x), len(y))
-	if n == 0 {
-		return 0, 0, 0
-	}
-	rs := make([]sample, n)
-	for i := range n {
-		rs[i] = sample{rps: f(x[i]) / f(y[i])}
-	}
-	med = median(rs, rps)
-	lo, hi = rs[0].rps, rs[0].rps
-	for _, r := range rs {
-		lo, hi = min(lo, r.rps), max(hi, r.rps)
-	}
-	return med, lo, hi
-}
 
 func printReport(w io.Writer, r report) {
 	host, _ := os.Hostname()
@@ -89,17 +55,17 @@ func printReport(w io.Writer, r report) {
 	fmt.Fprintln(w, "| run | body | req/s | p50 | p99 | errors | server CPU/req | load CPU/req | vs (a) | vs (d) |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, g := range r.groups {
-		bare, dur := median(g.find("a"), rps), median(g.find("d"), rps)
+		bare, dur := benchrun.Median(g.find("a"), rps), benchrun.Median(g.find("d"), rps)
 		for i, rw := range g.rows {
 			ss := g.samples[i]
 			var errs int64
 			for _, s := range ss {
 				errs += s.errors
 			}
-			m := median(ss, rps)
+			m := benchrun.Median(ss, rps)
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d | %s | %s | %.2f | %.2f |\n", rw.name, sizeText(g.size), rpsText(ss),
-				ms(time.Duration(median(ss, p50))), ms(time.Duration(median(ss, p99))), errs,
-				us(time.Duration(median(ss, serverCPU))), us(time.Duration(median(ss, loadCPU))), m/bare, m/dur)
+				benchrun.MS(time.Duration(benchrun.Median(ss, p50))), benchrun.MS(time.Duration(benchrun.Median(ss, p99))), errs,
+				benchrun.US(time.Duration(benchrun.Median(ss, serverCPU))), benchrun.US(time.Duration(benchrun.Median(ss, loadCPU))), m/bare, m/dur)
 		}
 	}
 	fmt.Fprintln(w)
@@ -133,7 +99,7 @@ func printReport(w io.Writer, r report) {
 			if l.of != "" {
 				of = l.of
 			}
-			med, lo, hi := roundRatios(g.find(of), g.find(l.other), l.f)
+			med, lo, hi := benchrun.RoundRatios(g.find(of), g.find(l.other), l.f)
 			fmt.Fprintf(&b, " %.2f (%.2f–%.2f) |", med, lo, hi)
 		}
 		fmt.Fprintf(&b, " %s |", l.goal)
@@ -142,7 +108,7 @@ func printReport(w io.Writer, r report) {
 }
 
 func rpsText(ss []sample) string {
-	m := fmt.Sprintf("%.0f", median(ss, rps))
+	m := fmt.Sprintf("%.0f", benchrun.Median(ss, rps))
 	if len(ss) < 2 {
 		return m
 	}
@@ -155,7 +121,7 @@ func rpsText(ss []sample) string {
 
 func logSample(name string, size, round int, s sample) {
 	fmt.Fprintf(os.Stderr, "round %d  %-50s %6s  %8.0f req/s  p50 %-8s p99 %-8s errors %-4d server %s/req  load %s/req\n",
-		round+1, name, sizeText(size), s.rps, ms(s.p50), ms(s.p99), s.errors, us(s.serverCPU), us(s.loadCPU))
+		round+1, name, sizeText(size), s.rps, benchrun.MS(s.p50), benchrun.MS(s.p99), s.errors, benchrun.US(s.serverCPU), benchrun.US(s.loadCPU))
 }
 
 func sizeText(n int) string {
@@ -164,7 +130,3 @@ func sizeText(n int) string {
 	}
 	return fmt.Sprintf("%d B", n)
 }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
-
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }

@@ -1,20 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/hookgate/hookgate/cmd/hookgate/bench/benchrun"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/hookgate/hookgate/dataplane/dispatch"
@@ -78,40 +74,19 @@ const drainTimeout = 60 * time.Second
 // measure runs one load generator child and waits until the receiver has
 // every delivery of what it sent.
 func measure(exe string, recv *receiver, spec loadSpec, fan int) (sample, error) {
-	in, err := json.Marshal(spec)
-	if err != nil {
-		return sample{}, err
-	}
 	recv.begin(spec.Run)
-	cmd := exec.Command(exe, "-loadgen")
-	cmd.Stdin = bytes.NewReader(in)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return sample{}, err
-	}
-	if err := cmd.Start(); err != nil {
-		return sample{}, fmt.Errorf("start load generator: %w", err)
-	}
-	defer func() { _ = cmd.Wait() }()
-	sc := bufio.NewScanner(out)
-	if !sc.Scan() || sc.Text() != "start" {
-		return sample{}, fmt.Errorf("load generator did not start: %q", sc.Text())
-	}
-	t0, cpu0 := time.Now(), processCPU()
-	if !sc.Scan() {
-		return sample{}, errors.New("load generator ended without a result")
-	}
 	var r loadResult
-	if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-		return sample{}, fmt.Errorf("decode load generator result: %w", err)
+	var t0 time.Time
+	var cpu0 time.Duration
+	if err := benchrun.RunChild(exe, spec, &r, func() { t0, cpu0 = time.Now(), benchrun.ProcessCPU() }); err != nil {
+		return sample{}, err
 	}
 	want := int(r.Sent) * fan
 	got := 0
 	for until := time.Now().Add(drainTimeout); got < want && time.Now().Before(until); {
 		got = recv.wait(spec.Run, want, time.Second)
 	}
-	cpu1 := processCPU()
+	cpu1 := benchrun.ProcessCPU()
 	lat, last := recv.result()
 	if len(lat) == 0 {
 		return sample{}, fmt.Errorf("nothing delivered (%d sent, %d errors, first: %s)", r.Sent, r.Errors, r.FirstErr)
@@ -121,15 +96,6 @@ func measure(exe string, recv *receiver, spec loadSpec, fan int) (sample, error)
 		rps: float64(len(lat)) / last.Sub(t0).Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100],
 		errors: r.Errors, missing: int64(want - len(lat)), serverCPU: (cpu1 - cpu0) / n, loadCPU: r.CPU / n,
 	}, nil
-}
-
-// processCPU is the user and system time of every thread of this process.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runLoadgen is the child: read the spec, warm up (bare client only: a
@@ -299,7 +265,7 @@ func load(spec loadSpec, send func(b []byte, at time.Time, seq uint64) error, g 
 		wg       sync.WaitGroup
 	)
 	base := newPayload(spec.Size, spec.Run)
-	cpu0 := processCPU()
+	cpu0 := benchrun.ProcessCPU()
 	start := time.Now()
 	end := start.Add(spec.Duration)
 	var sched chan time.Time
@@ -355,7 +321,7 @@ func load(spec loadSpec, send func(b []byte, at time.Time, seq uint64) error, g 
 	if g != nil {
 		g.done.Store(true)
 	}
-	r := loadResult{Sent: sent.Load(), Errors: errs.Load(), Elapsed: time.Since(start), CPU: processCPU() - cpu0}
+	r := loadResult{Sent: sent.Load(), Errors: errs.Load(), Elapsed: time.Since(start), CPU: benchrun.ProcessCPU() - cpu0}
 	if s, ok := firstErr.Load().(string); ok {
 		r.FirstErr = s
 	}

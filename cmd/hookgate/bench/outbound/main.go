@@ -20,11 +20,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/hookgate/hookgate/cmd/hookgate/bench/benchrun"
 	"log"
 	"os"
 	"runtime"
-	"runtime/pprof"
-	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate/dataplane/dispatch"
@@ -100,7 +99,7 @@ func run(o options) error {
 		return fmt.Errorf("find own executable for the load generator: %w", err)
 	}
 	one, ten, thousand, slow := apps[0], apps[1], apps[2], apps[3]
-	load0 := loadAvg()
+	load0 := benchrun.LoadAvg()
 	began := time.Now()
 	runID := 0
 	next := func(s loadSpec) loadSpec { runID++; s.Run = runID; return s }
@@ -137,7 +136,7 @@ func run(o options) error {
 			rd := rows[i]
 			stop := func() {}
 			if round == 0 && rd.letter == o.profileRow {
-				stop = startProfile(o.profile)
+				stop = benchrun.StartProfile(o.profile)
 			}
 			s, err := measure(exe, e.recv, next(rd.spec), rd.fan)
 			stop()
@@ -158,7 +157,7 @@ func run(o options) error {
 		letter string
 		a      app
 	}{{"e1", one}, {"e10", ten}} {
-		half := median(t.find(l.letter), rps) / 2
+		half := benchrun.Median(t.find(l.letter), rps) / 2
 		spec := pub(l.a)
 		spec.Rate, spec.Window = half/float64(len(l.a.eps)), 0
 		name := fmt.Sprintf("(%s½) engine, %s, at half its max (%.0f deliveries/s)", l.letter, endpoints(len(l.a.eps)), half)
@@ -173,7 +172,7 @@ func run(o options) error {
 	// 1,000 endpoints, all healthy and then 100 of them timing out, at the
 	// same message rate: half of (e10)'s deliveries per second, in messages
 	// of 1,000 deliveries. Latency is the healthy endpoints'.
-	rate := median(t.find("e10"), rps) / 2 / 1000
+	rate := benchrun.Median(t.find("e10"), rps) / 2 / 1000
 	for _, l := range []struct {
 		letter string
 		a      app
@@ -193,7 +192,7 @@ func run(o options) error {
 
 	printReport(os.Stdout, report{
 		opts: o, t: t, began: began, took: time.Since(began),
-		loadBefore: load0, loadAfter: loadAvg(), procs: runtime.GOMAXPROCS(0), cpus: runtime.NumCPU(),
+		loadBefore: load0, loadAfter: benchrun.LoadAvg(), procs: runtime.GOMAXPROCS(0), cpus: runtime.NumCPU(),
 	})
 	return nil
 }
@@ -203,34 +202,4 @@ func endpoints(n int) string {
 		return "1 endpoint"
 	}
 	return fmt.Sprintf("%d endpoints", n)
-}
-
-func startProfile(path string) func() {
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		log.Printf("profile: %v", err)
-		return func() {}
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		log.Printf("profile: %v", err)
-		f.Close()
-		return func() {}
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
-}
-
-// loadAvg is the first three fields of /proc/loadavg, or "?" elsewhere.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
+	"github.com/hookgate/hookgate/cmd/hookgate/bench/benchrun"
 	"io"
 	"os"
-	"slices"
 	"time"
 )
 
@@ -39,45 +39,11 @@ type report struct {
 	procs, cpus           int
 }
 
-func median(ss []sample, f func(sample) float64) float64 {
-	if len(ss) == 0 {
-		return 0
-	}
-	v := make([]float64, len(ss))
-	for i, s := range ss {
-		v[i] = f(s)
-	}
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
 func rps(s sample) float64       { return s.rps }
 func p50(s sample) float64       { return float64(s.p50) }
 func p99(s sample) float64       { return float64(s.p99) }
 func serverCPU(s sample) float64 { return float64(s.serverCPU) }
 func loadCPU(s sample) float64   { return float64(s.loadCPU) }
-
-// roundRatios pairs the rounds of two rows (run in the same round) and
-// returns the median ratio f(x)/f(y) with its smallest and largest.
-func roundRatios(x, y []sample, f func(sample) float64) (med, lo, hi float64) {
-	n := min(len(x), len(y))
-	if n == 0 {
-		return 0, 0, 0
-	}
-	rs := make([]sample, n)
-	for i := range n {
-		rs[i] = sample{rps: f(x[i]) / f(y[i])}
-	}
-	med = median(rs, rps)
-	lo, hi = rs[0].rps, rs[0].rps
-	for _, r := range rs {
-		lo, hi = min(lo, r.rps), max(hi, r.rps)
-	}
-	return med, lo, hi
-}
 
 // ceiling is the bare-client row a closed-loop engine row is compared
 // with; open-loop rows run at a set rate and have none.
@@ -118,11 +84,11 @@ func printReport(w io.Writer, r report) {
 		}
 		vs := "—"
 		if c := ceiling(rw.letter); c != "" {
-			vs = fmt.Sprintf("%.2f", median(ss, rps)/median(r.t.find(c), rps))
+			vs = fmt.Sprintf("%.2f", benchrun.Median(ss, rps)/benchrun.Median(r.t.find(c), rps))
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %d | %d | %s | %s | %s |\n", rw.name, rpsText(ss),
-			ms(time.Duration(median(ss, p50))), ms(time.Duration(median(ss, p99))), errs, missing, extra,
-			us(time.Duration(median(ss, serverCPU))), us(time.Duration(median(ss, loadCPU))), vs)
+			benchrun.MS(time.Duration(benchrun.Median(ss, p50))), benchrun.MS(time.Duration(benchrun.Median(ss, p99))), errs, missing, extra,
+			benchrun.US(time.Duration(benchrun.Median(ss, serverCPU))), benchrun.US(time.Duration(benchrun.Median(ss, loadCPU))), vs)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Goals (issue 11): ratios are the median over rounds of the ratio within each round (range in brackets).")
@@ -133,16 +99,16 @@ func printReport(w io.Writer, r report) {
 		{"e1", "a1", "engine / bare client, 1 endpoint, deliveries/s"},
 		{"e10", "a10", "engine / bare client, 10 endpoints, deliveries/s"},
 	} {
-		med, lo, hi := roundRatios(r.t.find(l.of), r.t.find(l.by), rps)
+		med, lo, hi := benchrun.RoundRatios(r.t.find(l.of), r.t.find(l.by), rps)
 		fmt.Fprintf(w, "| %s | %.2f (%.2f–%.2f) | ≥ 0.5 | %s |\n", l.name, med, lo, hi, met(med >= 0.5))
 	}
 	for _, l := range []string{"e1½", "e10½"} {
-		v := time.Duration(median(r.t.find(l), p99))
-		fmt.Fprintf(w, "| p99 publish → receiver at half the max (%s) | %s | < 50 ms | %s |\n", l, ms(v), met(v < 50*time.Millisecond))
+		v := time.Duration(benchrun.Median(r.t.find(l), p99))
+		fmt.Fprintf(w, "| p99 publish → receiver at half the max (%s) | %s | < 50 ms | %s |\n", l, benchrun.MS(v), met(v < 50*time.Millisecond))
 	}
-	k, k100 := median(r.t.find("k"), p99), median(r.t.find("k100"), p99)
+	k, k100 := benchrun.Median(r.t.find("k"), p99), benchrun.Median(r.t.find("k100"), p99)
 	fmt.Fprintf(w, "| healthy p99, 100 of 1,000 timing out / all healthy | %.2f (%s / %s) | ≤ 2 | %s |\n",
-		k100/k, ms(time.Duration(k100)), ms(time.Duration(k)), met(k100 <= 2*k))
+		k100/k, benchrun.MS(time.Duration(k100)), benchrun.MS(time.Duration(k)), met(k100 <= 2*k))
 }
 
 func met(ok bool) string {
@@ -153,7 +119,7 @@ func met(ok bool) string {
 }
 
 func rpsText(ss []sample) string {
-	m := fmt.Sprintf("%.0f", median(ss, rps))
+	m := fmt.Sprintf("%.0f", benchrun.Median(ss, rps))
 	if len(ss) < 2 {
 		return m
 	}
@@ -166,9 +132,5 @@ func rpsText(ss []sample) string {
 
 func logSample(name string, round int, s sample) {
 	fmt.Fprintf(os.Stderr, "round %d  %-70s %8.0f deliveries/s  p50 %-9s p99 %-9s errors %-4d missing %-4d server %s/delivery  load %s/delivery\n",
-		round+1, name, s.rps, ms(s.p50), ms(s.p99), s.errors, s.missing, us(s.serverCPU), us(s.loadCPU))
+		round+1, name, s.rps, benchrun.MS(s.p50), benchrun.MS(s.p99), s.errors, s.missing, benchrun.US(s.serverCPU), benchrun.US(s.loadCPU))
 }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
-
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
