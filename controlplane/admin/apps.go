@@ -137,9 +137,9 @@ func (s *AppService) UpdateApplication(ctx context.Context, req *connect.Request
 			return nil, err
 		}
 	}
-	ifRev, err := store.ParseEtag(in.Etag)
+	ifRev, err := etagOf("application.etag", in.Etag)
 	if err != nil {
-		return nil, invalid("application.etag", "%q is not an etag", in.Etag)
+		return nil, err
 	}
 	rec, rev, err := s.store.UpdateApp(ctx, in.Tenant, in.Id, ifRev, func(rec *storagev1.ApplicationRecord) error {
 		a := rec.Application
@@ -172,9 +172,9 @@ func (s *AppService) DeleteApplication(ctx context.Context, req *connect.Request
 	if err := validateAppRef("application_id", m.GetTenant(), m.GetApplicationId()); err != nil {
 		return nil, err
 	}
-	ifRev, err := store.ParseEtag(m.GetEtag())
+	ifRev, err := etagOf("etag", m.GetEtag())
 	if err != nil {
-		return nil, invalid("etag", "%q is not an etag", m.GetEtag())
+		return nil, err
 	}
 	if err := s.store.DeleteApp(ctx, m.GetTenant(), m.GetApplicationId(), ifRev); err != nil {
 		return nil, toConnect(ctx, s.log, err)

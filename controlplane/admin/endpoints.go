@@ -243,9 +243,9 @@ func (s *EndpointService) UpdateEndpoint(ctx context.Context, req *connect.Reque
 			return nil, err
 		}
 	}
-	ifRev, err := store.ParseEtag(in.Etag)
+	ifRev, err := etagOf("endpoint.etag", in.Etag)
 	if err != nil {
-		return nil, invalid("endpoint.etag", "%q is not an etag", in.Etag)
+		return nil, err
 	}
 	rec, rev, err := s.store.UpdateEndpoint(ctx, in.Tenant, in.Id, ifRev, func(rec *storagev1.EndpointRecord) error {
 		ep := rec.Endpoint
@@ -287,9 +287,9 @@ func (s *EndpointService) DeleteEndpoint(ctx context.Context, req *connect.Reque
 	if err := validateEndpointRef("endpoint_id", m.GetTenant(), m.GetEndpointId()); err != nil {
 		return nil, err
 	}
-	ifRev, err := store.ParseEtag(m.GetEtag())
+	ifRev, err := etagOf("etag", m.GetEtag())
 	if err != nil {
-		return nil, invalid("etag", "%q is not an etag", m.GetEtag())
+		return nil, err
 	}
 	if err := s.store.DeleteEndpoint(ctx, m.GetTenant(), m.GetEndpointId(), ifRev); err != nil {
 		return nil, toConnect(ctx, s.log, err)
@@ -320,9 +320,9 @@ func (s *EndpointService) setStatus(ctx context.Context, tenant, id, etag string
 	if err := validateEndpointRef("endpoint_id", tenant, id); err != nil {
 		return nil, err
 	}
-	ifRev, err := store.ParseEtag(etag)
+	ifRev, err := etagOf("etag", etag)
 	if err != nil {
-		return nil, invalid("etag", "%q is not an etag", etag)
+		return nil, err
 	}
 	var changed bool
 	rec, rev, err := s.store.UpdateEndpoint(ctx, tenant, id, ifRev, func(rec *storagev1.EndpointRecord) error {

@@ -72,3 +72,13 @@ func unavailable(err error) bool {
 }
 
 func strconvRev(rev int64) string { return strconv.FormatInt(rev, 10) }
+
+// etagOf parses an etag given for field (empty means none): an etag is a
+// record's mod revision, and anything else is the caller's mistake.
+func etagOf(field, etag string) (int64, error) {
+	rev, err := store.ParseEtag(etag)
+	if err != nil {
+		return 0, invalid(field, "%q is not an etag", etag)
+	}
+	return rev, nil
+}

@@ -139,9 +139,9 @@ func (s *EventTypeService) UpdateEventType(ctx context.Context, req *connect.Req
 	if err := validateDescription("event_type.description", in.Description); err != nil {
 		return nil, err
 	}
-	ifRev, err := store.ParseEtag(in.Etag)
+	ifRev, err := etagOf("event_type.etag", in.Etag)
 	if err != nil {
-		return nil, invalid("event_type.etag", "%q is not an etag", in.Etag)
+		return nil, err
 	}
 	rec, rev, err := s.store.UpdateEventType(ctx, in.Tenant, in.Name, ifRev, func(rec *storagev1.EventTypeRecord) error {
 		et := rec.EventType
@@ -199,9 +199,9 @@ func (s *EventTypeService) setArchived(ctx context.Context, tenant, name, etag s
 	if err := validateEventTypeRef(tenant, name); err != nil {
 		return nil, err
 	}
-	ifRev, err := store.ParseEtag(etag)
+	ifRev, err := etagOf("etag", etag)
 	if err != nil {
-		return nil, invalid("etag", "%q is not an etag", etag)
+		return nil, err
 	}
 	rec, rev, err := s.store.UpdateEventType(ctx, tenant, name, ifRev, func(rec *storagev1.EventTypeRecord) error {
 		rec.EventType.Archived = archived

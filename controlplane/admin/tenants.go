@@ -126,9 +126,9 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[h
 			return nil, invalid("update_mask", "field %q cannot be updated", path)
 		}
 	}
-	rev, err := store.ParseEtag(in.Etag)
+	rev, err := etagOf("tenant.etag", in.Etag)
 	if err != nil {
-		return nil, invalid("tenant.etag", "%q is not an etag", in.Etag)
+		return nil, err
 	}
 	t, err := s.store.UpdateTenant(ctx, in.Id, rev, func(t *hookgatev1.Tenant) error {
 		for _, path := range paths {
@@ -157,9 +157,9 @@ func (s *TenantService) DeleteTenant(ctx context.Context, req *connect.Request[h
 	if err := validateTenantSlug("tenant", req.Msg.GetTenant()); err != nil {
 		return nil, err
 	}
-	rev, err := store.ParseEtag(req.Msg.GetEtag())
+	rev, err := etagOf("etag", req.Msg.GetEtag())
 	if err != nil {
-		return nil, invalid("etag", "%q is not an etag", req.Msg.GetEtag())
+		return nil, err
 	}
 	if err := s.store.DeleteTenant(ctx, req.Msg.GetTenant(), rev); err != nil {
 		return nil, toConnect(ctx, s.log, err)

@@ -255,9 +255,9 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, req *connect.Request
 			return nil, invalid("update_mask", "field %q cannot be updated; updatable: %s", p, strings.Join(updatable, ", "))
 		}
 	}
-	ifRev, err := store.ParseEtag(in.Etag)
+	ifRev, err := etagOf("webhook.etag", in.Etag)
 	if err != nil {
-		return nil, invalid("webhook.etag", "%q is not an etag", in.Etag)
+		return nil, err
 	}
 	// Validate the request's values before touching the store, so nothing
 	// is half-written; the provider-dependent checks run in mutate.
@@ -406,9 +406,9 @@ func (s *WebhookService) DeleteWebhook(ctx context.Context, req *connect.Request
 	if err := validateWebhookRef(m.GetTenant(), m.GetWebhookId()); err != nil {
 		return nil, err
 	}
-	ifRev, err := store.ParseEtag(m.GetEtag())
+	ifRev, err := etagOf("etag", m.GetEtag())
 	if err != nil {
-		return nil, invalid("etag", "%q is not an etag", m.GetEtag())
+		return nil, err
 	}
 	if err := s.store.DeleteWebhook(ctx, m.GetTenant(), m.GetWebhookId(), ifRev); err != nil {
 		return nil, toConnect(ctx, s.log, err)
