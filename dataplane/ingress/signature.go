@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate/dataplane/verify"
@@ -35,14 +34,6 @@ type signature struct {
 	signsURL bool
 }
 
-// urlSigning are the presets whose signature covers the URL called
-// (verify's url family, and HubSpot v3).
-var urlSigning = map[hookgatev1.Provider]bool{
-	hookgatev1.Provider_PROVIDER_TWILIO:  true,
-	hookgatev1.Provider_PROVIDER_SQUARE:  true,
-	hookgatev1.Provider_PROVIDER_HUBSPOT: true,
-}
-
 type previousSecret struct {
 	name   string
 	value  string
@@ -56,7 +47,6 @@ func newSignature(w *hookgatev1.EdgeWebhook) signature {
 		sig.requireKey = true // nothing else authenticates the call
 		return sig
 	case hookgatev1.Provider_PROVIDER_CUSTOM_HMAC:
-		sig.signsURL = strings.Contains(w.GetCustomHmac().GetTemplate(), "{url}")
 		s, err := verify.Custom(w.GetCustomHmac())
 		if err != nil {
 			sig.broken = true
@@ -64,7 +54,6 @@ func newSignature(w *hookgatev1.EdgeWebhook) signature {
 		}
 		sig.scheme = s
 	default:
-		sig.signsURL = urlSigning[p]
 		s, ok := verify.For(p)
 		if !ok {
 			sig.broken = true
@@ -72,6 +61,7 @@ func newSignature(w *hookgatev1.EdgeWebhook) signature {
 		}
 		sig.scheme = s
 	}
+	sig.signsURL = verify.SignsURL(w.GetProvider(), w.GetCustomHmac())
 	sig.handshaker, _ = sig.scheme.(verify.Handshaker)
 	sig.deliveryID, _ = sig.scheme.(verify.DeliveryIDer)
 	sig.secrets = make(verify.Secrets, len(w.GetProviderSecrets()))

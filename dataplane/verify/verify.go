@@ -17,6 +17,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
@@ -183,3 +184,14 @@ var families = []map[hookgatev1.Provider]preset{hmacSchemes, urlSchemes, asymmet
 // equal compares in constant time; lengths may differ (a length mismatch
 // is not secret here: signatures have a fixed length per scheme).
 func equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+// SignsURL reports whether a provider's scheme (or a CUSTOM_HMAC
+// configuration c) signs the URL the provider called, so that callers
+// rebuild Request.URL only where it matters.
+func SignsURL(p hookgatev1.Provider, c *hookgatev1.CustomHmac) bool {
+	if p == hookgatev1.Provider_PROVIDER_CUSTOM_HMAC {
+		return strings.Contains(c.GetTemplate(), "{url}")
+	}
+	_, ok := urlSchemes[p]
+	return ok
+}
