@@ -20,7 +20,6 @@ import (
 	"github.com/hookgate/hookgate/dataplane/streams"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 )
@@ -96,16 +95,6 @@ func (c Config) allowPrefixes() ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// streamsConfig is the streams.Config of the --stream-* flags (natsconn
-// checked them already).
-func streamsConfig(s natsconn.Streams) streams.Config {
-	c := streams.Config{Replicas: s.Replicas, MaxAge: s.MaxAge, Duplicates: s.Duplicates, Storage: jetstream.FileStorage}
-	if s.Storage == "memory" {
-		c.Storage = jetstream.MemoryStorage
-	}
-	return c
-}
-
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
@@ -145,7 +134,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	n.nc = nc
 	if cfg.Streams.Ensure {
 		ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := streams.EnsureDispatch(ectx, js, streamsConfig(cfg.Streams))
+		scfg, err := cfg.Streams.Config()
+		if err == nil {
+			err = streams.EnsureDispatch(ectx, js, scfg)
+		}
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("dispatcher: %w", err)

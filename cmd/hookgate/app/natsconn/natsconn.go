@@ -132,7 +132,9 @@ func DefaultStreams() Streams {
 	return Streams{Ensure: true, Replicas: d.Replicas, Storage: "file", MaxAge: d.MaxAge, Duplicates: d.Duplicates}
 }
 
-func (s Streams) config() (streams.Config, error) {
+// Config is the streams.Config these settings describe; the error names
+// the flag at fault.
+func (s Streams) Config() (streams.Config, error) {
 	cfg := streams.Config{Replicas: s.Replicas, MaxAge: s.MaxAge, Duplicates: s.Duplicates}
 	switch s.Storage {
 	case "file":
@@ -150,7 +152,7 @@ func (s Streams) config() (streams.Config, error) {
 
 // EnsureAll creates or updates the streams want names, when s says so.
 func (s Streams) EnsureAll(ctx context.Context, js jetstream.JetStream, want ...func(streams.Config) jetstream.StreamConfig) error {
-	cfg, err := s.config()
+	cfg, err := s.Config()
 	if err != nil {
 		return err
 	}
@@ -170,7 +172,7 @@ func (s Streams) EnsureAll(ctx context.Context, js jetstream.JetStream, want ...
 
 // JetStream connects a data-plane part and ensures the streams it needs.
 func JetStream(ctx context.Context, role string, c Config, s Streams, log *slog.Logger, want ...func(streams.Config) jetstream.StreamConfig) (*nats.Conn, jetstream.JetStream, error) {
-	if _, err := s.config(); err != nil {
+	if _, err := s.Config(); err != nil {
 		return nil, nil, err
 	}
 	nc, err := c.Server(role, log)
