@@ -135,6 +135,64 @@ func (EndpointDisabledReason) EnumDescriptor() ([]byte, []int) {
 	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{1}
 }
 
+// SignatureScheme is how deliveries to an endpoint are signed (Standard
+// Webhooks).
+type SignatureScheme int32
+
+const (
+	// SIGNATURE_SCHEME_UNSPECIFIED reads as SIGNATURE_SCHEME_HMAC_SHA256 on
+	// create; on RotateEndpointSecret it keeps the endpoint's scheme.
+	SignatureScheme_SIGNATURE_SCHEME_UNSPECIFIED SignatureScheme = 0
+	// SIGNATURE_SCHEME_HMAC_SHA256: "v1," signatures, a symmetric secret
+	// "whsec_" + base64 of 24 to 64 bytes.
+	SignatureScheme_SIGNATURE_SCHEME_HMAC_SHA256 SignatureScheme = 1
+	// SIGNATURE_SCHEME_ED25519: "v1a," signatures, a secret key "whsk_" +
+	// base64 of the 64-byte seed and public key (or the 32-byte seed);
+	// receivers verify with the public key "whpk_" + base64 of 32 bytes.
+	SignatureScheme_SIGNATURE_SCHEME_ED25519 SignatureScheme = 2
+)
+
+// Enum value maps for SignatureScheme.
+var (
+	SignatureScheme_name = map[int32]string{
+		0: "SIGNATURE_SCHEME_UNSPECIFIED",
+		1: "SIGNATURE_SCHEME_HMAC_SHA256",
+		2: "SIGNATURE_SCHEME_ED25519",
+	}
+	SignatureScheme_value = map[string]int32{
+		"SIGNATURE_SCHEME_UNSPECIFIED": 0,
+		"SIGNATURE_SCHEME_HMAC_SHA256": 1,
+		"SIGNATURE_SCHEME_ED25519":     2,
+	}
+)
+
+func (x SignatureScheme) Enum() *SignatureScheme {
+	p := new(SignatureScheme)
+	*p = x
+	return p
+}
+
+func (x SignatureScheme) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SignatureScheme) Descriptor() protoreflect.EnumDescriptor {
+	return file_hookgate_v1_endpoint_proto_enumTypes[2].Descriptor()
+}
+
+func (SignatureScheme) Type() protoreflect.EnumType {
+	return &file_hookgate_v1_endpoint_proto_enumTypes[2]
+}
+
+func (x SignatureScheme) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SignatureScheme.Descriptor instead.
+func (SignatureScheme) EnumDescriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{2}
+}
+
 // EndpointHealth summarises recent delivery outcomes of an endpoint; the
 // dispatchers fill it.
 type EndpointHealth struct {
@@ -267,8 +325,16 @@ type Endpoint struct {
 	SecretCreateTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=secret_create_time,json=secretCreateTime,proto3" json:"secret_create_time,omitempty"`
 	// previous_secret_expire_time is set while a rotated secret still signs.
 	PreviousSecretExpireTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=previous_secret_expire_time,json=previousSecretExpireTime,proto3" json:"previous_secret_expire_time,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// signature_scheme is the scheme of the current signing secret, set on
+	// create (unset means HMAC_SHA256) and changed only by
+	// RotateEndpointSecret, which issues a secret of the new scheme.
+	SignatureScheme SignatureScheme `protobuf:"varint,23,opt,name=signature_scheme,json=signatureScheme,proto3,enum=hookgate.v1.SignatureScheme" json:"signature_scheme,omitempty"`
+	// public_key is output only: for an ED25519 endpoint the public key of
+	// its current secret, "whpk_" + base64 of 32 bytes; empty for HMAC. It
+	// is no secret: receivers verify v1a signatures with it.
+	PublicKey     string `protobuf:"bytes,24,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Endpoint) Reset() {
@@ -456,10 +522,25 @@ func (x *Endpoint) GetPreviousSecretExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Endpoint) GetSignatureScheme() SignatureScheme {
+	if x != nil {
+		return x.SignatureScheme
+	}
+	return SignatureScheme_SIGNATURE_SCHEME_UNSPECIFIED
+}
+
+func (x *Endpoint) GetPublicKey() string {
+	if x != nil {
+		return x.PublicKey
+	}
+	return ""
+}
+
 type CreateEndpointRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Endpoint *Endpoint              `protobuf:"bytes,1,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
-	// secret may be given as "whsec_…"; otherwise one is generated.
+	// secret may be given in the form of endpoint.signature_scheme ("whsec_…"
+	// for HMAC_SHA256, "whsk_…" for ED25519); otherwise one is generated.
 	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1230,8 +1311,10 @@ func (x *GetEndpointSecretRequest) GetEndpointId() string {
 }
 
 type GetEndpointSecretResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Secret        string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Secret string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	// public_key is the "whpk_…" public key of an ED25519 secret, else empty.
+	PublicKey     string `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1273,15 +1356,26 @@ func (x *GetEndpointSecretResponse) GetSecret() string {
 	return ""
 }
 
+func (x *GetEndpointSecretResponse) GetPublicKey() string {
+	if x != nil {
+		return x.PublicKey
+	}
+	return ""
+}
+
 type RotateEndpointSecretRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Tenant     string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	EndpointId string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
 	// grace_period keeps the old secret signing beside the new one; unset or
 	// 0 ends it at once; at most 30 days.
-	GracePeriod   *durationpb.Duration `protobuf:"bytes,3,opt,name=grace_period,json=gracePeriod,proto3" json:"grace_period,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	GracePeriod *durationpb.Duration `protobuf:"bytes,3,opt,name=grace_period,json=gracePeriod,proto3" json:"grace_period,omitempty"`
+	// signature_scheme is the scheme of the new secret; unset keeps the
+	// endpoint's. The old secret keeps its own scheme during the grace
+	// period, so both sign (current first) across a change of scheme.
+	SignatureScheme SignatureScheme `protobuf:"varint,4,opt,name=signature_scheme,json=signatureScheme,proto3,enum=hookgate.v1.SignatureScheme" json:"signature_scheme,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RotateEndpointSecretRequest) Reset() {
@@ -1333,6 +1427,13 @@ func (x *RotateEndpointSecretRequest) GetGracePeriod() *durationpb.Duration {
 		return x.GracePeriod
 	}
 	return nil
+}
+
+func (x *RotateEndpointSecretRequest) GetSignatureScheme() SignatureScheme {
+	if x != nil {
+		return x.SignatureScheme
+	}
+	return SignatureScheme_SIGNATURE_SCHEME_UNSPECIFIED
 }
 
 type RotateEndpointSecretResponse struct {
@@ -1526,7 +1627,7 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x03 \x01(\x05R\x13consecutiveFailures\x12F\n" +
 	"\x11last_success_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastSuccessTime\x12F\n" +
 	"\x11last_failure_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastFailureTime\x12(\n" +
-	"\x10last_error_class\x18\x06 \x01(\tR\x0elastErrorClass\"\xab\b\n" +
+	"\x10last_error_class\x18\x06 \x01(\tR\x0elastErrorClass\"\x93\t\n" +
 	"\bEndpoint\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12%\n" +
@@ -1554,7 +1655,10 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\fdisable_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\vdisableTime\x123\n" +
 	"\x06health\x18\x14 \x01(\v2\x1b.hookgate.v1.EndpointHealthR\x06health\x12H\n" +
 	"\x12secret_create_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\x10secretCreateTime\x12Y\n" +
-	"\x1bprevious_secret_expire_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\x18previousSecretExpireTime\x1a:\n" +
+	"\x1bprevious_secret_expire_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\x18previousSecretExpireTime\x12G\n" +
+	"\x10signature_scheme\x18\x17 \x01(\x0e2\x1c.hookgate.v1.SignatureSchemeR\x0fsignatureScheme\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x18 \x01(\tR\tpublicKey\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
@@ -1608,14 +1712,17 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\x18GetEndpointSecretRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
 	"\vendpoint_id\x18\x02 \x01(\tR\n" +
-	"endpointId\"3\n" +
+	"endpointId\"R\n" +
 	"\x19GetEndpointSecretResponse\x12\x16\n" +
-	"\x06secret\x18\x01 \x01(\tR\x06secret\"\x94\x01\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x02 \x01(\tR\tpublicKey\"\xdd\x01\n" +
 	"\x1bRotateEndpointSecretRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
 	"\vendpoint_id\x18\x02 \x01(\tR\n" +
 	"endpointId\x12<\n" +
-	"\fgrace_period\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\vgracePeriod\"i\n" +
+	"\fgrace_period\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\vgracePeriod\x12G\n" +
+	"\x10signature_scheme\x18\x04 \x01(\x0e2\x1c.hookgate.v1.SignatureSchemeR\x0fsignatureScheme\"i\n" +
 	"\x1cRotateEndpointSecretResponse\x12\x16\n" +
 	"\x06secret\x18\x01 \x01(\tR\x06secret\x121\n" +
 	"\bendpoint\x18\x02 \x01(\v2\x15.hookgate.v1.EndpointR\bendpoint\"S\n" +
@@ -1638,7 +1745,11 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"$ENDPOINT_DISABLED_REASON_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fENDPOINT_DISABLED_REASON_MANUAL\x10\x01\x12!\n" +
 	"\x1dENDPOINT_DISABLED_REASON_GONE\x10\x02\x12$\n" +
-	" ENDPOINT_DISABLED_REASON_FAILING\x10\x032\xba\a\n" +
+	" ENDPOINT_DISABLED_REASON_FAILING\x10\x03*s\n" +
+	"\x0fSignatureScheme\x12 \n" +
+	"\x1cSIGNATURE_SCHEME_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cSIGNATURE_SCHEME_HMAC_SHA256\x10\x01\x12\x1c\n" +
+	"\x18SIGNATURE_SCHEME_ED25519\x10\x022\xba\a\n" +
 	"\x0fEndpointService\x12Y\n" +
 	"\x0eCreateEndpoint\x12\".hookgate.v1.CreateEndpointRequest\x1a#.hookgate.v1.CreateEndpointResponse\x12P\n" +
 	"\vGetEndpoint\x12\x1f.hookgate.v1.GetEndpointRequest\x1a .hookgate.v1.GetEndpointResponse\x12V\n" +
@@ -1663,90 +1774,93 @@ func file_hookgate_v1_endpoint_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_endpoint_proto_rawDescData
 }
 
-var file_hookgate_v1_endpoint_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_hookgate_v1_endpoint_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_hookgate_v1_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_hookgate_v1_endpoint_proto_goTypes = []any{
 	(EndpointStatus)(0),                  // 0: hookgate.v1.EndpointStatus
 	(EndpointDisabledReason)(0),          // 1: hookgate.v1.EndpointDisabledReason
-	(*EndpointHealth)(nil),               // 2: hookgate.v1.EndpointHealth
-	(*Endpoint)(nil),                     // 3: hookgate.v1.Endpoint
-	(*CreateEndpointRequest)(nil),        // 4: hookgate.v1.CreateEndpointRequest
-	(*CreateEndpointResponse)(nil),       // 5: hookgate.v1.CreateEndpointResponse
-	(*GetEndpointRequest)(nil),           // 6: hookgate.v1.GetEndpointRequest
-	(*GetEndpointResponse)(nil),          // 7: hookgate.v1.GetEndpointResponse
-	(*ListEndpointsRequest)(nil),         // 8: hookgate.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),        // 9: hookgate.v1.ListEndpointsResponse
-	(*UpdateEndpointRequest)(nil),        // 10: hookgate.v1.UpdateEndpointRequest
-	(*UpdateEndpointResponse)(nil),       // 11: hookgate.v1.UpdateEndpointResponse
-	(*DeleteEndpointRequest)(nil),        // 12: hookgate.v1.DeleteEndpointRequest
-	(*DeleteEndpointResponse)(nil),       // 13: hookgate.v1.DeleteEndpointResponse
-	(*EnableEndpointRequest)(nil),        // 14: hookgate.v1.EnableEndpointRequest
-	(*EnableEndpointResponse)(nil),       // 15: hookgate.v1.EnableEndpointResponse
-	(*DisableEndpointRequest)(nil),       // 16: hookgate.v1.DisableEndpointRequest
-	(*DisableEndpointResponse)(nil),      // 17: hookgate.v1.DisableEndpointResponse
-	(*GetEndpointSecretRequest)(nil),     // 18: hookgate.v1.GetEndpointSecretRequest
-	(*GetEndpointSecretResponse)(nil),    // 19: hookgate.v1.GetEndpointSecretResponse
-	(*RotateEndpointSecretRequest)(nil),  // 20: hookgate.v1.RotateEndpointSecretRequest
-	(*RotateEndpointSecretResponse)(nil), // 21: hookgate.v1.RotateEndpointSecretResponse
-	(*GetEndpointHealthRequest)(nil),     // 22: hookgate.v1.GetEndpointHealthRequest
-	(*GetEndpointHealthResponse)(nil),    // 23: hookgate.v1.GetEndpointHealthResponse
-	nil,                                  // 24: hookgate.v1.Endpoint.HeadersEntry
-	(*timestamppb.Timestamp)(nil),        // 25: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),          // 26: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),        // 27: google.protobuf.FieldMask
+	(SignatureScheme)(0),                 // 2: hookgate.v1.SignatureScheme
+	(*EndpointHealth)(nil),               // 3: hookgate.v1.EndpointHealth
+	(*Endpoint)(nil),                     // 4: hookgate.v1.Endpoint
+	(*CreateEndpointRequest)(nil),        // 5: hookgate.v1.CreateEndpointRequest
+	(*CreateEndpointResponse)(nil),       // 6: hookgate.v1.CreateEndpointResponse
+	(*GetEndpointRequest)(nil),           // 7: hookgate.v1.GetEndpointRequest
+	(*GetEndpointResponse)(nil),          // 8: hookgate.v1.GetEndpointResponse
+	(*ListEndpointsRequest)(nil),         // 9: hookgate.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),        // 10: hookgate.v1.ListEndpointsResponse
+	(*UpdateEndpointRequest)(nil),        // 11: hookgate.v1.UpdateEndpointRequest
+	(*UpdateEndpointResponse)(nil),       // 12: hookgate.v1.UpdateEndpointResponse
+	(*DeleteEndpointRequest)(nil),        // 13: hookgate.v1.DeleteEndpointRequest
+	(*DeleteEndpointResponse)(nil),       // 14: hookgate.v1.DeleteEndpointResponse
+	(*EnableEndpointRequest)(nil),        // 15: hookgate.v1.EnableEndpointRequest
+	(*EnableEndpointResponse)(nil),       // 16: hookgate.v1.EnableEndpointResponse
+	(*DisableEndpointRequest)(nil),       // 17: hookgate.v1.DisableEndpointRequest
+	(*DisableEndpointResponse)(nil),      // 18: hookgate.v1.DisableEndpointResponse
+	(*GetEndpointSecretRequest)(nil),     // 19: hookgate.v1.GetEndpointSecretRequest
+	(*GetEndpointSecretResponse)(nil),    // 20: hookgate.v1.GetEndpointSecretResponse
+	(*RotateEndpointSecretRequest)(nil),  // 21: hookgate.v1.RotateEndpointSecretRequest
+	(*RotateEndpointSecretResponse)(nil), // 22: hookgate.v1.RotateEndpointSecretResponse
+	(*GetEndpointHealthRequest)(nil),     // 23: hookgate.v1.GetEndpointHealthRequest
+	(*GetEndpointHealthResponse)(nil),    // 24: hookgate.v1.GetEndpointHealthResponse
+	nil,                                  // 25: hookgate.v1.Endpoint.HeadersEntry
+	(*timestamppb.Timestamp)(nil),        // 26: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),          // 27: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),        // 28: google.protobuf.FieldMask
 }
 var file_hookgate_v1_endpoint_proto_depIdxs = []int32{
-	25, // 0: hookgate.v1.EndpointHealth.last_success_time:type_name -> google.protobuf.Timestamp
-	25, // 1: hookgate.v1.EndpointHealth.last_failure_time:type_name -> google.protobuf.Timestamp
-	24, // 2: hookgate.v1.Endpoint.headers:type_name -> hookgate.v1.Endpoint.HeadersEntry
-	26, // 3: hookgate.v1.Endpoint.timeout:type_name -> google.protobuf.Duration
+	26, // 0: hookgate.v1.EndpointHealth.last_success_time:type_name -> google.protobuf.Timestamp
+	26, // 1: hookgate.v1.EndpointHealth.last_failure_time:type_name -> google.protobuf.Timestamp
+	25, // 2: hookgate.v1.Endpoint.headers:type_name -> hookgate.v1.Endpoint.HeadersEntry
+	27, // 3: hookgate.v1.Endpoint.timeout:type_name -> google.protobuf.Duration
 	0,  // 4: hookgate.v1.Endpoint.status:type_name -> hookgate.v1.EndpointStatus
-	25, // 5: hookgate.v1.Endpoint.create_time:type_name -> google.protobuf.Timestamp
-	25, // 6: hookgate.v1.Endpoint.update_time:type_name -> google.protobuf.Timestamp
+	26, // 5: hookgate.v1.Endpoint.create_time:type_name -> google.protobuf.Timestamp
+	26, // 6: hookgate.v1.Endpoint.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 7: hookgate.v1.Endpoint.disabled_reason:type_name -> hookgate.v1.EndpointDisabledReason
-	25, // 8: hookgate.v1.Endpoint.disable_time:type_name -> google.protobuf.Timestamp
-	2,  // 9: hookgate.v1.Endpoint.health:type_name -> hookgate.v1.EndpointHealth
-	25, // 10: hookgate.v1.Endpoint.secret_create_time:type_name -> google.protobuf.Timestamp
-	25, // 11: hookgate.v1.Endpoint.previous_secret_expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 12: hookgate.v1.CreateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
-	3,  // 13: hookgate.v1.CreateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	3,  // 14: hookgate.v1.GetEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	3,  // 15: hookgate.v1.ListEndpointsResponse.endpoints:type_name -> hookgate.v1.Endpoint
-	3,  // 16: hookgate.v1.UpdateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
-	27, // 17: hookgate.v1.UpdateEndpointRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 18: hookgate.v1.UpdateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	3,  // 19: hookgate.v1.EnableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	3,  // 20: hookgate.v1.DisableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	26, // 21: hookgate.v1.RotateEndpointSecretRequest.grace_period:type_name -> google.protobuf.Duration
-	3,  // 22: hookgate.v1.RotateEndpointSecretResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	0,  // 23: hookgate.v1.GetEndpointHealthResponse.status:type_name -> hookgate.v1.EndpointStatus
-	25, // 24: hookgate.v1.GetEndpointHealthResponse.last_success_time:type_name -> google.protobuf.Timestamp
-	25, // 25: hookgate.v1.GetEndpointHealthResponse.last_failure_time:type_name -> google.protobuf.Timestamp
-	4,  // 26: hookgate.v1.EndpointService.CreateEndpoint:input_type -> hookgate.v1.CreateEndpointRequest
-	6,  // 27: hookgate.v1.EndpointService.GetEndpoint:input_type -> hookgate.v1.GetEndpointRequest
-	8,  // 28: hookgate.v1.EndpointService.ListEndpoints:input_type -> hookgate.v1.ListEndpointsRequest
-	10, // 29: hookgate.v1.EndpointService.UpdateEndpoint:input_type -> hookgate.v1.UpdateEndpointRequest
-	12, // 30: hookgate.v1.EndpointService.DeleteEndpoint:input_type -> hookgate.v1.DeleteEndpointRequest
-	14, // 31: hookgate.v1.EndpointService.EnableEndpoint:input_type -> hookgate.v1.EnableEndpointRequest
-	16, // 32: hookgate.v1.EndpointService.DisableEndpoint:input_type -> hookgate.v1.DisableEndpointRequest
-	18, // 33: hookgate.v1.EndpointService.GetEndpointSecret:input_type -> hookgate.v1.GetEndpointSecretRequest
-	20, // 34: hookgate.v1.EndpointService.RotateEndpointSecret:input_type -> hookgate.v1.RotateEndpointSecretRequest
-	22, // 35: hookgate.v1.EndpointService.GetEndpointHealth:input_type -> hookgate.v1.GetEndpointHealthRequest
-	5,  // 36: hookgate.v1.EndpointService.CreateEndpoint:output_type -> hookgate.v1.CreateEndpointResponse
-	7,  // 37: hookgate.v1.EndpointService.GetEndpoint:output_type -> hookgate.v1.GetEndpointResponse
-	9,  // 38: hookgate.v1.EndpointService.ListEndpoints:output_type -> hookgate.v1.ListEndpointsResponse
-	11, // 39: hookgate.v1.EndpointService.UpdateEndpoint:output_type -> hookgate.v1.UpdateEndpointResponse
-	13, // 40: hookgate.v1.EndpointService.DeleteEndpoint:output_type -> hookgate.v1.DeleteEndpointResponse
-	15, // 41: hookgate.v1.EndpointService.EnableEndpoint:output_type -> hookgate.v1.EnableEndpointResponse
-	17, // 42: hookgate.v1.EndpointService.DisableEndpoint:output_type -> hookgate.v1.DisableEndpointResponse
-	19, // 43: hookgate.v1.EndpointService.GetEndpointSecret:output_type -> hookgate.v1.GetEndpointSecretResponse
-	21, // 44: hookgate.v1.EndpointService.RotateEndpointSecret:output_type -> hookgate.v1.RotateEndpointSecretResponse
-	23, // 45: hookgate.v1.EndpointService.GetEndpointHealth:output_type -> hookgate.v1.GetEndpointHealthResponse
-	36, // [36:46] is the sub-list for method output_type
-	26, // [26:36] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	26, // 8: hookgate.v1.Endpoint.disable_time:type_name -> google.protobuf.Timestamp
+	3,  // 9: hookgate.v1.Endpoint.health:type_name -> hookgate.v1.EndpointHealth
+	26, // 10: hookgate.v1.Endpoint.secret_create_time:type_name -> google.protobuf.Timestamp
+	26, // 11: hookgate.v1.Endpoint.previous_secret_expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 12: hookgate.v1.Endpoint.signature_scheme:type_name -> hookgate.v1.SignatureScheme
+	4,  // 13: hookgate.v1.CreateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
+	4,  // 14: hookgate.v1.CreateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	4,  // 15: hookgate.v1.GetEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	4,  // 16: hookgate.v1.ListEndpointsResponse.endpoints:type_name -> hookgate.v1.Endpoint
+	4,  // 17: hookgate.v1.UpdateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
+	28, // 18: hookgate.v1.UpdateEndpointRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 19: hookgate.v1.UpdateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	4,  // 20: hookgate.v1.EnableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	4,  // 21: hookgate.v1.DisableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	27, // 22: hookgate.v1.RotateEndpointSecretRequest.grace_period:type_name -> google.protobuf.Duration
+	2,  // 23: hookgate.v1.RotateEndpointSecretRequest.signature_scheme:type_name -> hookgate.v1.SignatureScheme
+	4,  // 24: hookgate.v1.RotateEndpointSecretResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	0,  // 25: hookgate.v1.GetEndpointHealthResponse.status:type_name -> hookgate.v1.EndpointStatus
+	26, // 26: hookgate.v1.GetEndpointHealthResponse.last_success_time:type_name -> google.protobuf.Timestamp
+	26, // 27: hookgate.v1.GetEndpointHealthResponse.last_failure_time:type_name -> google.protobuf.Timestamp
+	5,  // 28: hookgate.v1.EndpointService.CreateEndpoint:input_type -> hookgate.v1.CreateEndpointRequest
+	7,  // 29: hookgate.v1.EndpointService.GetEndpoint:input_type -> hookgate.v1.GetEndpointRequest
+	9,  // 30: hookgate.v1.EndpointService.ListEndpoints:input_type -> hookgate.v1.ListEndpointsRequest
+	11, // 31: hookgate.v1.EndpointService.UpdateEndpoint:input_type -> hookgate.v1.UpdateEndpointRequest
+	13, // 32: hookgate.v1.EndpointService.DeleteEndpoint:input_type -> hookgate.v1.DeleteEndpointRequest
+	15, // 33: hookgate.v1.EndpointService.EnableEndpoint:input_type -> hookgate.v1.EnableEndpointRequest
+	17, // 34: hookgate.v1.EndpointService.DisableEndpoint:input_type -> hookgate.v1.DisableEndpointRequest
+	19, // 35: hookgate.v1.EndpointService.GetEndpointSecret:input_type -> hookgate.v1.GetEndpointSecretRequest
+	21, // 36: hookgate.v1.EndpointService.RotateEndpointSecret:input_type -> hookgate.v1.RotateEndpointSecretRequest
+	23, // 37: hookgate.v1.EndpointService.GetEndpointHealth:input_type -> hookgate.v1.GetEndpointHealthRequest
+	6,  // 38: hookgate.v1.EndpointService.CreateEndpoint:output_type -> hookgate.v1.CreateEndpointResponse
+	8,  // 39: hookgate.v1.EndpointService.GetEndpoint:output_type -> hookgate.v1.GetEndpointResponse
+	10, // 40: hookgate.v1.EndpointService.ListEndpoints:output_type -> hookgate.v1.ListEndpointsResponse
+	12, // 41: hookgate.v1.EndpointService.UpdateEndpoint:output_type -> hookgate.v1.UpdateEndpointResponse
+	14, // 42: hookgate.v1.EndpointService.DeleteEndpoint:output_type -> hookgate.v1.DeleteEndpointResponse
+	16, // 43: hookgate.v1.EndpointService.EnableEndpoint:output_type -> hookgate.v1.EnableEndpointResponse
+	18, // 44: hookgate.v1.EndpointService.DisableEndpoint:output_type -> hookgate.v1.DisableEndpointResponse
+	20, // 45: hookgate.v1.EndpointService.GetEndpointSecret:output_type -> hookgate.v1.GetEndpointSecretResponse
+	22, // 46: hookgate.v1.EndpointService.RotateEndpointSecret:output_type -> hookgate.v1.RotateEndpointSecretResponse
+	24, // 47: hookgate.v1.EndpointService.GetEndpointHealth:output_type -> hookgate.v1.GetEndpointHealthResponse
+	38, // [38:48] is the sub-list for method output_type
+	28, // [28:38] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_endpoint_proto_init() }
@@ -1759,7 +1873,7 @@ func file_hookgate_v1_endpoint_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_endpoint_proto_rawDesc), len(file_hookgate_v1_endpoint_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
