@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,12 +144,17 @@ func (s *EndpointService) CreateEndpoint(ctx context.Context, req *connect.Reque
 	if err != nil {
 		return nil, err
 	}
-	secret := req.Msg.GetSecret()
-	if secret == "" {
-		secret = newSigningSecret()
-	} else if err := validateSigningSecret("secret", secret); err != nil {
+	scheme, err := signatureScheme("endpoint.signature_scheme", in.SignatureScheme, hookgatev1.SignatureScheme_SIGNATURE_SCHEME_HMAC_SHA256)
+	if err != nil {
 		return nil, err
 	}
+	key := newSigningKey(scheme)
+	if given := req.Msg.GetSecret(); given != "" {
+		if key, err = parseSigningKey("secret", scheme, given); err != nil {
+			return nil, err
+		}
+	}
+	key.apply(ep)
 	tenant, err := s.store.Tenant(ctx, ep.Tenant)
 	if err != nil {
 		return nil, toConnect(ctx, s.log, err)
@@ -159,14 +162,14 @@ func (s *EndpointService) CreateEndpoint(ctx context.Context, req *connect.Reque
 	if err := validateEndpointURL(ep.Url, tenant.GetAllowHttpEndpoints()); err != nil {
 		return nil, err
 	}
-	rec := &storagev1.EndpointRecord{Endpoint: ep, Secret: s.sealSigning(ep, secret)}
+	rec := &storagev1.EndpointRecord{Endpoint: ep, Secret: s.sealSigning(ep, key.secret)}
 	s.setHeaders(rec, headers)
 	rev, err := s.store.CreateEndpoint(ctx, rec)
 	if err != nil {
 		return nil, toConnect(ctx, s.log, err)
 	}
-	s.log.InfoContext(ctx, "endpoint created", "tenant", ep.Tenant, "app_id", ep.ApplicationId, "endpoint_id", ep.Id)
-	return connect.NewResponse(&hookgatev1.CreateEndpointResponse{Endpoint: endpointPublic(rec, rev), Secret: secret}), nil
+	s.log.InfoContext(ctx, "endpoint created", "tenant", ep.Tenant, "app_id", ep.ApplicationId, "endpoint_id", ep.Id, "signature_scheme", scheme.String())
+	return connect.NewResponse(&hookgatev1.CreateEndpointResponse{Endpoint: endpointPublic(rec, rev), Secret: key.secret}), nil
 }
 
 // GetEndpoint implements hookgatev1connect.EndpointServiceHandler.
@@ -206,6 +209,8 @@ func (s *EndpointService) ListEndpoints(ctx context.Context, req *connect.Reques
 }
 
 // endpointUpdatable lists the update_mask paths UpdateEndpoint accepts.
+// The signature scheme is not among them: a new scheme needs a new secret,
+// which only RotateEndpointSecret issues.
 var endpointUpdatable = []string{"url", "name", "description", "event_types", "rate_limit_per_second", "burst", "max_in_flight", "timeout_ms", "headers"}
 
 // UpdateEndpoint implements hookgatev1connect.EndpointServiceHandler.
@@ -218,6 +223,11 @@ func (s *EndpointService) UpdateEndpoint(ctx context.Context, req *connect.Reque
 	}
 	if err := validateEndpointRef("endpoint.id", in.Tenant, in.Id); err != nil {
 		return nil, err
+	}
+	for _, p := range req.Msg.GetUpdateMask().GetPaths() {
+		if p == "signature_scheme" || p == "public_key" {
+			return nil, invalid("update_mask", "%s changes only with a new secret: use RotateEndpointSecret with signature_scheme", p)
+		}
 	}
 	paths, err := maskPaths(req.Msg.GetUpdateMask().GetPaths(), endpointUpdatable)
 	if err != nil {
@@ -417,13 +427,15 @@ func (s *EndpointService) GetEndpointSecret(ctx context.Context, req *connect.Re
 		return nil, toConnect(ctx, s.log, err)
 	}
 	s.log.InfoContext(ctx, "endpoint secret read", "tenant", m.GetTenant(), "endpoint_id", m.GetEndpointId())
-	return connect.NewResponse(&hookgatev1.GetEndpointSecretResponse{Secret: secret}), nil
+	return connect.NewResponse(&hookgatev1.GetEndpointSecretResponse{Secret: secret, PublicKey: rec.GetEndpoint().GetPublicKey()}), nil
 }
 
 // RotateEndpointSecret implements hookgatev1connect.EndpointServiceHandler.
 // Without a grace period the old secret ends now; with one, both sign
 // until it ends. At most one previous secret exists: rotating during a
-// grace period ends the older one at once.
+// grace period ends the older one at once. A signature_scheme issues a
+// secret of that scheme (unset keeps the endpoint's); the old secret
+// keeps signing in its own scheme during the grace period.
 func (s *EndpointService) RotateEndpointSecret(ctx context.Context, req *connect.Request[hookgatev1.RotateEndpointSecretRequest]) (*connect.Response[hookgatev1.RotateEndpointSecretResponse], error) {
 	m := req.Msg
 	if err := validateEndpointRef("endpoint_id", m.GetTenant(), m.GetEndpointId()); err != nil {
@@ -433,16 +445,22 @@ func (s *EndpointService) RotateEndpointSecret(ctx context.Context, req *connect
 	if err != nil {
 		return nil, err
 	}
-	secret := newSigningSecret()
+	if _, err := signatureScheme("signature_scheme", m.GetSignatureScheme(), 0); err != nil {
+		return nil, err
+	}
+	var key signingKey
 	rec, rev, err := s.store.UpdateEndpoint(ctx, m.GetTenant(), m.GetEndpointId(), 0, func(rec *storagev1.EndpointRecord) error {
 		now := s.clock.Now()
 		ep := rec.Endpoint
+		scheme, _ := signatureScheme("signature_scheme", m.GetSignatureScheme(), schemeOf(ep))
+		key = newSigningKey(scheme)
 		rec.PreviousSecret, ep.PreviousSecretExpireTime = nil, nil
 		if grace > 0 {
 			rec.PreviousSecret = &storagev1.PreviousSecret{Value: rec.Secret, ExpireTime: timestamppb.New(now.Add(grace))}
 			ep.PreviousSecretExpireTime = rec.PreviousSecret.ExpireTime
 		}
-		rec.Secret = s.sealSigning(ep, secret)
+		rec.Secret = s.sealSigning(ep, key.secret)
+		key.apply(ep)
 		ep.SecretCreateTime = timestamppb.New(now)
 		ep.UpdateTime = ep.SecretCreateTime
 		return nil
@@ -450,8 +468,8 @@ func (s *EndpointService) RotateEndpointSecret(ctx context.Context, req *connect
 	if err != nil {
 		return nil, toConnect(ctx, s.log, err)
 	}
-	s.log.InfoContext(ctx, "endpoint secret rotated", "tenant", m.GetTenant(), "endpoint_id", m.GetEndpointId(), "grace", grace)
-	return connect.NewResponse(&hookgatev1.RotateEndpointSecretResponse{Secret: secret, Endpoint: endpointPublic(rec, rev)}), nil
+	s.log.InfoContext(ctx, "endpoint secret rotated", "tenant", m.GetTenant(), "endpoint_id", m.GetEndpointId(), "grace", grace, "signature_scheme", key.scheme.String())
+	return connect.NewResponse(&hookgatev1.RotateEndpointSecretResponse{Secret: key.secret, Endpoint: endpointPublic(rec, rev)}), nil
 }
 
 // endpointGracePeriod reads a rotation's grace period: unset or 0 ends the
@@ -524,30 +542,6 @@ func (s *EndpointService) setHeaders(rec *storagev1.EndpointRecord, headers map[
 	if len(sealed) == 0 {
 		rec.SealedHeaders = nil
 	}
-}
-
-func newSigningSecret() string {
-	var b [signingSecretBytes]byte
-	// crypto/rand.Read never returns an error on supported platforms.
-	_, _ = rand.Read(b[:])
-	return SigningSecretPrefix + base64.StdEncoding.EncodeToString(b[:])
-}
-
-// validateSigningSecret checks a given secret: "whsec_" and the base64 of
-// 24 to 64 bytes (DESIGN.md, Identifiers and secrets).
-func validateSigningSecret(field, secret string) error {
-	raw, ok := strings.CutPrefix(secret, SigningSecretPrefix)
-	if !ok {
-		return invalid(field, "must start with %q", SigningSecretPrefix)
-	}
-	b, err := base64.StdEncoding.DecodeString(raw)
-	if err != nil {
-		return invalid(field, "must be %q followed by standard base64", SigningSecretPrefix)
-	}
-	if len(b) < 24 || len(b) > 64 {
-		return invalid(field, "must encode 24 to 64 bytes, got %d", len(b))
-	}
-	return nil
 }
 
 func validateEndpointRef(idField, tenant, id string) error {
@@ -663,9 +657,11 @@ func normalizeHeaders(in map[string]string) (map[string]string, error) {
 }
 
 // endpointPublic is the API view of a record: write-only headers
-// redacted, no secret, the etag.
+// redacted, no secret (an Ed25519 public key is no secret), the scheme
+// always set, the etag.
 func endpointPublic(rec *storagev1.EndpointRecord, rev int64) *hookgatev1.Endpoint {
 	ep := proto.CloneOf(rec.GetEndpoint())
+	ep.SignatureScheme = schemeOf(ep)
 	for name := range rec.GetSealedHeaders() {
 		if ep.Headers == nil {
 			ep.Headers = make(map[string]string)
