@@ -78,7 +78,7 @@ func newEndpointsCommand() *cobra.Command {
 	}
 
 	var cf endpointFlags
-	var app, secret string
+	var app, secret, signature string
 	create := &cobra.Command{
 		Use: "create", Short: "Create an endpoint; prints its signing secret", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -91,6 +91,10 @@ func newEndpointsCommand() *cobra.Command {
 				return errors.New("flag --event-types: required, e.g. order.created,order.paid")
 			}
 			headers, err := cf.headerMap()
+			if err != nil {
+				return err
+			}
+			scheme, err := signatureFlag(signature)
 			if err != nil {
 				return err
 			}
@@ -107,7 +111,7 @@ func newEndpointsCommand() *cobra.Command {
 				Endpoint: &hookgatev1.Endpoint{
 					Tenant: tenant, ApplicationId: app, Url: cf.url, Name: cf.name, Description: cf.description,
 					EventTypes: cf.eventTypes, RateLimitPerSecond: cf.rate, Burst: cf.burst, MaxInFlight: cf.maxInFlight,
-					TimeoutMs: cf.timeoutMS, Headers: headers,
+					TimeoutMs: cf.timeoutMS, Headers: headers, SignatureScheme: scheme,
 				},
 				Secret: secret,
 			}))
@@ -117,13 +121,14 @@ func newEndpointsCommand() *cobra.Command {
 			if c.json() {
 				return c.printJSON(resp.Msg)
 			}
-			_, err = fmt.Fprintf(c.out, "endpoint %s created\nsigning secret: %s\n", resp.Msg.Endpoint.Id, resp.Msg.Secret)
+			_, err = fmt.Fprintf(c.out, "endpoint %s created\n%s", resp.Msg.Endpoint.Id, secretLines(resp.Msg.Secret, resp.Msg.Endpoint))
 			return err
 		},
 	}
 	cf.register(create)
 	create.Flags().StringVar(&app, "app", "", "application (app_…) the endpoint belongs to (required)")
-	create.Flags().StringVar(&secret, "secret", "", "signing secret whsec_… to use, - to read it from stdin (default: a new one)")
+	create.Flags().StringVar(&secret, "secret", "", "signing secret to use, whsec_… (hmac) or whsk_… (ed25519), - to read it from stdin (default: a new one)")
+	create.Flags().StringVar(&signature, "signature", "", "signature scheme: hmac (v1, whsec_ secret; the default) or ed25519 (v1a, whsk_ secret key, whpk_ public key)")
 
 	get := &cobra.Command{
 		Use: "get ENDPOINT_ID", Short: "Show an endpoint (never its signing secret; Authorization shown REDACTED)", Args: cobra.ExactArgs(1),
@@ -169,9 +174,9 @@ func newEndpointsCommand() *cobra.Command {
 			}
 			rows := make([][]string, 0, len(all.Endpoints))
 			for _, e := range all.Endpoints {
-				rows = append(rows, []string{e.Id, e.ApplicationId, e.Name, endpointStatus(e), strings.Join(e.EventTypes, ","), e.Url})
+				rows = append(rows, []string{e.Id, e.ApplicationId, e.Name, endpointStatus(e), strings.Join(e.EventTypes, ","), schemeText(e.SignatureScheme), e.Url})
 			}
-			return c.table([]string{"ID", "APP", "NAME", "STATUS", "EVENT TYPES", "URL"}, rows)
+			return c.table([]string{"ID", "APP", "NAME", "STATUS", "EVENT TYPES", "SIGNATURE", "URL"}, rows)
 		},
 	}
 	list.Flags().StringVar(&listApp, "app", "", "only endpoints of this application")
@@ -288,18 +293,23 @@ func newEndpointsCommand() *cobra.Command {
 	del.Flags().StringVar(&delEtag, "etag", "", "only delete if the endpoint is still at this etag")
 
 	var grace time.Duration
+	var rotateSignature string
 	rotate := &cobra.Command{
-		Use: "rotate-secret ENDPOINT_ID", Short: "Issue a new signing secret; prints it", Args: cobra.ExactArgs(1),
+		Use: "rotate-secret ENDPOINT_ID", Short: "Issue a new signing secret, of another scheme with --signature; prints it", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if grace < 0 {
 				return fmt.Errorf("flag --grace %s: must not be negative", grace)
+			}
+			scheme, err := signatureFlag(rotateSignature)
+			if err != nil {
+				return err
 			}
 			c, ec, err := client(cmd)
 			if err != nil {
 				return err
 			}
 			resp, err := ec.RotateEndpointSecret(cmd.Context(), connect.NewRequest(&hookgatev1.RotateEndpointSecretRequest{
-				Tenant: tenant, EndpointId: args[0], GracePeriod: durationpb.New(grace),
+				Tenant: tenant, EndpointId: args[0], GracePeriod: durationpb.New(grace), SignatureScheme: scheme,
 			}))
 			if err != nil {
 				return apiError(err)
@@ -311,11 +321,31 @@ func newEndpointsCommand() *cobra.Command {
 			if t := resp.Msg.GetEndpoint().GetPreviousSecretExpireTime(); t != nil {
 				old = "the previous secret also signs until " + timeText(t, true)
 			}
-			_, err = fmt.Fprintf(c.out, "endpoint %s signing secret rotated; %s\nsigning secret: %s\n", args[0], old, resp.Msg.Secret)
+			_, err = fmt.Fprintf(c.out, "endpoint %s signing secret rotated; %s\n%s", args[0], old, secretLines(resp.Msg.Secret, resp.Msg.GetEndpoint()))
 			return err
 		},
 	}
 	rotate.Flags().DurationVar(&grace, "grace", 0, "how long the previous secret keeps signing beside the new one (0: stops now, at most 720h)")
+	rotate.Flags().StringVar(&rotateSignature, "signature", "", "scheme of the new secret: hmac or ed25519 (default: the endpoint's); the previous one keeps its own during --grace")
+
+	publicKey := &cobra.Command{
+		Use: "public-key ENDPOINT_ID", Short: "Print an ed25519 endpoint's public key (whpk_…), which receivers verify v1a signatures with", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ec, err := client(cmd)
+			if err != nil {
+				return err
+			}
+			resp, err := ec.GetEndpoint(cmd.Context(), connect.NewRequest(&hookgatev1.GetEndpointRequest{Tenant: tenant, EndpointId: args[0]}))
+			if err != nil {
+				return apiError(err)
+			}
+			if resp.Msg.GetEndpoint().GetPublicKey() == "" {
+				return fmt.Errorf("endpoint %s signs with %s: it has no public key", args[0], schemeText(resp.Msg.GetEndpoint().GetSignatureScheme()))
+			}
+			_, err = fmt.Fprintln(c.out, resp.Msg.Endpoint.PublicKey)
+			return err
+		},
+	}
 
 	secretCmd := &cobra.Command{
 		Use: "secret ENDPOINT_ID", Short: "Print an endpoint's signing secret (if the tenant allows reading it)", Args: cobra.ExactArgs(1),
@@ -335,8 +365,44 @@ func newEndpointsCommand() *cobra.Command {
 			return err
 		},
 	}
-	cmd.AddCommand(create, get, list, update, enable, disable, del, rotate, secretCmd)
+	cmd.AddCommand(create, get, list, update, enable, disable, del, rotate, secretCmd, publicKey)
 	return cmd
+}
+
+// signatureFlag reads --signature; "" leaves the scheme to the API.
+func signatureFlag(v string) (hookgatev1.SignatureScheme, error) {
+	switch strings.ToLower(v) {
+	case "":
+		return hookgatev1.SignatureScheme_SIGNATURE_SCHEME_UNSPECIFIED, nil
+	case "hmac", "hmac-sha256":
+		return hookgatev1.SignatureScheme_SIGNATURE_SCHEME_HMAC_SHA256, nil
+	case "ed25519":
+		return hookgatev1.SignatureScheme_SIGNATURE_SCHEME_ED25519, nil
+	default:
+		return 0, fmt.Errorf("flag --signature %q: want hmac or ed25519", v)
+	}
+}
+
+// schemeText names a signature scheme as --signature spells it.
+func schemeText(s hookgatev1.SignatureScheme) string {
+	switch s {
+	case hookgatev1.SignatureScheme_SIGNATURE_SCHEME_ED25519:
+		return "ed25519"
+	case hookgatev1.SignatureScheme_SIGNATURE_SCHEME_HMAC_SHA256, hookgatev1.SignatureScheme_SIGNATURE_SCHEME_UNSPECIFIED:
+		return "hmac"
+	default:
+		return strings.ToLower(s.String())
+	}
+}
+
+// secretLines prints a new signing secret and, for ed25519, its public
+// key.
+func secretLines(secret string, e *hookgatev1.Endpoint) string {
+	out := "signing secret: " + secret + "\n"
+	if pk := e.GetPublicKey(); pk != "" {
+		out += "public key: " + pk + "\n"
+	}
+	return out
 }
 
 // endpointStatus is the status in lower case, with the reason it is
@@ -384,6 +450,12 @@ func printEndpointDetail(c *cli, e *hookgatev1.Endpoint) error {
 		[]string{"max in flight", inFlight},
 		[]string{"timeout", strconv.Itoa(int(e.TimeoutMs)) + " ms"},
 		[]string{"headers", headersText(e.Headers)},
+		[]string{"signature", schemeText(e.SignatureScheme)},
+	)
+	if e.PublicKey != "" {
+		rows = append(rows, []string{"public key", e.PublicKey})
+	}
+	rows = append(rows,
 		[]string{"secret", "created " + timeText(e.SecretCreateTime, e.SecretCreateTime != nil)},
 	)
 	if e.PreviousSecretExpireTime != nil {
