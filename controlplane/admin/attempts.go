@@ -3,11 +3,13 @@ package admin
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/hookgate/hookgate/controlplane/outbound"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // AttemptReader reads attempt records (outbound.Reader).
@@ -32,9 +34,14 @@ func NewAttemptService(r AttemptReader, log *slog.Logger) *AttemptService {
 	return &AttemptService{attempts: r, log: log}
 }
 
+// maxAttemptsPageSize caps ListAttempts pages (a larger page_size is
+// served as this many).
+const maxAttemptsPageSize = 250
+
 // ListAttempts implements hookgatev1connect.AttemptServiceHandler: newest
-// first, optionally of one endpoint, one message, and only succeeded or
-// only failed ones.
+// first, optionally of one endpoint, one message, one event type, a time
+// range, and only succeeded, failed or pending (failed, retry waiting)
+// ones.
 func (s *AttemptService) ListAttempts(ctx context.Context, req *connect.Request[hookgatev1.ListAttemptsRequest]) (*connect.Response[hookgatev1.ListAttemptsResponse], error) {
 	m := req.Msg
 	if err := validateTenantSlug("tenant", m.GetTenant()); err != nil {
@@ -48,19 +55,30 @@ func (s *AttemptService) ListAttempts(ctx context.Context, req *connect.Request[
 			return nil, err
 		}
 	}
-	switch m.GetStatus() {
-	case hookgatev1.AttemptStatus_ATTEMPT_STATUS_UNSPECIFIED, hookgatev1.AttemptStatus_ATTEMPT_STATUS_SUCCEEDED, hookgatev1.AttemptStatus_ATTEMPT_STATUS_FAILED:
-	default:
-		return nil, invalid("status", "an attempt is succeeded or failed; %s is a delivery's state", m.GetStatus())
+	if m.GetEventType() != "" {
+		if err := validateEventTypeName("event_type", m.GetEventType()); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := hookgatev1.AttemptStatus_name[int32(m.GetStatus())]; !ok {
+		return nil, invalid("status", "%d is not succeeded, failed or pending", m.GetStatus())
+	}
+	since, until, err := timeRange(m.GetSince(), m.GetUntil())
+	if err != nil {
+		return nil, err
 	}
 	page, err := pageOf(m.GetPageSize(), m.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
+	page.Size = min(page.Size, maxAttemptsPageSize)
 	if s.attempts == nil {
 		return nil, unreadable("attempts")
 	}
-	f := outbound.AttemptFilter{Tenant: m.GetTenant(), EndpointID: m.GetEndpointId(), MessageID: m.GetMessageId(), Status: m.GetStatus()}
+	f := outbound.AttemptFilter{
+		Tenant: m.GetTenant(), EndpointID: m.GetEndpointId(), MessageID: m.GetMessageId(), EventType: m.GetEventType(),
+		Status: m.GetStatus(), Since: since, Until: until,
+	}
 	atts, next, err := s.attempts.ListAttempts(ctx, f, page.Size, page.Token)
 	if err != nil {
 		return nil, outboundError(ctx, s.log, err)
@@ -86,4 +104,26 @@ func (s *AttemptService) GetAttempt(ctx context.Context, req *connect.Request[ho
 		return nil, outboundError(ctx, s.log, err)
 	}
 	return connect.NewResponse(&hookgatev1.GetAttemptResponse{Attempt: a}), nil
+}
+
+// timeRange checks an optional [since, until) range; zero times are
+// unbounded.
+func timeRange(since, until *timestamppb.Timestamp) (time.Time, time.Time, error) {
+	var from, to time.Time
+	if since != nil {
+		if err := since.CheckValid(); err != nil {
+			return from, to, invalid("since", "%v", err)
+		}
+		from = since.AsTime()
+	}
+	if until != nil {
+		if err := until.CheckValid(); err != nil {
+			return from, to, invalid("until", "%v", err)
+		}
+		to = until.AsTime()
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return from, to, invalid("until", "%s is not after since %s", to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	return from, to, nil
 }

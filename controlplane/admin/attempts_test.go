@@ -9,6 +9,7 @@ import (
 	"connectrpc.com/connect"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 func attemptKeys(as []*hookgatev1.Attempt) []string {
@@ -17,6 +18,14 @@ func attemptKeys(as []*hookgatev1.Attempt) []string {
 		out = append(out, a.EndpointId+"/"+a.MessageId+"#"+string(rune('0'+a.AttemptNumber)))
 	}
 	return out
+}
+
+func ts(s string) *timestamppb.Timestamp {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return timestamppb.New(t)
 }
 
 func TestListAndGetAttempts(t *testing.T) {
@@ -45,7 +54,10 @@ func TestListAndGetAttempts(t *testing.T) {
 		{"succeeded only", &hookgatev1.ListAttemptsRequest{Tenant: "acme", Status: hookgatev1.AttemptStatus_ATTEMPT_STATUS_SUCCEEDED}, []string{"ep_a/m1#2", "ep_b/m1#1"}, 0},
 		{"failed only", &hookgatev1.ListAttemptsRequest{Tenant: "acme", Status: hookgatev1.AttemptStatus_ATTEMPT_STATUS_FAILED}, []string{"ep_a/m3#1", "ep_a/m1#1"}, 0},
 		{"unknown endpoint", &hookgatev1.ListAttemptsRequest{Tenant: "acme", EndpointId: "ep_zz"}, nil, 0},
-		{"pending is no attempt status", &hookgatev1.ListAttemptsRequest{Tenant: "acme", Status: hookgatev1.AttemptStatus_ATTEMPT_STATUS_PENDING}, nil, connect.CodeInvalidArgument},
+		{"pending: failed, retry waiting", &hookgatev1.ListAttemptsRequest{Tenant: "acme", Status: hookgatev1.AttemptStatus_ATTEMPT_STATUS_PENDING}, []string{"ep_a/m3#1", "ep_a/m1#1"}, 0},
+		{"unknown status", &hookgatev1.ListAttemptsRequest{Tenant: "acme", Status: 9}, nil, connect.CodeInvalidArgument},
+		{"until not after since", &hookgatev1.ListAttemptsRequest{Tenant: "acme", Since: ts("2026-03-23T15:30:01Z"), Until: ts("2026-03-23T15:30:01Z")}, nil, connect.CodeInvalidArgument},
+		{"bad event type", &hookgatev1.ListAttemptsRequest{Tenant: "acme", EventType: "order.>"}, nil, connect.CodeInvalidArgument},
 		{"bad endpoint id", &hookgatev1.ListAttemptsRequest{Tenant: "acme", EndpointId: "ep_a.>"}, nil, connect.CodeInvalidArgument},
 		{"bad message id", &hookgatev1.ListAttemptsRequest{Tenant: "acme", MessageId: "*"}, nil, connect.CodeInvalidArgument},
 		{"bad page token", &hookgatev1.ListAttemptsRequest{Tenant: "acme", PageToken: "-3"}, nil, connect.CodeInvalidArgument},

@@ -48,7 +48,8 @@ func (s *MessageService) SendMessage(context.Context, *connect.Request[hookgatev
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("SendMessage is served by the edges on the edge port, not by the control plane"))
 }
 
-// ListMessages implements hookgatev1connect.MessageServiceHandler.
+// ListMessages implements hookgatev1connect.MessageServiceHandler: newest
+// first, with every listed message's deliveries.
 func (s *MessageService) ListMessages(ctx context.Context, req *connect.Request[hookgatev1.ListMessagesRequest]) (*connect.Response[hookgatev1.ListMessagesResponse], error) {
 	m := req.Msg
 	if err := validateTenantSlug("tenant", m.GetTenant()); err != nil {
@@ -64,6 +65,10 @@ func (s *MessageService) ListMessages(ctx context.Context, req *connect.Request[
 			return nil, err
 		}
 	}
+	since, until, err := timeRange(m.GetSince(), m.GetUntil())
+	if err != nil {
+		return nil, err
+	}
 	page, err := pageOf(m.GetPageSize(), m.GetPageToken())
 	if err != nil {
 		return nil, err
@@ -71,12 +76,20 @@ func (s *MessageService) ListMessages(ctx context.Context, req *connect.Request[
 	if s.messages == nil {
 		return nil, unreadable("messages")
 	}
-	f := outbound.MessageFilter{Tenant: m.GetTenant(), AppID: m.GetApplicationId(), EventType: m.GetEventType()}
+	f := outbound.MessageFilter{Tenant: m.GetTenant(), AppID: m.GetApplicationId(), EventType: m.GetEventType(), Since: since, Until: until}
 	msgs, next, err := s.messages.ListMessages(ctx, f, page.Size, page.Token)
 	if err != nil {
 		return nil, outboundError(ctx, s.log, err)
 	}
-	return connect.NewResponse(&hookgatev1.ListMessagesResponse{Messages: msgs, NextPageToken: next}), nil
+	resp := &hookgatev1.ListMessagesResponse{Messages: msgs, NextPageToken: next}
+	for _, msg := range msgs {
+		ds, err := s.messages.Deliveries(ctx, m.GetTenant(), msg.GetId())
+		if err != nil {
+			return nil, outboundError(ctx, s.log, err)
+		}
+		resp.Deliveries = append(resp.Deliveries, ds...)
+	}
+	return connect.NewResponse(resp), nil
 }
 
 // GetMessage implements hookgatev1connect.MessageServiceHandler: the message

@@ -40,57 +40,6 @@ type AttemptRecord struct {
 // sequence in HOOKGATE_ATTEMPTS, so GetAttempt is one direct read.
 const AttemptIDPrefix = "att_"
 
-// AttemptFilter selects attempts; empty ids match every endpoint or
-// message. Ids must be subject tokens (the caller validates them).
-type AttemptFilter struct {
-	Tenant, EndpointID, MessageID string
-	// Status keeps only succeeded or only failed attempts when set.
-	Status hookgatev1.AttemptStatus
-}
-
-func (f AttemptFilter) subject() string {
-	if f.EndpointID == "" && f.MessageID == "" {
-		return attemptsPrefix + f.Tenant + ".>"
-	}
-	return attemptsPrefix + f.Tenant + "." + or(f.EndpointID, "*") + "." + or(f.MessageID, "*")
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// ListAttempts returns up to size attempts newest first, older than the page
-// token (a stream sequence), and the next token.
-func (r *Reader) ListAttempts(ctx context.Context, f AttemptFilter, size int, token string) ([]*hookgatev1.Attempt, string, error) {
-	below, err := parseToken(token)
-	if err != nil {
-		return nil, "", err
-	}
-	decode := func(m jetstream.Msg, meta *jetstream.MsgMetadata) (*hookgatev1.Attempt, bool) {
-		a, err := DecodeAttempt(meta.Sequence.Stream, m.Data())
-		if err != nil || a.Tenant != f.Tenant {
-			return nil, false
-		}
-		return a, f.Status == hookgatev1.AttemptStatus_ATTEMPT_STATUS_UNSPECIFIED || a.Status == f.Status
-	}
-	items, more, err := newestFirst(ctx, r.js, AttemptsStream, f.subject(), below, size, decode)
-	if err != nil {
-		return nil, "", fmt.Errorf("list attempts of %s: %w", f.Tenant, err)
-	}
-	out := make([]*hookgatev1.Attempt, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.v)
-	}
-	next := ""
-	if more && len(items) > 0 {
-		next = strconv.FormatUint(items[len(items)-1].seq, 10)
-	}
-	return out, next, nil
-}
-
 // GetAttempt reads one attempt by id. An id of another tenant's attempt,
 // or of a record that aged out, is ErrNotFound.
 func (r *Reader) GetAttempt(ctx context.Context, tenant, attemptID string) (*hookgatev1.Attempt, error) {

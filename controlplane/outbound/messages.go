@@ -38,6 +38,9 @@ func NewReader(js jetstream.JetStream) *Reader { return &Reader{js: js} }
 // EventType must be subject tokens (the caller validates them).
 type MessageFilter struct {
 	Tenant, AppID, EventType string
+	// Since and Until bound when the message was stored to [Since, Until);
+	// zero is unbounded.
+	Since, Until time.Time
 }
 
 func (f MessageFilter) subject() string {
@@ -64,7 +67,17 @@ func (r *Reader) ListMessages(ctx context.Context, f MessageFilter, size int, to
 	if err != nil {
 		return nil, "", err
 	}
-	items, more, err := newestFirst(ctx, r.js, OutboundStream, f.subject(), below, size, decodeStored)
+	s, err := openStream(ctx, r.js, OutboundStream)
+	if err != nil || s == nil {
+		return nil, "", err
+	}
+	decode := func(m jetstream.Msg, meta *jetstream.MsgMetadata) (*hookgatev1.Message, bool) {
+		if (!f.Since.IsZero() && meta.Timestamp.Before(f.Since)) || (!f.Until.IsZero() && !meta.Timestamp.Before(f.Until)) {
+			return nil, false
+		}
+		return decodeStored(m, meta)
+	}
+	items, more, err := listBackExact(ctx, s, f.subject(), below, f.Since, f.Until, size, decode)
 	if err != nil {
 		return nil, "", fmt.Errorf("list messages of %s: %w", f.Tenant, err)
 	}
@@ -93,7 +106,14 @@ func (r *Reader) GetMessage(ctx context.Context, tenant, messageID string, hint 
 		msg, ok := decodeStored(m, meta)
 		return msg, ok && msg.Id == messageID
 	}
-	items, _, err := newestFirst(ctx, r.js, OutboundStream, f.subject(), 0, 1, match)
+	s, err := openStream(ctx, r.js, OutboundStream)
+	if err != nil {
+		return nil, fmt.Errorf("get message %s: %w", messageID, err)
+	}
+	var items []item[*hookgatev1.Message]
+	if s != nil {
+		items, _, err = listBackExact(ctx, s, f.subject(), 0, time.Time{}, time.Time{}, 1, match)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("get message %s: %w", messageID, err)
 	}
@@ -104,6 +124,16 @@ func (r *Reader) GetMessage(ctx context.Context, tenant, messageID string, hint 
 		return nil, fmt.Errorf("message %s: %w", messageID, ErrNotFound)
 	}
 	return items[0].v, nil
+}
+
+// listBackExact is listBack over stored times: a message's time range is
+// when the stream stored it, which the stream's time index finds exactly.
+func listBackExact[T any](ctx context.Context, s jetstream.Stream, filter string, below uint64, since, until time.Time, size int, decode decoder[T]) ([]item[T], bool, error) {
+	lo, hi, ok, err := span(ctx, s, filter, below, since, until)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	return scanBack(ctx, s, filter, lo, hi, size, decode)
 }
 
 func decodeStored(m jetstream.Msg, meta *jetstream.MsgMetadata) (*hookgatev1.Message, bool) {

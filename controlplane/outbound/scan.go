@@ -1,17 +1,19 @@
 // Package outbound reads what the dispatchers and producers keep in
-// JetStream: outbound messages (HOOKGATE_OUTBOUND), attempt records
-// (HOOKGATE_ATTEMPTS) and delivery states (KV bucket HOOKGATE_DELIVERIES),
-// in the JSON forms of docs/design.md "Outbound message format and the
-// dispatch engine". It only reads: the data plane writes, and the streams'
-// limits bound what is kept. The control plane may not import the data
-// plane, so the record shapes are mirrored here; the contract test in
-// cmd/hookgate/contract decodes the data plane's own structs with them.
+// JetStream: outbound messages (HOOKGATE_OUTBOUND), attempt records and
+// their index (HOOKGATE_ATTEMPTS) and delivery states (KV bucket
+// HOOKGATE_DELIVERIES), in the JSON forms of docs/design.md "Outbound
+// message format and the dispatch engine". It only reads: the data plane
+// writes, and the streams' limits bound what is kept. The control plane may
+// not import the data plane, so the record shapes are mirrored here; the
+// contract test in cmd/hookgate/contract decodes the data plane's own
+// structs with them.
 package outbound
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -29,6 +31,14 @@ const (
 	scanWindowLimit = 1 << 20
 )
 
+// recordLag bounds how far an attempt's time (the dispatcher's clock, the
+// attempt's start) is from when its record was stored (the server's clock):
+// an attempt lasts at most 30 s, then its state and record are written, and
+// the clocks may differ a little. A time range on attempts reads the
+// stream's sequences stored in [since - recordLag, until + recordLag) and
+// filters them by the record's own time.
+const recordLag = 5 * time.Minute
+
 // Errors callers act on.
 var (
 	// ErrBadPageToken means a page token was not issued by Reader.
@@ -43,43 +53,112 @@ type item[T any] struct {
 	v   T
 }
 
-// newestFirst reads the messages of one stream matching filter below the
-// sequence below (0: from the newest), newest first, and returns up to want
-// of those decode keeps, plus whether older ones were left. It walks back
-// in windows of stream sequences, each read forward by an ordered consumer
-// that starts at the window and stops at its end, so a page costs about
-// the messages it skips, not the whole stream. A missing stream is empty.
-func newestFirst[T any](ctx context.Context, js jetstream.JetStream, stream, filter string, below uint64, want int,
-	decode func(jetstream.Msg, *jetstream.MsgMetadata) (T, bool)) ([]item[T], bool, error) {
-	s, err := js.Stream(ctx, stream)
+// decoder turns a stored message into an item, or says to skip it.
+type decoder[T any] func(jetstream.Msg, *jetstream.MsgMetadata) (T, bool)
+
+// openStream opens a stream; a missing one is nil without error.
+func openStream(ctx context.Context, js jetstream.JetStream, name string) (jetstream.Stream, error) {
+	s, err := js.Stream(ctx, name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil, false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("open stream %s: %w", stream, err)
+		return nil, fmt.Errorf("open stream %s: %w", name, err)
 	}
-	info, err := s.Info(ctx)
+	return s, nil
+}
+
+// span narrows a read of filter to the sequences [lo, hi) that can hold
+// matches below the sequence below (0: none) stored in [since, until)
+// (zero times: unbounded), using only the stream's per-subject index and
+// its time index: the first match (at or after since), the last match, and
+// the first match at or after until. ok is false when nothing can match.
+func span(ctx context.Context, s jetstream.Stream, filter string, below uint64, since, until time.Time) (lo, hi uint64, ok bool, err error) {
+	last, err := s.GetLastMsgForSubject(ctx, filter)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, 0, false, nil
+	}
 	if err != nil {
-		return nil, false, fmt.Errorf("stream %s: %w", stream, err)
+		return 0, 0, false, fmt.Errorf("last of %s: %w", filter, err)
 	}
-	first, end := info.State.FirstSeq, info.State.LastSeq+1
-	if info.State.Msgs == 0 {
-		return nil, false, nil
+	hi = last.Sequence + 1
+	if below != 0 {
+		hi = min(hi, below)
 	}
-	if below != 0 && below < end {
-		end = below
+	first, found, err := firstMatch(ctx, s, filter, since)
+	if err != nil || !found {
+		return 0, 0, false, err
 	}
+	lo = first
+	if !until.IsZero() {
+		after, found, err := firstMatch(ctx, s, filter, until)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if found {
+			hi = min(hi, after)
+		}
+	}
+	return lo, hi, lo < hi, nil
+}
+
+// firstMatch is the sequence of the first message matching filter stored
+// at or after t (the zero t: the first at all), found by the server from
+// its subject and time indexes.
+func firstMatch(ctx context.Context, s jetstream.Stream, filter string, t time.Time) (uint64, bool, error) {
+	cfg := jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if !t.IsZero() {
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
+	}
+	c, done, err := reader(ctx, s, filter, cfg)
+	if err != nil {
+		return 0, false, err
+	}
+	defer done()
+	batch, err := c.FetchNoWait(1)
+	if err != nil {
+		return 0, false, fmt.Errorf("first of %s: %w", filter, err)
+	}
+	var seq uint64
+	for m := range batch.Messages() {
+		if meta, err := m.Metadata(); err == nil {
+			seq = meta.Sequence.Stream
+		}
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+		return 0, false, fmt.Errorf("first of %s: %w", filter, err)
+	}
+	return seq, seq != 0, nil
+}
+
+// scanBack reads the messages matching filter with sequences in [lo, hi),
+// newest first, and returns up to want of those decode keeps, plus whether
+// older ones may be left. It walks back in windows of sequences (4 × want,
+// doubling), each read forward by an ordered consumer that starts at the
+// window; a window holding far more matches than the page still needs is
+// halved (its newer half read) rather than read whole, so a page reads
+// O(want) matches whatever the stream holds, plus the windows' look-ups.
+func scanBack[T any](ctx context.Context, s jetstream.Stream, filter string, lo, hi uint64, want int, decode decoder[T]) ([]item[T], bool, error) {
 	window := uint64(max(minScanWindow, 4*want))
 	var out []item[T]
+	end := hi
 	// One more than wanted tells whether another page exists.
-	for end > first && len(out) <= want {
-		start := first
-		if end-first > window {
+	for end > lo && len(out) <= want {
+		start := lo
+		if end-lo > window {
 			start = end - window
 		}
-		chunk, err := readRange(ctx, s, filter, start, end, decode)
+		need := want + 1 - len(out)
+		chunk, full, err := readRange(ctx, s, filter, start, end, 4*need+minScanWindow, decode)
 		if err != nil {
 			return nil, false, fmt.Errorf("read %s: %w", filter, err)
+		}
+		if full {
+			// More matches than the limit in [start, end): only the newer
+			// ones can be on this page. A full window spans at least two
+			// sequences, so the halved one is not empty.
+			window = (end - start) - (end-start)/2
+			continue
 		}
 		for i := len(chunk) - 1; i >= 0; i-- {
 			out = append(out, chunk[i])
@@ -94,33 +173,35 @@ func newestFirst[T any](ctx context.Context, js jetstream.JetStream, stream, fil
 }
 
 // readRange reads the messages matching filter with sequences in
-// [start, end), oldest first.
-func readRange[T any](ctx context.Context, s jetstream.Stream, filter string, start, end uint64,
-	decode func(jetstream.Msg, *jetstream.MsgMetadata) (T, bool)) ([]item[T], error) {
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{filter},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    start,
-	})
+// [start, end), oldest first. It stops, with full set, when limit messages
+// matched before end.
+func readRange[T any](ctx context.Context, s jetstream.Stream, filter string, start, end uint64, limit int, decode decoder[T]) ([]item[T], bool, error) {
+	c, closeReader, err := reader(ctx, s, filter, jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start})
 	if err != nil {
-		return nil, fmt.Errorf("consumer from %d: %w", start, err)
+		return nil, false, err
 	}
+	defer closeReader()
 	var out []item[T]
+	matched := 0
 	for {
 		// No wait: the messages are stored, and an empty answer means
 		// nothing matches from here on.
-		batch, err := c.FetchNoWait(fetchBatch)
+		batch, err := c.FetchNoWait(min(fetchBatch, limit-matched+1))
 		if err != nil {
-			return nil, fmt.Errorf("fetch from %d: %w", start, err)
+			return nil, false, fmt.Errorf("fetch from %d: %w", start, err)
 		}
 		got, done := 0, false
 		for m := range batch.Messages() {
 			got++
 			meta, err := m.Metadata()
-			if err != nil {
+			if err != nil || done {
 				continue
 			}
 			if meta.Sequence.Stream >= end {
+				done = true
+				continue
+			}
+			if matched++; matched > limit {
 				done = true
 				continue
 			}
@@ -132,10 +213,48 @@ func readRange[T any](ctx context.Context, s jetstream.Stream, filter string, st
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, fmt.Errorf("fetch from %d: %w", start, err)
+			return nil, false, fmt.Errorf("fetch from %d: %w", start, err)
+		}
+		if matched > limit {
+			return nil, true, nil
 		}
 		if done || got == 0 {
-			return out, nil
+			return out, false, nil
 		}
 	}
+}
+
+// reader creates an ephemeral, unacknowledged consumer on filter for one
+// read, and a func that deletes it (ordered consumers would linger for
+// minutes, one per read, and run into the server's consumer limit).
+func reader(ctx context.Context, s jetstream.Stream, filter string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, func(), error) {
+	cfg.FilterSubjects = []string{filter}
+	cfg.AckPolicy = jetstream.AckNonePolicy
+	cfg.MemoryStorage = true
+	cfg.Replicas = 1
+	// A reader that dies before deleting it leaves nothing for long.
+	cfg.InactiveThreshold = 30 * time.Second
+	c, err := s.CreateConsumer(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("consumer on %s: %w", filter, err)
+	}
+	name := c.CachedInfo().Name
+	return c, func() {
+		// Not ctx: a cancelled read still removes its consumer.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = s.DeleteConsumer(dctx, name) // the inactive threshold removes it otherwise
+	}, nil
+}
+
+// readAll reads every message of a literal subject below the sequence
+// below (0: all), oldest first: for the attempts of one delivery, which
+// are few.
+func readAll[T any](ctx context.Context, s jetstream.Stream, subject string, below uint64, decode decoder[T]) ([]item[T], error) {
+	end := below
+	if end == 0 {
+		end = ^uint64(0)
+	}
+	out, _, err := readRange(ctx, s, subject, 1, end, int(^uint(0)>>1)-1, decode)
+	return out, err
 }

@@ -28,9 +28,15 @@ type AttemptStatus int32
 
 const (
 	AttemptStatus_ATTEMPT_STATUS_UNSPECIFIED AttemptStatus = 0
-	AttemptStatus_ATTEMPT_STATUS_SUCCEEDED   AttemptStatus = 1
-	AttemptStatus_ATTEMPT_STATUS_FAILED      AttemptStatus = 2
-	AttemptStatus_ATTEMPT_STATUS_PENDING     AttemptStatus = 3
+	// ATTEMPT_STATUS_SUCCEEDED: a 2xx answer.
+	AttemptStatus_ATTEMPT_STATUS_SUCCEEDED AttemptStatus = 1
+	// ATTEMPT_STATUS_FAILED: anything else (another status, a timeout, a
+	// connection error). As a ListAttempts filter it includes the PENDING ones.
+	AttemptStatus_ATTEMPT_STATUS_FAILED AttemptStatus = 2
+	// ATTEMPT_STATUS_PENDING: a failed attempt after which the delivery still
+	// waits for a retry (its delivery_state is PENDING). Only a ListAttempts
+	// filter: a listed attempt's status is SUCCEEDED or FAILED.
+	AttemptStatus_ATTEMPT_STATUS_PENDING AttemptStatus = 3
 )
 
 // Enum value maps for AttemptStatus.
@@ -325,14 +331,23 @@ func (x *Attempt) GetDisableReason() string {
 	return ""
 }
 
+// ListAttemptsRequest lists attempts newest first (by when they were
+// recorded). page_size is at most 250 (default 50); page_token is the
+// previous page's next_page_token, stable while new attempts arrive.
 type ListAttemptsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	MessageId     string                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
-	EndpointId    string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
-	Status        AttemptStatus          `protobuf:"varint,4,opt,name=status,proto3,enum=hookgate.v1.AttemptStatus" json:"status,omitempty"`
-	PageSize      int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Tenant     string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	MessageId  string                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	EndpointId string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Status     AttemptStatus          `protobuf:"varint,4,opt,name=status,proto3,enum=hookgate.v1.AttemptStatus" json:"status,omitempty"`
+	PageSize   int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken  string                 `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// event_type keeps only attempts of messages of this type.
+	EventType string `protobuf:"bytes,7,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// since keeps only attempts made at or after this time.
+	Since *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=since,proto3" json:"since,omitempty"`
+	// until keeps only attempts made before this time.
+	Until         *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=until,proto3" json:"until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -407,6 +422,27 @@ func (x *ListAttemptsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListAttemptsRequest) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *ListAttemptsRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ListAttemptsRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
 }
 
 type ListAttemptsResponse struct {
@@ -793,7 +829,7 @@ const file_hookgate_v1_attempt_proto_rawDesc = "" +
 	"\x0edelivery_state\x18\x10 \x01(\x0e2\x1a.hookgate.v1.DeliveryStateR\rdeliveryState\x12:\n" +
 	"\vretry_after\x18\x11 \x01(\v2\x19.google.protobuf.DurationR\n" +
 	"retryAfter\x12%\n" +
-	"\x0edisable_reason\x18\x12 \x01(\tR\rdisableReason\"\xdd\x01\n" +
+	"\x0edisable_reason\x18\x12 \x01(\tR\rdisableReason\"\xe0\x02\n" +
 	"\x13ListAttemptsRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1d\n" +
 	"\n" +
@@ -803,7 +839,11 @@ const file_hookgate_v1_attempt_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\x0e2\x1a.hookgate.v1.AttemptStatusR\x06status\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x06 \x01(\tR\tpageToken\"p\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\a \x01(\tR\teventType\x120\n" +
+	"\x05since\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"p\n" +
 	"\x14ListAttemptsResponse\x120\n" +
 	"\battempts\x18\x01 \x03(\v2\x14.hookgate.v1.AttemptR\battempts\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"J\n" +
@@ -885,23 +925,25 @@ var file_hookgate_v1_attempt_proto_depIdxs = []int32{
 	13, // 5: hookgate.v1.Attempt.delivery_state:type_name -> hookgate.v1.DeliveryState
 	11, // 6: hookgate.v1.Attempt.retry_after:type_name -> google.protobuf.Duration
 	0,  // 7: hookgate.v1.ListAttemptsRequest.status:type_name -> hookgate.v1.AttemptStatus
-	2,  // 8: hookgate.v1.ListAttemptsResponse.attempts:type_name -> hookgate.v1.Attempt
-	2,  // 9: hookgate.v1.GetAttemptResponse.attempt:type_name -> hookgate.v1.Attempt
-	2,  // 10: hookgate.v1.ResendMessageResponse.attempt:type_name -> hookgate.v1.Attempt
-	12, // 11: hookgate.v1.RecoverEndpointRequest.since:type_name -> google.protobuf.Timestamp
-	3,  // 12: hookgate.v1.AttemptService.ListAttempts:input_type -> hookgate.v1.ListAttemptsRequest
-	5,  // 13: hookgate.v1.AttemptService.GetAttempt:input_type -> hookgate.v1.GetAttemptRequest
-	7,  // 14: hookgate.v1.AttemptService.ResendMessage:input_type -> hookgate.v1.ResendMessageRequest
-	9,  // 15: hookgate.v1.AttemptService.RecoverEndpoint:input_type -> hookgate.v1.RecoverEndpointRequest
-	4,  // 16: hookgate.v1.AttemptService.ListAttempts:output_type -> hookgate.v1.ListAttemptsResponse
-	6,  // 17: hookgate.v1.AttemptService.GetAttempt:output_type -> hookgate.v1.GetAttemptResponse
-	8,  // 18: hookgate.v1.AttemptService.ResendMessage:output_type -> hookgate.v1.ResendMessageResponse
-	10, // 19: hookgate.v1.AttemptService.RecoverEndpoint:output_type -> hookgate.v1.RecoverEndpointResponse
-	16, // [16:20] is the sub-list for method output_type
-	12, // [12:16] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	12, // 8: hookgate.v1.ListAttemptsRequest.since:type_name -> google.protobuf.Timestamp
+	12, // 9: hookgate.v1.ListAttemptsRequest.until:type_name -> google.protobuf.Timestamp
+	2,  // 10: hookgate.v1.ListAttemptsResponse.attempts:type_name -> hookgate.v1.Attempt
+	2,  // 11: hookgate.v1.GetAttemptResponse.attempt:type_name -> hookgate.v1.Attempt
+	2,  // 12: hookgate.v1.ResendMessageResponse.attempt:type_name -> hookgate.v1.Attempt
+	12, // 13: hookgate.v1.RecoverEndpointRequest.since:type_name -> google.protobuf.Timestamp
+	3,  // 14: hookgate.v1.AttemptService.ListAttempts:input_type -> hookgate.v1.ListAttemptsRequest
+	5,  // 15: hookgate.v1.AttemptService.GetAttempt:input_type -> hookgate.v1.GetAttemptRequest
+	7,  // 16: hookgate.v1.AttemptService.ResendMessage:input_type -> hookgate.v1.ResendMessageRequest
+	9,  // 17: hookgate.v1.AttemptService.RecoverEndpoint:input_type -> hookgate.v1.RecoverEndpointRequest
+	4,  // 18: hookgate.v1.AttemptService.ListAttempts:output_type -> hookgate.v1.ListAttemptsResponse
+	6,  // 19: hookgate.v1.AttemptService.GetAttempt:output_type -> hookgate.v1.GetAttemptResponse
+	8,  // 20: hookgate.v1.AttemptService.ResendMessage:output_type -> hookgate.v1.ResendMessageResponse
+	10, // 21: hookgate.v1.AttemptService.RecoverEndpoint:output_type -> hookgate.v1.RecoverEndpointResponse
+	18, // [18:22] is the sub-list for method output_type
+	14, // [14:18] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_attempt_proto_init() }

@@ -532,6 +532,10 @@ type ListMessagesRequest struct {
 	EventType     string                 `protobuf:"bytes,3,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
 	PageSize      int32                  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken     string                 `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// since keeps only messages stored at or after this time.
+	Since *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=since,proto3" json:"since,omitempty"`
+	// until keeps only messages stored before this time.
+	Until         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=until,proto3" json:"until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -601,10 +605,28 @@ func (x *ListMessagesRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListMessagesRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ListMessagesRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
 type ListMessagesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Messages      []*Message             `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// deliveries are the listed messages' copies, one per (message,
+	// endpoint), grouped by message in the order of messages, then by
+	// endpoint id.
+	Deliveries    []*Delivery `protobuf:"bytes,3,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -651,6 +673,13 @@ func (x *ListMessagesResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListMessagesResponse) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
 }
 
 var File_hookgate_v1_message_proto protoreflect.FileDescriptor
@@ -701,7 +730,7 @@ const file_hookgate_v1_message_proto_rawDesc = "" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xaf\x01\n" +
+	"updateTime\"\x93\x02\n" +
 	"\x13ListMessagesRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12%\n" +
 	"\x0eapplication_id\x18\x02 \x01(\tR\rapplicationId\x12\x1d\n" +
@@ -709,10 +738,15 @@ const file_hookgate_v1_message_proto_rawDesc = "" +
 	"event_type\x18\x03 \x01(\tR\teventType\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"p\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x120\n" +
+	"\x05since\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\xa7\x01\n" +
 	"\x14ListMessagesResponse\x120\n" +
 	"\bmessages\x18\x01 \x03(\v2\x14.hookgate.v1.MessageR\bmessages\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xa2\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x125\n" +
+	"\n" +
+	"deliveries\x18\x03 \x03(\v2\x15.hookgate.v1.DeliveryR\n" +
+	"deliveries*\xa2\x01\n" +
 	"\rDeliveryState\x12\x1e\n" +
 	"\x1aDELIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DELIVERY_STATE_PENDING\x10\x01\x12\x1c\n" +
@@ -764,18 +798,21 @@ var file_hookgate_v1_message_proto_depIdxs = []int32{
 	10, // 8: hookgate.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
 	10, // 9: hookgate.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
 	10, // 10: hookgate.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 11: hookgate.v1.ListMessagesResponse.messages:type_name -> hookgate.v1.Message
-	2,  // 12: hookgate.v1.MessageService.SendMessage:input_type -> hookgate.v1.SendMessageRequest
-	4,  // 13: hookgate.v1.MessageService.GetMessage:input_type -> hookgate.v1.GetMessageRequest
-	7,  // 14: hookgate.v1.MessageService.ListMessages:input_type -> hookgate.v1.ListMessagesRequest
-	3,  // 15: hookgate.v1.MessageService.SendMessage:output_type -> hookgate.v1.SendMessageResponse
-	5,  // 16: hookgate.v1.MessageService.GetMessage:output_type -> hookgate.v1.GetMessageResponse
-	8,  // 17: hookgate.v1.MessageService.ListMessages:output_type -> hookgate.v1.ListMessagesResponse
-	15, // [15:18] is the sub-list for method output_type
-	12, // [12:15] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	10, // 11: hookgate.v1.ListMessagesRequest.since:type_name -> google.protobuf.Timestamp
+	10, // 12: hookgate.v1.ListMessagesRequest.until:type_name -> google.protobuf.Timestamp
+	1,  // 13: hookgate.v1.ListMessagesResponse.messages:type_name -> hookgate.v1.Message
+	6,  // 14: hookgate.v1.ListMessagesResponse.deliveries:type_name -> hookgate.v1.Delivery
+	2,  // 15: hookgate.v1.MessageService.SendMessage:input_type -> hookgate.v1.SendMessageRequest
+	4,  // 16: hookgate.v1.MessageService.GetMessage:input_type -> hookgate.v1.GetMessageRequest
+	7,  // 17: hookgate.v1.MessageService.ListMessages:input_type -> hookgate.v1.ListMessagesRequest
+	3,  // 18: hookgate.v1.MessageService.SendMessage:output_type -> hookgate.v1.SendMessageResponse
+	5,  // 19: hookgate.v1.MessageService.GetMessage:output_type -> hookgate.v1.GetMessageResponse
+	8,  // 20: hookgate.v1.MessageService.ListMessages:output_type -> hookgate.v1.ListMessagesResponse
+	18, // [18:21] is the sub-list for method output_type
+	15, // [15:18] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_message_proto_init() }
