@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"connectrpc.com/connect"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // listLimit is how many items list commands print by default; --limit 0
@@ -18,16 +20,25 @@ const listLimit = 100
 
 // newMessagesListCommand is `hookgate messages list`, over the admin API.
 func newMessagesListCommand(flags *cliFlags) *cobra.Command {
-	var tenant, app, eventType string
+	var tenant, app, eventType, since, until string
 	var limit int
 	cmd := &cobra.Command{
-		Use: "list --tenant T [--app APP] [--event-type NAME]", Short: "List a tenant's messages, newest first", Args: cobra.NoArgs,
+		Use: "list --tenant T [--app APP] [--event-type NAME] [--since 1h] [--until TIME]", Short: "List a tenant's messages, newest first, with their delivery states", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if tenant == "" {
 				return fmt.Errorf("flag --tenant: required")
 			}
 			if limit < 0 {
 				return fmt.Errorf("flag --limit %d: must not be negative", limit)
+			}
+			now := time.Now()
+			from, err := timeFlag("since", since, now)
+			if err != nil {
+				return err
+			}
+			to, err := timeFlag("until", until, now)
+			if err != nil {
+				return err
 			}
 			c, err := flags.client(cmd)
 			if err != nil {
@@ -37,11 +48,12 @@ func newMessagesListCommand(flags *cliFlags) *cobra.Command {
 			all := &hookgatev1.ListMessagesResponse{}
 			all.Messages, err = somePages(limit, func(token string, size int32) ([]*hookgatev1.Message, string, error) {
 				resp, err := mc.ListMessages(cmd.Context(), connect.NewRequest(&hookgatev1.ListMessagesRequest{
-					Tenant: tenant, ApplicationId: app, EventType: eventType, PageSize: size, PageToken: token,
+					Tenant: tenant, ApplicationId: app, EventType: eventType, Since: from, Until: to, PageSize: size, PageToken: token,
 				}))
 				if err != nil {
 					return nil, "", err
 				}
+				all.Deliveries = append(all.Deliveries, resp.Msg.GetDeliveries()...)
 				return resp.Msg.GetMessages(), resp.Msg.GetNextPageToken(), nil
 			})
 			if err != nil {
@@ -50,16 +62,25 @@ func newMessagesListCommand(flags *cliFlags) *cobra.Command {
 			if c.json() {
 				return c.printJSON(all)
 			}
+			states := map[string][]string{}
+			for _, d := range all.Deliveries {
+				states[d.MessageId] = append(states[d.MessageId], d.EndpointId+" "+deliveryStateText(d.State))
+			}
 			rows := make([][]string, 0, len(all.Messages))
 			for _, m := range all.Messages {
-				rows = append(rows, []string{m.Id, m.ApplicationId, m.EventType, timeText(m.CreateTime, m.CreateTime != nil)})
+				rows = append(rows, []string{
+					m.Id, m.ApplicationId, m.EventType, timeText(m.CreateTime, m.CreateTime != nil),
+					orDash(strings.Join(states[m.Id], ", ")),
+				})
 			}
-			return c.table([]string{"ID", "APP", "EVENT TYPE", "CREATED"}, rows)
+			return c.table([]string{"ID", "APP", "EVENT TYPE", "CREATED", "DELIVERIES"}, rows)
 		},
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant of the messages (required)")
 	cmd.Flags().StringVar(&app, "app", "", "only this application's messages")
 	cmd.Flags().StringVar(&eventType, "event-type", "", "only messages of this event type")
+	cmd.Flags().StringVar(&since, "since", "", "only messages stored at or after this time: a duration ago (1h) or RFC 3339")
+	cmd.Flags().StringVar(&until, "until", "", "only messages stored before this time: a duration ago or RFC 3339")
 	cmd.Flags().IntVar(&limit, "limit", listLimit, "print at most this many (0: all)")
 	return cmd
 }
@@ -136,17 +157,30 @@ func newAttemptsCommand() *cobra.Command {
 		return c, hookgatev1connect.NewAttemptServiceClient(c.http, c.server, c.opts...), nil
 	}
 
-	var endpoint, message, status string
+	var endpoint, message, status, eventType, since, until string
 	var limit int
 	list := &cobra.Command{
-		Use: "list --tenant T [--endpoint EP] [--message MSG]", Short: "List attempts, newest first", Args: cobra.NoArgs,
+		Use: "list --tenant T (--endpoint EP | --message MSG) [--status succeeded|failed|pending] [--event-type T] [--since 1h] [--until TIME] [--limit N]",
+		Short: "List attempts, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, ok := attemptStatuses[status]
 			if !ok {
-				return fmt.Errorf("flag --status %q: want succeeded or failed", status)
+				return fmt.Errorf("flag --status %q: want succeeded, failed or pending", status)
 			}
 			if limit < 0 {
 				return fmt.Errorf("flag --limit %d: must not be negative", limit)
+			}
+			if endpoint == "" && message == "" {
+				return fmt.Errorf("flag --endpoint or --message: one is required")
+			}
+			now := time.Now()
+			from, err := timeFlag("since", since, now)
+			if err != nil {
+				return err
+			}
+			to, err := timeFlag("until", until, now)
+			if err != nil {
+				return err
 			}
 			c, ac, err := client(cmd)
 			if err != nil {
@@ -155,7 +189,8 @@ func newAttemptsCommand() *cobra.Command {
 			all := &hookgatev1.ListAttemptsResponse{}
 			all.Attempts, err = somePages(limit, func(token string, size int32) ([]*hookgatev1.Attempt, string, error) {
 				resp, err := ac.ListAttempts(cmd.Context(), connect.NewRequest(&hookgatev1.ListAttemptsRequest{
-					Tenant: tenant, EndpointId: endpoint, MessageId: message, Status: st, PageSize: size, PageToken: token,
+					Tenant: tenant, EndpointId: endpoint, MessageId: message, Status: st, EventType: eventType,
+					Since: from, Until: to, PageSize: size, PageToken: token,
 				}))
 				if err != nil {
 					return nil, "", err
@@ -177,7 +212,10 @@ func newAttemptsCommand() *cobra.Command {
 	}
 	list.Flags().StringVar(&endpoint, "endpoint", "", "only attempts to this endpoint")
 	list.Flags().StringVar(&message, "message", "", "only attempts of this message")
-	list.Flags().StringVar(&status, "status", "", "only succeeded or only failed attempts")
+	list.Flags().StringVar(&status, "status", "", "only succeeded, failed, or pending (failed, a retry waiting) attempts")
+	list.Flags().StringVar(&eventType, "event-type", "", "only attempts of messages of this event type")
+	list.Flags().StringVar(&since, "since", "", "only attempts at or after this time: a duration ago (1h, 30m) or RFC 3339")
+	list.Flags().StringVar(&until, "until", "", "only attempts before this time: a duration ago or RFC 3339")
 	list.Flags().IntVar(&limit, "limit", listLimit, "print at most this many (0: all)")
 
 	get := &cobra.Command{
@@ -213,15 +251,35 @@ var attemptStatuses = map[string]hookgatev1.AttemptStatus{
 	"":          hookgatev1.AttemptStatus_ATTEMPT_STATUS_UNSPECIFIED,
 	"succeeded": hookgatev1.AttemptStatus_ATTEMPT_STATUS_SUCCEEDED,
 	"failed":    hookgatev1.AttemptStatus_ATTEMPT_STATUS_FAILED,
+	"pending":   hookgatev1.AttemptStatus_ATTEMPT_STATUS_PENDING,
 }
 
-var attemptHeader = []string{"ID", "MESSAGE", "ENDPOINT", "#", "TIME", "RESULT", "DURATION", "NEXT ATTEMPT"}
+// timeFlag reads a --since/--until value: empty (unbounded), a duration
+// before now ("1h", "90m") or an RFC 3339 time.
+func timeFlag(name, v string, now time.Time) (*timestamppb.Timestamp, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		if d < 0 {
+			return nil, fmt.Errorf("flag --%s %q: a duration ago must not be negative", name, v)
+		}
+		return timestamppb.New(now.Add(-d)), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, fmt.Errorf("flag --%s %q: want a duration ago (1h) or an RFC 3339 time", name, v)
+	}
+	return timestamppb.New(t), nil
+}
+
+var attemptHeader = []string{"ID", "MESSAGE", "ENDPOINT", "#", "TIME", "RESULT", "DURATION", "STATE", "NEXT ATTEMPT"}
 
 func attemptRow(a *hookgatev1.Attempt) []string {
 	return []string{
 		a.Id, a.MessageId, a.EndpointId, strconv.Itoa(int(a.AttemptNumber)), timeText(a.Time, a.Time != nil),
 		lastResult(a.ResponseStatusCode, a.ErrorClass), a.Duration.AsDuration().String(),
-		timeText(a.NextAttemptTime, a.NextAttemptTime != nil),
+		deliveryStateText(a.DeliveryState), timeText(a.NextAttemptTime, a.NextAttemptTime != nil),
 	}
 }
 
