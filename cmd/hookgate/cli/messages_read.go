@@ -160,7 +160,7 @@ func newAttemptsCommand() *cobra.Command {
 	var endpoint, message, status, eventType, since, until string
 	var limit int
 	list := &cobra.Command{
-		Use: "list --tenant T (--endpoint EP | --message MSG) [--status succeeded|failed|pending] [--event-type T] [--since 1h] [--until TIME] [--limit N]",
+		Use:   "list --tenant T (--endpoint EP | --message MSG) [--status succeeded|failed|pending] [--event-type T] [--since 1h] [--until TIME] [--limit N]",
 		Short: "List attempts, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, ok := attemptStatuses[status]
