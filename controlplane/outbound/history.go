@@ -142,12 +142,12 @@ func hasAny(ctx context.Context, s jetstream.Stream, filter string) (bool, error
 
 // decodeIndexCopy reads an index copy: the record's JSON, its id from the
 // record's sequence in the header.
-func (f AttemptFilter) decodeIndexCopy(m jetstream.Msg, _ *jetstream.MsgMetadata) (*hookgatev1.Attempt, bool) {
-	seq, err := strconv.ParseUint(m.Headers().Get(AttemptSeqHeader), 10, 64)
+func (f AttemptFilter) decodeIndexCopy(m *jetstream.RawStreamMsg) (*hookgatev1.Attempt, bool) {
+	seq, err := strconv.ParseUint(m.Header.Get(AttemptSeqHeader), 10, 64)
 	if err != nil || seq == 0 {
 		return nil, false
 	}
-	a, err := DecodeAttempt(seq, m.Data())
+	a, err := DecodeAttempt(seq, m.Data)
 	if err != nil {
 		return nil, false
 	}
@@ -158,11 +158,11 @@ func (f AttemptFilter) decodeIndexCopy(m jetstream.Msg, _ *jetstream.MsgMetadata
 // the records whose delivery state names that type.
 func (r *Reader) decodeRecord(ctx context.Context, f AttemptFilter) decoder[*hookgatev1.Attempt] {
 	types := map[string]string{} // delivery key → event type
-	return func(m jetstream.Msg, meta *jetstream.MsgMetadata) (*hookgatev1.Attempt, bool) {
-		if isIndexSubject(m.Subject()) {
+	return func(m *jetstream.RawStreamMsg) (*hookgatev1.Attempt, bool) {
+		if isIndexSubject(m.Subject) {
 			return nil, false
 		}
-		a, err := DecodeAttempt(meta.Sequence.Stream, m.Data())
+		a, err := DecodeAttempt(m.Sequence, m.Data)
 		if err != nil || !f.keep(a) {
 			return nil, false
 		}
@@ -220,8 +220,8 @@ func (r *Reader) messageAttempts(ctx context.Context, s jetstream.Stream, f Atte
 			}
 		}
 	}
-	decode := func(m jetstream.Msg, meta *jetstream.MsgMetadata) (*hookgatev1.Attempt, bool) {
-		a, err := DecodeAttempt(meta.Sequence.Stream, m.Data())
+	decode := func(m *jetstream.RawStreamMsg) (*hookgatev1.Attempt, bool) {
+		a, err := DecodeAttempt(m.Sequence, m.Data)
 		return a, err == nil && f.keep(a)
 	}
 	if len(endpoints) == 0 {

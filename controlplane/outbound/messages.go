@@ -71,11 +71,11 @@ func (r *Reader) ListMessages(ctx context.Context, f MessageFilter, size int, to
 	if err != nil || s == nil {
 		return nil, "", err
 	}
-	decode := func(m jetstream.Msg, meta *jetstream.MsgMetadata) (*hookgatev1.Message, bool) {
-		if (!f.Since.IsZero() && meta.Timestamp.Before(f.Since)) || (!f.Until.IsZero() && !meta.Timestamp.Before(f.Until)) {
+	decode := func(m *jetstream.RawStreamMsg) (*hookgatev1.Message, bool) {
+		if (!f.Since.IsZero() && m.Time.Before(f.Since)) || (!f.Until.IsZero() && !m.Time.Before(f.Until)) {
 			return nil, false
 		}
-		return decodeStored(m, meta)
+		return decodeStored(m)
 	}
 	items, more, err := listBackExact(ctx, s, f.subject(), below, f.Since, f.Until, size, decode)
 	if err != nil {
@@ -98,12 +98,12 @@ func (r *Reader) ListMessages(ctx context.Context, f MessageFilter, size int, to
 // it the tenant's messages are read newest first until the id is found.
 func (r *Reader) GetMessage(ctx context.Context, tenant, messageID string, hint MessageFilter) (*hookgatev1.Message, error) {
 	f := MessageFilter{Tenant: tenant, AppID: hint.AppID, EventType: hint.EventType}
-	match := func(m jetstream.Msg, meta *jetstream.MsgMetadata) (*hookgatev1.Message, bool) {
+	match := func(m *jetstream.RawStreamMsg) (*hookgatev1.Message, bool) {
 		// The id is the Nats-Msg-Id; checking it first skips decoding others.
-		if id := m.Headers().Get(jetstream.MsgIDHeader); id != "" && id != messageID {
+		if id := m.Header.Get(jetstream.MsgIDHeader); id != "" && id != messageID {
 			return nil, false
 		}
-		msg, ok := decodeStored(m, meta)
+		msg, ok := decodeStored(m)
 		return msg, ok && msg.Id == messageID
 	}
 	s, err := openStream(ctx, r.js, OutboundStream)
@@ -136,8 +136,8 @@ func listBackExact[T any](ctx context.Context, s jetstream.Stream, filter string
 	return scanBack(ctx, s, filter, lo, hi, size, decode)
 }
 
-func decodeStored(m jetstream.Msg, meta *jetstream.MsgMetadata) (*hookgatev1.Message, bool) {
-	msg, err := DecodeMessage(m.Subject(), m.Data(), meta.Timestamp)
+func decodeStored(m *jetstream.RawStreamMsg) (*hookgatev1.Message, bool) {
+	msg, err := DecodeMessage(m.Subject, m.Data, m.Time)
 	return msg, err == nil
 }
 

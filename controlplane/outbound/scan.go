@@ -54,7 +54,7 @@ type item[T any] struct {
 }
 
 // decoder turns a stored message into an item, or says to skip it.
-type decoder[T any] func(jetstream.Msg, *jetstream.MsgMetadata) (T, bool)
+type decoder[T any] func(*jetstream.RawStreamMsg) (T, bool)
 
 // openStream opens a stream; a missing one is nil without error.
 func openStream(ctx context.Context, js jetstream.JetStream, name string) (jetstream.Stream, error) {
@@ -106,11 +106,15 @@ func span(ctx context.Context, s jetstream.Stream, filter string, below uint64, 
 // at or after t (the zero t: the first at all), found by the server from
 // its subject and time indexes.
 func firstMatch(ctx context.Context, s jetstream.Stream, filter string, t time.Time) (uint64, bool, error) {
-	cfg := jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-	if !t.IsZero() {
-		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
+	if t.IsZero() {
+		m, err := nextMatch(ctx, s, filter, 1)
+		if err != nil || m == nil {
+			return 0, false, err
+		}
+		return m.Sequence, true, nil
 	}
-	c, done, err := reader(ctx, s, filter, cfg)
+	// A start time needs a consumer: the message get has no time lookup.
+	c, done, err := reader(ctx, s, filter, jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &t})
 	if err != nil {
 		return 0, false, err
 	}
@@ -173,55 +177,44 @@ func scanBack[T any](ctx context.Context, s jetstream.Stream, filter string, lo,
 }
 
 // readRange reads the messages matching filter with sequences in
-// [start, end), oldest first. It stops, with full set, when limit messages
+// [start, end), oldest first, one "next message of the filter from this
+// sequence" get at a time: unlike a consumer, whose creation counts what
+// matches from its start to the end of the stream, a get costs only the
+// way to the next match. It stops, with full set, when limit messages
 // matched before end.
 func readRange[T any](ctx context.Context, s jetstream.Stream, filter string, start, end uint64, limit int, decode decoder[T]) ([]item[T], bool, error) {
-	c, closeReader, err := reader(ctx, s, filter, jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start})
-	if err != nil {
-		return nil, false, err
-	}
-	defer closeReader()
 	var out []item[T]
 	matched := 0
-	for {
-		// No wait: the messages are stored, and an empty answer means
-		// nothing matches from here on.
-		batch, err := c.FetchNoWait(min(fetchBatch, limit-matched+1))
+	for seq := start; seq < end; {
+		m, err := nextMatch(ctx, s, filter, seq)
 		if err != nil {
-			return nil, false, fmt.Errorf("fetch from %d: %w", start, err)
+			return nil, false, err
 		}
-		got, done := 0, false
-		for m := range batch.Messages() {
-			got++
-			meta, err := m.Metadata()
-			if err != nil || done {
-				continue
-			}
-			if meta.Sequence.Stream >= end {
-				done = true
-				continue
-			}
-			if matched++; matched > limit {
-				done = true
-				continue
-			}
-			if v, ok := decode(m, meta); ok {
-				out = append(out, item[T]{seq: meta.Sequence.Stream, v: v})
-			}
-			if meta.NumPending == 0 {
-				done = true
-			}
+		if m == nil || m.Sequence >= end {
+			break
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, false, fmt.Errorf("fetch from %d: %w", start, err)
-		}
-		if matched > limit {
+		if matched++; matched > limit {
 			return nil, true, nil
 		}
-		if done || got == 0 {
-			return out, false, nil
+		if v, ok := decode(m); ok {
+			out = append(out, item[T]{seq: m.Sequence, v: v})
 		}
+		seq = m.Sequence + 1
 	}
+	return out, false, nil
+}
+
+// nextMatch is the first message matching filter at or after seq, nil
+// when there is none.
+func nextMatch(ctx context.Context, s jetstream.Stream, filter string, seq uint64) (*jetstream.RawStreamMsg, error) {
+	m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("next of %s from %d: %w", filter, seq, err)
+	}
+	return m, nil
 }
 
 // reader creates an ephemeral, unacknowledged consumer on filter for one
@@ -255,6 +248,6 @@ func readAll[T any](ctx context.Context, s jetstream.Stream, subject string, bel
 	if end == 0 {
 		end = ^uint64(0)
 	}
-	out, _, err := readRange(ctx, s, subject, 1, end, int(^uint(0)>>1)-1, decode)
+	out, _, err := readRange(ctx, s, subject, 1, end, int(^uint(0)>>1), decode)
 	return out, err
 }
