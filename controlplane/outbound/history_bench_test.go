@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// fillHistory stores n attempts: every (n/1000)-th (at least one) is of
+// fillHistory stores n attempts: every 1000th (the only one of 1) is of
 // ep_target with its index copy, as many of ep_legacy as records only
 // (a dispatcher without the index), the rest of 1,000 other endpoints
 // with index copies. Every 4th attempt succeeds; the rest failed with a
@@ -26,7 +26,7 @@ func fillHistory(ctx context.Context, b *testing.B, js jetstream.JetStream, n in
 	if _, err := js.CreateStream(ctx, outboundtest.AttemptsStream()); err != nil {
 		b.Fatal(err)
 	}
-	every := max(1, n/1000)
+	every := min(n, 1000) // one in a thousand, whatever the size
 	pub := func(subject string, hdr nats.Header, rec outbound.AttemptRecord) {
 		data, err := json.Marshal(rec)
 		if err != nil {
