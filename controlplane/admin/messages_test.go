@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"fmt"
+	"google.golang.org/protobuf/types/known/timestamppb"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -162,6 +163,11 @@ func TestListMessages(t *testing.T) {
 		{"bad event type", &hookgatev1.ListMessagesRequest{Tenant: "acme", EventType: "order.>"}, nil, connect.CodeInvalidArgument},
 		{"negative page size", &hookgatev1.ListMessagesRequest{Tenant: "acme", PageSize: -1}, nil, connect.CodeInvalidArgument},
 		{"bad tenant", &hookgatev1.ListMessagesRequest{Tenant: "a.>"}, nil, connect.CodeInvalidArgument},
+		{"stored since an hour ago", &hookgatev1.ListMessagesRequest{Tenant: "acme", Since: timestamppb.New(time.Now().Add(-time.Hour))}, []string{"m6", "m5", "m4", "m3", "m2", "m1"}, 0},
+		{"stored since in an hour", &hookgatev1.ListMessagesRequest{Tenant: "acme", Since: timestamppb.New(time.Now().Add(time.Hour))}, nil, 0},
+		{"stored until an hour ago", &hookgatev1.ListMessagesRequest{Tenant: "acme", Until: timestamppb.New(time.Now().Add(-time.Hour))}, nil, 0},
+		{"until before since", &hookgatev1.ListMessagesRequest{Tenant: "acme", Since: timestamppb.New(time.Now()), Until: timestamppb.New(time.Now().Add(-time.Hour))}, nil, connect.CodeInvalidArgument},
+		{"bad since", &hookgatev1.ListMessagesRequest{Tenant: "acme", Since: &timestamppb.Timestamp{Nanos: -1}}, nil, connect.CodeInvalidArgument},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,8 +204,24 @@ func TestListMessages(t *testing.T) {
 		t.Fatalf("paged: %v in %d+1 pages, want %v in 3", ids, pages, want)
 	}
 
+	// A page carries its messages' deliveries.
+	e.putDelivery(t, "acme", "m5", "ep_b", `{"tenant":"acme","messageId":"m5","endpointId":"ep_b","state":"failed","reason":"exhausted","attempts":3}`)
+	e.putDelivery(t, "acme", "m5", "ep_a", `{"tenant":"acme","messageId":"m5","endpointId":"ep_a","state":"succeeded","attempts":1}`)
+	e.putDelivery(t, "acme", "m1", "ep_a", `{"tenant":"acme","messageId":"m1","endpointId":"ep_a","state":"pending","attempts":0}`)
+	resp, err := mc.ListMessages(ctx, connect.NewRequest(&hookgatev1.ListMessagesRequest{Tenant: "acme", PageSize: 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds []string
+	for _, d := range resp.Msg.Deliveries {
+		ds = append(ds, d.MessageId+"/"+d.EndpointId+"="+d.State.String())
+	}
+	if want := []string{"m5/ep_a=DELIVERY_STATE_SUCCEEDED", "m5/ep_b=DELIVERY_STATE_FAILED"}; !slices.Equal(ds, want) {
+		t.Fatalf("deliveries of the page m6, m5: %v, want %v", ds, want)
+	}
+
 	// Fields: subject tokens, payload, the producer's timestamp.
-	resp, err := mc.ListMessages(ctx, connect.NewRequest(&hookgatev1.ListMessagesRequest{Tenant: "acme", ApplicationId: "app_a", EventType: "order.created", PageSize: 1, PageToken: "2"}))
+	resp, err = mc.ListMessages(ctx, connect.NewRequest(&hookgatev1.ListMessagesRequest{Tenant: "acme", ApplicationId: "app_a", EventType: "order.created", PageSize: 1, PageToken: "2"}))
 	if err != nil {
 		t.Fatal(err)
 	}

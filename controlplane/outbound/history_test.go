@@ -59,7 +59,8 @@ func history(ctx context.Context, t testing.TB, js jetstream.JetStream, n int, i
 				seq, err = outboundtest.Record(ctx, js, rec)
 			}
 			if err != nil {
-				t.Fatal(err)
+				t.Error(err) // also called from a writer goroutine
+				return out
 			}
 			out = append(out, written{id: outbound.AttemptIDPrefix + strconv.FormatUint(seq, 10), rec: rec, eventType: eventType})
 		}
