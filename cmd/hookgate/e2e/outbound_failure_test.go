@@ -217,7 +217,12 @@ func TestOutboundFinalFailureAndRetryAfter(t *testing.T) {
 		if len(list.Attempts) != 0 {
 			t.Errorf("--status succeeded lists %d attempts, want none", len(list.Attempts))
 		}
+		t.Logf("hookgate attempts list --tenant failco --endpoint %s --since 1h:\n%s", ep,
+			mustRun(t, dir, env, "attempts", "list", "--tenant", "failco", "--endpoint", ep, "--since", "1h"))
+		t.Logf("hookgate attempts list --tenant failco --message %s --status pending:\n%s", msg,
+			mustRun(t, dir, env, "attempts", "list", "--tenant", "failco", "--message", msg, "--status", "pending"))
 		out := mustRun(t, dir, env, "messages", "get", msg, "--tenant", "failco")
+		t.Logf("hookgate messages get %s --tenant failco:\n%s", msg, out)
 		if !strings.Contains(out, ep) || !strings.Contains(out, "failed") || !strings.Contains(out, "exhausted") {
 			t.Errorf("messages get does not show the delivery failed (exhausted):\n%s", out)
 		}
