@@ -245,14 +245,21 @@ func TestDeliverConnectionErrors(t *testing.T) {
 
 func TestDeliverTrustedTLSAndCancel(t *testing.T) {
 	t.Parallel()
+	// The slow handler also ends when the test does: a cancelled request
+	// whose stream reset the server never saw would hold srv.Close.
+	over := make(chan struct{})
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
-			<-r.Context().Done()
+			select {
+			case <-r.Context().Done():
+			case <-over:
+			}
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(over) }) // runs before srv.Close
 	d := dispatch.NewDeliverer(dispatch.DelivererConfig{
 		Dialer: dispatch.DialerConfig{Policy: dispatch.NewAddressPolicy(prefixes(t, "127.0.0.1/32"))},
 		TLS:    &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs},

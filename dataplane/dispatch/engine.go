@@ -26,11 +26,16 @@ type Endpoints interface {
 // EngineConfig is the engine's plain configuration; the zero value of each
 // field is its default.
 type EngineConfig struct {
-	// Workers is how many deliveries run at once on this replica (32).
+	// Workers is how many attempts run at once on this replica (256). An
+	// attempt mostly waits on the network, so the bound is about open
+	// connections, not CPU.
 	Workers int
-	// EndpointWorkers caps the deliveries of one endpoint on this replica
-	// (max(1, Workers/4)), so a slow endpoint holds a few workers at most
-	// even without a max_in_flight of its own.
+	// EndpointWorkers caps the attempts of one endpoint on this replica
+	// (max(1, Workers/8)), so a slow endpoint holds a few workers at most
+	// even without a max_in_flight of its own. An endpoint whose last
+	// attempt here failed gets one at a time until one succeeds, so
+	// endpoints that time out cannot take the workers the healthy ones
+	// need.
 	EndpointWorkers int
 	// FanoutWorkers is how many outbound messages are fanned out at once (4).
 	FanoutWorkers int
@@ -39,8 +44,9 @@ type EngineConfig struct {
 	Delays    []time.Duration
 	TimeScale float64
 	// AckWait is how long a task or message may stay unacknowledged before
-	// JetStream hands it to another worker (MaxTimeout + 30 s); it must
-	// exceed the longest attempt.
+	// JetStream hands it to another worker (60 s). Work in progress is
+	// reported every AckWait/3, so AckWait may be shorter than an attempt:
+	// it is how soon the work of a replica that died is taken up again.
 	AckWait time.Duration
 	// MaxAckPending bounds the tasks handed out and not yet acknowledged,
 	// including those waiting a short NakWithDelay (10,000).
@@ -78,7 +84,8 @@ type EngineDeps struct {
 
 // Defaults of EngineConfig.
 const (
-	DefaultWorkers         = 32
+	DefaultWorkers         = 256
+	DefaultAckWait         = 60 * time.Second
 	DefaultFanoutWorkers   = 4
 	DefaultMaxAckPending   = 10000
 	DefaultBusyDelay       = 200 * time.Millisecond
@@ -107,10 +114,20 @@ type Engine struct {
 	schedule  Schedule
 	schedules func(tenant string) (Schedule, bool)
 
-	mu     sync.Mutex // guards busy, kv, limits
-	busy   map[string]int
-	kv     jetstream.KeyValue
-	limits *Limits
+	// slots holds one token per running attempt (Workers), shared by
+	// first attempts made while fanning out and by delivery tasks.
+	slots chan struct{}
+	// wg tracks every goroutine Run starts; attempts join it.
+	wg sync.WaitGroup
+
+	mu      sync.Mutex // guards busy, failing, kv, limits, working
+	busy    map[string]int
+	failing map[string]struct{}
+	kv      jetstream.KeyValue
+	limits  *Limits
+	// working holds the messages being worked on, told InProgress every
+	// AckWait/3 so JetStream does not hand them out again meanwhile.
+	working map[jetstream.Msg]struct{}
 }
 
 // NewEngine checks cfg and deps and returns an engine; Run starts it.
@@ -125,13 +142,14 @@ func NewEngine(cfg EngineConfig, deps EngineDeps) (*Engine, error) {
 		cfg.Workers = DefaultWorkers
 	}
 	if cfg.EndpointWorkers == 0 {
-		cfg.EndpointWorkers = max(1, cfg.Workers/4)
+		cfg.EndpointWorkers = max(1, cfg.Workers/8)
 	}
+	cfg.EndpointWorkers = min(cfg.EndpointWorkers, cfg.Workers)
 	if cfg.FanoutWorkers == 0 {
 		cfg.FanoutWorkers = DefaultFanoutWorkers
 	}
 	if cfg.AckWait == 0 {
-		cfg.AckWait = MaxTimeout + 30*time.Second
+		cfg.AckWait = DefaultAckWait
 	}
 	if cfg.MaxAckPending == 0 {
 		cfg.MaxAckPending = DefaultMaxAckPending
@@ -159,7 +177,8 @@ func NewEngine(cfg EngineConfig, deps EngineDeps) (*Engine, error) {
 		cfg: cfg, js: deps.JetStream, endpoints: deps.Endpoints, deliverer: deps.Deliverer,
 		log: deps.Log, now: deps.Now, onDisable: deps.OnDisable, schedule: sched,
 		schedules: deps.Schedules,
-		busy:      map[string]int{},
+		slots:     make(chan struct{}, cfg.Workers),
+		busy:      map[string]int{}, failing: map[string]struct{}{}, working: map[jetstream.Msg]struct{}{},
 	}, nil
 }
 
@@ -187,37 +206,33 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", streams.Outbound, err)
 	}
-	delIt, err := deliver.Messages(jetstream.PullMaxMessages(e.cfg.Workers))
+	delIt, err := deliver.Messages(jetstream.PullMaxMessages(min(e.cfg.Workers, 256)))
 	if err != nil {
 		fanIt.Stop()
 		return fmt.Errorf("consume %s: %w", streams.Deliver, err)
 	}
 	e.log.Info("dispatch engine running", "workers", e.cfg.Workers, "attempts", e.schedule.Attempts())
 
-	var wg sync.WaitGroup
-	e.pool(ctx, &wg, fanIt, e.cfg.FanoutWorkers, e.fanout)
-	e.pool(ctx, &wg, delIt, e.cfg.Workers, e.deliver)
+	e.pool(ctx, fanIt, e.cfg.FanoutWorkers, e.fanout)
+	e.wg.Go(func() { e.readTasks(ctx, delIt) })
+	e.wg.Go(func() { e.heartbeat(ctx) })
 	<-ctx.Done()
 	fanIt.Stop()
 	delIt.Stop()
-	wg.Wait()
+	e.wg.Wait()
 	e.log.Info("dispatch engine stopped")
 	return nil
 }
 
 // pool runs n workers fed by one reader of it.
-func (e *Engine) pool(ctx context.Context, wg *sync.WaitGroup, it jetstream.MessagesContext, n int, handle func(context.Context, jetstream.Msg)) {
+func (e *Engine) pool(ctx context.Context, it jetstream.MessagesContext, n int, handle func(context.Context, jetstream.Msg)) {
 	work := make(chan jetstream.Msg)
-	wg.Go(func() {
+	e.wg.Go(func() {
 		defer close(work)
 		for {
-			m, err := it.Next()
-			if err != nil {
-				if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-					return
-				}
-				e.log.Warn("dispatch consume", "err", err)
-				continue
+			m, ok := e.next(ctx, it)
+			if !ok {
+				return
 			}
 			select {
 			case work <- m:
@@ -229,11 +244,93 @@ func (e *Engine) pool(ctx context.Context, wg *sync.WaitGroup, it jetstream.Mess
 		}
 	})
 	for range n {
-		wg.Go(func() {
+		e.wg.Go(func() {
 			for m := range work {
 				handle(ctx, m)
 			}
 		})
+	}
+}
+
+// readTasks runs every delivery task in a goroutine of its own once it has
+// a worker slot, so a task never waits behind another endpoint's.
+func (e *Engine) readTasks(ctx context.Context, it jetstream.MessagesContext) {
+	for {
+		m, ok := e.next(ctx, it)
+		if !ok {
+			return
+		}
+		if !e.acquire(ctx) {
+			return
+		}
+		e.wg.Go(func() {
+			defer e.release()
+			e.deliver(ctx, m)
+		})
+	}
+}
+
+// next is the iterator's next message; false once it is closed.
+func (e *Engine) next(ctx context.Context, it jetstream.MessagesContext) (jetstream.Msg, bool) {
+	for {
+		m, err := it.Next()
+		if err == nil {
+			return m, true
+		}
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+			return nil, false
+		}
+		e.log.Warn("dispatch consume", "err", err)
+	}
+}
+
+// acquire takes a worker slot; false when ctx ended first.
+func (e *Engine) acquire(ctx context.Context) bool {
+	select {
+	case e.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (e *Engine) release() { <-e.slots }
+
+// watch keeps m in progress until unwatch.
+func (e *Engine) watch(m jetstream.Msg) {
+	e.mu.Lock()
+	e.working[m] = struct{}{}
+	e.mu.Unlock()
+}
+
+func (e *Engine) unwatch(m jetstream.Msg) {
+	e.mu.Lock()
+	delete(e.working, m)
+	e.mu.Unlock()
+}
+
+// heartbeat tells JetStream every AckWait/3 that the watched messages are
+// still being worked on.
+func (e *Engine) heartbeat(ctx context.Context) {
+	t := time.NewTicker(e.cfg.AckWait / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		e.mu.Lock()
+		ms := make([]jetstream.Msg, 0, len(e.working))
+		for m := range e.working {
+			ms = append(ms, m)
+		}
+		e.mu.Unlock()
+		for _, m := range ms {
+			if err := m.InProgress(); err != nil {
+				e.log.Debug("in progress", "err", err)
+			}
+		}
 	}
 }
 
@@ -294,11 +391,16 @@ func (e *Engine) scheduleFor(tenant string) Schedule {
 }
 
 // enter takes one of the endpoint's local worker places; false when it
-// has EndpointWorkers deliveries running here already.
+// has EndpointWorkers attempts running here already, or one while it is
+// failing.
 func (e *Engine) enter(key string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.busy[key] >= e.cfg.EndpointWorkers {
+	limit := e.cfg.EndpointWorkers
+	if _, failing := e.failing[key]; failing {
+		limit = 1
+	}
+	if e.busy[key] >= limit {
 		return false
 	}
 	e.busy[key]++
@@ -310,5 +412,16 @@ func (e *Engine) leave(key string) {
 	defer e.mu.Unlock()
 	if e.busy[key]--; e.busy[key] <= 0 {
 		delete(e.busy, key)
+	}
+}
+
+// noteOutcome remembers whether the endpoint's last attempt here failed.
+func (e *Engine) noteOutcome(key string, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ok {
+		delete(e.failing, key)
+	} else {
+		e.failing[key] = struct{}{}
 	}
 }

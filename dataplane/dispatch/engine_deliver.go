@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -110,14 +111,46 @@ func (e *Engine) deliver(ctx context.Context, m jetstream.Msg) {
 	}
 
 	msg := &Message{ID: msgID, Tenant: tenant, AppID: d.AppID, EventType: d.EventType, Payload: m.Data()}
+	e.watch(m)
+	defer e.unwatch(m)
 	a := e.deliverer.Deliver(ctx, ep, msg, d.Attempts+1, TriggerScheduled)
 	if a.ErrorClass == ClassCancelled {
 		// The engine is stopping: no ack, so the task is handed out again
 		// after AckWait and the attempt made again (at least once).
 		return
 	}
+	c, err := e.conclude(rctx, log, kv, &d, rev, &a, busyKey)
+	switch {
+	case err != nil:
+		log.Warn("write delivery state", "err", err)
+		_ = m.NakWithDelay(time.Second)
+	case c.pending:
+		// The scheduled delay, not what is left of it, picks the mechanism.
+		e.laterAt(rctx, m, tenant, endpointID, msgID, c.next, c.delay)
+	default:
+		e.ack(m)
+	}
+}
+
+// concluded is what follows an attempt.
+type concluded struct {
+	// pending: another attempt is due at next, delay after the attempt
+	// ended (the scheduled delay picks the mechanism).
+	pending bool
+	next    time.Time
+	delay   time.Duration
+}
+
+// conclude records attempt a of delivery d (at revision rev; 0: not
+// stored yet) and writes the delivery's new state, then acts on what the
+// answer asked (410 disables the endpoint; a last failure is published as
+// exhausted). A lost compare-and-set means a cancellation got in first:
+// it wins and nothing is scheduled. An error means the state could not be
+// written (the caller hands the work out again).
+func (e *Engine) conclude(ctx context.Context, log *slog.Logger, kv jetstream.KeyValue, d *Delivery, rev uint64, a *Attempt, busyKey string) (concluded, error) {
+	e.noteOutcome(busyKey, a.Succeeded())
 	end := a.Time.Add(a.Duration)
-	next, state := e.scheduleFor(tenant).Next(&a, end)
+	next, state := e.scheduleFor(d.Tenant).Next(a, end)
 	reason := ""
 	switch {
 	case state == StatePending:
@@ -127,52 +160,44 @@ func (e *Engine) deliver(ctx context.Context, m jetstream.Msg) {
 	case state == StateFailed:
 		reason = ReasonExhausted
 	}
-	if err := e.recordAttempt(rctx, tenant, &a, state); err != nil {
+	if err := e.recordAttempt(ctx, d.Tenant, a, state); err != nil {
 		log.Warn("record attempt", "err", err)
 	}
-	// Write the new state; a lost compare-and-set means a cancellation got
-	// in first, and it wins.
 	for {
 		d.Attempts, d.State, d.Reason = a.Number, state, reason
 		d.LastStatusCode, d.LastErrorClass, d.NextRetry = a.StatusCode, a.ErrorClass, a.NextRetry
-		err := e.putState(rctx, kv, &d, rev)
+		err := e.putState(ctx, kv, d, rev)
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, errStale) {
-			log.Warn("write delivery state", "err", err)
-			_ = m.NakWithDelay(time.Second)
-			return
+			return concluded{}, err
 		}
-		cur, curRev, _, err := getState(rctx, kv, key)
+		cur, curRev, found, err := getState(ctx, kv, stateKey(d.Tenant, d.MessageID, d.EndpointID))
 		if err != nil {
-			_ = m.NakWithDelay(time.Second)
-			return
+			return concluded{}, err
 		}
-		if cur.Terminal() {
-			e.ack(m)
-			return
+		if !found || cur.Terminal() {
+			return concluded{}, nil
 		}
-		d, rev = cur, curRev
+		*d, rev = cur, curRev
 	}
 	if a.Disable != "" {
 		log.Info("endpoint disabled by its answer", "reason", string(a.Disable))
 		if e.onDisable != nil {
-			e.onDisable(rctx, tenant, endpointID, a.Disable)
+			e.onDisable(ctx, d.Tenant, d.EndpointID, a.Disable)
 		}
-		if err := e.CancelEndpoint(rctx, tenant, endpointID); err != nil {
+		if err := e.CancelEndpoint(ctx, d.Tenant, d.EndpointID); err != nil {
 			log.Warn("cancel disabled endpoint", "err", err)
 		}
 	}
 	if reason == ReasonExhausted {
-		e.publishExhausted(tenant, &d, a.Time.Add(a.Duration))
+		e.publishExhausted(d.Tenant, d, end)
 	}
-	if state == StatePending {
-		// The scheduled delay, not what is left of it, picks the mechanism.
-		e.laterAt(rctx, m, tenant, endpointID, msgID, next, next.Sub(end))
-		return
+	if state != StatePending {
+		return concluded{}, nil
 	}
-	e.ack(m)
+	return concluded{pending: true, next: next, delay: next.Sub(end)}, nil
 }
 
 // later hands the task out again after wait.
@@ -206,11 +231,20 @@ func (e *Engine) scheduleRetry(ctx context.Context, m jetstream.Msg, tenant, end
 	for _, h := range []string{TaskMessageID, TaskAppID, TaskEventType, TaskTimestamp} {
 		r.Header.Set(h, m.Headers().Get(h))
 	}
+	r.Data = m.Data()
+	return e.publishRetry(ctx, r, tenant, endpointID, msgID, at)
+}
+
+// publishRetry publishes r, a task on the delivery's retry subject, to be
+// delivered at at.
+func (e *Engine) publishRetry(ctx context.Context, r *nats.Msg, tenant, endpointID, msgID string, at time.Time) error {
+	// A retry is never deduplicated: its delivery's task may carry the
+	// same id within the duplicate window.
+	r.Header.Del(jetstream.MsgIDHeader)
 	// RFC 3339 with nanoseconds: the server parses fractions (nats.go's
 	// WithScheduleAt writes whole seconds).
 	r.Header.Set("Nats-Schedule", "@at "+at.UTC().Format(time.RFC3339Nano))
 	r.Header.Set("Nats-Schedule-Target", streams.DeliverSubject(tenant, endpointID))
-	r.Data = m.Data()
 	if _, err := e.js.PublishMsg(ctx, r); err != nil {
 		return fmt.Errorf("publish retry of %s: %w", msgID, err)
 	}

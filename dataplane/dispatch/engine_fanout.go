@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookgate/hookgate/dataplane/streams"
@@ -97,10 +98,13 @@ func ParseOutbound(subject string, data []byte) (*Message, time.Time, string) {
 	return &Message{ID: om.ID, Tenant: parts[2], AppID: parts[3], EventType: om.EventType, Payload: om.Payload}, om.Timestamp, ""
 }
 
-// fanout turns one outbound message into a delivery task per subscribed
-// endpoint, then acknowledges it. Task ids ({message}.{endpoint}) make a
-// redelivered fan-out add nothing within the duplicate window; states are
-// created only when absent.
+// fanout turns one outbound message into a delivery per subscribed
+// endpoint, then acknowledges it. On its first delivery each endpoint's
+// first attempt is made at once (fanoutFirst); a message handed out again
+// (a replica died, or something failed) takes the durable way: a task per
+// endpoint (fanoutMessage), whose ids ({message}.{endpoint}) make a second
+// fan-out add nothing within the duplicate window, with states created
+// only when absent.
 func (e *Engine) fanout(ctx context.Context, m jetstream.Msg) {
 	msg, ts, reason := ParseOutbound(m.Subject(), m.Data())
 	if reason != "" {
@@ -112,10 +116,13 @@ func (e *Engine) fanout(ctx context.Context, m jetstream.Msg) {
 		e.ack(m)
 		return
 	}
-	if ts.IsZero() {
-		if md, err := m.Metadata(); err == nil {
-			ts = md.Timestamp
-		}
+	md, mdErr := m.Metadata()
+	if ts.IsZero() && mdErr == nil {
+		ts = md.Timestamp
+	}
+	if mdErr == nil && md.NumDelivered == 1 {
+		e.fanoutFirst(ctx, m, msg, ts)
+		return
 	}
 	if err := e.fanoutMessage(ctx, msg, ts); err != nil {
 		if ctx.Err() == nil {
@@ -127,28 +134,30 @@ func (e *Engine) fanout(ctx context.Context, m jetstream.Msg) {
 	e.ack(m)
 }
 
+// subscribed is the message's endpoints that can be delivered to.
+func (e *Engine) subscribed(msg *Message) []*Endpoint {
+	eps := e.endpoints.Subscribed(msg.Tenant, msg.AppID, msg.EventType)
+	out := eps[:0:0]
+	for _, ep := range eps {
+		if validToken(ep.ID) {
+			out = append(out, ep)
+		}
+	}
+	return out
+}
+
 func (e *Engine) fanoutMessage(ctx context.Context, msg *Message, ts time.Time) error {
 	kv, err := e.deliveries(ctx)
 	if err != nil {
 		return err
 	}
-	eps := e.endpoints.Subscribed(msg.Tenant, msg.AppID, msg.EventType)
+	eps := e.subscribed(msg)
 	futures := make([]jetstream.PubAckFuture, 0, len(eps))
 	for _, ep := range eps {
-		if !validToken(ep.ID) {
-			continue
-		}
 		if err := e.createState(ctx, kv, msg, ep.ID); err != nil {
 			return err
 		}
-		t := nats.NewMsg(streams.DeliverSubject(msg.Tenant, ep.ID))
-		t.Header.Set(jetstream.MsgIDHeader, msg.ID+"."+ep.ID)
-		t.Header.Set(TaskMessageID, msg.ID)
-		t.Header.Set(TaskAppID, msg.AppID)
-		t.Header.Set(TaskEventType, msg.EventType)
-		t.Header.Set(TaskTimestamp, ts.UTC().Format(time.RFC3339Nano))
-		t.Data = msg.Payload
-		f, err := e.js.PublishMsgAsync(t)
+		f, err := e.js.PublishMsgAsync(taskMsg(streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts))
 		if err != nil {
 			return fmt.Errorf("publish task for endpoint %s: %w", ep.ID, err)
 		}
@@ -164,6 +173,135 @@ func (e *Engine) fanoutMessage(ctx context.Context, msg *Message, ts time.Time) 
 		}
 	}
 	return nil
+}
+
+// taskMsg is the delivery task of msg for an endpoint, on subject.
+func taskMsg(subject string, msg *Message, endpointID string, ts time.Time) *nats.Msg {
+	t := nats.NewMsg(subject)
+	t.Header.Set(jetstream.MsgIDHeader, msg.ID+"."+endpointID)
+	t.Header.Set(TaskMessageID, msg.ID)
+	t.Header.Set(TaskAppID, msg.AppID)
+	t.Header.Set(TaskEventType, msg.EventType)
+	t.Header.Set(TaskTimestamp, ts.UTC().Format(time.RFC3339Nano))
+	t.Data = msg.Payload
+	return t
+}
+
+// fanTrack acknowledges an outbound message once the first attempt of
+// each of its endpoints was concluded or handed to a task; if any could not
+// be, the message is handed out again and takes the durable way.
+type fanTrack struct {
+	m      jetstream.Msg
+	left   atomic.Int64
+	failed atomic.Bool
+}
+
+func (e *Engine) fanDone(t *fanTrack, n int64, ok bool) {
+	if !ok {
+		t.failed.Store(true)
+	}
+	if t.left.Add(-n) != 0 {
+		return
+	}
+	e.unwatch(t.m)
+	if t.failed.Load() {
+		_ = t.m.NakWithDelay(time.Second)
+		return
+	}
+	e.ack(t.m)
+}
+
+// fanoutFirst makes the first attempt of every endpoint of msg, each in a
+// worker slot of its own, without writing a task or a pending state first:
+// a delivery's state is first written when its first attempt ends (or when
+// it is handed to a task because its endpoint is busy, limited or failing
+// here). This spares a healthy delivery four JetStream writes and reads.
+func (e *Engine) fanoutFirst(ctx context.Context, m jetstream.Msg, msg *Message, ts time.Time) {
+	eps := e.subscribed(msg)
+	if len(eps) == 0 {
+		e.ack(m)
+		return
+	}
+	kv, err := e.deliveries(ctx)
+	if err != nil {
+		e.log.Warn("fan out message", "tenant", msg.Tenant, "message_id", msg.ID, "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	t := &fanTrack{m: m}
+	t.left.Store(int64(len(eps)))
+	e.watch(m)
+	for i, ep := range eps {
+		if !e.acquire(ctx) {
+			// Stopping: the message is handed out again.
+			e.fanDone(t, int64(len(eps)-i), false)
+			return
+		}
+		e.wg.Go(func() {
+			defer e.release()
+			e.fanDone(t, 1, e.firstAttempt(ctx, kv, msg, ts, ep))
+		})
+	}
+}
+
+// firstAttempt makes attempt 1 of msg to ep, or hands it to a task when
+// the endpoint cannot take it now. False when neither could be concluded.
+func (e *Engine) firstAttempt(ctx context.Context, kv jetstream.KeyValue, msg *Message, ts time.Time, ep *Endpoint) bool {
+	log := e.log.With("tenant", msg.Tenant, "endpoint_id", ep.ID, "message_id", msg.ID)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	handoff := func() bool {
+		if err := e.createState(rctx, kv, msg, ep.ID); err != nil {
+			log.Warn("hand delivery to a task", "err", err)
+			return false
+		}
+		if _, err := e.js.PublishMsg(rctx, taskMsg(streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts)); err != nil {
+			log.Warn("hand delivery to a task", "err", err)
+			return false
+		}
+		return true
+	}
+	busyKey := msg.Tenant + "/" + ep.ID
+	if !e.enter(busyKey) {
+		return handoff()
+	}
+	defer e.leave(busyKey)
+	limits, err := e.limitsBucket(ctx)
+	if err != nil {
+		return handoff()
+	}
+	release, ok, err := limits.Acquire(ctx, ep, ep.Timeout()+slotMargin)
+	if err != nil || !ok {
+		return handoff()
+	}
+	defer release(rctx)
+	if wait, err := limits.Take(ctx, ep); err != nil || wait > 0 {
+		return handoff()
+	}
+	a := e.deliverer.Deliver(ctx, ep, msg, 1, TriggerScheduled)
+	if a.ErrorClass == ClassCancelled {
+		return false
+	}
+	d := Delivery{Tenant: msg.Tenant, MessageID: msg.ID, EndpointID: ep.ID, AppID: msg.AppID,
+		EventType: msg.EventType, State: StatePending, CreatedAt: a.Time.UTC()}
+	c, err := e.conclude(rctx, log, kv, &d, 0, &a, busyKey)
+	if err != nil {
+		log.Warn("write delivery state", "err", err)
+		return false
+	}
+	if !c.pending {
+		return true
+	}
+	if c.delay <= 0 {
+		_, err = e.js.PublishMsg(rctx, taskMsg(streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts))
+	} else {
+		err = e.publishRetry(rctx, taskMsg(streams.RetrySubject(msg.Tenant, ep.ID, msg.ID), msg, ep.ID, ts), msg.Tenant, ep.ID, msg.ID, c.next)
+	}
+	if err != nil {
+		log.Warn("schedule retry", "err", err)
+		return false
+	}
+	return true
 }
 
 // reject records a refused outbound message; it is acknowledged only once

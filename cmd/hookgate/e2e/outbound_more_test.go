@@ -336,7 +336,9 @@ func TestDispatcherKilledMidDeliveryLosesNothing(t *testing.T) {
 	}
 
 	f := startOutboundFleet(t)
-	first := f.startDispatcher(t, "dispatcher-1")
+	// A 2 s AckWait: the held request outlives it, so only the
+	// dispatcher's in-progress reports keep another from taking the work.
+	first := f.startDispatcher(t, "dispatcher-1", "--ack-wait", "2s")
 	app := outboundSetup(t, f.dir, f.env)
 	ep, sec, rev := createEndpoint(t, f.dir, f.env, app, srv.URL+"/hooks", "--timeout-ms", "10000")
 	mu.Lock()
@@ -348,6 +350,13 @@ func TestDispatcherKilledMidDeliveryLosesNothing(t *testing.T) {
 	msg := newMessageID(t)
 	publishOutbound(t, f.js, "acme", app, "order.created", msg, `{"orderId":"ORD-1"}`)
 	poll.Until(t, 30*time.Second, "the first request to reach the receiver", func() bool { return len(requests()) > 0 })
+	// Held past two AckWaits, the request is still the only one: the
+	// work in progress was reported, so nothing took it over.
+	held := time.Now()
+	poll.Until(t, 30*time.Second, "two AckWaits to pass", func() bool { return time.Since(held) > 5*time.Second })
+	if n := len(requests()); n != 1 {
+		t.Fatalf("the receiver got %d requests while the first was held, want 1", n)
+	}
 	_ = first.cmd.Process.Signal(syscall.SIGKILL)
 	_ = first.wait(t, 10*time.Second)
 	close(release)
@@ -355,9 +364,8 @@ func TestDispatcherKilledMidDeliveryLosesNothing(t *testing.T) {
 		t.Fatalf("delivery after the kill: %+v, want pending", d)
 	}
 
-	// The copy the killed dispatcher held comes back after the deliver
-	// consumer's AckWait (MaxTimeout + 30 s = 60 s).
-	f.startDispatcher(t, "dispatcher-2")
+	// The message the killed dispatcher held comes back after AckWait.
+	f.startDispatcher(t, "dispatcher-2", "--ack-wait", "2s")
 	var d delivery
 	poll.Until(t, 90*time.Second, "the delivery to succeed through the new dispatcher", func() bool {
 		var ok bool

@@ -42,6 +42,14 @@ type Config struct {
 	// Workers is how many deliveries run at once (--dispatch-workers; 0 is
 	// dispatch.DefaultWorkers).
 	Workers int
+	// AckWait is how long a message or task a dispatcher took stays
+	// unacknowledged before another dispatcher takes it (--ack-wait; 0 is
+	// dispatch.DefaultAckWait): how soon the work of a killed dispatcher
+	// is taken up again. Work in progress is reported every AckWait/3, so
+	// it may be shorter than an endpoint's timeout. The consumers are
+	// shared: every dispatcher should use the same value (the last one
+	// started sets it).
+	AckWait time.Duration
 	// Version goes into User-Agent; empty is the binary's module version.
 	Version string
 	// Resolver is the DNS server (host:port) deliveries resolve endpoint
@@ -60,6 +68,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("flag --dispatch-workers %d: want 0 (default) or more", c.Workers)
+	}
+	if c.AckWait != 0 && (c.AckWait < time.Second || c.AckWait > 10*time.Minute) {
+		return fmt.Errorf("flag --ack-wait %s: want 1s to 10m", c.AckWait)
 	}
 	if _, err := newResolver(c.Resolver); err != nil {
 		return err
@@ -153,6 +164,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	n.engine, err = dispatch.NewEngine(dispatch.EngineConfig{
 		Workers:   cfg.Workers,
 		TimeScale: cfg.RetryTimeScale,
+		AckWait:   cfg.AckWait,
 	}, dispatch.EngineDeps{
 		JetStream: js,
 		Endpoints: idx,

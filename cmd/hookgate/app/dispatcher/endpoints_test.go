@@ -240,6 +240,9 @@ func TestConfigValidate(t *testing.T) {
 		{"scale too big", Config{RetryTimeScale: 2}, "--retry-time-scale"},
 		{"negative scale", Config{RetryTimeScale: -1}, "--retry-time-scale"},
 		{"negative workers", Config{Workers: -1}, "--dispatch-workers"},
+		{"ack wait", Config{AckWait: 2 * time.Second}, ""},
+		{"ack wait too short", Config{AckWait: 500 * time.Millisecond}, "--ack-wait"},
+		{"ack wait too long", Config{AckWait: time.Hour}, "--ack-wait"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
