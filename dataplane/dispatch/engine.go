@@ -80,6 +80,15 @@ type EngineDeps struct {
 	// applies from the next attempt of every pending delivery. Optional;
 	// it must not block.
 	Schedules func(tenant string) (Schedule, bool)
+	// Health is told the outcome of every attempt the engine concludes,
+	// after its record is written (endpoint health). Optional; it must
+	// not block for long.
+	Health HealthObserver
+}
+
+// HealthObserver keeps endpoint health from attempts.
+type HealthObserver interface {
+	Observe(ctx context.Context, tenant string, a *Attempt)
 }
 
 // Defaults of EngineConfig.
@@ -113,6 +122,7 @@ type Engine struct {
 	onDisable func(ctx context.Context, tenant, endpointID string, reason DisableReason)
 	schedule  Schedule
 	schedules func(tenant string) (Schedule, bool)
+	health    HealthObserver
 
 	// slots holds one token per running attempt (Workers), shared by
 	// first attempts made while fanning out and by delivery tasks.
@@ -176,7 +186,7 @@ func NewEngine(cfg EngineConfig, deps EngineDeps) (*Engine, error) {
 	return &Engine{
 		cfg: cfg, js: deps.JetStream, endpoints: deps.Endpoints, deliverer: deps.Deliverer,
 		log: deps.Log, now: deps.Now, onDisable: deps.OnDisable, schedule: sched,
-		schedules: deps.Schedules,
+		schedules: deps.Schedules, health: deps.Health,
 		slots:     make(chan struct{}, cfg.Workers),
 		busy:      map[string]int{}, failing: map[string]struct{}{}, working: map[jetstream.Msg]struct{}{},
 	}, nil

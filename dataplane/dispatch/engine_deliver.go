@@ -163,6 +163,9 @@ func (e *Engine) conclude(ctx context.Context, log *slog.Logger, kv jetstream.Ke
 	if err := e.recordAttempt(ctx, d.Tenant, a, state); err != nil {
 		log.Warn("record attempt", "err", err)
 	}
+	if e.health != nil {
+		e.health.Observe(ctx, d.Tenant, a)
+	}
 	for {
 		d.Attempts, d.State, d.Reason = a.Number, state, reason
 		d.LastStatusCode, d.LastErrorClass, d.NextRetry = a.StatusCode, a.ErrorClass, a.NextRetry
