@@ -187,8 +187,8 @@ func NewEngine(cfg EngineConfig, deps EngineDeps) (*Engine, error) {
 		cfg: cfg, js: deps.JetStream, endpoints: deps.Endpoints, deliverer: deps.Deliverer,
 		log: deps.Log, now: deps.Now, onDisable: deps.OnDisable, schedule: sched,
 		schedules: deps.Schedules, health: deps.Health,
-		slots:     make(chan struct{}, cfg.Workers),
-		busy:      map[string]int{}, failing: map[string]struct{}{}, working: map[jetstream.Msg]struct{}{},
+		slots: make(chan struct{}, cfg.Workers),
+		busy:  map[string]int{}, failing: map[string]struct{}{}, working: map[jetstream.Msg]struct{}{},
 	}, nil
 }
 
