@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/hookgate/hookgate/dataplane/streams"
 )
@@ -41,8 +45,12 @@ func newAttemptRecord(tenant string, a *Attempt, state State) AttemptRecord {
 	}
 }
 
-// recordAttempt stores the attempt's record.
-func (e *Engine) recordAttempt(ctx context.Context, tenant string, a *Attempt, state State) error {
+// recordAttempt stores the attempt's record, then its index copy (same
+// JSON, on the index subject, with the record's sequence), by which
+// attempts are listed by endpoint, status and event type. A crash between
+// the two leaves the attempt out of endpoint listings only; listings by
+// message read the records.
+func (e *Engine) recordAttempt(ctx context.Context, tenant, eventType string, a *Attempt, state State) error {
 	rec := newAttemptRecord(tenant, a, state)
 	if a.NextRetry.IsZero() {
 		rec.NextRetry = time.Time{}
@@ -51,8 +59,36 @@ func (e *Engine) recordAttempt(ctx context.Context, tenant string, a *Attempt, s
 	if err != nil {
 		return fmt.Errorf("encode attempt: %w", err)
 	}
-	if _, err := e.js.Publish(ctx, streams.AttemptSubject(tenant, a.EndpointID, a.MessageID), b); err != nil {
+	ack, err := e.js.Publish(ctx, streams.AttemptSubject(tenant, a.EndpointID, a.MessageID), b)
+	if err != nil {
 		return fmt.Errorf("record attempt %d of %s to endpoint %s: %w", a.Number, a.MessageID, a.EndpointID, err)
 	}
+	if !validEventType(eventType) {
+		return nil
+	}
+	outcome := "failed"
+	if a.Succeeded() {
+		outcome = "succeeded"
+	}
+	m := nats.NewMsg(streams.AttemptIndexSubject(tenant, a.EndpointID, outcome, string(state), eventType))
+	m.Header.Set(streams.AttemptSeqHeader, strconv.FormatUint(ack.Sequence, 10))
+	m.Data = b
+	if _, err := e.js.PublishMsg(ctx, m); err != nil {
+		return fmt.Errorf("index attempt %d of %s to endpoint %s: %w", a.Number, a.MessageID, a.EndpointID, err)
+	}
 	return nil
+}
+
+// validEventType reports whether t is a dotted name whose every token can
+// be a subject token.
+func validEventType(t string) bool {
+	if t == "" {
+		return false
+	}
+	for tok := range strings.SplitSeq(t, ".") {
+		if tok == "" || strings.ContainsAny(tok, " \t*>") {
+			return false
+		}
+	}
+	return true
 }

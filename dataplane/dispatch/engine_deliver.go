@@ -160,7 +160,7 @@ func (e *Engine) conclude(ctx context.Context, log *slog.Logger, kv jetstream.Ke
 	case state == StateFailed:
 		reason = ReasonExhausted
 	}
-	if err := e.recordAttempt(ctx, d.Tenant, a, state); err != nil {
+	if err := e.recordAttempt(ctx, d.Tenant, d.EventType, a, state); err != nil {
 		log.Warn("record attempt", "err", err)
 	}
 	if e.health != nil {

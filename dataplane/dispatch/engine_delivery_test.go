@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -60,6 +61,24 @@ func TestEngineFanout(t *testing.T) {
 	if len(recs) != 1 || recs[0].StatusCode != 204 || recs[0].State != dispatch.StateSucceeded || recs[0].Number != 1 ||
 		recs[0].Trigger != dispatch.TriggerScheduled || recs[0].Tenant != testTenant || !recs[0].NextRetry.IsZero() {
 		t.Fatalf("attempt records %+v", recs)
+	}
+	// Its index copy: the same record, by endpoint, outcome, state and
+	// type, naming the record's sequence.
+	ctx := context.Background()
+	as, err := r.js.Stream(ctx, streams.Attempts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := as.GetLastMsgForSubject(ctx, streams.AttemptSubject(testTenant, "ep_b", "msg_fan1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := as.GetLastMsgForSubject(ctx, streams.AttemptIndexSubject(testTenant, "ep_b", "succeeded", "succeeded", "order.created"))
+	if err != nil {
+		t.Fatalf("index copy: %v", err)
+	}
+	if string(idx.Data) != string(rec.Data) || idx.Header.Get(streams.AttemptSeqHeader) != strconv.FormatUint(rec.Sequence, 10) {
+		t.Fatalf("index copy %s seq %q, want the record %s at %d", idx.Data, idx.Header.Get(streams.AttemptSeqHeader), rec.Data, rec.Sequence)
 	}
 
 	// The same message again (a producer retry past the duplicate window

@@ -95,6 +95,19 @@ func AttemptSubject(tenant, endpointID, messageID string) string {
 	return "hookgate.attempts." + tenant + "." + endpointID + "." + messageID
 }
 
+// AttemptIndexSubject is where the index copy of an attempt record goes
+// (docs/design.md "Reading messages, deliveries and attempts"): outcome is
+// succeeded or failed, state the delivery's state after the attempt;
+// eventType's dots make it several tokens. "_index" cannot be a tenant
+// slug, so no tenant's record filter matches a copy.
+func AttemptIndexSubject(tenant, endpointID, outcome, state, eventType string) string {
+	return "hookgate.attempts._index." + tenant + "." + endpointID + "." + outcome + "." + state + "." + eventType
+}
+
+// AttemptSeqHeader carries, on an index copy, the stream sequence of the
+// record it copies (the attempt's id is att_{sequence}).
+const AttemptSeqHeader = "Hookgate-Attempt-Seq"
+
 // RejectedSubject is where refused outbound messages of one application
 // are recorded.
 func RejectedSubject(tenant, appID string) string {

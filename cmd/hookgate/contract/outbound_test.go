@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookgate/hookgate/controlplane/outbound"
 	"github.com/hookgate/hookgate/dataplane/dispatch"
+	"github.com/hookgate/hookgate/dataplane/streams"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 )
 
@@ -127,6 +128,30 @@ func TestDeliveryStateDecodes(t *testing.T) {
 			got.LastStatusCode != 500 || got.LastErrorClass != "http_status" || !got.NextAttemptTime.AsTime().Equal(d.NextRetry) ||
 			!got.CreateTime.AsTime().Equal(at) || !got.UpdateTime.AsTime().Equal(d.UpdatedAt) {
 			t.Fatalf("state %s: decoded %v", state, got)
+		}
+	}
+}
+
+// TestAttemptIndexSubjectsAgree: the dispatcher writes index copies where
+// the control plane's history reads them.
+func TestAttemptIndexSubjectsAgree(t *testing.T) {
+	if streams.AttemptSeqHeader != outbound.AttemptSeqHeader {
+		t.Fatalf("sequence header %q (dispatcher) vs %q (control plane)", streams.AttemptSeqHeader, outbound.AttemptSeqHeader)
+	}
+	for _, tt := range []struct {
+		outcome, state string
+		rec            outbound.AttemptRecord
+	}{
+		{"succeeded", "succeeded", outbound.AttemptRecord{Tenant: "acme", EndpointID: "ep_1", StatusCode: 200, State: "succeeded"}},
+		{"failed", "pending", outbound.AttemptRecord{Tenant: "acme", EndpointID: "ep_1", StatusCode: 500, ErrorClass: "http_status", State: "pending"}},
+		{"failed", "failed", outbound.AttemptRecord{Tenant: "acme", EndpointID: "ep_1", ErrorClass: "timeout", State: "failed"}},
+	} {
+		want := outbound.IndexSubject(tt.rec, "order.created")
+		if got := streams.AttemptIndexSubject(tt.rec.Tenant, tt.rec.EndpointID, tt.outcome, tt.state, "order.created"); got != want {
+			t.Errorf("index subject %q (dispatcher), want %q (control plane)", got, want)
+		}
+		if outbound.Outcome(tt.rec) != tt.outcome {
+			t.Errorf("outcome of %+v is %q, want %q", tt.rec, outbound.Outcome(tt.rec), tt.outcome)
 		}
 	}
 }
