@@ -100,14 +100,7 @@ func (r *Reader) ListAttempts(ctx context.Context, f AttemptFilter, size int, to
 	if err != nil {
 		return nil, "", fmt.Errorf("list attempts of %s: %w", f.Tenant, err)
 	}
-	out := make([]*hookgatev1.Attempt, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.v)
-	}
-	next := ""
-	if more && len(items) > 0 {
-		next = strconv.FormatUint(items[len(items)-1].seq, 10)
-	}
+	out, next := page(items, more)
 	return out, next, nil
 }
 

@@ -81,14 +81,7 @@ func (r *Reader) ListMessages(ctx context.Context, f MessageFilter, size int, to
 	if err != nil {
 		return nil, "", fmt.Errorf("list messages of %s: %w", f.Tenant, err)
 	}
-	out := make([]*hookgatev1.Message, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.v)
-	}
-	next := ""
-	if more && len(items) > 0 {
-		next = strconv.FormatUint(items[len(items)-1].seq, 10)
-	}
+	out, next := page(items, more)
 	return out, next, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -51,6 +52,20 @@ var (
 type item[T any] struct {
 	seq uint64
 	v   T
+}
+
+// page is the values of items and the token of the page after them ("" when
+// there is none): the sequence of the last item.
+func page[T any](items []item[T], more bool) ([]T, string) {
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.v)
+	}
+	next := ""
+	if more && len(items) > 0 {
+		next = strconv.FormatUint(items[len(items)-1].seq, 10)
+	}
+	return out, next
 }
 
 // decoder turns a stored message into an item, or says to skip it.
