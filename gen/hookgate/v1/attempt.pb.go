@@ -140,6 +140,68 @@ func (AttemptTrigger) EnumDescriptor() ([]byte, []int) {
 	return file_hookgate_v1_attempt_proto_rawDescGZIP(), []int{1}
 }
 
+// RecoveryState is where a RecoverEndpoint job stands.
+type RecoveryState int32
+
+const (
+	RecoveryState_RECOVERY_STATE_UNSPECIFIED RecoveryState = 0
+	// RECOVERY_STATE_QUEUED: no control-plane replica has taken it yet.
+	RecoveryState_RECOVERY_STATE_QUEUED RecoveryState = 1
+	// RECOVERY_STATE_RUNNING: scanning, re-queueing, or waiting for the
+	// re-queued deliveries to end.
+	RecoveryState_RECOVERY_STATE_RUNNING RecoveryState = 2
+	// RECOVERY_STATE_COMPLETED: every re-queued delivery ended (or stopped
+	// changing for the job's settle time; those are counted as pending).
+	RecoveryState_RECOVERY_STATE_COMPLETED RecoveryState = 3
+	// RECOVERY_STATE_FAILED: the job could not run (error says why).
+	RecoveryState_RECOVERY_STATE_FAILED RecoveryState = 4
+)
+
+// Enum value maps for RecoveryState.
+var (
+	RecoveryState_name = map[int32]string{
+		0: "RECOVERY_STATE_UNSPECIFIED",
+		1: "RECOVERY_STATE_QUEUED",
+		2: "RECOVERY_STATE_RUNNING",
+		3: "RECOVERY_STATE_COMPLETED",
+		4: "RECOVERY_STATE_FAILED",
+	}
+	RecoveryState_value = map[string]int32{
+		"RECOVERY_STATE_UNSPECIFIED": 0,
+		"RECOVERY_STATE_QUEUED":      1,
+		"RECOVERY_STATE_RUNNING":     2,
+		"RECOVERY_STATE_COMPLETED":   3,
+		"RECOVERY_STATE_FAILED":      4,
+	}
+)
+
+func (x RecoveryState) Enum() *RecoveryState {
+	p := new(RecoveryState)
+	*p = x
+	return p
+}
+
+func (x RecoveryState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RecoveryState) Descriptor() protoreflect.EnumDescriptor {
+	return file_hookgate_v1_attempt_proto_enumTypes[2].Descriptor()
+}
+
+func (RecoveryState) Type() protoreflect.EnumType {
+	return &file_hookgate_v1_attempt_proto_enumTypes[2]
+}
+
+func (x RecoveryState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RecoveryState.Descriptor instead.
+func (RecoveryState) EnumDescriptor() ([]byte, []int) {
+	return file_hookgate_v1_attempt_proto_rawDescGZIP(), []int{2}
+}
+
 // Attempt is one delivery of a message to an endpoint.
 type Attempt struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -697,11 +759,14 @@ func (x *ResendMessageResponse) GetAttempt() *Attempt {
 	return nil
 }
 
+// RecoverEndpointRequest re-queues every delivery to the endpoint that
+// ended failed in [since, until) (until unset: now).
 type RecoverEndpointRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	EndpointId    string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
 	Since         *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	Until         *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=until,proto3" json:"until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -757,9 +822,20 @@ func (x *RecoverEndpointRequest) GetSince() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *RecoverEndpointRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+// RecoverEndpointResponse names the background job; message_count is
+// unknown (0) until the job has scanned the window (see GetRecovery).
 type RecoverEndpointResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MessageCount  int64                  `protobuf:"varint,1,opt,name=message_count,json=messageCount,proto3" json:"message_count,omitempty"`
+	RecoveryId    string                 `protobuf:"bytes,2,opt,name=recovery_id,json=recoveryId,proto3" json:"recovery_id,omitempty"`
+	Recovery      *Recovery              `protobuf:"bytes,3,opt,name=recovery,proto3" json:"recovery,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -799,6 +875,271 @@ func (x *RecoverEndpointResponse) GetMessageCount() int64 {
 		return x.MessageCount
 	}
 	return 0
+}
+
+func (x *RecoverEndpointResponse) GetRecoveryId() string {
+	if x != nil {
+		return x.RecoveryId
+	}
+	return ""
+}
+
+func (x *RecoverEndpointResponse) GetRecovery() *Recovery {
+	if x != nil {
+		return x.Recovery
+	}
+	return nil
+}
+
+// Recovery is one RecoverEndpoint job and its progress.
+type Recovery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is "rcv_" followed by random characters.
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Tenant     string                 `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	EndpointId string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Since      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=since,proto3" json:"since,omitempty"`
+	Until      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=until,proto3" json:"until,omitempty"`
+	State      RecoveryState          `protobuf:"varint,6,opt,name=state,proto3,enum=hookgate.v1.RecoveryState" json:"state,omitempty"`
+	// queued counts the deliveries sent again.
+	Queued int64 `protobuf:"varint,7,opt,name=queued,proto3" json:"queued,omitempty"`
+	// delivered counts re-queued deliveries that succeeded.
+	Delivered int64 `protobuf:"varint,8,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// failed counts re-queued deliveries that failed again.
+	Failed int64 `protobuf:"varint,9,opt,name=failed,proto3" json:"failed,omitempty"`
+	// pending counts re-queued deliveries not ended yet.
+	Pending int64 `protobuf:"varint,10,opt,name=pending,proto3" json:"pending,omitempty"`
+	// skipped counts failed deliveries whose message is no longer stored.
+	Skipped       int64                  `protobuf:"varint,11,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	Error         string                 `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Recovery) Reset() {
+	*x = Recovery{}
+	mi := &file_hookgate_v1_attempt_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Recovery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Recovery) ProtoMessage() {}
+
+func (x *Recovery) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_attempt_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Recovery.ProtoReflect.Descriptor instead.
+func (*Recovery) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_attempt_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Recovery) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Recovery) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *Recovery) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *Recovery) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *Recovery) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *Recovery) GetState() RecoveryState {
+	if x != nil {
+		return x.State
+	}
+	return RecoveryState_RECOVERY_STATE_UNSPECIFIED
+}
+
+func (x *Recovery) GetQueued() int64 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
+func (x *Recovery) GetDelivered() int64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *Recovery) GetFailed() int64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *Recovery) GetPending() int64 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
+func (x *Recovery) GetSkipped() int64 {
+	if x != nil {
+		return x.Skipped
+	}
+	return 0
+}
+
+func (x *Recovery) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Recovery) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Recovery) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+type GetRecoveryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	RecoveryId    string                 `protobuf:"bytes,2,opt,name=recovery_id,json=recoveryId,proto3" json:"recovery_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecoveryRequest) Reset() {
+	*x = GetRecoveryRequest{}
+	mi := &file_hookgate_v1_attempt_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecoveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecoveryRequest) ProtoMessage() {}
+
+func (x *GetRecoveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_attempt_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecoveryRequest.ProtoReflect.Descriptor instead.
+func (*GetRecoveryRequest) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_attempt_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetRecoveryRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *GetRecoveryRequest) GetRecoveryId() string {
+	if x != nil {
+		return x.RecoveryId
+	}
+	return ""
+}
+
+type GetRecoveryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recovery      *Recovery              `protobuf:"bytes,1,opt,name=recovery,proto3" json:"recovery,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecoveryResponse) Reset() {
+	*x = GetRecoveryResponse{}
+	mi := &file_hookgate_v1_attempt_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecoveryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecoveryResponse) ProtoMessage() {}
+
+func (x *GetRecoveryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_attempt_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecoveryResponse.ProtoReflect.Descriptor instead.
+func (*GetRecoveryResponse) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_attempt_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetRecoveryResponse) GetRecovery() *Recovery {
+	if x != nil {
+		return x.Recovery
+	}
+	return nil
 }
 
 var File_hookgate_v1_attempt_proto protoreflect.FileDescriptor
@@ -860,14 +1201,43 @@ const file_hookgate_v1_attempt_proto_rawDesc = "" +
 	"\vendpoint_id\x18\x03 \x01(\tR\n" +
 	"endpointId\"G\n" +
 	"\x15ResendMessageResponse\x12.\n" +
-	"\aattempt\x18\x01 \x01(\v2\x14.hookgate.v1.AttemptR\aattempt\"\x83\x01\n" +
+	"\aattempt\x18\x01 \x01(\v2\x14.hookgate.v1.AttemptR\aattempt\"\xb5\x01\n" +
 	"\x16RecoverEndpointRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
 	"\vendpoint_id\x18\x02 \x01(\tR\n" +
 	"endpointId\x120\n" +
-	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\">\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\x92\x01\n" +
 	"\x17RecoverEndpointResponse\x12#\n" +
-	"\rmessage_count\x18\x01 \x01(\x03R\fmessageCount*\x84\x01\n" +
+	"\rmessage_count\x18\x01 \x01(\x03R\fmessageCount\x12\x1f\n" +
+	"\vrecovery_id\x18\x02 \x01(\tR\n" +
+	"recoveryId\x121\n" +
+	"\brecovery\x18\x03 \x01(\v2\x15.hookgate.v1.RecoveryR\brecovery\"\xfb\x03\n" +
+	"\bRecovery\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1f\n" +
+	"\vendpoint_id\x18\x03 \x01(\tR\n" +
+	"endpointId\x120\n" +
+	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x120\n" +
+	"\x05state\x18\x06 \x01(\x0e2\x1a.hookgate.v1.RecoveryStateR\x05state\x12\x16\n" +
+	"\x06queued\x18\a \x01(\x03R\x06queued\x12\x1c\n" +
+	"\tdelivered\x18\b \x01(\x03R\tdelivered\x12\x16\n" +
+	"\x06failed\x18\t \x01(\x03R\x06failed\x12\x18\n" +
+	"\apending\x18\n" +
+	" \x01(\x03R\apending\x12\x18\n" +
+	"\askipped\x18\v \x01(\x03R\askipped\x12\x14\n" +
+	"\x05error\x18\f \x01(\tR\x05error\x12;\n" +
+	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"M\n" +
+	"\x12GetRecoveryRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
+	"\vrecovery_id\x18\x02 \x01(\tR\n" +
+	"recoveryId\"H\n" +
+	"\x13GetRecoveryResponse\x121\n" +
+	"\brecovery\x18\x01 \x01(\v2\x15.hookgate.v1.RecoveryR\brecovery*\x84\x01\n" +
 	"\rAttemptStatus\x12\x1e\n" +
 	"\x1aATTEMPT_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ATTEMPT_STATUS_SUCCEEDED\x10\x01\x12\x19\n" +
@@ -878,13 +1248,20 @@ const file_hookgate_v1_attempt_proto_rawDesc = "" +
 	"\x19ATTEMPT_TRIGGER_SCHEDULED\x10\x01\x12\x1a\n" +
 	"\x16ATTEMPT_TRIGGER_MANUAL\x10\x02\x12\x1b\n" +
 	"\x17ATTEMPT_TRIGGER_RECOVER\x10\x03\x12\x18\n" +
-	"\x14ATTEMPT_TRIGGER_TEST\x10\x042\xea\x02\n" +
+	"\x14ATTEMPT_TRIGGER_TEST\x10\x04*\x9f\x01\n" +
+	"\rRecoveryState\x12\x1e\n" +
+	"\x1aRECOVERY_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15RECOVERY_STATE_QUEUED\x10\x01\x12\x1a\n" +
+	"\x16RECOVERY_STATE_RUNNING\x10\x02\x12\x1c\n" +
+	"\x18RECOVERY_STATE_COMPLETED\x10\x03\x12\x19\n" +
+	"\x15RECOVERY_STATE_FAILED\x10\x042\xbc\x03\n" +
 	"\x0eAttemptService\x12S\n" +
 	"\fListAttempts\x12 .hookgate.v1.ListAttemptsRequest\x1a!.hookgate.v1.ListAttemptsResponse\x12M\n" +
 	"\n" +
 	"GetAttempt\x12\x1e.hookgate.v1.GetAttemptRequest\x1a\x1f.hookgate.v1.GetAttemptResponse\x12V\n" +
 	"\rResendMessage\x12!.hookgate.v1.ResendMessageRequest\x1a\".hookgate.v1.ResendMessageResponse\x12\\\n" +
-	"\x0fRecoverEndpoint\x12#.hookgate.v1.RecoverEndpointRequest\x1a$.hookgate.v1.RecoverEndpointResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"\x0fRecoverEndpoint\x12#.hookgate.v1.RecoverEndpointRequest\x1a$.hookgate.v1.RecoverEndpointResponse\x12P\n" +
+	"\vGetRecovery\x12\x1f.hookgate.v1.GetRecoveryRequest\x1a .hookgate.v1.GetRecoveryResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_attempt_proto_rawDescOnce sync.Once
@@ -898,52 +1275,66 @@ func file_hookgate_v1_attempt_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_attempt_proto_rawDescData
 }
 
-var file_hookgate_v1_attempt_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hookgate_v1_attempt_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_hookgate_v1_attempt_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_hookgate_v1_attempt_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_hookgate_v1_attempt_proto_goTypes = []any{
 	(AttemptStatus)(0),              // 0: hookgate.v1.AttemptStatus
 	(AttemptTrigger)(0),             // 1: hookgate.v1.AttemptTrigger
-	(*Attempt)(nil),                 // 2: hookgate.v1.Attempt
-	(*ListAttemptsRequest)(nil),     // 3: hookgate.v1.ListAttemptsRequest
-	(*ListAttemptsResponse)(nil),    // 4: hookgate.v1.ListAttemptsResponse
-	(*GetAttemptRequest)(nil),       // 5: hookgate.v1.GetAttemptRequest
-	(*GetAttemptResponse)(nil),      // 6: hookgate.v1.GetAttemptResponse
-	(*ResendMessageRequest)(nil),    // 7: hookgate.v1.ResendMessageRequest
-	(*ResendMessageResponse)(nil),   // 8: hookgate.v1.ResendMessageResponse
-	(*RecoverEndpointRequest)(nil),  // 9: hookgate.v1.RecoverEndpointRequest
-	(*RecoverEndpointResponse)(nil), // 10: hookgate.v1.RecoverEndpointResponse
-	(*durationpb.Duration)(nil),     // 11: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 12: google.protobuf.Timestamp
-	(DeliveryState)(0),              // 13: hookgate.v1.DeliveryState
+	(RecoveryState)(0),              // 2: hookgate.v1.RecoveryState
+	(*Attempt)(nil),                 // 3: hookgate.v1.Attempt
+	(*ListAttemptsRequest)(nil),     // 4: hookgate.v1.ListAttemptsRequest
+	(*ListAttemptsResponse)(nil),    // 5: hookgate.v1.ListAttemptsResponse
+	(*GetAttemptRequest)(nil),       // 6: hookgate.v1.GetAttemptRequest
+	(*GetAttemptResponse)(nil),      // 7: hookgate.v1.GetAttemptResponse
+	(*ResendMessageRequest)(nil),    // 8: hookgate.v1.ResendMessageRequest
+	(*ResendMessageResponse)(nil),   // 9: hookgate.v1.ResendMessageResponse
+	(*RecoverEndpointRequest)(nil),  // 10: hookgate.v1.RecoverEndpointRequest
+	(*RecoverEndpointResponse)(nil), // 11: hookgate.v1.RecoverEndpointResponse
+	(*Recovery)(nil),                // 12: hookgate.v1.Recovery
+	(*GetRecoveryRequest)(nil),      // 13: hookgate.v1.GetRecoveryRequest
+	(*GetRecoveryResponse)(nil),     // 14: hookgate.v1.GetRecoveryResponse
+	(*durationpb.Duration)(nil),     // 15: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 16: google.protobuf.Timestamp
+	(DeliveryState)(0),              // 17: hookgate.v1.DeliveryState
 }
 var file_hookgate_v1_attempt_proto_depIdxs = []int32{
 	0,  // 0: hookgate.v1.Attempt.status:type_name -> hookgate.v1.AttemptStatus
 	1,  // 1: hookgate.v1.Attempt.trigger:type_name -> hookgate.v1.AttemptTrigger
-	11, // 2: hookgate.v1.Attempt.duration:type_name -> google.protobuf.Duration
-	12, // 3: hookgate.v1.Attempt.time:type_name -> google.protobuf.Timestamp
-	12, // 4: hookgate.v1.Attempt.next_attempt_time:type_name -> google.protobuf.Timestamp
-	13, // 5: hookgate.v1.Attempt.delivery_state:type_name -> hookgate.v1.DeliveryState
-	11, // 6: hookgate.v1.Attempt.retry_after:type_name -> google.protobuf.Duration
+	15, // 2: hookgate.v1.Attempt.duration:type_name -> google.protobuf.Duration
+	16, // 3: hookgate.v1.Attempt.time:type_name -> google.protobuf.Timestamp
+	16, // 4: hookgate.v1.Attempt.next_attempt_time:type_name -> google.protobuf.Timestamp
+	17, // 5: hookgate.v1.Attempt.delivery_state:type_name -> hookgate.v1.DeliveryState
+	15, // 6: hookgate.v1.Attempt.retry_after:type_name -> google.protobuf.Duration
 	0,  // 7: hookgate.v1.ListAttemptsRequest.status:type_name -> hookgate.v1.AttemptStatus
-	12, // 8: hookgate.v1.ListAttemptsRequest.since:type_name -> google.protobuf.Timestamp
-	12, // 9: hookgate.v1.ListAttemptsRequest.until:type_name -> google.protobuf.Timestamp
-	2,  // 10: hookgate.v1.ListAttemptsResponse.attempts:type_name -> hookgate.v1.Attempt
-	2,  // 11: hookgate.v1.GetAttemptResponse.attempt:type_name -> hookgate.v1.Attempt
-	2,  // 12: hookgate.v1.ResendMessageResponse.attempt:type_name -> hookgate.v1.Attempt
-	12, // 13: hookgate.v1.RecoverEndpointRequest.since:type_name -> google.protobuf.Timestamp
-	3,  // 14: hookgate.v1.AttemptService.ListAttempts:input_type -> hookgate.v1.ListAttemptsRequest
-	5,  // 15: hookgate.v1.AttemptService.GetAttempt:input_type -> hookgate.v1.GetAttemptRequest
-	7,  // 16: hookgate.v1.AttemptService.ResendMessage:input_type -> hookgate.v1.ResendMessageRequest
-	9,  // 17: hookgate.v1.AttemptService.RecoverEndpoint:input_type -> hookgate.v1.RecoverEndpointRequest
-	4,  // 18: hookgate.v1.AttemptService.ListAttempts:output_type -> hookgate.v1.ListAttemptsResponse
-	6,  // 19: hookgate.v1.AttemptService.GetAttempt:output_type -> hookgate.v1.GetAttemptResponse
-	8,  // 20: hookgate.v1.AttemptService.ResendMessage:output_type -> hookgate.v1.ResendMessageResponse
-	10, // 21: hookgate.v1.AttemptService.RecoverEndpoint:output_type -> hookgate.v1.RecoverEndpointResponse
-	18, // [18:22] is the sub-list for method output_type
-	14, // [14:18] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	16, // 8: hookgate.v1.ListAttemptsRequest.since:type_name -> google.protobuf.Timestamp
+	16, // 9: hookgate.v1.ListAttemptsRequest.until:type_name -> google.protobuf.Timestamp
+	3,  // 10: hookgate.v1.ListAttemptsResponse.attempts:type_name -> hookgate.v1.Attempt
+	3,  // 11: hookgate.v1.GetAttemptResponse.attempt:type_name -> hookgate.v1.Attempt
+	3,  // 12: hookgate.v1.ResendMessageResponse.attempt:type_name -> hookgate.v1.Attempt
+	16, // 13: hookgate.v1.RecoverEndpointRequest.since:type_name -> google.protobuf.Timestamp
+	16, // 14: hookgate.v1.RecoverEndpointRequest.until:type_name -> google.protobuf.Timestamp
+	12, // 15: hookgate.v1.RecoverEndpointResponse.recovery:type_name -> hookgate.v1.Recovery
+	16, // 16: hookgate.v1.Recovery.since:type_name -> google.protobuf.Timestamp
+	16, // 17: hookgate.v1.Recovery.until:type_name -> google.protobuf.Timestamp
+	2,  // 18: hookgate.v1.Recovery.state:type_name -> hookgate.v1.RecoveryState
+	16, // 19: hookgate.v1.Recovery.create_time:type_name -> google.protobuf.Timestamp
+	16, // 20: hookgate.v1.Recovery.update_time:type_name -> google.protobuf.Timestamp
+	12, // 21: hookgate.v1.GetRecoveryResponse.recovery:type_name -> hookgate.v1.Recovery
+	4,  // 22: hookgate.v1.AttemptService.ListAttempts:input_type -> hookgate.v1.ListAttemptsRequest
+	6,  // 23: hookgate.v1.AttemptService.GetAttempt:input_type -> hookgate.v1.GetAttemptRequest
+	8,  // 24: hookgate.v1.AttemptService.ResendMessage:input_type -> hookgate.v1.ResendMessageRequest
+	10, // 25: hookgate.v1.AttemptService.RecoverEndpoint:input_type -> hookgate.v1.RecoverEndpointRequest
+	13, // 26: hookgate.v1.AttemptService.GetRecovery:input_type -> hookgate.v1.GetRecoveryRequest
+	5,  // 27: hookgate.v1.AttemptService.ListAttempts:output_type -> hookgate.v1.ListAttemptsResponse
+	7,  // 28: hookgate.v1.AttemptService.GetAttempt:output_type -> hookgate.v1.GetAttemptResponse
+	9,  // 29: hookgate.v1.AttemptService.ResendMessage:output_type -> hookgate.v1.ResendMessageResponse
+	11, // 30: hookgate.v1.AttemptService.RecoverEndpoint:output_type -> hookgate.v1.RecoverEndpointResponse
+	14, // 31: hookgate.v1.AttemptService.GetRecovery:output_type -> hookgate.v1.GetRecoveryResponse
+	27, // [27:32] is the sub-list for method output_type
+	22, // [22:27] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_attempt_proto_init() }
@@ -957,8 +1348,8 @@ func file_hookgate_v1_attempt_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_attempt_proto_rawDesc), len(file_hookgate_v1_attempt_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   9,
+			NumEnums:      3,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

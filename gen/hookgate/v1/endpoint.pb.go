@@ -1616,11 +1616,214 @@ func (x *GetEndpointHealthResponse) GetLastFailureTime() *timestamppb.Timestamp 
 	return nil
 }
 
+type SendTestPingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	EndpointId    string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendTestPingRequest) Reset() {
+	*x = SendTestPingRequest{}
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendTestPingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendTestPingRequest) ProtoMessage() {}
+
+func (x *SendTestPingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendTestPingRequest.ProtoReflect.Descriptor instead.
+func (*SendTestPingRequest) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SendTestPingRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *SendTestPingRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+// SendTestPingResponse is the test attempt (trigger TEST): status, duration,
+// response excerpt and error class.
+type SendTestPingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attempt       *Attempt               `protobuf:"bytes,1,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendTestPingResponse) Reset() {
+	*x = SendTestPingResponse{}
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendTestPingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendTestPingResponse) ProtoMessage() {}
+
+func (x *SendTestPingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendTestPingResponse.ProtoReflect.Descriptor instead.
+func (*SendTestPingResponse) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SendTestPingResponse) GetAttempt() *Attempt {
+	if x != nil {
+		return x.Attempt
+	}
+	return nil
+}
+
+type SendExampleRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Tenant     string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	EndpointId string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	// event_type names a catalog event type that has an example.
+	EventType     string `protobuf:"bytes,3,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendExampleRequest) Reset() {
+	*x = SendExampleRequest{}
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendExampleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendExampleRequest) ProtoMessage() {}
+
+func (x *SendExampleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendExampleRequest.ProtoReflect.Descriptor instead.
+func (*SendExampleRequest) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SendExampleRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *SendExampleRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *SendExampleRequest) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+type SendExampleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attempt       *Attempt               `protobuf:"bytes,1,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendExampleResponse) Reset() {
+	*x = SendExampleResponse{}
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendExampleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendExampleResponse) ProtoMessage() {}
+
+func (x *SendExampleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendExampleResponse.ProtoReflect.Descriptor instead.
+func (*SendExampleResponse) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SendExampleResponse) GetAttempt() *Attempt {
+	if x != nil {
+		return x.Attempt
+	}
+	return nil
+}
+
 var File_hookgate_v1_endpoint_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\n" +
-	"\x1ahookgate/v1/endpoint.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x02\n" +
+	"\x1ahookgate/v1/endpoint.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19hookgate/v1/attempt.proto\"\xc7\x02\n" +
 	"\x0eEndpointHealth\x12#\n" +
 	"\rsuccess_count\x18\x01 \x01(\x03R\fsuccessCount\x12#\n" +
 	"\rfailure_count\x18\x02 \x01(\x03R\ffailureCount\x121\n" +
@@ -1735,7 +1938,21 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\rsuccess_count\x18\x02 \x01(\x03R\fsuccessCount\x12#\n" +
 	"\rfailure_count\x18\x03 \x01(\x03R\ffailureCount\x12F\n" +
 	"\x11last_success_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastSuccessTime\x12F\n" +
-	"\x11last_failure_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastFailureTime*\x89\x01\n" +
+	"\x11last_failure_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastFailureTime\"N\n" +
+	"\x13SendTestPingRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
+	"\vendpoint_id\x18\x02 \x01(\tR\n" +
+	"endpointId\"F\n" +
+	"\x14SendTestPingResponse\x12.\n" +
+	"\aattempt\x18\x01 \x01(\v2\x14.hookgate.v1.AttemptR\aattempt\"l\n" +
+	"\x12SendExampleRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
+	"\vendpoint_id\x18\x02 \x01(\tR\n" +
+	"endpointId\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x03 \x01(\tR\teventType\"E\n" +
+	"\x13SendExampleResponse\x12.\n" +
+	"\aattempt\x18\x01 \x01(\v2\x14.hookgate.v1.AttemptR\aattempt*\x89\x01\n" +
 	"\x0eEndpointStatus\x12\x1f\n" +
 	"\x1bENDPOINT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ENDPOINT_STATUS_ENABLED\x10\x01\x12\x1c\n" +
@@ -1749,7 +1966,7 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\x0fSignatureScheme\x12 \n" +
 	"\x1cSIGNATURE_SCHEME_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cSIGNATURE_SCHEME_HMAC_SHA256\x10\x01\x12\x1c\n" +
-	"\x18SIGNATURE_SCHEME_ED25519\x10\x022\xba\a\n" +
+	"\x18SIGNATURE_SCHEME_ED25519\x10\x022\xe1\b\n" +
 	"\x0fEndpointService\x12Y\n" +
 	"\x0eCreateEndpoint\x12\".hookgate.v1.CreateEndpointRequest\x1a#.hookgate.v1.CreateEndpointResponse\x12P\n" +
 	"\vGetEndpoint\x12\x1f.hookgate.v1.GetEndpointRequest\x1a .hookgate.v1.GetEndpointResponse\x12V\n" +
@@ -1760,7 +1977,9 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\x0fDisableEndpoint\x12#.hookgate.v1.DisableEndpointRequest\x1a$.hookgate.v1.DisableEndpointResponse\x12b\n" +
 	"\x11GetEndpointSecret\x12%.hookgate.v1.GetEndpointSecretRequest\x1a&.hookgate.v1.GetEndpointSecretResponse\x12k\n" +
 	"\x14RotateEndpointSecret\x12(.hookgate.v1.RotateEndpointSecretRequest\x1a).hookgate.v1.RotateEndpointSecretResponse\x12b\n" +
-	"\x11GetEndpointHealth\x12%.hookgate.v1.GetEndpointHealthRequest\x1a&.hookgate.v1.GetEndpointHealthResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"\x11GetEndpointHealth\x12%.hookgate.v1.GetEndpointHealthRequest\x1a&.hookgate.v1.GetEndpointHealthResponse\x12S\n" +
+	"\fSendTestPing\x12 .hookgate.v1.SendTestPingRequest\x1a!.hookgate.v1.SendTestPingResponse\x12P\n" +
+	"\vSendExample\x12\x1f.hookgate.v1.SendExampleRequest\x1a .hookgate.v1.SendExampleResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_endpoint_proto_rawDescOnce sync.Once
@@ -1775,7 +1994,7 @@ func file_hookgate_v1_endpoint_proto_rawDescGZIP() []byte {
 }
 
 var file_hookgate_v1_endpoint_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_hookgate_v1_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_hookgate_v1_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_hookgate_v1_endpoint_proto_goTypes = []any{
 	(EndpointStatus)(0),                  // 0: hookgate.v1.EndpointStatus
 	(EndpointDisabledReason)(0),          // 1: hookgate.v1.EndpointDisabledReason
@@ -1802,65 +2021,76 @@ var file_hookgate_v1_endpoint_proto_goTypes = []any{
 	(*RotateEndpointSecretResponse)(nil), // 22: hookgate.v1.RotateEndpointSecretResponse
 	(*GetEndpointHealthRequest)(nil),     // 23: hookgate.v1.GetEndpointHealthRequest
 	(*GetEndpointHealthResponse)(nil),    // 24: hookgate.v1.GetEndpointHealthResponse
-	nil,                                  // 25: hookgate.v1.Endpoint.HeadersEntry
-	(*timestamppb.Timestamp)(nil),        // 26: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),          // 27: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),        // 28: google.protobuf.FieldMask
+	(*SendTestPingRequest)(nil),          // 25: hookgate.v1.SendTestPingRequest
+	(*SendTestPingResponse)(nil),         // 26: hookgate.v1.SendTestPingResponse
+	(*SendExampleRequest)(nil),           // 27: hookgate.v1.SendExampleRequest
+	(*SendExampleResponse)(nil),          // 28: hookgate.v1.SendExampleResponse
+	nil,                                  // 29: hookgate.v1.Endpoint.HeadersEntry
+	(*timestamppb.Timestamp)(nil),        // 30: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),          // 31: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),        // 32: google.protobuf.FieldMask
+	(*Attempt)(nil),                      // 33: hookgate.v1.Attempt
 }
 var file_hookgate_v1_endpoint_proto_depIdxs = []int32{
-	26, // 0: hookgate.v1.EndpointHealth.last_success_time:type_name -> google.protobuf.Timestamp
-	26, // 1: hookgate.v1.EndpointHealth.last_failure_time:type_name -> google.protobuf.Timestamp
-	25, // 2: hookgate.v1.Endpoint.headers:type_name -> hookgate.v1.Endpoint.HeadersEntry
-	27, // 3: hookgate.v1.Endpoint.timeout:type_name -> google.protobuf.Duration
+	30, // 0: hookgate.v1.EndpointHealth.last_success_time:type_name -> google.protobuf.Timestamp
+	30, // 1: hookgate.v1.EndpointHealth.last_failure_time:type_name -> google.protobuf.Timestamp
+	29, // 2: hookgate.v1.Endpoint.headers:type_name -> hookgate.v1.Endpoint.HeadersEntry
+	31, // 3: hookgate.v1.Endpoint.timeout:type_name -> google.protobuf.Duration
 	0,  // 4: hookgate.v1.Endpoint.status:type_name -> hookgate.v1.EndpointStatus
-	26, // 5: hookgate.v1.Endpoint.create_time:type_name -> google.protobuf.Timestamp
-	26, // 6: hookgate.v1.Endpoint.update_time:type_name -> google.protobuf.Timestamp
+	30, // 5: hookgate.v1.Endpoint.create_time:type_name -> google.protobuf.Timestamp
+	30, // 6: hookgate.v1.Endpoint.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 7: hookgate.v1.Endpoint.disabled_reason:type_name -> hookgate.v1.EndpointDisabledReason
-	26, // 8: hookgate.v1.Endpoint.disable_time:type_name -> google.protobuf.Timestamp
+	30, // 8: hookgate.v1.Endpoint.disable_time:type_name -> google.protobuf.Timestamp
 	3,  // 9: hookgate.v1.Endpoint.health:type_name -> hookgate.v1.EndpointHealth
-	26, // 10: hookgate.v1.Endpoint.secret_create_time:type_name -> google.protobuf.Timestamp
-	26, // 11: hookgate.v1.Endpoint.previous_secret_expire_time:type_name -> google.protobuf.Timestamp
+	30, // 10: hookgate.v1.Endpoint.secret_create_time:type_name -> google.protobuf.Timestamp
+	30, // 11: hookgate.v1.Endpoint.previous_secret_expire_time:type_name -> google.protobuf.Timestamp
 	2,  // 12: hookgate.v1.Endpoint.signature_scheme:type_name -> hookgate.v1.SignatureScheme
 	4,  // 13: hookgate.v1.CreateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
 	4,  // 14: hookgate.v1.CreateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
 	4,  // 15: hookgate.v1.GetEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
 	4,  // 16: hookgate.v1.ListEndpointsResponse.endpoints:type_name -> hookgate.v1.Endpoint
 	4,  // 17: hookgate.v1.UpdateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
-	28, // 18: hookgate.v1.UpdateEndpointRequest.update_mask:type_name -> google.protobuf.FieldMask
+	32, // 18: hookgate.v1.UpdateEndpointRequest.update_mask:type_name -> google.protobuf.FieldMask
 	4,  // 19: hookgate.v1.UpdateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
 	4,  // 20: hookgate.v1.EnableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
 	4,  // 21: hookgate.v1.DisableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	27, // 22: hookgate.v1.RotateEndpointSecretRequest.grace_period:type_name -> google.protobuf.Duration
+	31, // 22: hookgate.v1.RotateEndpointSecretRequest.grace_period:type_name -> google.protobuf.Duration
 	2,  // 23: hookgate.v1.RotateEndpointSecretRequest.signature_scheme:type_name -> hookgate.v1.SignatureScheme
 	4,  // 24: hookgate.v1.RotateEndpointSecretResponse.endpoint:type_name -> hookgate.v1.Endpoint
 	0,  // 25: hookgate.v1.GetEndpointHealthResponse.status:type_name -> hookgate.v1.EndpointStatus
-	26, // 26: hookgate.v1.GetEndpointHealthResponse.last_success_time:type_name -> google.protobuf.Timestamp
-	26, // 27: hookgate.v1.GetEndpointHealthResponse.last_failure_time:type_name -> google.protobuf.Timestamp
-	5,  // 28: hookgate.v1.EndpointService.CreateEndpoint:input_type -> hookgate.v1.CreateEndpointRequest
-	7,  // 29: hookgate.v1.EndpointService.GetEndpoint:input_type -> hookgate.v1.GetEndpointRequest
-	9,  // 30: hookgate.v1.EndpointService.ListEndpoints:input_type -> hookgate.v1.ListEndpointsRequest
-	11, // 31: hookgate.v1.EndpointService.UpdateEndpoint:input_type -> hookgate.v1.UpdateEndpointRequest
-	13, // 32: hookgate.v1.EndpointService.DeleteEndpoint:input_type -> hookgate.v1.DeleteEndpointRequest
-	15, // 33: hookgate.v1.EndpointService.EnableEndpoint:input_type -> hookgate.v1.EnableEndpointRequest
-	17, // 34: hookgate.v1.EndpointService.DisableEndpoint:input_type -> hookgate.v1.DisableEndpointRequest
-	19, // 35: hookgate.v1.EndpointService.GetEndpointSecret:input_type -> hookgate.v1.GetEndpointSecretRequest
-	21, // 36: hookgate.v1.EndpointService.RotateEndpointSecret:input_type -> hookgate.v1.RotateEndpointSecretRequest
-	23, // 37: hookgate.v1.EndpointService.GetEndpointHealth:input_type -> hookgate.v1.GetEndpointHealthRequest
-	6,  // 38: hookgate.v1.EndpointService.CreateEndpoint:output_type -> hookgate.v1.CreateEndpointResponse
-	8,  // 39: hookgate.v1.EndpointService.GetEndpoint:output_type -> hookgate.v1.GetEndpointResponse
-	10, // 40: hookgate.v1.EndpointService.ListEndpoints:output_type -> hookgate.v1.ListEndpointsResponse
-	12, // 41: hookgate.v1.EndpointService.UpdateEndpoint:output_type -> hookgate.v1.UpdateEndpointResponse
-	14, // 42: hookgate.v1.EndpointService.DeleteEndpoint:output_type -> hookgate.v1.DeleteEndpointResponse
-	16, // 43: hookgate.v1.EndpointService.EnableEndpoint:output_type -> hookgate.v1.EnableEndpointResponse
-	18, // 44: hookgate.v1.EndpointService.DisableEndpoint:output_type -> hookgate.v1.DisableEndpointResponse
-	20, // 45: hookgate.v1.EndpointService.GetEndpointSecret:output_type -> hookgate.v1.GetEndpointSecretResponse
-	22, // 46: hookgate.v1.EndpointService.RotateEndpointSecret:output_type -> hookgate.v1.RotateEndpointSecretResponse
-	24, // 47: hookgate.v1.EndpointService.GetEndpointHealth:output_type -> hookgate.v1.GetEndpointHealthResponse
-	38, // [38:48] is the sub-list for method output_type
-	28, // [28:38] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	30, // 26: hookgate.v1.GetEndpointHealthResponse.last_success_time:type_name -> google.protobuf.Timestamp
+	30, // 27: hookgate.v1.GetEndpointHealthResponse.last_failure_time:type_name -> google.protobuf.Timestamp
+	33, // 28: hookgate.v1.SendTestPingResponse.attempt:type_name -> hookgate.v1.Attempt
+	33, // 29: hookgate.v1.SendExampleResponse.attempt:type_name -> hookgate.v1.Attempt
+	5,  // 30: hookgate.v1.EndpointService.CreateEndpoint:input_type -> hookgate.v1.CreateEndpointRequest
+	7,  // 31: hookgate.v1.EndpointService.GetEndpoint:input_type -> hookgate.v1.GetEndpointRequest
+	9,  // 32: hookgate.v1.EndpointService.ListEndpoints:input_type -> hookgate.v1.ListEndpointsRequest
+	11, // 33: hookgate.v1.EndpointService.UpdateEndpoint:input_type -> hookgate.v1.UpdateEndpointRequest
+	13, // 34: hookgate.v1.EndpointService.DeleteEndpoint:input_type -> hookgate.v1.DeleteEndpointRequest
+	15, // 35: hookgate.v1.EndpointService.EnableEndpoint:input_type -> hookgate.v1.EnableEndpointRequest
+	17, // 36: hookgate.v1.EndpointService.DisableEndpoint:input_type -> hookgate.v1.DisableEndpointRequest
+	19, // 37: hookgate.v1.EndpointService.GetEndpointSecret:input_type -> hookgate.v1.GetEndpointSecretRequest
+	21, // 38: hookgate.v1.EndpointService.RotateEndpointSecret:input_type -> hookgate.v1.RotateEndpointSecretRequest
+	23, // 39: hookgate.v1.EndpointService.GetEndpointHealth:input_type -> hookgate.v1.GetEndpointHealthRequest
+	25, // 40: hookgate.v1.EndpointService.SendTestPing:input_type -> hookgate.v1.SendTestPingRequest
+	27, // 41: hookgate.v1.EndpointService.SendExample:input_type -> hookgate.v1.SendExampleRequest
+	6,  // 42: hookgate.v1.EndpointService.CreateEndpoint:output_type -> hookgate.v1.CreateEndpointResponse
+	8,  // 43: hookgate.v1.EndpointService.GetEndpoint:output_type -> hookgate.v1.GetEndpointResponse
+	10, // 44: hookgate.v1.EndpointService.ListEndpoints:output_type -> hookgate.v1.ListEndpointsResponse
+	12, // 45: hookgate.v1.EndpointService.UpdateEndpoint:output_type -> hookgate.v1.UpdateEndpointResponse
+	14, // 46: hookgate.v1.EndpointService.DeleteEndpoint:output_type -> hookgate.v1.DeleteEndpointResponse
+	16, // 47: hookgate.v1.EndpointService.EnableEndpoint:output_type -> hookgate.v1.EnableEndpointResponse
+	18, // 48: hookgate.v1.EndpointService.DisableEndpoint:output_type -> hookgate.v1.DisableEndpointResponse
+	20, // 49: hookgate.v1.EndpointService.GetEndpointSecret:output_type -> hookgate.v1.GetEndpointSecretResponse
+	22, // 50: hookgate.v1.EndpointService.RotateEndpointSecret:output_type -> hookgate.v1.RotateEndpointSecretResponse
+	24, // 51: hookgate.v1.EndpointService.GetEndpointHealth:output_type -> hookgate.v1.GetEndpointHealthResponse
+	26, // 52: hookgate.v1.EndpointService.SendTestPing:output_type -> hookgate.v1.SendTestPingResponse
+	28, // 53: hookgate.v1.EndpointService.SendExample:output_type -> hookgate.v1.SendExampleResponse
+	42, // [42:54] is the sub-list for method output_type
+	30, // [30:42] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_endpoint_proto_init() }
@@ -1868,13 +2098,14 @@ func file_hookgate_v1_endpoint_proto_init() {
 	if File_hookgate_v1_endpoint_proto != nil {
 		return
 	}
+	file_hookgate_v1_attempt_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_endpoint_proto_rawDesc), len(file_hookgate_v1_endpoint_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   23,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

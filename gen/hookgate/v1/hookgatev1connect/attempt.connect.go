@@ -45,6 +45,9 @@ const (
 	// AttemptServiceRecoverEndpointProcedure is the fully-qualified name of the AttemptService's
 	// RecoverEndpoint RPC.
 	AttemptServiceRecoverEndpointProcedure = "/hookgate.v1.AttemptService/RecoverEndpoint"
+	// AttemptServiceGetRecoveryProcedure is the fully-qualified name of the AttemptService's
+	// GetRecovery RPC.
+	AttemptServiceGetRecoveryProcedure = "/hookgate.v1.AttemptService/GetRecovery"
 )
 
 // AttemptServiceClient is a client for the hookgate.v1.AttemptService service.
@@ -55,6 +58,8 @@ type AttemptServiceClient interface {
 	ResendMessage(context.Context, *connect.Request[v1.ResendMessageRequest]) (*connect.Response[v1.ResendMessageResponse], error)
 	// RecoverEndpoint redelivers every failed message since a time.
 	RecoverEndpoint(context.Context, *connect.Request[v1.RecoverEndpointRequest]) (*connect.Response[v1.RecoverEndpointResponse], error)
+	// GetRecovery shows the progress of a RecoverEndpoint job.
+	GetRecovery(context.Context, *connect.Request[v1.GetRecoveryRequest]) (*connect.Response[v1.GetRecoveryResponse], error)
 }
 
 // NewAttemptServiceClient constructs a client for the hookgate.v1.AttemptService service. By
@@ -92,6 +97,12 @@ func NewAttemptServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(attemptServiceMethods.ByName("RecoverEndpoint")),
 			connect.WithClientOptions(opts...),
 		),
+		getRecovery: connect.NewClient[v1.GetRecoveryRequest, v1.GetRecoveryResponse](
+			httpClient,
+			baseURL+AttemptServiceGetRecoveryProcedure,
+			connect.WithSchema(attemptServiceMethods.ByName("GetRecovery")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -101,6 +112,7 @@ type attemptServiceClient struct {
 	getAttempt      *connect.Client[v1.GetAttemptRequest, v1.GetAttemptResponse]
 	resendMessage   *connect.Client[v1.ResendMessageRequest, v1.ResendMessageResponse]
 	recoverEndpoint *connect.Client[v1.RecoverEndpointRequest, v1.RecoverEndpointResponse]
+	getRecovery     *connect.Client[v1.GetRecoveryRequest, v1.GetRecoveryResponse]
 }
 
 // ListAttempts calls hookgate.v1.AttemptService.ListAttempts.
@@ -123,6 +135,11 @@ func (c *attemptServiceClient) RecoverEndpoint(ctx context.Context, req *connect
 	return c.recoverEndpoint.CallUnary(ctx, req)
 }
 
+// GetRecovery calls hookgate.v1.AttemptService.GetRecovery.
+func (c *attemptServiceClient) GetRecovery(ctx context.Context, req *connect.Request[v1.GetRecoveryRequest]) (*connect.Response[v1.GetRecoveryResponse], error) {
+	return c.getRecovery.CallUnary(ctx, req)
+}
+
 // AttemptServiceHandler is an implementation of the hookgate.v1.AttemptService service.
 type AttemptServiceHandler interface {
 	ListAttempts(context.Context, *connect.Request[v1.ListAttemptsRequest]) (*connect.Response[v1.ListAttemptsResponse], error)
@@ -131,6 +148,8 @@ type AttemptServiceHandler interface {
 	ResendMessage(context.Context, *connect.Request[v1.ResendMessageRequest]) (*connect.Response[v1.ResendMessageResponse], error)
 	// RecoverEndpoint redelivers every failed message since a time.
 	RecoverEndpoint(context.Context, *connect.Request[v1.RecoverEndpointRequest]) (*connect.Response[v1.RecoverEndpointResponse], error)
+	// GetRecovery shows the progress of a RecoverEndpoint job.
+	GetRecovery(context.Context, *connect.Request[v1.GetRecoveryRequest]) (*connect.Response[v1.GetRecoveryResponse], error)
 }
 
 // NewAttemptServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -164,6 +183,12 @@ func NewAttemptServiceHandler(svc AttemptServiceHandler, opts ...connect.Handler
 		connect.WithSchema(attemptServiceMethods.ByName("RecoverEndpoint")),
 		connect.WithHandlerOptions(opts...),
 	)
+	attemptServiceGetRecoveryHandler := connect.NewUnaryHandler(
+		AttemptServiceGetRecoveryProcedure,
+		svc.GetRecovery,
+		connect.WithSchema(attemptServiceMethods.ByName("GetRecovery")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/hookgate.v1.AttemptService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AttemptServiceListAttemptsProcedure:
@@ -174,6 +199,8 @@ func NewAttemptServiceHandler(svc AttemptServiceHandler, opts ...connect.Handler
 			attemptServiceResendMessageHandler.ServeHTTP(w, r)
 		case AttemptServiceRecoverEndpointProcedure:
 			attemptServiceRecoverEndpointHandler.ServeHTTP(w, r)
+		case AttemptServiceGetRecoveryProcedure:
+			attemptServiceGetRecoveryHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -197,4 +224,8 @@ func (UnimplementedAttemptServiceHandler) ResendMessage(context.Context, *connec
 
 func (UnimplementedAttemptServiceHandler) RecoverEndpoint(context.Context, *connect.Request[v1.RecoverEndpointRequest]) (*connect.Response[v1.RecoverEndpointResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.AttemptService.RecoverEndpoint is not implemented"))
+}
+
+func (UnimplementedAttemptServiceHandler) GetRecovery(context.Context, *connect.Request[v1.GetRecoveryRequest]) (*connect.Response[v1.GetRecoveryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.AttemptService.GetRecovery is not implemented"))
 }

@@ -63,6 +63,12 @@ const (
 	// EndpointServiceGetEndpointHealthProcedure is the fully-qualified name of the EndpointService's
 	// GetEndpointHealth RPC.
 	EndpointServiceGetEndpointHealthProcedure = "/hookgate.v1.EndpointService/GetEndpointHealth"
+	// EndpointServiceSendTestPingProcedure is the fully-qualified name of the EndpointService's
+	// SendTestPing RPC.
+	EndpointServiceSendTestPingProcedure = "/hookgate.v1.EndpointService/SendTestPing"
+	// EndpointServiceSendExampleProcedure is the fully-qualified name of the EndpointService's
+	// SendExample RPC.
+	EndpointServiceSendExampleProcedure = "/hookgate.v1.EndpointService/SendExample"
 )
 
 // EndpointServiceClient is a client for the hookgate.v1.EndpointService service.
@@ -86,6 +92,12 @@ type EndpointServiceClient interface {
 	RotateEndpointSecret(context.Context, *connect.Request[v1.RotateEndpointSecretRequest]) (*connect.Response[v1.RotateEndpointSecretResponse], error)
 	// GetEndpointHealth summarises recent delivery outcomes.
 	GetEndpointHealth(context.Context, *connect.Request[v1.GetEndpointHealthRequest]) (*connect.Response[v1.GetEndpointHealthResponse], error)
+	// Testing an endpoint (docs/design.md "Replay, recovery and test sends").
+	// SendTestPing sends a webhook.test event now and answers the attempt.
+	SendTestPing(context.Context, *connect.Request[v1.SendTestPingRequest]) (*connect.Response[v1.SendTestPingResponse], error)
+	// SendExample sends the catalog example of an event type now and answers
+	// the attempt.
+	SendExample(context.Context, *connect.Request[v1.SendExampleRequest]) (*connect.Response[v1.SendExampleResponse], error)
 }
 
 // NewEndpointServiceClient constructs a client for the hookgate.v1.EndpointService service. By
@@ -159,6 +171,18 @@ func NewEndpointServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(endpointServiceMethods.ByName("GetEndpointHealth")),
 			connect.WithClientOptions(opts...),
 		),
+		sendTestPing: connect.NewClient[v1.SendTestPingRequest, v1.SendTestPingResponse](
+			httpClient,
+			baseURL+EndpointServiceSendTestPingProcedure,
+			connect.WithSchema(endpointServiceMethods.ByName("SendTestPing")),
+			connect.WithClientOptions(opts...),
+		),
+		sendExample: connect.NewClient[v1.SendExampleRequest, v1.SendExampleResponse](
+			httpClient,
+			baseURL+EndpointServiceSendExampleProcedure,
+			connect.WithSchema(endpointServiceMethods.ByName("SendExample")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -174,6 +198,8 @@ type endpointServiceClient struct {
 	getEndpointSecret    *connect.Client[v1.GetEndpointSecretRequest, v1.GetEndpointSecretResponse]
 	rotateEndpointSecret *connect.Client[v1.RotateEndpointSecretRequest, v1.RotateEndpointSecretResponse]
 	getEndpointHealth    *connect.Client[v1.GetEndpointHealthRequest, v1.GetEndpointHealthResponse]
+	sendTestPing         *connect.Client[v1.SendTestPingRequest, v1.SendTestPingResponse]
+	sendExample          *connect.Client[v1.SendExampleRequest, v1.SendExampleResponse]
 }
 
 // CreateEndpoint calls hookgate.v1.EndpointService.CreateEndpoint.
@@ -226,6 +252,16 @@ func (c *endpointServiceClient) GetEndpointHealth(ctx context.Context, req *conn
 	return c.getEndpointHealth.CallUnary(ctx, req)
 }
 
+// SendTestPing calls hookgate.v1.EndpointService.SendTestPing.
+func (c *endpointServiceClient) SendTestPing(ctx context.Context, req *connect.Request[v1.SendTestPingRequest]) (*connect.Response[v1.SendTestPingResponse], error) {
+	return c.sendTestPing.CallUnary(ctx, req)
+}
+
+// SendExample calls hookgate.v1.EndpointService.SendExample.
+func (c *endpointServiceClient) SendExample(ctx context.Context, req *connect.Request[v1.SendExampleRequest]) (*connect.Response[v1.SendExampleResponse], error) {
+	return c.sendExample.CallUnary(ctx, req)
+}
+
 // EndpointServiceHandler is an implementation of the hookgate.v1.EndpointService service.
 type EndpointServiceHandler interface {
 	// CreateEndpoint registers an endpoint; its signing secret is returned here.
@@ -247,6 +283,12 @@ type EndpointServiceHandler interface {
 	RotateEndpointSecret(context.Context, *connect.Request[v1.RotateEndpointSecretRequest]) (*connect.Response[v1.RotateEndpointSecretResponse], error)
 	// GetEndpointHealth summarises recent delivery outcomes.
 	GetEndpointHealth(context.Context, *connect.Request[v1.GetEndpointHealthRequest]) (*connect.Response[v1.GetEndpointHealthResponse], error)
+	// Testing an endpoint (docs/design.md "Replay, recovery and test sends").
+	// SendTestPing sends a webhook.test event now and answers the attempt.
+	SendTestPing(context.Context, *connect.Request[v1.SendTestPingRequest]) (*connect.Response[v1.SendTestPingResponse], error)
+	// SendExample sends the catalog example of an event type now and answers
+	// the attempt.
+	SendExample(context.Context, *connect.Request[v1.SendExampleRequest]) (*connect.Response[v1.SendExampleResponse], error)
 }
 
 // NewEndpointServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -316,6 +358,18 @@ func NewEndpointServiceHandler(svc EndpointServiceHandler, opts ...connect.Handl
 		connect.WithSchema(endpointServiceMethods.ByName("GetEndpointHealth")),
 		connect.WithHandlerOptions(opts...),
 	)
+	endpointServiceSendTestPingHandler := connect.NewUnaryHandler(
+		EndpointServiceSendTestPingProcedure,
+		svc.SendTestPing,
+		connect.WithSchema(endpointServiceMethods.ByName("SendTestPing")),
+		connect.WithHandlerOptions(opts...),
+	)
+	endpointServiceSendExampleHandler := connect.NewUnaryHandler(
+		EndpointServiceSendExampleProcedure,
+		svc.SendExample,
+		connect.WithSchema(endpointServiceMethods.ByName("SendExample")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/hookgate.v1.EndpointService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case EndpointServiceCreateEndpointProcedure:
@@ -338,6 +392,10 @@ func NewEndpointServiceHandler(svc EndpointServiceHandler, opts ...connect.Handl
 			endpointServiceRotateEndpointSecretHandler.ServeHTTP(w, r)
 		case EndpointServiceGetEndpointHealthProcedure:
 			endpointServiceGetEndpointHealthHandler.ServeHTTP(w, r)
+		case EndpointServiceSendTestPingProcedure:
+			endpointServiceSendTestPingHandler.ServeHTTP(w, r)
+		case EndpointServiceSendExampleProcedure:
+			endpointServiceSendExampleHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -385,4 +443,12 @@ func (UnimplementedEndpointServiceHandler) RotateEndpointSecret(context.Context,
 
 func (UnimplementedEndpointServiceHandler) GetEndpointHealth(context.Context, *connect.Request[v1.GetEndpointHealthRequest]) (*connect.Response[v1.GetEndpointHealthResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.EndpointService.GetEndpointHealth is not implemented"))
+}
+
+func (UnimplementedEndpointServiceHandler) SendTestPing(context.Context, *connect.Request[v1.SendTestPingRequest]) (*connect.Response[v1.SendTestPingResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.EndpointService.SendTestPing is not implemented"))
+}
+
+func (UnimplementedEndpointServiceHandler) SendExample(context.Context, *connect.Request[v1.SendExampleRequest]) (*connect.Response[v1.SendExampleResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.EndpointService.SendExample is not implemented"))
 }
