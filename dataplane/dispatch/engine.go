@@ -31,8 +31,8 @@ type EngineConfig struct {
 	// connections, not CPU.
 	Workers int
 	// EndpointWorkers caps the attempts of one endpoint on this replica
-	// (max(1, Workers/8)), so a slow endpoint holds a few workers at most
-	// even without a max_in_flight of its own. An endpoint whose last
+	// (max(1, Workers/2)), so a slow endpoint leaves half the workers to the
+	// others even without a max_in_flight of its own. An endpoint whose last
 	// attempt here failed gets one at a time until one succeeds, so
 	// endpoints that time out cannot take the workers the healthy ones
 	// need.
@@ -152,7 +152,7 @@ func NewEngine(cfg EngineConfig, deps EngineDeps) (*Engine, error) {
 		cfg.Workers = DefaultWorkers
 	}
 	if cfg.EndpointWorkers == 0 {
-		cfg.EndpointWorkers = max(1, cfg.Workers/8)
+		cfg.EndpointWorkers = max(1, cfg.Workers/2)
 	}
 	cfg.EndpointWorkers = min(cfg.EndpointWorkers, cfg.Workers)
 	if cfg.FanoutWorkers == 0 {
