@@ -37,6 +37,11 @@ func (e *Engine) deliver(ctx context.Context, m jetstream.Msg) {
 	if md, err := m.Metadata(); err == nil {
 		log.Debug("delivery task", "delivered", md.NumDelivered, "sequence", md.Sequence.Stream)
 	}
+	if t := taskTrigger(m); t != TriggerScheduled {
+		// Sent again by the control plane (engine_manual.go).
+		e.deliverAgain(ctx, log, m, tenant, endpointID, msgID, t)
+		return
+	}
 	kv, err := e.deliveries(ctx)
 	if err != nil {
 		log.Warn("deliver", "err", err)
