@@ -285,3 +285,41 @@ func (e *Engine) recordTest(ctx context.Context, eventType string, rec AttemptRe
 	}
 	return ack.Sequence, nil
 }
+
+// Test sends travel as NATS requests from the control plane to any
+// dispatcher (docs/design.md "Replay, recovery and test sends").
+const (
+	// TestSubjectPrefix + tenant is the subject of a test-send request.
+	TestSubjectPrefix = "hookgate.dispatch.test."
+	// TestQueue is the dispatchers' queue group: one of them answers.
+	TestQueue = "hookgate-dispatch-test"
+	// TestWait bounds how long a test send waits for the endpoint's rate
+	// token or in-flight slot.
+	TestWait = 5 * time.Second
+)
+
+// TestRequest is the JSON body of a test-send request.
+type TestRequest struct {
+	Tenant     string          `json:"tenant"`
+	EndpointID string          `json:"endpointId"`
+	MessageID  string          `json:"messageId"`
+	EventType  string          `json:"eventType"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+// Codes of a refused test send (TestReply.Code).
+const (
+	TestCodeEndpointUnknown = "endpoint_unknown"
+	TestCodeRateLimited     = "rate_limited"
+	TestCodeBadRequest      = "bad_request"
+	TestCodeInternal        = "internal"
+)
+
+// TestReply answers a test send: the attempt's record and its sequence, or
+// a code and a message (no secrets) when no attempt was recorded.
+type TestReply struct {
+	Sequence uint64         `json:"sequence,omitempty"`
+	Record   *AttemptRecord `json:"record,omitempty"`
+	Code     string         `json:"code,omitempty"`
+	Error    string         `json:"error,omitempty"`
+}

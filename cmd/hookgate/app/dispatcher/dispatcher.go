@@ -214,6 +214,7 @@ func (n *Dispatcher) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.engine.Run(ctx) })
 	g.Go(func() error { return n.work.run(ctx) })
+	g.Go(func() error { return serveTestSends(ctx, n.nc, n.engine) })
 	g.Go(func() error { return n.sync.Run(ctx) })
 	if n.ops != nil {
 		g.Go(func() error { return n.ops.Run(ctx) })
