@@ -20,18 +20,25 @@ type AttemptReader interface {
 
 var _ AttemptReader = (*outbound.Reader)(nil)
 
-// AttemptService serves the delivery history from JetStream. ResendMessage
-// and RecoverEndpoint are not built yet (Unimplemented).
+// AttemptService serves the delivery history from JetStream, and replays
+// and recovery jobs (replay.go).
 type AttemptService struct {
 	hookgatev1connect.UnimplementedAttemptServiceHandler
 	attempts AttemptReader
 	log      *slog.Logger
+	// replay serves ResendMessage, RecoverEndpoint and GetRecovery
+	// (WithReplay, replay.go); nil answers Unavailable.
+	replay *replayDeps
 }
 
 // NewAttemptService returns an AttemptService reading through r; a nil r
 // answers Unavailable.
-func NewAttemptService(r AttemptReader, log *slog.Logger) *AttemptService {
-	return &AttemptService{attempts: r, log: log}
+func NewAttemptService(r AttemptReader, log *slog.Logger, opts ...AttemptOption) *AttemptService {
+	s := &AttemptService{attempts: r, log: log}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // maxAttemptsPageSize caps ListAttempts pages (a larger page_size is

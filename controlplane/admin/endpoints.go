@@ -76,6 +76,9 @@ type EndpointService struct {
 	// ops publishes endpoint.enabled and endpoint.disabled; nil publishes
 	// nothing.
 	ops *nats.Conn
+	// tests sends SendTestPing and SendExample (WithTestSends); nil
+	// answers Unavailable.
+	tests replayer
 }
 
 var _ hookgatev1connect.EndpointServiceHandler = (*EndpointService)(nil)

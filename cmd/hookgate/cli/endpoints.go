@@ -366,6 +366,7 @@ func newEndpointsCommand() *cobra.Command {
 		},
 	}
 	cmd.AddCommand(create, get, list, update, enable, disable, del, rotate, secretCmd, publicKey)
+	cmd.AddCommand(newEndpointsRecoverCommand(&flags, &tenant), newEndpointsRecoveryCommand(&flags, &tenant), newEndpointsTestCommand(&flags, &tenant))
 	return cmd
 }
 

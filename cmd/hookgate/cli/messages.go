@@ -19,6 +19,7 @@ func newMessagesCommand() *cobra.Command {
 	flags.register(cmd)
 	cmd.AddCommand(newMessagesSendCommand(&flags))
 	cmd.AddCommand(newMessagesListCommand(&flags), newMessagesGetCommand(&flags))
+	cmd.AddCommand(newMessagesResendCommand(&flags))
 	return cmd
 }
 

@@ -910,10 +910,13 @@ type Recovery struct {
 	// pending counts re-queued deliveries not ended yet.
 	Pending int64 `protobuf:"varint,10,opt,name=pending,proto3" json:"pending,omitempty"`
 	// skipped counts failed deliveries whose message is no longer stored.
-	Skipped       int64                  `protobuf:"varint,11,opt,name=skipped,proto3" json:"skipped,omitempty"`
-	Error         string                 `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	Skipped    int64                  `protobuf:"varint,11,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	Error      string                 `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// queued_all: the window was scanned and every failed delivery in it
+	// re-queued; queued is final.
+	QueuedAll     bool `protobuf:"varint,15,opt,name=queued_all,json=queuedAll,proto3" json:"queued_all,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1044,6 +1047,13 @@ func (x *Recovery) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Recovery) GetQueuedAll() bool {
+	if x != nil {
+		return x.QueuedAll
+	}
+	return false
 }
 
 type GetRecoveryRequest struct {
@@ -1212,7 +1222,7 @@ const file_hookgate_v1_attempt_proto_rawDesc = "" +
 	"\rmessage_count\x18\x01 \x01(\x03R\fmessageCount\x12\x1f\n" +
 	"\vrecovery_id\x18\x02 \x01(\tR\n" +
 	"recoveryId\x121\n" +
-	"\brecovery\x18\x03 \x01(\v2\x15.hookgate.v1.RecoveryR\brecovery\"\xfb\x03\n" +
+	"\brecovery\x18\x03 \x01(\v2\x15.hookgate.v1.RecoveryR\brecovery\"\x9a\x04\n" +
 	"\bRecovery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1f\n" +
@@ -1231,7 +1241,9 @@ const file_hookgate_v1_attempt_proto_rawDesc = "" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"M\n" +
+	"updateTime\x12\x1d\n" +
+	"\n" +
+	"queued_all\x18\x0f \x01(\bR\tqueuedAll\"M\n" +
 	"\x12GetRecoveryRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
 	"\vrecovery_id\x18\x02 \x01(\tR\n" +

@@ -28,6 +28,7 @@ import (
 	"github.com/hookgate/hookgate/controlplane/distribute"
 	"github.com/hookgate/hookgate/controlplane/failures"
 	"github.com/hookgate/hookgate/controlplane/leader"
+	"github.com/hookgate/hookgate/controlplane/replay"
 	"github.com/hookgate/hookgate/controlplane/outbound"
 	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
@@ -213,6 +214,8 @@ type ControlPlane struct {
 	store *store.Store
 	admin *serve.Server
 	token string
+	// recoveries runs RecoverEndpoint jobs on the elected replica.
+	recoveries *replay.Runner
 }
 
 // Start connects and binds; Run then serves. A failure closes what was
@@ -302,15 +305,17 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	// registration, not per request.
 	webhooks := admin.NewWebhookService(cp.store, keyring, clock, log, cfg.PublicURL, failures.NewReader(js),
 		admin.WithMaxPayload(cp.nc.MaxPayload()))
+	rp := replay.New(cp.nc, js)
+	cp.recoveries = replay.NewRunner(replay.RunnerConfig{}, cp.store, js, log, nil)
 	mux := admin.New(admin.Config{CallTimeout: cfg.CallTimeout}, admin.Services{
 		Tenants:     admin.NewTenantService(cp.store, clock, log),
 		Webhooks:    webhooks,
 		Params:      admin.NewConfigParamService(cp.store, keyring, clock, log),
 		Apps:        admin.NewAppService(cp.store, clock, log),
 		EventTypes:  admin.NewEventTypeService(cp.store, clock, log),
-		Endpoints:   admin.NewEndpointService(cp.store, keyring, clock, log, admin.WithEndpointOps(cp.nc)),
+		Endpoints:   admin.NewEndpointService(cp.store, keyring, clock, log, admin.WithEndpointOps(cp.nc), admin.WithTestSends(rp)),
 		Messages:    admin.NewMessageService(outbound.NewReader(js), log),
-		Attempts:    admin.NewAttemptService(outbound.NewReader(js), log),
+		Attempts:    admin.NewAttemptService(outbound.NewReader(js), log, admin.WithReplay(cp.store, rp, clock)),
 		Edges:       cp.dist,
 		ConfigNodes: cp.dist,
 	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks},
@@ -363,6 +368,7 @@ func (cp *ControlPlane) Run(ctx context.Context) error {
 	g.Go(func() error { return cp.admin.Run(ctx) })
 	g.Go(func() error { return cp.dist.Run(ctx) })
 	g.Go(func() error { return admin.NewOpsConsumer(cp.store, systemClock{}, cp.log).Run(ctx, cp.nc) })
+	g.Go(func() error { return leader.Run(ctx, cp.etcd, "recoveries", replicaID(), cp.log, cp.recoveries.Run) })
 	g.Go(func() error {
 		id, _ := os.Hostname()
 		return leader.Run(ctx, cp.etcd, "key-sweeper", fmt.Sprintf("%s/%d", id, os.Getpid()), cp.log, cp.sweepKeys)
@@ -431,3 +437,9 @@ const (
 	DefaultCallTimeout = 10 * time.Second
 	DefaultReadTimeout = 30 * time.Second
 )
+
+// replicaID names this replica in elections.
+func replicaID() string {
+	id, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d", id, os.Getpid())
+}
