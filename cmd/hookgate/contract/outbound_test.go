@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/controlplane/outbound"
+	"github.com/hookgate/hookgate/controlplane/replay"
 	"github.com/hookgate/hookgate/dataplane/dispatch"
 	"github.com/hookgate/hookgate/dataplane/streams"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
@@ -153,5 +154,54 @@ func TestAttemptIndexSubjectsAgree(t *testing.T) {
 		if outbound.Outcome(tt.rec) != tt.outcome {
 			t.Errorf("outcome of %+v is %q, want %q", tt.rec, outbound.Outcome(tt.rec), tt.outcome)
 		}
+	}
+}
+
+// Replay, recovery and test sends: the control plane writes delivery tasks
+// and test-send requests in the dispatchers' forms and reads their replies
+// (docs/design.md "Replay, recovery and test sends").
+func TestReplayShapesAgree(t *testing.T) {
+	for _, p := range []struct {
+		name               string
+		dataplane, control any
+	}{
+		{"test request", dispatch.TestRequest{}, replay.TestRequest{}},
+		{"test reply", dispatch.TestReply{}, replay.TestReply{}},
+	} {
+		if d, c := jsonNames(p.dataplane), jsonNames(p.control); !slices.Equal(d, c) {
+			t.Errorf("%s: dispatch has %v, the control plane %v", p.name, d, c)
+		}
+	}
+	for _, h := range []struct{ name, dataplane, control string }{
+		{"message id header", dispatch.TaskMessageID, replay.HeaderMessageID},
+		{"app id header", dispatch.TaskAppID, replay.HeaderAppID},
+		{"event type header", dispatch.TaskEventType, replay.HeaderEventType},
+		{"timestamp header", dispatch.TaskTimestamp, replay.HeaderTimestamp},
+		{"trigger header", dispatch.TaskTrigger, replay.HeaderTrigger},
+		{"manual trigger", string(dispatch.TriggerManual), replay.TriggerManual},
+		{"recover trigger", string(dispatch.TriggerRecover), replay.TriggerRecover},
+		{"deliver subject", streams.DeliverSubject("acme", "ep_1"), replay.DeliverSubject("acme", "ep_1")},
+		{"deliver stream", streams.Deliver, replay.DeliverStream},
+		{"test subject", dispatch.TestSubjectPrefix, replay.TestSubjectPrefix},
+	} {
+		if h.dataplane != h.control {
+			t.Errorf("%s: dispatch %q, control plane %q", h.name, h.dataplane, h.control)
+		}
+	}
+	// A reply the dispatcher encodes is an attempt the control plane reads.
+	rec := dispatch.AttemptRecord{Tenant: "acme", MessageID: "msg_test_1", EndpointID: "ep_1", Number: 1, Trigger: dispatch.TriggerTest,
+		Time: time.Now().UTC(), StatusCode: 500, ErrorClass: dispatch.ClassHTTPStatus, Response: "down", State: dispatch.StateFailed}
+	b, err := json.Marshal(dispatch.TestReply{Sequence: 7, Record: &rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep replay.TestReply
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	a, err := outbound.DecodeAttempt(rep.Sequence, rep.Record)
+	if err != nil || a.GetId() != "att_7" || a.GetTrigger() != hookgatev1.AttemptTrigger_ATTEMPT_TRIGGER_TEST || a.GetResponseStatusCode() != 500 ||
+		a.GetErrorClass() != "http_status" || string(a.GetResponseBody()) != "down" {
+		t.Fatalf("decoded reply %v (%v)", a, err)
 	}
 }
