@@ -131,6 +131,8 @@ func newDispatcherCommand() *cobra.Command {
 	fs.IntVar(&cfg.Workers, "dispatch-workers", dispatch.DefaultWorkers, "attempts this dispatcher makes at once (each endpoint at most half of them, one while it fails)")
 	fs.DurationVar(&cfg.AckWait, "ack-wait", dispatch.DefaultAckWait, "how long work a dispatcher took may go unacknowledged before another dispatcher takes it over (1s to 10m; the same on every dispatcher)")
 	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server (host:port) that resolves endpoint names; default the system's (the address policy checks resolved addresses either way)")
+	fs.DurationVar(&cfg.AutoDisableAfter, "auto-disable-after", dispatch.DefaultAutoDisableAfter, "disable an endpoint (reason auto) that failed every attempt for this long")
+	fs.IntVar(&cfg.AutoDisableMinAttempts, "auto-disable-min-attempts", dispatch.DefaultAutoDisableMinAttempts, "failed attempts the auto-disable span must hold at least")
 	registerNodeFlags(fs, "dispatcher", &sync, &cfg.NATS, &cfg.Streams, &lf)
 	return cmd
 }

@@ -56,6 +56,13 @@ type Config struct {
 	// names with (--resolver); empty is the system's resolver. The address
 	// policy checks the resolved address either way.
 	Resolver string
+	// AutoDisableAfter is how long an endpoint must fail every attempt
+	// before it is disabled with reason auto, and AutoDisableMinAttempts
+	// how many failed attempts that takes at least (--auto-disable-after,
+	// --auto-disable-min-attempts; 0 is dispatch.DefaultAutoDisableAfter,
+	// dispatch.DefaultAutoDisableMinAttempts).
+	AutoDisableAfter       time.Duration
+	AutoDisableMinAttempts int
 }
 
 // Validate checks the flags of c that Start does not reach out for.
@@ -74,6 +81,12 @@ func (c Config) Validate() error {
 	}
 	if _, err := newResolver(c.Resolver); err != nil {
 		return err
+	}
+	if c.AutoDisableAfter < 0 {
+		return fmt.Errorf("flag --auto-disable-after %s: want 0 (default) or more", c.AutoDisableAfter)
+	}
+	if c.AutoDisableMinAttempts < 0 {
+		return fmt.Errorf("flag --auto-disable-min-attempts %d: want 0 (default) or more", c.AutoDisableMinAttempts)
 	}
 	return nil
 }
@@ -119,6 +132,7 @@ type Dispatcher struct {
 	sync   *configsync.Client
 	nc     *nats.Conn
 	engine *dispatch.Engine
+	health *dispatch.HealthTracker
 	work   *work
 	ops    *serve.Server
 	checks []serve.Check
@@ -161,6 +175,29 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	idx := newEndpointIndex(log, time.Now, cfg.RetryTimeScale, n.work.cancel)
 	n.table = configsync.NewTable()
 	n.table.OnUpdate(idx.update)
+	var metrics prometheus.Registerer
+	if reg != nil {
+		metrics = reg
+	}
+	n.health, err = dispatch.NewHealthTracker(dispatch.HealthConfig{
+		AutoDisableAfter:       cfg.AutoDisableAfter,
+		AutoDisableMinAttempts: cfg.AutoDisableMinAttempts,
+	}, dispatch.HealthDeps{
+		JetStream: js, Log: log, Metrics: metrics,
+		// The request on hookgate.ops.{tenant}.endpoint.disabled, reason
+		// auto, is the operational event too (docs/design.md "Endpoint
+		// health and auto-disable").
+		OnAutoDisable: func(ctx context.Context, tenant, endpointID string) {
+			n.work.disabled(ctx, tenant, endpointID, dispatch.ReasonAuto)
+		},
+		Known: func(tenant, endpointID string) bool {
+			_, ok := idx.Endpoint(tenant, endpointID)
+			return ok
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher: %w", err)
+	}
 	n.engine, err = dispatch.NewEngine(dispatch.EngineConfig{
 		Workers:   cfg.Workers,
 		TimeScale: cfg.RetryTimeScale,
@@ -175,6 +212,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		Log:       log,
 		OnDisable: n.work.disabled,
 		Schedules: idx.Schedule,
+		Health:    n.health,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)
@@ -213,6 +251,7 @@ func (n *Dispatcher) Run(ctx context.Context) error {
 	defer n.close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.engine.Run(ctx) })
+	g.Go(func() error { return n.health.Run(ctx) })
 	g.Go(func() error { return n.work.run(ctx) })
 	g.Go(func() error { return serveTestSends(ctx, n.nc, n.engine) })
 	g.Go(func() error { return n.sync.Run(ctx) })
