@@ -128,7 +128,7 @@ func newDispatcherCommand() *cobra.Command {
 	fs.StringVar(&cfg.OpsAddr, "ops-addr", "127.0.0.1:8082", "ops address for /healthz, /readyz and /metrics")
 	fs.StringSliceVar(&cfg.AllowPrivateCIDRs, "allow-private-cidrs", nil, "CIDR prefixes endpoints may resolve to although private or loopback, comma separated (cloud metadata addresses only when named exactly)")
 	fs.Float64Var(&cfg.RetryTimeScale, "retry-time-scale", 1, "multiply every retry delay by this factor (more than 0, at most 1; for tests)")
-	fs.IntVar(&cfg.Workers, "dispatch-workers", dispatch.DefaultWorkers, "attempts this dispatcher makes at once (each endpoint at most half of them, one while it fails)")
+	fs.IntVar(&cfg.Workers, "dispatch-workers", dispatch.DefaultWorkers, "attempts this dispatcher makes at once (each endpoint at most three quarters of them, one while it fails)")
 	fs.DurationVar(&cfg.AckWait, "ack-wait", dispatch.DefaultAckWait, "how long work a dispatcher took may go unacknowledged before another dispatcher takes it over (1s to 10m; the same on every dispatcher)")
 	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server (host:port) that resolves endpoint names; default the system's (the address policy checks resolved addresses either way)")
 	fs.DurationVar(&cfg.AutoDisableAfter, "auto-disable-after", dispatch.DefaultAutoDisableAfter, "disable an endpoint (reason auto) that failed every attempt for this long")

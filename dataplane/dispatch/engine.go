@@ -31,7 +31,7 @@ type EngineConfig struct {
 	// connections, not CPU.
 	Workers int
 	// EndpointWorkers caps the attempts of one endpoint on this replica
-	// (max(1, Workers/2)), so a slow endpoint leaves half the workers to the
+	// (max(1, Workers×3/4)), so a slow endpoint leaves a quarter of the workers to the
 	// others even without a max_in_flight of its own. An endpoint whose last
 	// attempt here failed gets one at a time until one succeeds, so
 	// endpoints that time out cannot take the workers the healthy ones
@@ -152,7 +152,7 @@ func NewEngine(cfg EngineConfig, deps EngineDeps) (*Engine, error) {
 		cfg.Workers = DefaultWorkers
 	}
 	if cfg.EndpointWorkers == 0 {
-		cfg.EndpointWorkers = max(1, cfg.Workers/2)
+		cfg.EndpointWorkers = max(1, cfg.Workers*3/4)
 	}
 	cfg.EndpointWorkers = min(cfg.EndpointWorkers, cfg.Workers)
 	if cfg.FanoutWorkers == 0 {
@@ -212,7 +212,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fanIt, err := fanout.Messages(jetstream.PullMaxMessages(e.cfg.FanoutWorkers))
+	// Fan-out handlers return as soon as the attempts are started, so a
+	// deeper buffer costs nothing and spares pull round trips.
+	fanIt, err := fanout.Messages(jetstream.PullMaxMessages(128))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", streams.Outbound, err)
 	}

@@ -68,7 +68,7 @@ func printReport(w io.Writer, r report) {
 		r.began.UTC().Format(time.RFC3339), host, r.cpus, r.procs, r.loadBefore, r.loadAfter, o.rounds, o.duration, o.size, r.took.Round(time.Second))
 	fmt.Fprintf(w, "Engine rows: %d publishers in a child process, each waiting for the ack, at most %d deliveries waiting (closed loop), "+
 		"engine defaults (%d workers, %d per endpoint, 1 while an endpoint fails); bare rows: %d connections of a Go net/http client in a child process, "+
-		"signed like the deliverer. Rate: deliveries from the first send to the last 200; latency: payload stamp (publish) → receiver.\n", o.publishers, o.window, dispatch.DefaultWorkers, max(1, dispatch.DefaultWorkers/2), o.conns)
+		"signed like the deliverer. Rate: deliveries from the first send to the last 200; latency: payload stamp (publish) → receiver.\n", o.publishers, o.window, dispatch.DefaultWorkers, max(1, dispatch.DefaultWorkers*3/4), o.conns)
 	fmt.Fprintf(w, "server CPU/delivery: the server process (embedded NATS with its file store, engine with its HTTP client, receiver, Go runtime) "+
 		"from the first send to the last delivery, per delivery; for bare rows it is the receiver alone. load CPU: the child. "+
 		"missing: deliveries not at the receiver %s after the last send; extra: deliveries beyond one per (message, healthy endpoint), "+
