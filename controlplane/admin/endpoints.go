@@ -73,6 +73,9 @@ type EndpointService struct {
 	keyring *secrets.Keyring
 	clock   Clock
 	log     *slog.Logger
+	// health reads and resets endpoint health and purges a deleted
+	// endpoint's attempts (health.go); set with WithEndpointOps.
+	health *healthStore
 	// ops publishes endpoint.enabled and endpoint.disabled; nil publishes
 	// nothing.
 	ops *nats.Conn
@@ -90,9 +93,11 @@ type EndpointOption func(*EndpointService)
 // operational events hookgate.ops.{tenant}.endpoint.enabled and
 // .endpoint.disabled (reason manual) on nc, core NATS, fire and forget,
 // after the store accepted a change of status. Without it nothing is
-// published.
+// published. Over the same connection the service reads endpoint health
+// (HOOKGATE_HEALTH), resets it on EnableEndpoint, and purges a deleted
+// endpoint's attempts and health.
 func WithEndpointOps(nc *nats.Conn) EndpointOption {
-	return func(s *EndpointService) { s.ops = nc }
+	return func(s *EndpointService) { s.ops, s.health = nc, newHealthStore(nc) }
 }
 
 // NewEndpointService returns the endpoint API.
@@ -181,7 +186,7 @@ func (s *EndpointService) GetEndpoint(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&hookgatev1.GetEndpointResponse{Endpoint: endpointPublic(rec, rev)}), nil
+	return connect.NewResponse(&hookgatev1.GetEndpointResponse{Endpoint: s.withHealth(ctx, endpointPublic(rec, rev))}), nil
 }
 
 // ListEndpoints implements hookgatev1connect.EndpointServiceHandler: a
@@ -206,7 +211,7 @@ func (s *EndpointService) ListEndpoints(ctx context.Context, req *connect.Reques
 	}
 	out := make([]*hookgatev1.Endpoint, 0, len(items))
 	for _, it := range items {
-		out = append(out, endpointPublic(it.Record, it.Revision))
+		out = append(out, s.withHealth(ctx, endpointPublic(it.Record, it.Revision)))
 	}
 	return connect.NewResponse(&hookgatev1.ListEndpointsResponse{Endpoints: out, NextPageToken: next}), nil
 }
@@ -307,6 +312,7 @@ func (s *EndpointService) DeleteEndpoint(ctx context.Context, req *connect.Reque
 	if err := s.store.DeleteEndpoint(ctx, m.GetTenant(), m.GetEndpointId(), ifRev); err != nil {
 		return nil, toConnect(ctx, s.log, err)
 	}
+	s.purgeEndpoint(ctx, m.GetTenant(), m.GetEndpointId())
 	s.log.InfoContext(ctx, "endpoint deleted", "tenant", m.GetTenant(), "endpoint_id", m.GetEndpointId())
 	return connect.NewResponse(&hookgatev1.DeleteEndpointResponse{}), nil
 }
@@ -358,6 +364,9 @@ func (s *EndpointService) setStatus(ctx context.Context, tenant, id, etag string
 		return nil, toConnect(ctx, s.log, err)
 	}
 	s.log.InfoContext(ctx, "endpoint status changed", "tenant", tenant, "endpoint_id", id, "enabled", enabled)
+	if changed && enabled {
+		s.resetHealth(ctx, tenant, id)
+	}
 	if changed {
 		s.publishStatus(ctx, tenant, id, enabled, rec.Endpoint.GetUpdateTime().AsTime())
 	}

@@ -35,7 +35,9 @@ type EndpointDisabledEvent struct {
 }
 
 // OpsConsumer applies the dispatchers' operational events to the store:
-// an endpoint that answered 410 Gone is disabled with reason GONE.
+// an endpoint that answered 410 Gone is disabled with reason GONE, one
+// that failed every attempt for the auto-disable span (reason auto) with
+// reason FAILING.
 type OpsConsumer struct {
 	store *store.Store
 	clock Clock
@@ -70,6 +72,14 @@ func (c *OpsConsumer) Run(ctx context.Context, nc *nats.Conn) error {
 
 var errAlreadyDisabled = errors.New("endpoint already disabled")
 
+// opsDisableReasons are the reasons a dispatcher may disable an endpoint
+// for; "manual" (the admin API's own notice) is not among them, so that
+// notice never loops back into a disable.
+var opsDisableReasons = map[string]hookgatev1.EndpointDisabledReason{
+	"gone": hookgatev1.EndpointDisabledReason_ENDPOINT_DISABLED_REASON_GONE,
+	"auto": hookgatev1.EndpointDisabledReason_ENDPOINT_DISABLED_REASON_FAILING,
+}
+
 // endpointDisabled marks the endpoint of one event disabled; an endpoint
 // already disabled keeps its reason (a manual disable stays manual), and a
 // deleted one needs nothing.
@@ -85,8 +95,9 @@ func (c *OpsConsumer) endpointDisabled(ctx context.Context, subject string, data
 	if err := validateEndpointRef("endpointId", ev.Tenant, ev.EndpointID); err != nil {
 		return fmt.Errorf("endpoint.disabled event: bad tenant or endpoint id")
 	}
-	if ev.Reason != "gone" {
-		return fmt.Errorf("endpoint.disabled event: reason %q, want gone", ev.Reason)
+	reason, ok := opsDisableReasons[ev.Reason]
+	if !ok {
+		return fmt.Errorf("endpoint.disabled event: reason %q, want gone or auto", ev.Reason)
 	}
 	_, _, err := c.store.UpdateEndpoint(ctx, ev.Tenant, ev.EndpointID, 0, func(rec *storagev1.EndpointRecord) error {
 		ep := rec.Endpoint
@@ -95,14 +106,14 @@ func (c *OpsConsumer) endpointDisabled(ctx context.Context, subject string, data
 		}
 		now := timestamppb.New(c.clock.Now())
 		ep.Status = hookgatev1.EndpointStatus_ENDPOINT_STATUS_DISABLED
-		ep.DisabledReason = hookgatev1.EndpointDisabledReason_ENDPOINT_DISABLED_REASON_GONE
+		ep.DisabledReason = reason
 		ep.DisableTime = now
 		ep.UpdateTime = now
 		return nil
 	})
 	switch {
 	case err == nil:
-		c.log.InfoContext(ctx, "endpoint disabled by its answer", "tenant", ev.Tenant, "endpoint_id", ev.EndpointID, "reason", ev.Reason)
+		c.log.InfoContext(ctx, "endpoint disabled by a dispatcher", "tenant", ev.Tenant, "endpoint_id", ev.EndpointID, "reason", ev.Reason)
 		return nil
 	case errors.Is(err, errAlreadyDisabled), errors.Is(err, store.ErrNotFound):
 		return nil

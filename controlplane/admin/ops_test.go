@@ -31,7 +31,7 @@ func TestOpsEndpointDisabled(t *testing.T) {
 		}
 		return r.Msg.Endpoint.Id
 	}
-	gone, manual := create(), create()
+	gone, manual, failing := create(), create(), create()
 	if _, err := eps.DisableEndpoint(ctx, connect.NewRequest(&hookgatev1.DisableEndpointRequest{Tenant: "acme", EndpointId: manual})); err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +60,8 @@ func TestOpsEndpointDisabled(t *testing.T) {
 		{"gone", "hookgate.ops.acme.endpoint.disabled", event("acme", gone, "gone"), ""},
 		{"again is fine", "hookgate.ops.acme.endpoint.disabled", event("acme", gone, "gone"), ""},
 		{"manual stays manual", "hookgate.ops.acme.endpoint.disabled", event("acme", manual, "gone"), ""},
+		{"auto", "hookgate.ops.acme.endpoint.disabled", event("acme", failing, "auto"), ""},
+		{"manual reason refused", "hookgate.ops.acme.endpoint.disabled", event("acme", gone, "manual"), "want gone or auto"},
 		{"deleted endpoint", "hookgate.ops.acme.endpoint.disabled", event("acme", "ep_doesnotexist", "gone"), ""},
 		{"not JSON", "hookgate.ops.acme.endpoint.disabled", []byte("{"), "not JSON"},
 		{"tenant differs from subject", "hookgate.ops.other.endpoint.disabled", event("acme", gone, "gone"), "does not match"},
@@ -84,8 +86,9 @@ func TestOpsEndpointDisabled(t *testing.T) {
 		})
 	}
 	for id, want := range map[string]hookgatev1.EndpointDisabledReason{
-		gone:   hookgatev1.EndpointDisabledReason_ENDPOINT_DISABLED_REASON_GONE,
-		manual: hookgatev1.EndpointDisabledReason_ENDPOINT_DISABLED_REASON_MANUAL,
+		gone:    hookgatev1.EndpointDisabledReason_ENDPOINT_DISABLED_REASON_GONE,
+		manual:  hookgatev1.EndpointDisabledReason_ENDPOINT_DISABLED_REASON_MANUAL,
+		failing: hookgatev1.EndpointDisabledReason_ENDPOINT_DISABLED_REASON_FAILING,
 	} {
 		got, err := eps.GetEndpoint(ctx, connect.NewRequest(&hookgatev1.GetEndpointRequest{Tenant: "acme", EndpointId: id}))
 		if err != nil {

@@ -204,10 +204,27 @@ type EndpointHealth struct {
 	LastSuccessTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_success_time,json=lastSuccessTime,proto3" json:"last_success_time,omitempty"`
 	LastFailureTime     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_failure_time,json=lastFailureTime,proto3" json:"last_failure_time,omitempty"`
 	// last_error_class is the error class of the last failed attempt, e.g.
-	// "timeout", "connection", "status", "blocked_address".
+	// "timeout", "connection", "http_status", "blocked_address".
 	LastErrorClass string `protobuf:"bytes,6,opt,name=last_error_class,json=lastErrorClass,proto3" json:"last_error_class,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// avg_response_time_ms is the mean duration of the endpoint's last 100
+	// attempts within the last 24 hours; 0 when there is none.
+	AvgResponseTimeMs int64 `protobuf:"varint,7,opt,name=avg_response_time_ms,json=avgResponseTimeMs,proto3" json:"avg_response_time_ms,omitempty"`
+	// last_response_time_ms is the duration of the newest attempt.
+	LastResponseTimeMs int64 `protobuf:"varint,8,opt,name=last_response_time_ms,json=lastResponseTimeMs,proto3" json:"last_response_time_ms,omitempty"`
+	// errors_since_last_success counts the deliveries that ended failed (no
+	// retry left, or 410 Gone) since the last successful attempt.
+	ErrorsSinceLastSuccess int32 `protobuf:"varint,9,opt,name=errors_since_last_success,json=errorsSinceLastSuccess,proto3" json:"errors_since_last_success,omitempty"`
+	// last_status is the outcome of the newest attempt.
+	LastStatus *EndpointLastStatus `protobuf:"bytes,10,opt,name=last_status,json=lastStatus,proto3" json:"last_status,omitempty"`
+	// failing_since is the first failed attempt after the last success (or
+	// after the endpoint was re-enabled); unset while the endpoint is healthy.
+	// Auto-disable measures its span from here.
+	FailingSince *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=failing_since,json=failingSince,proto3" json:"failing_since,omitempty"`
+	// sampled_attempts is how many attempts avg_response_time_ms covers (at
+	// most 100).
+	SampledAttempts int32 `protobuf:"varint,12,opt,name=sampled_attempts,json=sampledAttempts,proto3" json:"sampled_attempts,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *EndpointHealth) Reset() {
@@ -282,6 +299,122 @@ func (x *EndpointHealth) GetLastErrorClass() string {
 	return ""
 }
 
+func (x *EndpointHealth) GetAvgResponseTimeMs() int64 {
+	if x != nil {
+		return x.AvgResponseTimeMs
+	}
+	return 0
+}
+
+func (x *EndpointHealth) GetLastResponseTimeMs() int64 {
+	if x != nil {
+		return x.LastResponseTimeMs
+	}
+	return 0
+}
+
+func (x *EndpointHealth) GetErrorsSinceLastSuccess() int32 {
+	if x != nil {
+		return x.ErrorsSinceLastSuccess
+	}
+	return 0
+}
+
+func (x *EndpointHealth) GetLastStatus() *EndpointLastStatus {
+	if x != nil {
+		return x.LastStatus
+	}
+	return nil
+}
+
+func (x *EndpointHealth) GetFailingSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FailingSince
+	}
+	return nil
+}
+
+func (x *EndpointHealth) GetSampledAttempts() int32 {
+	if x != nil {
+		return x.SampledAttempts
+	}
+	return 0
+}
+
+// EndpointLastStatus is the outcome of an endpoint's newest attempt.
+type EndpointLastStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// code is the HTTP status; 0 when no answer came.
+	Code int32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// message is the status text ("503 Service Unavailable") or, without an
+	// answer, the error class ("timeout"); never the response body.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// time is when the attempt started.
+	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// error_class is empty on success.
+	ErrorClass    string `protobuf:"bytes,4,opt,name=error_class,json=errorClass,proto3" json:"error_class,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndpointLastStatus) Reset() {
+	*x = EndpointLastStatus{}
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointLastStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointLastStatus) ProtoMessage() {}
+
+func (x *EndpointLastStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointLastStatus.ProtoReflect.Descriptor instead.
+func (*EndpointLastStatus) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *EndpointLastStatus) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *EndpointLastStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *EndpointLastStatus) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *EndpointLastStatus) GetErrorClass() string {
+	if x != nil {
+		return x.ErrorClass
+	}
+	return ""
+}
+
 // Endpoint is a subscriber URL of an application.
 type Endpoint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -339,7 +472,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[1]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +484,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[1]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +497,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{1}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Endpoint) GetId() string {
@@ -548,7 +681,7 @@ type CreateEndpointRequest struct {
 
 func (x *CreateEndpointRequest) Reset() {
 	*x = CreateEndpointRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[2]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +693,7 @@ func (x *CreateEndpointRequest) String() string {
 func (*CreateEndpointRequest) ProtoMessage() {}
 
 func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[2]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +706,7 @@ func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{2}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateEndpointRequest) GetEndpoint() *Endpoint {
@@ -600,7 +733,7 @@ type CreateEndpointResponse struct {
 
 func (x *CreateEndpointResponse) Reset() {
 	*x = CreateEndpointResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[3]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +745,7 @@ func (x *CreateEndpointResponse) String() string {
 func (*CreateEndpointResponse) ProtoMessage() {}
 
 func (x *CreateEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[3]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +758,7 @@ func (x *CreateEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointResponse.ProtoReflect.Descriptor instead.
 func (*CreateEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{3}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateEndpointResponse) GetEndpoint() *Endpoint {
@@ -652,7 +785,7 @@ type GetEndpointRequest struct {
 
 func (x *GetEndpointRequest) Reset() {
 	*x = GetEndpointRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[4]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +797,7 @@ func (x *GetEndpointRequest) String() string {
 func (*GetEndpointRequest) ProtoMessage() {}
 
 func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[4]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +810,7 @@ func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{4}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetEndpointRequest) GetTenant() string {
@@ -703,7 +836,7 @@ type GetEndpointResponse struct {
 
 func (x *GetEndpointResponse) Reset() {
 	*x = GetEndpointResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[5]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +848,7 @@ func (x *GetEndpointResponse) String() string {
 func (*GetEndpointResponse) ProtoMessage() {}
 
 func (x *GetEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[5]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +861,7 @@ func (x *GetEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointResponse.ProtoReflect.Descriptor instead.
 func (*GetEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{5}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetEndpointResponse) GetEndpoint() *Endpoint {
@@ -750,7 +883,7 @@ type ListEndpointsRequest struct {
 
 func (x *ListEndpointsRequest) Reset() {
 	*x = ListEndpointsRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[6]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -762,7 +895,7 @@ func (x *ListEndpointsRequest) String() string {
 func (*ListEndpointsRequest) ProtoMessage() {}
 
 func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[6]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -775,7 +908,7 @@ func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{6}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListEndpointsRequest) GetTenant() string {
@@ -816,7 +949,7 @@ type ListEndpointsResponse struct {
 
 func (x *ListEndpointsResponse) Reset() {
 	*x = ListEndpointsResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[7]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +961,7 @@ func (x *ListEndpointsResponse) String() string {
 func (*ListEndpointsResponse) ProtoMessage() {}
 
 func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[7]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +974,7 @@ func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListEndpointsResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{7}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListEndpointsResponse) GetEndpoints() []*Endpoint {
@@ -868,7 +1001,7 @@ type UpdateEndpointRequest struct {
 
 func (x *UpdateEndpointRequest) Reset() {
 	*x = UpdateEndpointRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[8]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +1013,7 @@ func (x *UpdateEndpointRequest) String() string {
 func (*UpdateEndpointRequest) ProtoMessage() {}
 
 func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[8]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +1026,7 @@ func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{8}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateEndpointRequest) GetEndpoint() *Endpoint {
@@ -919,7 +1052,7 @@ type UpdateEndpointResponse struct {
 
 func (x *UpdateEndpointResponse) Reset() {
 	*x = UpdateEndpointResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[9]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1064,7 @@ func (x *UpdateEndpointResponse) String() string {
 func (*UpdateEndpointResponse) ProtoMessage() {}
 
 func (x *UpdateEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[9]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1077,7 @@ func (x *UpdateEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointResponse.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{9}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateEndpointResponse) GetEndpoint() *Endpoint {
@@ -965,7 +1098,7 @@ type DeleteEndpointRequest struct {
 
 func (x *DeleteEndpointRequest) Reset() {
 	*x = DeleteEndpointRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[10]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -977,7 +1110,7 @@ func (x *DeleteEndpointRequest) String() string {
 func (*DeleteEndpointRequest) ProtoMessage() {}
 
 func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[10]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1123,7 @@ func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{10}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteEndpointRequest) GetTenant() string {
@@ -1022,7 +1155,7 @@ type DeleteEndpointResponse struct {
 
 func (x *DeleteEndpointResponse) Reset() {
 	*x = DeleteEndpointResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[11]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1167,7 @@ func (x *DeleteEndpointResponse) String() string {
 func (*DeleteEndpointResponse) ProtoMessage() {}
 
 func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[11]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1180,7 @@ func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{11}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{12}
 }
 
 type EnableEndpointRequest struct {
@@ -1061,7 +1194,7 @@ type EnableEndpointRequest struct {
 
 func (x *EnableEndpointRequest) Reset() {
 	*x = EnableEndpointRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[12]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1073,7 +1206,7 @@ func (x *EnableEndpointRequest) String() string {
 func (*EnableEndpointRequest) ProtoMessage() {}
 
 func (x *EnableEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[12]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1086,7 +1219,7 @@ func (x *EnableEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnableEndpointRequest.ProtoReflect.Descriptor instead.
 func (*EnableEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{12}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EnableEndpointRequest) GetTenant() string {
@@ -1119,7 +1252,7 @@ type EnableEndpointResponse struct {
 
 func (x *EnableEndpointResponse) Reset() {
 	*x = EnableEndpointResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[13]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1264,7 @@ func (x *EnableEndpointResponse) String() string {
 func (*EnableEndpointResponse) ProtoMessage() {}
 
 func (x *EnableEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[13]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1277,7 @@ func (x *EnableEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnableEndpointResponse.ProtoReflect.Descriptor instead.
 func (*EnableEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{13}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EnableEndpointResponse) GetEndpoint() *Endpoint {
@@ -1165,7 +1298,7 @@ type DisableEndpointRequest struct {
 
 func (x *DisableEndpointRequest) Reset() {
 	*x = DisableEndpointRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[14]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1310,7 @@ func (x *DisableEndpointRequest) String() string {
 func (*DisableEndpointRequest) ProtoMessage() {}
 
 func (x *DisableEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[14]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1323,7 @@ func (x *DisableEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisableEndpointRequest.ProtoReflect.Descriptor instead.
 func (*DisableEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{14}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DisableEndpointRequest) GetTenant() string {
@@ -1223,7 +1356,7 @@ type DisableEndpointResponse struct {
 
 func (x *DisableEndpointResponse) Reset() {
 	*x = DisableEndpointResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[15]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1368,7 @@ func (x *DisableEndpointResponse) String() string {
 func (*DisableEndpointResponse) ProtoMessage() {}
 
 func (x *DisableEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[15]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1381,7 @@ func (x *DisableEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisableEndpointResponse.ProtoReflect.Descriptor instead.
 func (*DisableEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{15}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DisableEndpointResponse) GetEndpoint() *Endpoint {
@@ -1268,7 +1401,7 @@ type GetEndpointSecretRequest struct {
 
 func (x *GetEndpointSecretRequest) Reset() {
 	*x = GetEndpointSecretRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[16]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1413,7 @@ func (x *GetEndpointSecretRequest) String() string {
 func (*GetEndpointSecretRequest) ProtoMessage() {}
 
 func (x *GetEndpointSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[16]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1426,7 @@ func (x *GetEndpointSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointSecretRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointSecretRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{16}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetEndpointSecretRequest) GetTenant() string {
@@ -1321,7 +1454,7 @@ type GetEndpointSecretResponse struct {
 
 func (x *GetEndpointSecretResponse) Reset() {
 	*x = GetEndpointSecretResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[17]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1466,7 @@ func (x *GetEndpointSecretResponse) String() string {
 func (*GetEndpointSecretResponse) ProtoMessage() {}
 
 func (x *GetEndpointSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[17]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1479,7 @@ func (x *GetEndpointSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointSecretResponse.ProtoReflect.Descriptor instead.
 func (*GetEndpointSecretResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{17}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetEndpointSecretResponse) GetSecret() string {
@@ -1380,7 +1513,7 @@ type RotateEndpointSecretRequest struct {
 
 func (x *RotateEndpointSecretRequest) Reset() {
 	*x = RotateEndpointSecretRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[18]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1525,7 @@ func (x *RotateEndpointSecretRequest) String() string {
 func (*RotateEndpointSecretRequest) ProtoMessage() {}
 
 func (x *RotateEndpointSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[18]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1538,7 @@ func (x *RotateEndpointSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateEndpointSecretRequest.ProtoReflect.Descriptor instead.
 func (*RotateEndpointSecretRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{18}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RotateEndpointSecretRequest) GetTenant() string {
@@ -1446,7 +1579,7 @@ type RotateEndpointSecretResponse struct {
 
 func (x *RotateEndpointSecretResponse) Reset() {
 	*x = RotateEndpointSecretResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[19]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1591,7 @@ func (x *RotateEndpointSecretResponse) String() string {
 func (*RotateEndpointSecretResponse) ProtoMessage() {}
 
 func (x *RotateEndpointSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[19]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1604,7 @@ func (x *RotateEndpointSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateEndpointSecretResponse.ProtoReflect.Descriptor instead.
 func (*RotateEndpointSecretResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{19}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RotateEndpointSecretResponse) GetSecret() string {
@@ -1498,7 +1631,7 @@ type GetEndpointHealthRequest struct {
 
 func (x *GetEndpointHealthRequest) Reset() {
 	*x = GetEndpointHealthRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[20]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1510,7 +1643,7 @@ func (x *GetEndpointHealthRequest) String() string {
 func (*GetEndpointHealthRequest) ProtoMessage() {}
 
 func (x *GetEndpointHealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[20]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1656,7 @@ func (x *GetEndpointHealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointHealthRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointHealthRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{20}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetEndpointHealthRequest) GetTenant() string {
@@ -1547,13 +1680,17 @@ type GetEndpointHealthResponse struct {
 	FailureCount    int64                  `protobuf:"varint,3,opt,name=failure_count,json=failureCount,proto3" json:"failure_count,omitempty"`
 	LastSuccessTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_success_time,json=lastSuccessTime,proto3" json:"last_success_time,omitempty"`
 	LastFailureTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_failure_time,json=lastFailureTime,proto3" json:"last_failure_time,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// health holds every figure, as Endpoint.health.
+	Health *EndpointHealth `protobuf:"bytes,6,opt,name=health,proto3" json:"health,omitempty"`
+	// disabled_reason is set while the endpoint is disabled.
+	DisabledReason EndpointDisabledReason `protobuf:"varint,7,opt,name=disabled_reason,json=disabledReason,proto3,enum=hookgate.v1.EndpointDisabledReason" json:"disabled_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetEndpointHealthResponse) Reset() {
 	*x = GetEndpointHealthResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[21]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1565,7 +1702,7 @@ func (x *GetEndpointHealthResponse) String() string {
 func (*GetEndpointHealthResponse) ProtoMessage() {}
 
 func (x *GetEndpointHealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[21]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1578,7 +1715,7 @@ func (x *GetEndpointHealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointHealthResponse.ProtoReflect.Descriptor instead.
 func (*GetEndpointHealthResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{21}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetEndpointHealthResponse) GetStatus() EndpointStatus {
@@ -1616,6 +1753,20 @@ func (x *GetEndpointHealthResponse) GetLastFailureTime() *timestamppb.Timestamp 
 	return nil
 }
 
+func (x *GetEndpointHealthResponse) GetHealth() *EndpointHealth {
+	if x != nil {
+		return x.Health
+	}
+	return nil
+}
+
+func (x *GetEndpointHealthResponse) GetDisabledReason() EndpointDisabledReason {
+	if x != nil {
+		return x.DisabledReason
+	}
+	return EndpointDisabledReason_ENDPOINT_DISABLED_REASON_UNSPECIFIED
+}
+
 type SendTestPingRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
@@ -1626,7 +1777,7 @@ type SendTestPingRequest struct {
 
 func (x *SendTestPingRequest) Reset() {
 	*x = SendTestPingRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[22]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1638,7 +1789,7 @@ func (x *SendTestPingRequest) String() string {
 func (*SendTestPingRequest) ProtoMessage() {}
 
 func (x *SendTestPingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[22]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1651,7 +1802,7 @@ func (x *SendTestPingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendTestPingRequest.ProtoReflect.Descriptor instead.
 func (*SendTestPingRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{22}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SendTestPingRequest) GetTenant() string {
@@ -1679,7 +1830,7 @@ type SendTestPingResponse struct {
 
 func (x *SendTestPingResponse) Reset() {
 	*x = SendTestPingResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[23]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1691,7 +1842,7 @@ func (x *SendTestPingResponse) String() string {
 func (*SendTestPingResponse) ProtoMessage() {}
 
 func (x *SendTestPingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[23]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1704,7 +1855,7 @@ func (x *SendTestPingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendTestPingResponse.ProtoReflect.Descriptor instead.
 func (*SendTestPingResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{23}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SendTestPingResponse) GetAttempt() *Attempt {
@@ -1726,7 +1877,7 @@ type SendExampleRequest struct {
 
 func (x *SendExampleRequest) Reset() {
 	*x = SendExampleRequest{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[24]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +1889,7 @@ func (x *SendExampleRequest) String() string {
 func (*SendExampleRequest) ProtoMessage() {}
 
 func (x *SendExampleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[24]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +1902,7 @@ func (x *SendExampleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendExampleRequest.ProtoReflect.Descriptor instead.
 func (*SendExampleRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{24}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SendExampleRequest) GetTenant() string {
@@ -1784,7 +1935,7 @@ type SendExampleResponse struct {
 
 func (x *SendExampleResponse) Reset() {
 	*x = SendExampleResponse{}
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[25]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1796,7 +1947,7 @@ func (x *SendExampleResponse) String() string {
 func (*SendExampleResponse) ProtoMessage() {}
 
 func (x *SendExampleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_endpoint_proto_msgTypes[25]
+	mi := &file_hookgate_v1_endpoint_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1809,7 +1960,7 @@ func (x *SendExampleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendExampleResponse.ProtoReflect.Descriptor instead.
 func (*SendExampleResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{25}
+	return file_hookgate_v1_endpoint_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SendExampleResponse) GetAttempt() *Attempt {
@@ -1823,14 +1974,28 @@ var File_hookgate_v1_endpoint_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\n" +
-	"\x1ahookgate/v1/endpoint.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19hookgate/v1/attempt.proto\"\xc7\x02\n" +
+	"\x1ahookgate/v1/endpoint.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19hookgate/v1/attempt.proto\"\x94\x05\n" +
 	"\x0eEndpointHealth\x12#\n" +
 	"\rsuccess_count\x18\x01 \x01(\x03R\fsuccessCount\x12#\n" +
 	"\rfailure_count\x18\x02 \x01(\x03R\ffailureCount\x121\n" +
 	"\x14consecutive_failures\x18\x03 \x01(\x05R\x13consecutiveFailures\x12F\n" +
 	"\x11last_success_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastSuccessTime\x12F\n" +
 	"\x11last_failure_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastFailureTime\x12(\n" +
-	"\x10last_error_class\x18\x06 \x01(\tR\x0elastErrorClass\"\x93\t\n" +
+	"\x10last_error_class\x18\x06 \x01(\tR\x0elastErrorClass\x12/\n" +
+	"\x14avg_response_time_ms\x18\a \x01(\x03R\x11avgResponseTimeMs\x121\n" +
+	"\x15last_response_time_ms\x18\b \x01(\x03R\x12lastResponseTimeMs\x129\n" +
+	"\x19errors_since_last_success\x18\t \x01(\x05R\x16errorsSinceLastSuccess\x12@\n" +
+	"\vlast_status\x18\n" +
+	" \x01(\v2\x1f.hookgate.v1.EndpointLastStatusR\n" +
+	"lastStatus\x12?\n" +
+	"\rfailing_since\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\ffailingSince\x12)\n" +
+	"\x10sampled_attempts\x18\f \x01(\x05R\x0fsampledAttempts\"\x93\x01\n" +
+	"\x12EndpointLastStatus\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1f\n" +
+	"\verror_class\x18\x04 \x01(\tR\n" +
+	"errorClass\"\x93\t\n" +
 	"\bEndpoint\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12%\n" +
@@ -1932,13 +2097,15 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\x18GetEndpointHealthRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
 	"\vendpoint_id\x18\x02 \x01(\tR\n" +
-	"endpointId\"\xaa\x02\n" +
+	"endpointId\"\xad\x03\n" +
 	"\x19GetEndpointHealthResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x1b.hookgate.v1.EndpointStatusR\x06status\x12#\n" +
 	"\rsuccess_count\x18\x02 \x01(\x03R\fsuccessCount\x12#\n" +
 	"\rfailure_count\x18\x03 \x01(\x03R\ffailureCount\x12F\n" +
 	"\x11last_success_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastSuccessTime\x12F\n" +
-	"\x11last_failure_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastFailureTime\"N\n" +
+	"\x11last_failure_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastFailureTime\x123\n" +
+	"\x06health\x18\x06 \x01(\v2\x1b.hookgate.v1.EndpointHealthR\x06health\x12L\n" +
+	"\x0fdisabled_reason\x18\a \x01(\x0e2#.hookgate.v1.EndpointDisabledReasonR\x0edisabledReason\"N\n" +
 	"\x13SendTestPingRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
 	"\vendpoint_id\x18\x02 \x01(\tR\n" +
@@ -1994,103 +2161,109 @@ func file_hookgate_v1_endpoint_proto_rawDescGZIP() []byte {
 }
 
 var file_hookgate_v1_endpoint_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_hookgate_v1_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_hookgate_v1_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_hookgate_v1_endpoint_proto_goTypes = []any{
 	(EndpointStatus)(0),                  // 0: hookgate.v1.EndpointStatus
 	(EndpointDisabledReason)(0),          // 1: hookgate.v1.EndpointDisabledReason
 	(SignatureScheme)(0),                 // 2: hookgate.v1.SignatureScheme
 	(*EndpointHealth)(nil),               // 3: hookgate.v1.EndpointHealth
-	(*Endpoint)(nil),                     // 4: hookgate.v1.Endpoint
-	(*CreateEndpointRequest)(nil),        // 5: hookgate.v1.CreateEndpointRequest
-	(*CreateEndpointResponse)(nil),       // 6: hookgate.v1.CreateEndpointResponse
-	(*GetEndpointRequest)(nil),           // 7: hookgate.v1.GetEndpointRequest
-	(*GetEndpointResponse)(nil),          // 8: hookgate.v1.GetEndpointResponse
-	(*ListEndpointsRequest)(nil),         // 9: hookgate.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),        // 10: hookgate.v1.ListEndpointsResponse
-	(*UpdateEndpointRequest)(nil),        // 11: hookgate.v1.UpdateEndpointRequest
-	(*UpdateEndpointResponse)(nil),       // 12: hookgate.v1.UpdateEndpointResponse
-	(*DeleteEndpointRequest)(nil),        // 13: hookgate.v1.DeleteEndpointRequest
-	(*DeleteEndpointResponse)(nil),       // 14: hookgate.v1.DeleteEndpointResponse
-	(*EnableEndpointRequest)(nil),        // 15: hookgate.v1.EnableEndpointRequest
-	(*EnableEndpointResponse)(nil),       // 16: hookgate.v1.EnableEndpointResponse
-	(*DisableEndpointRequest)(nil),       // 17: hookgate.v1.DisableEndpointRequest
-	(*DisableEndpointResponse)(nil),      // 18: hookgate.v1.DisableEndpointResponse
-	(*GetEndpointSecretRequest)(nil),     // 19: hookgate.v1.GetEndpointSecretRequest
-	(*GetEndpointSecretResponse)(nil),    // 20: hookgate.v1.GetEndpointSecretResponse
-	(*RotateEndpointSecretRequest)(nil),  // 21: hookgate.v1.RotateEndpointSecretRequest
-	(*RotateEndpointSecretResponse)(nil), // 22: hookgate.v1.RotateEndpointSecretResponse
-	(*GetEndpointHealthRequest)(nil),     // 23: hookgate.v1.GetEndpointHealthRequest
-	(*GetEndpointHealthResponse)(nil),    // 24: hookgate.v1.GetEndpointHealthResponse
-	(*SendTestPingRequest)(nil),          // 25: hookgate.v1.SendTestPingRequest
-	(*SendTestPingResponse)(nil),         // 26: hookgate.v1.SendTestPingResponse
-	(*SendExampleRequest)(nil),           // 27: hookgate.v1.SendExampleRequest
-	(*SendExampleResponse)(nil),          // 28: hookgate.v1.SendExampleResponse
-	nil,                                  // 29: hookgate.v1.Endpoint.HeadersEntry
-	(*timestamppb.Timestamp)(nil),        // 30: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),          // 31: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),        // 32: google.protobuf.FieldMask
-	(*Attempt)(nil),                      // 33: hookgate.v1.Attempt
+	(*EndpointLastStatus)(nil),           // 4: hookgate.v1.EndpointLastStatus
+	(*Endpoint)(nil),                     // 5: hookgate.v1.Endpoint
+	(*CreateEndpointRequest)(nil),        // 6: hookgate.v1.CreateEndpointRequest
+	(*CreateEndpointResponse)(nil),       // 7: hookgate.v1.CreateEndpointResponse
+	(*GetEndpointRequest)(nil),           // 8: hookgate.v1.GetEndpointRequest
+	(*GetEndpointResponse)(nil),          // 9: hookgate.v1.GetEndpointResponse
+	(*ListEndpointsRequest)(nil),         // 10: hookgate.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),        // 11: hookgate.v1.ListEndpointsResponse
+	(*UpdateEndpointRequest)(nil),        // 12: hookgate.v1.UpdateEndpointRequest
+	(*UpdateEndpointResponse)(nil),       // 13: hookgate.v1.UpdateEndpointResponse
+	(*DeleteEndpointRequest)(nil),        // 14: hookgate.v1.DeleteEndpointRequest
+	(*DeleteEndpointResponse)(nil),       // 15: hookgate.v1.DeleteEndpointResponse
+	(*EnableEndpointRequest)(nil),        // 16: hookgate.v1.EnableEndpointRequest
+	(*EnableEndpointResponse)(nil),       // 17: hookgate.v1.EnableEndpointResponse
+	(*DisableEndpointRequest)(nil),       // 18: hookgate.v1.DisableEndpointRequest
+	(*DisableEndpointResponse)(nil),      // 19: hookgate.v1.DisableEndpointResponse
+	(*GetEndpointSecretRequest)(nil),     // 20: hookgate.v1.GetEndpointSecretRequest
+	(*GetEndpointSecretResponse)(nil),    // 21: hookgate.v1.GetEndpointSecretResponse
+	(*RotateEndpointSecretRequest)(nil),  // 22: hookgate.v1.RotateEndpointSecretRequest
+	(*RotateEndpointSecretResponse)(nil), // 23: hookgate.v1.RotateEndpointSecretResponse
+	(*GetEndpointHealthRequest)(nil),     // 24: hookgate.v1.GetEndpointHealthRequest
+	(*GetEndpointHealthResponse)(nil),    // 25: hookgate.v1.GetEndpointHealthResponse
+	(*SendTestPingRequest)(nil),          // 26: hookgate.v1.SendTestPingRequest
+	(*SendTestPingResponse)(nil),         // 27: hookgate.v1.SendTestPingResponse
+	(*SendExampleRequest)(nil),           // 28: hookgate.v1.SendExampleRequest
+	(*SendExampleResponse)(nil),          // 29: hookgate.v1.SendExampleResponse
+	nil,                                  // 30: hookgate.v1.Endpoint.HeadersEntry
+	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),          // 32: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),        // 33: google.protobuf.FieldMask
+	(*Attempt)(nil),                      // 34: hookgate.v1.Attempt
 }
 var file_hookgate_v1_endpoint_proto_depIdxs = []int32{
-	30, // 0: hookgate.v1.EndpointHealth.last_success_time:type_name -> google.protobuf.Timestamp
-	30, // 1: hookgate.v1.EndpointHealth.last_failure_time:type_name -> google.protobuf.Timestamp
-	29, // 2: hookgate.v1.Endpoint.headers:type_name -> hookgate.v1.Endpoint.HeadersEntry
-	31, // 3: hookgate.v1.Endpoint.timeout:type_name -> google.protobuf.Duration
-	0,  // 4: hookgate.v1.Endpoint.status:type_name -> hookgate.v1.EndpointStatus
-	30, // 5: hookgate.v1.Endpoint.create_time:type_name -> google.protobuf.Timestamp
-	30, // 6: hookgate.v1.Endpoint.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 7: hookgate.v1.Endpoint.disabled_reason:type_name -> hookgate.v1.EndpointDisabledReason
-	30, // 8: hookgate.v1.Endpoint.disable_time:type_name -> google.protobuf.Timestamp
-	3,  // 9: hookgate.v1.Endpoint.health:type_name -> hookgate.v1.EndpointHealth
-	30, // 10: hookgate.v1.Endpoint.secret_create_time:type_name -> google.protobuf.Timestamp
-	30, // 11: hookgate.v1.Endpoint.previous_secret_expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 12: hookgate.v1.Endpoint.signature_scheme:type_name -> hookgate.v1.SignatureScheme
-	4,  // 13: hookgate.v1.CreateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
-	4,  // 14: hookgate.v1.CreateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	4,  // 15: hookgate.v1.GetEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	4,  // 16: hookgate.v1.ListEndpointsResponse.endpoints:type_name -> hookgate.v1.Endpoint
-	4,  // 17: hookgate.v1.UpdateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
-	32, // 18: hookgate.v1.UpdateEndpointRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 19: hookgate.v1.UpdateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	4,  // 20: hookgate.v1.EnableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	4,  // 21: hookgate.v1.DisableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	31, // 22: hookgate.v1.RotateEndpointSecretRequest.grace_period:type_name -> google.protobuf.Duration
-	2,  // 23: hookgate.v1.RotateEndpointSecretRequest.signature_scheme:type_name -> hookgate.v1.SignatureScheme
-	4,  // 24: hookgate.v1.RotateEndpointSecretResponse.endpoint:type_name -> hookgate.v1.Endpoint
-	0,  // 25: hookgate.v1.GetEndpointHealthResponse.status:type_name -> hookgate.v1.EndpointStatus
-	30, // 26: hookgate.v1.GetEndpointHealthResponse.last_success_time:type_name -> google.protobuf.Timestamp
-	30, // 27: hookgate.v1.GetEndpointHealthResponse.last_failure_time:type_name -> google.protobuf.Timestamp
-	33, // 28: hookgate.v1.SendTestPingResponse.attempt:type_name -> hookgate.v1.Attempt
-	33, // 29: hookgate.v1.SendExampleResponse.attempt:type_name -> hookgate.v1.Attempt
-	5,  // 30: hookgate.v1.EndpointService.CreateEndpoint:input_type -> hookgate.v1.CreateEndpointRequest
-	7,  // 31: hookgate.v1.EndpointService.GetEndpoint:input_type -> hookgate.v1.GetEndpointRequest
-	9,  // 32: hookgate.v1.EndpointService.ListEndpoints:input_type -> hookgate.v1.ListEndpointsRequest
-	11, // 33: hookgate.v1.EndpointService.UpdateEndpoint:input_type -> hookgate.v1.UpdateEndpointRequest
-	13, // 34: hookgate.v1.EndpointService.DeleteEndpoint:input_type -> hookgate.v1.DeleteEndpointRequest
-	15, // 35: hookgate.v1.EndpointService.EnableEndpoint:input_type -> hookgate.v1.EnableEndpointRequest
-	17, // 36: hookgate.v1.EndpointService.DisableEndpoint:input_type -> hookgate.v1.DisableEndpointRequest
-	19, // 37: hookgate.v1.EndpointService.GetEndpointSecret:input_type -> hookgate.v1.GetEndpointSecretRequest
-	21, // 38: hookgate.v1.EndpointService.RotateEndpointSecret:input_type -> hookgate.v1.RotateEndpointSecretRequest
-	23, // 39: hookgate.v1.EndpointService.GetEndpointHealth:input_type -> hookgate.v1.GetEndpointHealthRequest
-	25, // 40: hookgate.v1.EndpointService.SendTestPing:input_type -> hookgate.v1.SendTestPingRequest
-	27, // 41: hookgate.v1.EndpointService.SendExample:input_type -> hookgate.v1.SendExampleRequest
-	6,  // 42: hookgate.v1.EndpointService.CreateEndpoint:output_type -> hookgate.v1.CreateEndpointResponse
-	8,  // 43: hookgate.v1.EndpointService.GetEndpoint:output_type -> hookgate.v1.GetEndpointResponse
-	10, // 44: hookgate.v1.EndpointService.ListEndpoints:output_type -> hookgate.v1.ListEndpointsResponse
-	12, // 45: hookgate.v1.EndpointService.UpdateEndpoint:output_type -> hookgate.v1.UpdateEndpointResponse
-	14, // 46: hookgate.v1.EndpointService.DeleteEndpoint:output_type -> hookgate.v1.DeleteEndpointResponse
-	16, // 47: hookgate.v1.EndpointService.EnableEndpoint:output_type -> hookgate.v1.EnableEndpointResponse
-	18, // 48: hookgate.v1.EndpointService.DisableEndpoint:output_type -> hookgate.v1.DisableEndpointResponse
-	20, // 49: hookgate.v1.EndpointService.GetEndpointSecret:output_type -> hookgate.v1.GetEndpointSecretResponse
-	22, // 50: hookgate.v1.EndpointService.RotateEndpointSecret:output_type -> hookgate.v1.RotateEndpointSecretResponse
-	24, // 51: hookgate.v1.EndpointService.GetEndpointHealth:output_type -> hookgate.v1.GetEndpointHealthResponse
-	26, // 52: hookgate.v1.EndpointService.SendTestPing:output_type -> hookgate.v1.SendTestPingResponse
-	28, // 53: hookgate.v1.EndpointService.SendExample:output_type -> hookgate.v1.SendExampleResponse
-	42, // [42:54] is the sub-list for method output_type
-	30, // [30:42] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	31, // 0: hookgate.v1.EndpointHealth.last_success_time:type_name -> google.protobuf.Timestamp
+	31, // 1: hookgate.v1.EndpointHealth.last_failure_time:type_name -> google.protobuf.Timestamp
+	4,  // 2: hookgate.v1.EndpointHealth.last_status:type_name -> hookgate.v1.EndpointLastStatus
+	31, // 3: hookgate.v1.EndpointHealth.failing_since:type_name -> google.protobuf.Timestamp
+	31, // 4: hookgate.v1.EndpointLastStatus.time:type_name -> google.protobuf.Timestamp
+	30, // 5: hookgate.v1.Endpoint.headers:type_name -> hookgate.v1.Endpoint.HeadersEntry
+	32, // 6: hookgate.v1.Endpoint.timeout:type_name -> google.protobuf.Duration
+	0,  // 7: hookgate.v1.Endpoint.status:type_name -> hookgate.v1.EndpointStatus
+	31, // 8: hookgate.v1.Endpoint.create_time:type_name -> google.protobuf.Timestamp
+	31, // 9: hookgate.v1.Endpoint.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 10: hookgate.v1.Endpoint.disabled_reason:type_name -> hookgate.v1.EndpointDisabledReason
+	31, // 11: hookgate.v1.Endpoint.disable_time:type_name -> google.protobuf.Timestamp
+	3,  // 12: hookgate.v1.Endpoint.health:type_name -> hookgate.v1.EndpointHealth
+	31, // 13: hookgate.v1.Endpoint.secret_create_time:type_name -> google.protobuf.Timestamp
+	31, // 14: hookgate.v1.Endpoint.previous_secret_expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 15: hookgate.v1.Endpoint.signature_scheme:type_name -> hookgate.v1.SignatureScheme
+	5,  // 16: hookgate.v1.CreateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
+	5,  // 17: hookgate.v1.CreateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	5,  // 18: hookgate.v1.GetEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	5,  // 19: hookgate.v1.ListEndpointsResponse.endpoints:type_name -> hookgate.v1.Endpoint
+	5,  // 20: hookgate.v1.UpdateEndpointRequest.endpoint:type_name -> hookgate.v1.Endpoint
+	33, // 21: hookgate.v1.UpdateEndpointRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 22: hookgate.v1.UpdateEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	5,  // 23: hookgate.v1.EnableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	5,  // 24: hookgate.v1.DisableEndpointResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	32, // 25: hookgate.v1.RotateEndpointSecretRequest.grace_period:type_name -> google.protobuf.Duration
+	2,  // 26: hookgate.v1.RotateEndpointSecretRequest.signature_scheme:type_name -> hookgate.v1.SignatureScheme
+	5,  // 27: hookgate.v1.RotateEndpointSecretResponse.endpoint:type_name -> hookgate.v1.Endpoint
+	0,  // 28: hookgate.v1.GetEndpointHealthResponse.status:type_name -> hookgate.v1.EndpointStatus
+	31, // 29: hookgate.v1.GetEndpointHealthResponse.last_success_time:type_name -> google.protobuf.Timestamp
+	31, // 30: hookgate.v1.GetEndpointHealthResponse.last_failure_time:type_name -> google.protobuf.Timestamp
+	3,  // 31: hookgate.v1.GetEndpointHealthResponse.health:type_name -> hookgate.v1.EndpointHealth
+	1,  // 32: hookgate.v1.GetEndpointHealthResponse.disabled_reason:type_name -> hookgate.v1.EndpointDisabledReason
+	34, // 33: hookgate.v1.SendTestPingResponse.attempt:type_name -> hookgate.v1.Attempt
+	34, // 34: hookgate.v1.SendExampleResponse.attempt:type_name -> hookgate.v1.Attempt
+	6,  // 35: hookgate.v1.EndpointService.CreateEndpoint:input_type -> hookgate.v1.CreateEndpointRequest
+	8,  // 36: hookgate.v1.EndpointService.GetEndpoint:input_type -> hookgate.v1.GetEndpointRequest
+	10, // 37: hookgate.v1.EndpointService.ListEndpoints:input_type -> hookgate.v1.ListEndpointsRequest
+	12, // 38: hookgate.v1.EndpointService.UpdateEndpoint:input_type -> hookgate.v1.UpdateEndpointRequest
+	14, // 39: hookgate.v1.EndpointService.DeleteEndpoint:input_type -> hookgate.v1.DeleteEndpointRequest
+	16, // 40: hookgate.v1.EndpointService.EnableEndpoint:input_type -> hookgate.v1.EnableEndpointRequest
+	18, // 41: hookgate.v1.EndpointService.DisableEndpoint:input_type -> hookgate.v1.DisableEndpointRequest
+	20, // 42: hookgate.v1.EndpointService.GetEndpointSecret:input_type -> hookgate.v1.GetEndpointSecretRequest
+	22, // 43: hookgate.v1.EndpointService.RotateEndpointSecret:input_type -> hookgate.v1.RotateEndpointSecretRequest
+	24, // 44: hookgate.v1.EndpointService.GetEndpointHealth:input_type -> hookgate.v1.GetEndpointHealthRequest
+	26, // 45: hookgate.v1.EndpointService.SendTestPing:input_type -> hookgate.v1.SendTestPingRequest
+	28, // 46: hookgate.v1.EndpointService.SendExample:input_type -> hookgate.v1.SendExampleRequest
+	7,  // 47: hookgate.v1.EndpointService.CreateEndpoint:output_type -> hookgate.v1.CreateEndpointResponse
+	9,  // 48: hookgate.v1.EndpointService.GetEndpoint:output_type -> hookgate.v1.GetEndpointResponse
+	11, // 49: hookgate.v1.EndpointService.ListEndpoints:output_type -> hookgate.v1.ListEndpointsResponse
+	13, // 50: hookgate.v1.EndpointService.UpdateEndpoint:output_type -> hookgate.v1.UpdateEndpointResponse
+	15, // 51: hookgate.v1.EndpointService.DeleteEndpoint:output_type -> hookgate.v1.DeleteEndpointResponse
+	17, // 52: hookgate.v1.EndpointService.EnableEndpoint:output_type -> hookgate.v1.EnableEndpointResponse
+	19, // 53: hookgate.v1.EndpointService.DisableEndpoint:output_type -> hookgate.v1.DisableEndpointResponse
+	21, // 54: hookgate.v1.EndpointService.GetEndpointSecret:output_type -> hookgate.v1.GetEndpointSecretResponse
+	23, // 55: hookgate.v1.EndpointService.RotateEndpointSecret:output_type -> hookgate.v1.RotateEndpointSecretResponse
+	25, // 56: hookgate.v1.EndpointService.GetEndpointHealth:output_type -> hookgate.v1.GetEndpointHealthResponse
+	27, // 57: hookgate.v1.EndpointService.SendTestPing:output_type -> hookgate.v1.SendTestPingResponse
+	29, // 58: hookgate.v1.EndpointService.SendExample:output_type -> hookgate.v1.SendExampleResponse
+	47, // [47:59] is the sub-list for method output_type
+	35, // [35:47] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_endpoint_proto_init() }
@@ -2105,7 +2278,7 @@ func file_hookgate_v1_endpoint_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_endpoint_proto_rawDesc), len(file_hookgate_v1_endpoint_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
