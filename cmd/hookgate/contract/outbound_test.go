@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/controlplane/admin"
 	"github.com/hookgate/hookgate/controlplane/outbound"
 	"github.com/hookgate/hookgate/controlplane/replay"
 	"github.com/hookgate/hookgate/dataplane/dispatch"
@@ -203,5 +204,65 @@ func TestReplayShapesAgree(t *testing.T) {
 	if err != nil || a.GetId() != "att_7" || a.GetTrigger() != hookgatev1.AttemptTrigger_ATTEMPT_TRIGGER_TEST || a.GetResponseStatusCode() != 500 ||
 		a.GetErrorClass() != "http_status" || string(a.GetResponseBody()) != "down" {
 		t.Fatalf("decoded reply %v (%v)", a, err)
+	}
+}
+
+// Endpoint health: the control plane reads the dispatchers' value field
+// for field, in the same bucket.
+func TestHealthShapesAgree(t *testing.T) {
+	pairs := []struct {
+		name      string
+		dataplane any
+		control   any
+	}{
+		{"health", dispatch.Health{}, admin.HealthRecord{}},
+		{"health status", dispatch.HealthStatus{}, admin.HealthStatusJSON{}},
+		{"health sample", dispatch.HealthSample{}, admin.HealthSampleJSON{}},
+	}
+	for _, p := range pairs {
+		if d, c := jsonNames(p.dataplane), jsonNames(p.control); !slices.Equal(d, c) {
+			t.Errorf("%s: dataplane fields %v, control plane reads %v", p.name, d, c)
+		}
+	}
+	if dispatch.DefaultHealthBucket != admin.HealthBucket {
+		t.Errorf("dispatchers write %s, the control plane reads %s", dispatch.DefaultHealthBucket, admin.HealthBucket)
+	}
+}
+
+func TestHealthDecodes(t *testing.T) {
+	at := time.Date(2026, 3, 23, 15, 30, 0, 0, time.UTC)
+	attempts := []*dispatch.Attempt{
+		{EndpointID: "ep_1", Time: at, Duration: 10 * time.Millisecond, StatusCode: 200},
+		{EndpointID: "ep_1", Time: at.Add(time.Second), Duration: 30 * time.Millisecond, StatusCode: 503, ErrorClass: dispatch.ClassHTTPStatus, NextRetry: at.Add(time.Minute)},
+		{EndpointID: "ep_1", Time: at.Add(2 * time.Second), Duration: 50 * time.Millisecond, ErrorClass: dispatch.ClassTimeout},
+	}
+	h := &dispatch.Health{}
+	for _, a := range attempts {
+		h = dispatch.MergeHealth(h, dispatch.HealthOf("acme", a), at)
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := admin.DecodeHealth(b, at.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SuccessCount != 1 || got.FailureCount != 2 || got.ConsecutiveFailures != 2 || got.ErrorsSinceLastSuccess != 1 ||
+		got.AvgResponseTimeMs != 30 || got.LastResponseTimeMs != 50 || got.SampledAttempts != 3 {
+		t.Errorf("decoded %v", got)
+	}
+	if !got.LastSuccessTime.AsTime().Equal(at) || !got.FailingSince.AsTime().Equal(at.Add(time.Second)) || !got.LastFailureTime.AsTime().Equal(at.Add(2*time.Second)) {
+		t.Errorf("times %v", got)
+	}
+	if st := got.LastStatus; st.GetCode() != 0 || st.GetMessage() != "timeout" || st.GetErrorClass() != "timeout" || !st.GetTime().AsTime().Equal(at.Add(2*time.Second)) {
+		t.Errorf("last status %v", st)
+	}
+	// A day later no sample is in the window: no average.
+	if late, _ := admin.DecodeHealth(b, at.Add(25*time.Hour)); late.AvgResponseTimeMs != 0 || late.SampledAttempts != 0 {
+		t.Errorf("a day later: %v", late)
+	}
+	if _, err := admin.DecodeHealth([]byte("{"), at); err == nil {
+		t.Errorf("bad JSON decoded")
 	}
 }
