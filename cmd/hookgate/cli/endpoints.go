@@ -174,9 +174,10 @@ func newEndpointsCommand() *cobra.Command {
 			}
 			rows := make([][]string, 0, len(all.Endpoints))
 			for _, e := range all.Endpoints {
-				rows = append(rows, []string{e.Id, e.ApplicationId, e.Name, endpointStatus(e), strings.Join(e.EventTypes, ","), schemeText(e.SignatureScheme), e.Url})
+				avg, last, fails, status := healthColumns(e.Health)
+				rows = append(rows, []string{e.Id, e.ApplicationId, e.Name, endpointStatus(e), strings.Join(e.EventTypes, ","), schemeText(e.SignatureScheme), avg, last, fails, status, e.Url})
 			}
-			return c.table([]string{"ID", "APP", "NAME", "STATUS", "EVENT TYPES", "SIGNATURE", "URL"}, rows)
+			return c.table([]string{"ID", "APP", "NAME", "STATUS", "EVENT TYPES", "SIGNATURE", "AVG", "LAST", "FAILS", "LAST STATUS", "URL"}, rows)
 		},
 	}
 	list.Flags().StringVar(&listApp, "app", "", "only endpoints of this application")
@@ -416,6 +417,36 @@ func endpointStatus(e *hookgatev1.Endpoint) string {
 	return s
 }
 
+// healthColumns are the list's AVG, LAST, FAILS and LAST STATUS: average
+// and last response time, failed attempts since the last success, and the
+// newest attempt's status; "-" before the first attempt.
+func healthColumns(h *hookgatev1.EndpointHealth) (avg, last, fails, status string) {
+	if h == nil || h.LastStatus == nil {
+		return "-", "-", "-", "-"
+	}
+	return strconv.FormatInt(h.AvgResponseTimeMs, 10) + "ms", strconv.FormatInt(h.LastResponseTimeMs, 10) + "ms",
+		strconv.Itoa(int(h.ConsecutiveFailures)), cmp.Or(h.LastStatus.Message, "-")
+}
+
+// healthRows are get's health lines.
+func healthRows(h *hookgatev1.EndpointHealth) [][]string {
+	if h == nil || h.LastStatus == nil {
+		return [][]string{{"health", "no attempt yet"}}
+	}
+	failing := "none since the last success"
+	if h.ConsecutiveFailures > 0 {
+		failing = fmt.Sprintf("%d attempts in a row since %s, %d deliveries failed", h.ConsecutiveFailures,
+			timeText(h.FailingSince, h.FailingSince != nil), h.ErrorsSinceLastSuccess)
+	}
+	return [][]string{
+		{"attempts", fmt.Sprintf("%d succeeded, %d failed", h.SuccessCount, h.FailureCount)},
+		{"response time", fmt.Sprintf("avg %d ms over the last %d attempts (24 h), last %d ms", h.AvgResponseTimeMs, h.SampledAttempts, h.LastResponseTimeMs)},
+		{"failures", failing},
+		{"last success", timeText(h.LastSuccessTime, h.LastSuccessTime != nil)},
+		{"last status", cmp.Or(h.LastStatus.Message, "-") + " at " + timeText(h.LastStatus.Time, h.LastStatus.Time != nil)},
+	}
+}
+
 // headersText lists headers as Name: value; the API has already replaced
 // an Authorization value with REDACTED.
 func headersText(h map[string]string) string {
@@ -462,10 +493,7 @@ func printEndpointDetail(c *cli, e *hookgatev1.Endpoint) error {
 	if e.PreviousSecretExpireTime != nil {
 		rows = append(rows, []string{"previous secret", "signs until " + timeText(e.PreviousSecretExpireTime, true)})
 	}
-	if h := e.Health; h != nil {
-		rows = append(rows, []string{"health", fmt.Sprintf("%d succeeded, %d failed, %d failing in a row, last error %s",
-			h.SuccessCount, h.FailureCount, h.ConsecutiveFailures, cmp.Or(h.LastErrorClass, "-"))})
-	}
+	rows = append(rows, healthRows(e.Health)...)
 	rows = append(rows,
 		[]string{"created", timeText(e.CreateTime, e.CreateTime != nil)},
 		[]string{"updated", timeText(e.UpdateTime, e.UpdateTime != nil)},
