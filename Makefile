@@ -8,7 +8,9 @@ SHELL := /bin/bash
 
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
-PLUGINS  := $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go
+PLUGINS  := $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(BIN)/protoc-gen-openapi
+# Completes gnostic's OpenAPI document (security, errors, 204s, examples).
+OPENAPI_FINISH := $(BIN)/openapifinish
 HOOKGATE := $(BIN)/hookgate
 MODULES  := ./gen/... ./controlplane/... ./dataplane/... ./testkit/... ./cmd/hookgate/...
 GO_SRC   := $(shell find cmd controlplane dataplane gen testkit -name '*.go' -o -name go.mod -o -name go.sum 2>/dev/null)
@@ -28,7 +30,7 @@ $(HOOKGATE): $(GO_SRC) go.work
 	go build -o $@ ./cmd/hookgate
 
 ## tools: build buf and the protoc plugins at the versions pinned in tools/go.mod
-tools: $(BUF) $(PLUGINS)
+tools: $(BUF) $(PLUGINS) $(OPENAPI_FINISH)
 
 # The tools module stays outside go.work so its requirements never raise the
 # runtime modules' versions.
@@ -36,20 +38,28 @@ $(BUF) $(PLUGINS) &: tools/go.mod tools/go.sum
 	cd tools && GOWORK=off go build -o $(BIN)/ \
 		github.com/bufbuild/buf/cmd/buf \
 		google.golang.org/protobuf/cmd/protoc-gen-go \
-		connectrpc.com/connect/cmd/protoc-gen-connect-go
+		connectrpc.com/connect/cmd/protoc-gen-connect-go \
+		github.com/google/gnostic/cmd/protoc-gen-openapi
 	touch $(BUF) $(PLUGINS)
 
-## generate: regenerate gen/ from proto/
+$(OPENAPI_FINISH): tools/go.mod tools/go.sum $(wildcard tools/openapifinish/*.go)
+	cd tools && GOWORK=off go build -o $@ ./openapifinish
+
+## generate: regenerate gen/ from proto/ (Go, Connect, and OpenAPI in gen/openapi)
 generate: tools
-	rm -rf gen/hookgate
+	rm -rf gen/hookgate gen/openapi/openapi.yaml gen/openapi/openapi.json
 	$(BUF) generate
+	$(OPENAPI_FINISH) gen/openapi/openapi.yaml
 
 ## gen-check: fail when gen/ differs from what proto/ generates
 gen-check: tools
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(BUF) generate -o "$$tmp"; \
-	if ! diff -r "$$tmp/gen/hookgate" gen/hookgate >/dev/null; then \
+	$(OPENAPI_FINISH) "$$tmp/gen/openapi/openapi.yaml"; \
+	if ! diff -r "$$tmp/gen/hookgate" gen/hookgate >/dev/null \
+		|| ! diff -r -x '*.go' "$$tmp/gen/openapi" gen/openapi >/dev/null; then \
 		diff -r "$$tmp/gen/hookgate" gen/hookgate | head -20; \
+		diff -r -x '*.go' "$$tmp/gen/openapi" gen/openapi | head -20; \
 		echo "gen/ is stale: run 'make generate' and commit the result"; exit 1; \
 	fi
 

@@ -7,6 +7,7 @@
 package hookgatev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -627,7 +628,7 @@ var File_hookgate_v1_application_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_application_proto_rawDesc = "" +
 	"\n" +
-	"\x1dhookgate/v1/application.proto\x12\vhookgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x03\n" +
+	"\x1dhookgate/v1/application.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x03\n" +
 	"\vApplication\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x12\n" +
@@ -670,13 +671,13 @@ const file_hookgate_v1_application_proto_rawDesc = "" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12%\n" +
 	"\x0eapplication_id\x18\x02 \x01(\tR\rapplicationId\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\"\x1b\n" +
-	"\x19DeleteApplicationResponse2\xfc\x03\n" +
-	"\x12ApplicationService\x12b\n" +
-	"\x11CreateApplication\x12%.hookgate.v1.CreateApplicationRequest\x1a&.hookgate.v1.CreateApplicationResponse\x12Y\n" +
-	"\x0eGetApplication\x12\".hookgate.v1.GetApplicationRequest\x1a#.hookgate.v1.GetApplicationResponse\x12_\n" +
-	"\x10ListApplications\x12$.hookgate.v1.ListApplicationsRequest\x1a%.hookgate.v1.ListApplicationsResponse\x12b\n" +
-	"\x11UpdateApplication\x12%.hookgate.v1.UpdateApplicationRequest\x1a&.hookgate.v1.UpdateApplicationResponse\x12b\n" +
-	"\x11DeleteApplication\x12%.hookgate.v1.DeleteApplicationRequest\x1a&.hookgate.v1.DeleteApplicationResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"\x19DeleteApplicationResponse2\x95\x06\n" +
+	"\x12ApplicationService\x12\x9e\x01\n" +
+	"\x11CreateApplication\x12%.hookgate.v1.CreateApplicationRequest\x1a&.hookgate.v1.CreateApplicationResponse\":\x82\xd3\xe4\x93\x024:\vapplication\"%/v1/tenants/{application.tenant}/apps\x12\x8d\x01\n" +
+	"\x0eGetApplication\x12\".hookgate.v1.GetApplicationRequest\x1a#.hookgate.v1.GetApplicationResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/tenants/{tenant}/apps/{application_id}\x12\x82\x01\n" +
+	"\x10ListApplications\x12$.hookgate.v1.ListApplicationsRequest\x1a%.hookgate.v1.ListApplicationsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/tenants/{tenant}/apps\x12\xaf\x01\n" +
+	"\x11UpdateApplication\x12%.hookgate.v1.UpdateApplicationRequest\x1a&.hookgate.v1.UpdateApplicationResponse\"K\x82\xd3\xe4\x93\x02E:\vapplication26/v1/tenants/{application.tenant}/apps/{application.id}\x12\x96\x01\n" +
+	"\x11DeleteApplication\x12%.hookgate.v1.DeleteApplicationRequest\x1a&.hookgate.v1.DeleteApplicationResponse\"2\x82\xd3\xe4\x93\x02,**/v1/tenants/{tenant}/apps/{application_id}B9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_application_proto_rawDescOnce sync.Once

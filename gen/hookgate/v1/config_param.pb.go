@@ -7,6 +7,7 @@
 package hookgatev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -401,7 +402,7 @@ var File_hookgate_v1_config_param_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_config_param_proto_rawDesc = "" +
 	"\n" +
-	"\x1ehookgate/v1/config_param.proto\x12\vhookgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x01\n" +
+	"\x1ehookgate/v1/config_param.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x01\n" +
 	"\vConfigParam\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12;\n" +
@@ -426,11 +427,11 @@ const file_hookgate_v1_config_param_proto_rawDesc = "" +
 	"\x18DeleteConfigParamRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\x1b\n" +
-	"\x19DeleteConfigParamResponse2\xb4\x02\n" +
-	"\x12ConfigParamService\x12Y\n" +
-	"\x0eSetConfigParam\x12\".hookgate.v1.SetConfigParamRequest\x1a#.hookgate.v1.SetConfigParamResponse\x12_\n" +
-	"\x10ListConfigParams\x12$.hookgate.v1.ListConfigParamsRequest\x1a%.hookgate.v1.ListConfigParamsResponse\x12b\n" +
-	"\x11DeleteConfigParam\x12%.hookgate.v1.DeleteConfigParamRequest\x1a&.hookgate.v1.DeleteConfigParamResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"\x19DeleteConfigParamResponse2\xb7\x03\n" +
+	"\x12ConfigParamService\x12\x88\x01\n" +
+	"\x0eSetConfigParam\x12\".hookgate.v1.SetConfigParamRequest\x1a#.hookgate.v1.SetConfigParamResponse\"-\x82\xd3\xe4\x93\x02':\x01*\x1a\"/v1/tenants/{tenant}/params/{name}\x12\x84\x01\n" +
+	"\x10ListConfigParams\x12$.hookgate.v1.ListConfigParamsRequest\x1a%.hookgate.v1.ListConfigParamsResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/tenants/{tenant}/params\x12\x8e\x01\n" +
+	"\x11DeleteConfigParam\x12%.hookgate.v1.DeleteConfigParamRequest\x1a&.hookgate.v1.DeleteConfigParamResponse\"*\x82\xd3\xe4\x93\x02$*\"/v1/tenants/{tenant}/params/{name}B9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_config_param_proto_rawDescOnce sync.Once

@@ -7,6 +7,7 @@
 package hookgatev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -276,7 +277,7 @@ var File_hookgate_v1_edge_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_edge_proto_rawDesc = "" +
 	"\n" +
-	"\x16hookgate/v1/edge.proto\x12\vhookgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x02\n" +
+	"\x16hookgate/v1/edge.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x02\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x15.hookgate.v1.NodeRoleR\x04role\x12\x18\n" +
@@ -294,9 +295,9 @@ const file_hookgate_v1_edge_proto_rawDesc = "" +
 	"\bNodeRole\x12\x19\n" +
 	"\x15NODE_ROLE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eNODE_ROLE_EDGE\x10\x01\x12\x18\n" +
-	"\x14NODE_ROLE_DISPATCHER\x10\x022Y\n" +
-	"\vEdgeService\x12J\n" +
-	"\tListNodes\x12\x1d.hookgate.v1.ListNodesRequest\x1a\x1e.hookgate.v1.ListNodesResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"\x14NODE_ROLE_DISPATCHER\x10\x022l\n" +
+	"\vEdgeService\x12]\n" +
+	"\tListNodes\x12\x1d.hookgate.v1.ListNodesRequest\x1a\x1e.hookgate.v1.ListNodesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/nodesB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_edge_proto_rawDescOnce sync.Once

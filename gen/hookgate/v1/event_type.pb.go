@@ -7,6 +7,7 @@
 package hookgatev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -846,7 +847,7 @@ var File_hookgate_v1_event_type_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_event_type_proto_rawDesc = "" +
 	"\n" +
-	"\x1chookgate/v1/event_type.proto\x12\vhookgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x02\n" +
+	"\x1chookgate/v1/event_type.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x02\n" +
 	"\tEventType\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12 \n" +
@@ -907,15 +908,17 @@ const file_hookgate_v1_event_type_proto_rawDesc = "" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\"S\n" +
 	"\x1aUnarchiveEventTypeResponse\x125\n" +
 	"\n" +
-	"event_type\x18\x01 \x01(\v2\x16.hookgate.v1.EventTypeR\teventType2\xa4\x05\n" +
-	"\x10EventTypeService\x12\\\n" +
-	"\x0fCreateEventType\x12#.hookgate.v1.CreateEventTypeRequest\x1a$.hookgate.v1.CreateEventTypeResponse\x12S\n" +
-	"\fGetEventType\x12 .hookgate.v1.GetEventTypeRequest\x1a!.hookgate.v1.GetEventTypeResponse\x12Y\n" +
-	"\x0eListEventTypes\x12\".hookgate.v1.ListEventTypesRequest\x1a#.hookgate.v1.ListEventTypesResponse\x12\\\n" +
-	"\x0fUpdateEventType\x12#.hookgate.v1.UpdateEventTypeRequest\x1a$.hookgate.v1.UpdateEventTypeResponse\x12\\\n" +
-	"\x0fDeleteEventType\x12#.hookgate.v1.DeleteEventTypeRequest\x1a$.hookgate.v1.DeleteEventTypeResponse\x12_\n" +
-	"\x10ArchiveEventType\x12$.hookgate.v1.ArchiveEventTypeRequest\x1a%.hookgate.v1.ArchiveEventTypeResponse\x12e\n" +
-	"\x12UnarchiveEventType\x12&.hookgate.v1.UnarchiveEventTypeRequest\x1a'.hookgate.v1.UnarchiveEventTypeResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"event_type\x18\x01 \x01(\v2\x16.hookgate.v1.EventTypeR\teventType2\xc5\b\n" +
+	"\x10EventTypeService\x12\x9d\x01\n" +
+	"\x0fCreateEventType\x12#.hookgate.v1.CreateEventTypeRequest\x1a$.hookgate.v1.CreateEventTypeResponse\"?\x82\xd3\xe4\x93\x029:\n" +
+	"event_type\"+/v1/tenants/{event_type.tenant}/event-types\x12\x84\x01\n" +
+	"\fGetEventType\x12 .hookgate.v1.GetEventTypeRequest\x1a!.hookgate.v1.GetEventTypeResponse\"/\x82\xd3\xe4\x93\x02)\x12'/v1/tenants/{tenant}/event-types/{name}\x12\x83\x01\n" +
+	"\x0eListEventTypes\x12\".hookgate.v1.ListEventTypesRequest\x1a#.hookgate.v1.ListEventTypesResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/tenants/{tenant}/event-types\x12\xaf\x01\n" +
+	"\x0fUpdateEventType\x12#.hookgate.v1.UpdateEventTypeRequest\x1a$.hookgate.v1.UpdateEventTypeResponse\"Q\x82\xd3\xe4\x93\x02K:\n" +
+	"event_type2=/v1/tenants/{event_type.tenant}/event-types/{event_type.name}\x12\x8d\x01\n" +
+	"\x0fDeleteEventType\x12#.hookgate.v1.DeleteEventTypeRequest\x1a$.hookgate.v1.DeleteEventTypeResponse\"/\x82\xd3\xe4\x93\x02)*'/v1/tenants/{tenant}/event-types/{name}\x12\x9b\x01\n" +
+	"\x10ArchiveEventType\x12$.hookgate.v1.ArchiveEventTypeRequest\x1a%.hookgate.v1.ArchiveEventTypeResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/tenants/{tenant}/event-types/{name}:archive\x12\xa3\x01\n" +
+	"\x12UnarchiveEventType\x12&.hookgate.v1.UnarchiveEventTypeRequest\x1a'.hookgate.v1.UnarchiveEventTypeResponse\"<\x82\xd3\xe4\x93\x026:\x01*\"1/v1/tenants/{tenant}/event-types/{name}:unarchiveB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_event_type_proto_rawDescOnce sync.Once

@@ -7,6 +7,7 @@
 package hookgatev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -1741,7 +1742,7 @@ var File_hookgate_v1_inbound_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"\n" +
-	"\x19hookgate/v1/inbound.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x01\n" +
+	"\x19hookgate/v1/inbound.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x01\n" +
 	"\aBinding\x12\x1d\n" +
 	"\n" +
 	"process_id\x18\x01 \x01(\tR\tprocessId\x12\x1b\n" +
@@ -1919,17 +1920,17 @@ const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"\aTrigger\x12\x17\n" +
 	"\x13TRIGGER_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15TRIGGER_START_PROCESS\x10\x01\x12\x1a\n" +
-	"\x16TRIGGER_RESUME_PROCESS\x10\x022\xf8\x05\n" +
-	"\x15InboundWebhookService\x12V\n" +
-	"\rCreateWebhook\x12!.hookgate.v1.CreateWebhookRequest\x1a\".hookgate.v1.CreateWebhookResponse\x12M\n" +
+	"\x16TRIGGER_RESUME_PROCESS\x10\x022\xd6\t\n" +
+	"\x15InboundWebhookService\x12\x8e\x01\n" +
+	"\rCreateWebhook\x12!.hookgate.v1.CreateWebhookRequest\x1a\".hookgate.v1.CreateWebhookResponse\"6\x82\xd3\xe4\x93\x020:\awebhook\"%/v1/tenants/{webhook.tenant}/webhooks\x12\x81\x01\n" +
 	"\n" +
-	"GetWebhook\x12\x1e.hookgate.v1.GetWebhookRequest\x1a\x1f.hookgate.v1.GetWebhookResponse\x12S\n" +
-	"\fListWebhooks\x12 .hookgate.v1.ListWebhooksRequest\x1a!.hookgate.v1.ListWebhooksResponse\x12V\n" +
-	"\rUpdateWebhook\x12!.hookgate.v1.UpdateWebhookRequest\x1a\".hookgate.v1.UpdateWebhookResponse\x12_\n" +
-	"\x10RotateWebhookKey\x12$.hookgate.v1.RotateWebhookKeyRequest\x1a%.hookgate.v1.RotateWebhookKeyResponse\x12V\n" +
-	"\rDeleteWebhook\x12!.hookgate.v1.DeleteWebhookRequest\x1a\".hookgate.v1.DeleteWebhookResponse\x12e\n" +
-	"\x12ListFailedTriggers\x12&.hookgate.v1.ListFailedTriggersRequest\x1a'.hookgate.v1.ListFailedTriggersResponse\x12k\n" +
-	"\x14RotateProviderSecret\x12(.hookgate.v1.RotateProviderSecretRequest\x1a).hookgate.v1.RotateProviderSecretResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"GetWebhook\x12\x1e.hookgate.v1.GetWebhookRequest\x1a\x1f.hookgate.v1.GetWebhookResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/tenants/{tenant}/webhooks/{webhook_id}\x12z\n" +
+	"\fListWebhooks\x12 .hookgate.v1.ListWebhooksRequest\x1a!.hookgate.v1.ListWebhooksResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/tenants/{tenant}/webhooks\x12\x9b\x01\n" +
+	"\rUpdateWebhook\x12!.hookgate.v1.UpdateWebhookRequest\x1a\".hookgate.v1.UpdateWebhookResponse\"C\x82\xd3\xe4\x93\x02=:\awebhook22/v1/tenants/{webhook.tenant}/webhooks/{webhook.id}\x12\xa0\x01\n" +
+	"\x10RotateWebhookKey\x12$.hookgate.v1.RotateWebhookKeyRequest\x1a%.hookgate.v1.RotateWebhookKeyResponse\"?\x82\xd3\xe4\x93\x029:\x01*\"4/v1/tenants/{tenant}/webhooks/{webhook_id}:rotateKey\x12\x8a\x01\n" +
+	"\rDeleteWebhook\x12!.hookgate.v1.DeleteWebhookRequest\x1a\".hookgate.v1.DeleteWebhookResponse\"2\x82\xd3\xe4\x93\x02,**/v1/tenants/{tenant}/webhooks/{webhook_id}\x12\xa2\x01\n" +
+	"\x12ListFailedTriggers\x12&.hookgate.v1.ListFailedTriggersRequest\x1a'.hookgate.v1.ListFailedTriggersResponse\";\x82\xd3\xe4\x93\x025\x123/v1/tenants/{tenant}/webhooks/{webhook_id}/failures\x12\xb8\x01\n" +
+	"\x14RotateProviderSecret\x12(.hookgate.v1.RotateProviderSecretRequest\x1a).hookgate.v1.RotateProviderSecretResponse\"K\x82\xd3\xe4\x93\x02E:\x01*\"@/v1/tenants/{tenant}/webhooks/{webhook_id}/secrets/{name}:rotateB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_inbound_proto_rawDescOnce sync.Once

@@ -7,6 +7,7 @@
 package hookgatev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
@@ -686,7 +687,7 @@ var File_hookgate_v1_message_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_message_proto_rawDesc = "" +
 	"\n" +
-	"\x19hookgate/v1/message.proto\x12\vhookgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x02\n" +
+	"\x19hookgate/v1/message.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x02\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12%\n" +
@@ -752,12 +753,12 @@ const file_hookgate_v1_message_proto_rawDesc = "" +
 	"\x16DELIVERY_STATE_PENDING\x10\x01\x12\x1c\n" +
 	"\x18DELIVERY_STATE_SUCCEEDED\x10\x02\x12\x19\n" +
 	"\x15DELIVERY_STATE_FAILED\x10\x03\x12\x1c\n" +
-	"\x18DELIVERY_STATE_CANCELLED\x10\x042\x86\x02\n" +
-	"\x0eMessageService\x12P\n" +
-	"\vSendMessage\x12\x1f.hookgate.v1.SendMessageRequest\x1a .hookgate.v1.SendMessageResponse\x12M\n" +
+	"\x18DELIVERY_STATE_CANCELLED\x10\x042\xf1\x03\n" +
+	"\x0eMessageService\x12\xa6\x01\n" +
+	"\vSendMessage\x12\x1f.hookgate.v1.SendMessageRequest\x1a .hookgate.v1.SendMessageResponse\"T\x82\xd3\xe4\x93\x02N:\amessage\"C/v1/tenants/{message.tenant}/apps/{message.application_id}/messages\x12\x81\x01\n" +
 	"\n" +
-	"GetMessage\x12\x1e.hookgate.v1.GetMessageRequest\x1a\x1f.hookgate.v1.GetMessageResponse\x12S\n" +
-	"\fListMessages\x12 .hookgate.v1.ListMessagesRequest\x1a!.hookgate.v1.ListMessagesResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"GetMessage\x12\x1e.hookgate.v1.GetMessageRequest\x1a\x1f.hookgate.v1.GetMessageResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/tenants/{tenant}/messages/{message_id}\x12\xb1\x01\n" +
+	"\fListMessages\x12 .hookgate.v1.ListMessagesRequest\x1a!.hookgate.v1.ListMessagesResponse\"\\\x82\xd3\xe4\x93\x02VZ5\x123/v1/tenants/{tenant}/apps/{application_id}/messages\x12\x1d/v1/tenants/{tenant}/messagesB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_message_proto_rawDescOnce sync.Once

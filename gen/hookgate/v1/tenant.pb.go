@@ -7,6 +7,7 @@
 package hookgatev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -1103,7 +1104,7 @@ var File_hookgate_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x18hookgate/v1/tenant.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x03\n" +
+	"\x18hookgate/v1/tenant.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x03\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x120\n" +
@@ -1174,16 +1175,18 @@ const file_hookgate_v1_tenant_proto_rawDesc = "" +
 	"\x0eAdminTokenKind\x12 \n" +
 	"\x1cADMIN_TOKEN_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16ADMIN_TOKEN_KIND_ADMIN\x10\x01\x12\x1d\n" +
-	"\x19ADMIN_TOKEN_KIND_PRODUCER\x10\x022\xcc\x05\n" +
-	"\rTenantService\x12S\n" +
-	"\fCreateTenant\x12 .hookgate.v1.CreateTenantRequest\x1a!.hookgate.v1.CreateTenantResponse\x12J\n" +
-	"\tGetTenant\x12\x1d.hookgate.v1.GetTenantRequest\x1a\x1e.hookgate.v1.GetTenantResponse\x12P\n" +
-	"\vListTenants\x12\x1f.hookgate.v1.ListTenantsRequest\x1a .hookgate.v1.ListTenantsResponse\x12S\n" +
-	"\fUpdateTenant\x12 .hookgate.v1.UpdateTenantRequest\x1a!.hookgate.v1.UpdateTenantResponse\x12S\n" +
-	"\fDeleteTenant\x12 .hookgate.v1.DeleteTenantRequest\x1a!.hookgate.v1.DeleteTenantResponse\x12_\n" +
-	"\x10CreateAdminToken\x12$.hookgate.v1.CreateAdminTokenRequest\x1a%.hookgate.v1.CreateAdminTokenResponse\x12\\\n" +
-	"\x0fListAdminTokens\x12#.hookgate.v1.ListAdminTokensRequest\x1a$.hookgate.v1.ListAdminTokensResponse\x12_\n" +
-	"\x10RevokeAdminToken\x12$.hookgate.v1.RevokeAdminTokenRequest\x1a%.hookgate.v1.RevokeAdminTokenResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"\x19ADMIN_TOKEN_KIND_PRODUCER\x10\x022\xea\a\n" +
+	"\rTenantService\x12p\n" +
+	"\fCreateTenant\x12 .hookgate.v1.CreateTenantRequest\x1a!.hookgate.v1.CreateTenantResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x06tenant\"\v/v1/tenants\x12h\n" +
+	"\tGetTenant\x12\x1d.hookgate.v1.GetTenantRequest\x1a\x1e.hookgate.v1.GetTenantResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/tenants/{tenant}\x12e\n" +
+	"\vListTenants\x12\x1f.hookgate.v1.ListTenantsRequest\x1a .hookgate.v1.ListTenantsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenants\x12|\n" +
+	"\fUpdateTenant\x12 .hookgate.v1.UpdateTenantRequest\x1a!.hookgate.v1.UpdateTenantResponse\"'\x82\xd3\xe4\x93\x02!:\x06tenant2\x17/v1/tenants/{tenant.id}\x12q\n" +
+	"\fDeleteTenant\x12 .hookgate.v1.DeleteTenantRequest\x1a!.hookgate.v1.DeleteTenantResponse\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/v1/tenants/{tenant}\x12\x98\x01\n" +
+	"\x10CreateAdminToken\x12$.hookgate.v1.CreateAdminTokenRequest\x1a%.hookgate.v1.CreateAdminTokenResponse\"7\x82\xd3\xe4\x93\x021:\x01*Z\x0f:\x01*\"\n" +
+	"/v1/tokens\"\x1b/v1/tenants/{tenant}/tokens\x12\x8f\x01\n" +
+	"\x0fListAdminTokens\x12#.hookgate.v1.ListAdminTokensRequest\x1a$.hookgate.v1.ListAdminTokensResponse\"1\x82\xd3\xe4\x93\x02+Z\f\x12\n" +
+	"/v1/tokens\x12\x1b/v1/tenants/{tenant}/tokens\x12x\n" +
+	"\x10RevokeAdminToken\x12$.hookgate.v1.RevokeAdminTokenRequest\x1a%.hookgate.v1.RevokeAdminTokenResponse\"\x17\x82\xd3\xe4\x93\x02\x11*\x0f/v1/tokens/{id}B9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_tenant_proto_rawDescOnce sync.Once

@@ -28,8 +28,9 @@ import (
 	"github.com/hookgate/hookgate/controlplane/distribute"
 	"github.com/hookgate/hookgate/controlplane/failures"
 	"github.com/hookgate/hookgate/controlplane/leader"
-	"github.com/hookgate/hookgate/controlplane/replay"
 	"github.com/hookgate/hookgate/controlplane/outbound"
+	"github.com/hookgate/hookgate/controlplane/replay"
+	"github.com/hookgate/hookgate/controlplane/rest"
 	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
@@ -307,6 +308,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		admin.WithMaxPayload(cp.nc.MaxPayload()))
 	rp := replay.New(cp.nc, js)
 	cp.recoveries = replay.NewRunner(replay.RunnerConfig{}, cp.store, js, log, nil)
+	authn := admin.NewAuthenticator(cp.store, log)
 	mux := admin.New(admin.Config{CallTimeout: cfg.CallTimeout}, admin.Services{
 		Tenants:     admin.NewTenantService(cp.store, clock, log),
 		Webhooks:    webhooks,
@@ -318,7 +320,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		Attempts:    admin.NewAttemptService(outbound.NewReader(js), log, admin.WithReplay(cp.store, rp, clock)),
 		Edges:       cp.dist,
 		ConfigNodes: cp.dist,
-	}, admin.NewAuthenticator(cp.store, log).Wrap, healthChecker{checks: checks},
+	}, authn.Wrap, healthChecker{checks: checks},
 		connect.WithCompressMinBytes(1024), connect.WithReadMaxBytes(4<<20))
 	serve.HealthMux(mux, checks, reg)
 	if cfg.Listener == nil {
@@ -326,7 +328,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 			return nil, fmt.Errorf("controlplane: %w", err)
 		}
 	}
-	var handler http.Handler = mux
+	// REST/JSON paths (google.api.http) and /openapi.json, transcoded into
+	// calls of the same mux.
+	handler, err := rest.New(rest.Config{Services: rest.AdminServices()}, mux, authn.Wrap)
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: %w", err)
+	}
 	if tlsCfg != nil {
 		handler = distribute.WithVerifiedClientCert(handler)
 	}
