@@ -99,10 +99,10 @@ func TestREST(t *testing.T) {
 	srv, svc := newServer(t)
 	cases := []struct {
 		name, method, path, token, body string
-		status                         int
-		code                           string // error code, "" for success
-		contains                       string
-		mask                           string // the update mask the handler saw
+		status                          int
+		code                            string // error code, "" for success
+		contains                        string
+		mask                            string // the update mask the handler saw
 	}{
 		{name: "get", method: "GET", path: "/v1/tenants/acme", token: "good", status: 200, contains: `"displayName":"Acme"`},
 		{name: "no token", method: "GET", path: "/v1/tenants/acme", status: 401, code: "unauthenticated"},

@@ -45,16 +45,16 @@ const sendMessagePath = "/v1/tenants/{tenant}/apps/{application_id}/messages"
 
 // examples are request bodies by operation id.
 var examples = map[string]any{
-	"TenantService_CreateTenant":            map[string]any{"id": "acme", "displayName": "Acme Corp"},
-	"TenantService_UpdateTenant":            map[string]any{"displayName": "Acme Corporation"},
-	"InboundWebhookService_CreateWebhook":   map[string]any{"name": "stripe-payments", "provider": "PROVIDER_STRIPE", "providerSecrets": map[string]any{"signing_secret": "whsec_…"}, "bindings": []any{map[string]any{"processId": "payments", "trigger": "TRIGGER_START_PROCESS"}}},
-	"InboundWebhookService_UpdateWebhook":   map[string]any{"active": false},
+	"TenantService_CreateTenant":             map[string]any{"id": "acme", "displayName": "Acme Corp"},
+	"TenantService_UpdateTenant":             map[string]any{"displayName": "Acme Corporation"},
+	"InboundWebhookService_CreateWebhook":    map[string]any{"name": "stripe-payments", "provider": "PROVIDER_STRIPE", "providerSecrets": map[string]any{"signing_secret": "whsec_…"}, "bindings": []any{map[string]any{"processId": "payments", "trigger": "TRIGGER_START_PROCESS"}}},
+	"InboundWebhookService_UpdateWebhook":    map[string]any{"active": false},
 	"InboundWebhookService_RotateWebhookKey": map[string]any{"gracePeriod": "3600s"},
-	"ApplicationService_CreateApplication":  map[string]any{"name": "Customer 42", "uid": "customer-42"},
-	"EventTypeService_CreateEventType":      map[string]any{"name": "order.created", "description": "An order was placed", "schema": map[string]any{"type": "object", "required": []any{"id"}}},
-	"EndpointService_CreateEndpoint":        map[string]any{"url": "https://customer.example/webhooks", "eventTypes": []any{"order.created"}},
-	"MessageService_SendMessage":            map[string]any{"eventType": "order.created", "eventId": "order-1001", "payload": map[string]any{"id": "1001"}},
-	"ConfigParamService_SetConfigParam":     map[string]any{"value": "whsec_…"},
+	"ApplicationService_CreateApplication":   map[string]any{"name": "Customer 42", "uid": "customer-42"},
+	"EventTypeService_CreateEventType":       map[string]any{"name": "order.created", "description": "An order was placed", "schema": map[string]any{"type": "object", "required": []any{"id"}}},
+	"EndpointService_CreateEndpoint":         map[string]any{"url": "https://customer.example/webhooks", "eventTypes": []any{"order.created"}},
+	"MessageService_SendMessage":             map[string]any{"eventType": "order.created", "eventId": "order-1001", "payload": map[string]any{"id": "1001"}},
+	"ConfigParamService_SetConfigParam":      map[string]any{"value": "whsec_…"},
 }
 
 func run(path string) error {
