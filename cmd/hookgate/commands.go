@@ -48,6 +48,8 @@ func newDevCommand() *cobra.Command {
 	fs.StringVar(&cfg.NATSAddr, "nats-addr", "127.0.0.1:4222", "embedded NATS address")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "the edge's public base URL in webhook URLs (default: the edge address)")
 	fs.Float64Var(&cfg.RetryTimeScale, "retry-time-scale", 1, "multiply every retry delay by this factor (more than 0, at most 1; e.g. 0.001 in tests)")
+	fs.DurationVar(&cfg.AutoDisableAfter, "auto-disable-after", dispatch.DefaultAutoDisableAfter, "disable an endpoint (reason auto) that failed every attempt for this long")
+	fs.IntVar(&cfg.AutoDisableMinAttempts, "auto-disable-min-attempts", dispatch.DefaultAutoDisableMinAttempts, "failed attempts the auto-disable span must hold at least")
 	logs.register(fs, "text")
 	return cmd
 }

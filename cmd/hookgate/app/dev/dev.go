@@ -38,6 +38,10 @@ type Config struct {
 	PublicURL string
 	// RetryTimeScale compresses the dispatcher's retry schedule (0 is 1).
 	RetryTimeScale float64
+	// AutoDisableAfter and AutoDisableMinAttempts are the dispatcher's
+	// auto-disable span and minimum attempts (0: its defaults).
+	AutoDisableAfter       time.Duration
+	AutoDisableMinAttempts int
 }
 
 // Run starts everything, prints the addresses and "ready" to out once the
@@ -149,8 +153,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		Streams: streams,
 		// Dev delivers to receivers on this machine (DESIGN.md: loopback
 		// only when allow-listed).
-		AllowPrivateCIDRs: []string{"127.0.0.1/32"},
-		RetryTimeScale:    cfg.RetryTimeScale,
+		AllowPrivateCIDRs:      []string{"127.0.0.1/32"},
+		RetryTimeScale:         cfg.RetryTimeScale,
+		AutoDisableAfter:       cfg.AutoDisableAfter,
+		AutoDisableMinAttempts: cfg.AutoDisableMinAttempts,
 	}, log, reg)
 	if err != nil {
 		return err
