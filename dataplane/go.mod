@@ -8,6 +8,7 @@ replace github.com/hookgate/hookgate/testkit => ../testkit
 
 require (
 	connectrpc.com/connect v1.21.1
+	connectrpc.com/vanguard v0.4.0
 	github.com/hookgate/hookgate/gen v0.0.0-00010101000000-000000000000
 	github.com/hookgate/hookgate/testkit v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats.go v1.55.0
@@ -35,4 +36,6 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 )

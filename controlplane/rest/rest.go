@@ -68,11 +68,11 @@ func New(cfg Config, next http.Handler, auth func(http.Handler) http.Handler) (h
 			// transcode to.
 			vanguard.WithTargetProtocols(vanguard.ProtocolConnect)))
 	}
-	tc, err := vanguard.NewTranscoder(services, vanguard.WithUnknownHandler(http.HandlerFunc(notFound)))
+	tc, err := vanguard.NewTranscoder(services, vanguard.WithUnknownHandler(http.HandlerFunc(notFound)), vanguard.WithCodec(newRESTCodec))
 	if err != nil {
 		return nil, fmt.Errorf("rest: %w", err)
 	}
-	return &handler{next: next, rest: Errors(tc), auth: auth, limit: int64(limit)}, nil
+	return &handler{next: next, rest: openapi.Errors(tc), auth: auth, limit: int64(limit)}, nil
 }
 
 type handler struct {
@@ -97,7 +97,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPatch:
 		if err := normalizeMask(r); err != nil {
-			WriteError(w, connect.NewError(connect.CodeInvalidArgument, err))
+			openapi.WriteError(w, connect.NewError(connect.CodeInvalidArgument, err))
 			return
 		}
 		if maskGiven(r.URL.Query()) {
@@ -105,9 +105,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// The mask comes from the body: authenticate before reading it.
-		Errors(h.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		openapi.Errors(h.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := maskFromBody(r, h.limit); err != nil {
-				WriteError(w, err)
+				openapi.WriteError(w, err)
 				return
 			}
 			h.rest.ServeHTTP(w, r)
@@ -127,7 +127,7 @@ func jsonBody(r *http.Request) {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	WriteError(w, connect.NewError(connect.CodeNotFound,
+	openapi.WriteError(w, connect.NewError(connect.CodeNotFound,
 		fmt.Errorf("no REST path %s %s (see %s)", r.Method, r.URL.Path, DocumentPath)))
 }
 

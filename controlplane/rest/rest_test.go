@@ -16,6 +16,7 @@ import (
 	"github.com/hookgate/hookgate/controlplane/rest"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+	"github.com/hookgate/hookgate/gen/openapi"
 )
 
 // tenants answers from a map and records the update masks it is sent.
@@ -148,7 +149,7 @@ func TestREST(t *testing.T) {
 				t.Errorf("204 with body %q", body)
 			}
 			if tc.code != "" {
-				var e rest.Error
+				var e openapi.Error
 				if err := json.Unmarshal(body, &e); err != nil {
 					t.Fatalf("error body %q: %v", body, err)
 				}

@@ -1,4 +1,4 @@
-package rest
+package openapi
 
 import (
 	"encoding/json"
@@ -8,6 +8,9 @@ import (
 
 	"connectrpc.com/connect"
 )
+
+// maxErrorBody bounds what is held back of an error or delete response.
+const maxErrorBody = 1 << 20
 
 // Error is the body of every REST error: the Connect code in snake case,
 // the message the RPC error carries, and its details (google.protobuf.Any
@@ -70,7 +73,8 @@ func writeError(w http.ResponseWriter, e Error, status int) {
 	_, _ = w.Write(body)
 }
 
-// Errors rewrites what a vanguard transcoder answers on REST paths: its
+// Errors rewrites what a vanguard transcoder (connectrpc.com/vanguard)
+// answers on REST paths, on the admin port and on the edge alike: its
 // error bodies (google.rpc.Status JSON, {"code": 5, …}) into Error with
 // Status's HTTP status, and a successful DELETE's empty message into 204.
 func Errors(next http.Handler) http.Handler {
@@ -109,7 +113,7 @@ func (e *errorWriter) Write(b []byte) (int, error) {
 		e.WriteHeader(http.StatusOK)
 	}
 	if e.held {
-		if len(e.body)+len(b) <= maxBody {
+		if len(e.body)+len(b) <= maxErrorBody {
 			e.body = append(e.body, b...)
 		}
 		return len(b), nil
