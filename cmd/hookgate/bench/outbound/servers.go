@@ -161,20 +161,28 @@ func startEnv(apps func(base string, s dispatch.Secret) []app) (_ *env, _ []app,
 	}
 	deliverer := dispatch.NewDeliverer(dispatch.DelivererConfig{Version: "bench",
 		Dialer: dispatch.DialerConfig{Policy: dispatch.NewAddressPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})}})
+	// Endpoint health as the dispatcher keeps it: it is part of each
+	// delivery's cost.
+	health, err := dispatch.NewHealthTracker(dispatch.HealthConfig{}, dispatch.HealthDeps{JetStream: js, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("new health tracker: %w", err)
+	}
 	eng, err := dispatch.NewEngine(dispatch.EngineConfig{}, dispatch.EngineDeps{JetStream: js, Endpoints: t,
-		Deliverer: deliverer, Log: slog.New(slog.DiscardHandler)})
+		Deliverer: deliverer, Log: slog.New(slog.DiscardHandler), Health: health})
 	if err != nil {
 		return nil, nil, fmt.Errorf("new engine: %w", err)
 	}
 	ctx, e.stop = context.WithCancel(ctx)
-	e.done = make(chan error, 1)
+	e.done = make(chan error, 2)
 	go func() { e.done <- eng.Run(ctx) }()
+	go func() { e.done <- health.Run(ctx) }()
 	return e, list, nil
 }
 
 func (e *env) Close() {
 	if e.stop != nil {
 		e.stop()
+		<-e.done
 		<-e.done
 	}
 	if e.srv != nil {
