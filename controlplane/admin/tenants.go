@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -45,6 +46,9 @@ func (s *TenantService) CreateTenant(ctx context.Context, req *connect.Request[h
 	}
 	if err := validateDescription("tenant.display_name", in.DisplayName); err != nil {
 		return nil, err
+	}
+	if in.OpsAppId != "" {
+		return nil, invalid("tenant.ops_app_id", "set it with UpdateTenant once the application exists")
 	}
 	now := timestamppb.New(s.clock.Now())
 	t, err := s.store.CreateTenant(ctx, &hookgatev1.Tenant{
@@ -107,7 +111,7 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[h
 	}
 	paths := req.Msg.GetUpdateMask().GetPaths()
 	if len(paths) == 0 {
-		return nil, invalid("update_mask", "name at least one field: display_name, allow_http_endpoints, allow_endpoint_secret_read, retry_schedule")
+		return nil, invalid("update_mask", "name at least one field: display_name, allow_http_endpoints, allow_endpoint_secret_read, retry_schedule, ops_app_id")
 	}
 	for _, path := range paths {
 		switch path {
@@ -120,6 +124,10 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[h
 		case "allow_endpoint_secret_read":
 		case "retry_schedule":
 			if err := validateRetrySchedule(in.RetrySchedule); err != nil {
+				return nil, err
+			}
+		case "ops_app_id":
+			if err := s.validateOpsApp(ctx, in.Id, in.OpsAppId); err != nil {
 				return nil, err
 			}
 		default:
@@ -141,6 +149,8 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[h
 				t.AllowEndpointSecretRead = in.AllowEndpointSecretRead
 			case "retry_schedule":
 				t.RetrySchedule = in.RetrySchedule
+			case "ops_app_id":
+				t.OpsAppId = in.OpsAppId
 			}
 		}
 		t.UpdateTime = timestamppb.New(s.clock.Now())
@@ -150,6 +160,27 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[h
 		return nil, toConnect(ctx, s.log, err)
 	}
 	return connect.NewResponse(&hookgatev1.UpdateTenantResponse{Tenant: t}), nil
+}
+
+// validateOpsApp checks that id, unless empty (no operational application),
+// names an application of tenant. The check is not in the tenant's
+// transaction: an application deleted meanwhile is skipped by the forwarder
+// (see OpsForwarder).
+func (s *TenantService) validateOpsApp(ctx context.Context, tenant, id string) error {
+	if id == "" {
+		return nil
+	}
+	if err := validateAppID("tenant.ops_app_id", id); err != nil {
+		return err
+	}
+	_, _, err := s.store.App(ctx, tenant, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf("tenant.ops_app_id: tenant %s has no application %s", tenant, id))
+	}
+	if err != nil {
+		return toConnect(ctx, s.log, err)
+	}
+	return nil
 }
 
 // DeleteTenant implements hookgatev1connect.TenantServiceHandler.

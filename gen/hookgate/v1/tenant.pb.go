@@ -98,6 +98,12 @@ type Tenant struct {
 	AllowEndpointSecretRead *bool `protobuf:"varint,7,opt,name=allow_endpoint_secret_read,json=allowEndpointSecretRead,proto3,oneof" json:"allow_endpoint_secret_read,omitempty"`
 	// retry_schedule overrides the default outbound retry schedule.
 	RetrySchedule *RetrySchedule `protobuf:"bytes,8,opt,name=retry_schedule,json=retrySchedule,proto3" json:"retry_schedule,omitempty"`
+	// ops_app_id names one of the tenant's applications as its operational
+	// application: the tenant's operational events (endpoint.disabled,
+	// endpoint.enabled, message.attempt.exhausted) are sent to it as outbound
+	// messages, delivered to its endpoints subscribed to them. Empty: none.
+	// Set with UpdateTenant once the application exists.
+	OpsAppId      string `protobuf:"bytes,9,opt,name=ops_app_id,json=opsAppId,proto3" json:"ops_app_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -186,6 +192,13 @@ func (x *Tenant) GetRetrySchedule() *RetrySchedule {
 		return x.RetrySchedule
 	}
 	return nil
+}
+
+func (x *Tenant) GetOpsAppId() string {
+	if x != nil {
+		return x.OpsAppId
+	}
+	return ""
 }
 
 // RetrySchedule is the delay before each retry of a failed delivery: the
@@ -1104,7 +1117,7 @@ var File_hookgate_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x18hookgate/v1/tenant.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x03\n" +
+	"\x18hookgate/v1/tenant.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x03\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x120\n" +
@@ -1115,7 +1128,9 @@ const file_hookgate_v1_tenant_proto_rawDesc = "" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\x06 \x01(\tR\x04etag\x12@\n" +
 	"\x1aallow_endpoint_secret_read\x18\a \x01(\bH\x00R\x17allowEndpointSecretRead\x88\x01\x01\x12A\n" +
-	"\x0eretry_schedule\x18\b \x01(\v2\x1a.hookgate.v1.RetryScheduleR\rretryScheduleB\x1d\n" +
+	"\x0eretry_schedule\x18\b \x01(\v2\x1a.hookgate.v1.RetryScheduleR\rretrySchedule\x12\x1c\n" +
+	"\n" +
+	"ops_app_id\x18\t \x01(\tR\bopsAppIdB\x1d\n" +
 	"\x1b_allow_endpoint_secret_read\"B\n" +
 	"\rRetrySchedule\x121\n" +
 	"\x06delays\x18\x01 \x03(\v2\x19.google.protobuf.DurationR\x06delays\"B\n" +
