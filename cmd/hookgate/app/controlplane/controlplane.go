@@ -375,6 +375,7 @@ func (cp *ControlPlane) Run(ctx context.Context) error {
 	g.Go(func() error { return cp.admin.Run(ctx) })
 	g.Go(func() error { return cp.dist.Run(ctx) })
 	g.Go(func() error { return admin.NewOpsConsumer(cp.store, systemClock{}, cp.log).Run(ctx, cp.nc) })
+	g.Go(func() error { return admin.NewOpsForwarder(cp.store, systemClock{}, cp.log).Run(ctx, cp.nc) })
 	g.Go(func() error { return leader.Run(ctx, cp.etcd, "recoveries", replicaID(), cp.log, cp.recoveries.Run) })
 	g.Go(func() error {
 		id, _ := os.Hostname()
