@@ -7,6 +7,7 @@ import (
 	"connectrpc.com/connect"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
 func newTenantsCommand() *cobra.Command {
@@ -17,9 +18,9 @@ func newTenantsCommand() *cobra.Command {
 	printTenants := func(c *cli, ts []*hookgatev1.Tenant) error {
 		rows := make([][]string, 0, len(ts))
 		for _, t := range ts {
-			rows = append(rows, []string{t.Id, t.DisplayName, strconv.FormatBool(t.AllowHttpEndpoints), timeText(t.CreateTime, t.CreateTime != nil)})
+			rows = append(rows, []string{t.Id, t.DisplayName, strconv.FormatBool(t.AllowHttpEndpoints), timeText(t.CreateTime, t.CreateTime != nil), orDash(t.OpsAppId)})
 		}
-		return c.table([]string{"ID", "DISPLAY NAME", "HTTP ENDPOINTS", "CREATED"}, rows)
+		return c.table([]string{"ID", "DISPLAY NAME", "HTTP ENDPOINTS", "CREATED", "OPS APP"}, rows)
 	}
 
 	var displayName string
@@ -87,6 +88,45 @@ func newTenantsCommand() *cobra.Command {
 			return printTenants(c, all.Tenants)
 		},
 	}
+	var opsApp string
+	update := &cobra.Command{
+		Use: "update TENANT", Short: "Change the fields whose flags are given", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t := &hookgatev1.Tenant{Id: args[0]}
+			var paths []string
+			fs := cmd.Flags()
+			if fs.Changed("display-name") {
+				t.DisplayName, paths = displayName, append(paths, "display_name")
+			}
+			if fs.Changed("allow-http-endpoints") {
+				t.AllowHttpEndpoints, paths = allowHTTP, append(paths, "allow_http_endpoints")
+			}
+			if fs.Changed("ops-app") {
+				t.OpsAppId, paths = opsApp, append(paths, "ops_app_id")
+			}
+			if len(paths) == 0 {
+				return fmt.Errorf("nothing to update: give --display-name, --allow-http-endpoints or --ops-app")
+			}
+			c, ts, err := client(cmd)
+			if err != nil {
+				return err
+			}
+			resp, err := ts.UpdateTenant(cmd.Context(), connect.NewRequest(&hookgatev1.UpdateTenantRequest{
+				Tenant: t, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths},
+			}))
+			if err != nil {
+				return apiError(err)
+			}
+			if c.json() {
+				return c.printJSON(resp.Msg)
+			}
+			return printTenants(c, []*hookgatev1.Tenant{resp.Msg.Tenant})
+		},
+	}
+	update.Flags().StringVar(&displayName, "display-name", "", "a name for people")
+	update.Flags().BoolVar(&allowHTTP, "allow-http-endpoints", false, "let outbound endpoints use plain http (platform token)")
+	update.Flags().StringVar(&opsApp, "ops-app", "", `the application that receives the tenant's operational events (endpoint.disabled, endpoint.enabled, message.attempt.exhausted); "" for none`)
+
 	del := &cobra.Command{
 		Use: "delete TENANT", Short: "Delete a tenant with its webhooks and tokens", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -101,7 +141,7 @@ func newTenantsCommand() *cobra.Command {
 			return err
 		},
 	}
-	cmd.AddCommand(create, get, list, del)
+	cmd.AddCommand(create, get, list, update, del)
 	return cmd
 }
 

@@ -266,3 +266,33 @@ func TestHealthDecodes(t *testing.T) {
 		t.Errorf("bad JSON decoded")
 	}
 }
+
+// The control plane's ops forwarder builds outbound messages without the
+// data plane's code: the dispatchers must parse every one it makes.
+func TestOpsForwardMessageParses(t *testing.T) {
+	now := time.Date(2026, 3, 23, 15, 30, 0, 0, time.UTC)
+	events := []struct{ subject, body string }{
+		{"hookgate.ops.acme.endpoint.disabled", `{"tenant":"acme","endpointId":"ep_1","reason":"gone","time":"2026-03-23T15:30:00Z"}`},
+		{"hookgate.ops.acme.endpoint.enabled", `{"tenant":"acme","endpointId":"ep_1"}`},
+		{"hookgate.ops.acme.message.attempt.exhausted", `{"tenant":"acme","messageId":"msg_1","endpointId":"ep_1","appId":"app_b","eventType":"order.created","attempts":8,"time":"2026-03-23T15:30:00Z"}`},
+	}
+	for _, ev := range events {
+		t.Run(ev.subject, func(t *testing.T) {
+			oe, err := admin.ParseOpsEvent(ev.subject, []byte(ev.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			subject, data, err := admin.OpsOutbound(oe, "app_ops", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, ts, reason := dispatch.ParseOutbound(subject, data)
+			if reason != "" {
+				t.Fatalf("dispatchers refuse %s: %s", data, reason)
+			}
+			if msg.ID != oe.ID || msg.Tenant != "acme" || msg.AppID != "app_ops" || msg.EventType != oe.EventType || string(msg.Payload) != ev.body || !ts.Equal(now) {
+				t.Fatalf("parsed %+v at %v from %s %s", msg, ts, subject, data)
+			}
+		})
+	}
+}
