@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -41,7 +43,7 @@ var errorStatuses = []struct{ code, text string }{
 }
 
 // sendMessagePath is served on the edge's public port, not the admin port.
-const sendMessagePath = "/v1/tenants/{tenant}/apps/{application_id}/messages"
+const sendMessagePath = "/v1/tenants/{tenant}/apps/{applicationId}/messages"
 
 // examples are request bodies by operation id.
 var examples = map[string]any{
@@ -117,15 +119,24 @@ func finish(root *yaml.Node) {
 	}))
 
 	paths := get(root, "paths")
+	mergePaths(paths)
+	seen := map[string]int{}
 	for i := 0; i+1 < len(paths.Content); i += 2 {
 		p, item := paths.Content[i].Value, paths.Content[i+1]
-		if p == sendMessagePath {
-			set(item, "servers", node([]any{map[string]any{"url": "http://127.0.0.1:8080", "description": "edge port (hookgate dev)"}}))
-		}
 		for j := 0; j+1 < len(item.Content); j += 2 {
 			method, op := item.Content[j].Value, item.Content[j+1]
 			if method == "servers" || method == "parameters" {
 				continue
+			}
+			// An additional binding repeats the method's operation id.
+			if id := get(op, "operationId"); id != nil {
+				seen[id.Value]++
+				if n := seen[id.Value]; n > 1 {
+					id.Value += "_" + strconv.Itoa(n)
+				}
+			}
+			if p == sendMessagePath && method == "post" {
+				set(op, "servers", node([]any{map[string]any{"url": "http://127.0.0.1:8080", "description": "edge port (hookgate dev)"}}))
 			}
 			responses := get(op, "responses")
 			if method == "delete" {
@@ -143,6 +154,76 @@ func finish(root *yaml.Node) {
 				}
 			}
 		}
+	}
+}
+
+var pathParam = regexp.MustCompile(`\{[^}]*\}`)
+
+// mergePaths joins path templates that differ only in their parameters'
+// names (/v1/tenants/{tenant} and /v1/tenants/{tenant.id}, which OpenAPI
+// calls conflicting) under the names with the fewest dots, renaming the
+// path parameters of the operations moved; the server matches by position.
+func mergePaths(paths *yaml.Node) {
+	type group struct {
+		path  string
+		item  *yaml.Node
+		names []string
+	}
+	dots := func(names []string) int {
+		n := 0
+		for _, s := range names {
+			n += strings.Count(s, ".")
+		}
+		return n
+	}
+	names := func(p string) []string {
+		var out []string
+		for _, m := range pathParam.FindAllString(p, -1) {
+			out = append(out, m[1:len(m)-1])
+		}
+		return out
+	}
+	groups := map[string][]group{}
+	var order []string
+	for i := 0; i+1 < len(paths.Content); i += 2 {
+		p := paths.Content[i].Value
+		key := pathParam.ReplaceAllString(p, "{}")
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], group{p, paths.Content[i+1], names(p)})
+	}
+	paths.Content = nil
+	for _, key := range order {
+		gs := groups[key]
+		best := gs[0]
+		for _, g := range gs[1:] {
+			if dots(g.names) < dots(best.names) {
+				best = g
+			}
+		}
+		for _, g := range gs {
+			if g.path == best.path {
+				continue
+			}
+			rename := map[string]string{}
+			for i, n := range g.names {
+				rename[n] = best.names[i]
+			}
+			for j := 0; j+1 < len(g.item.Content); j += 2 {
+				op := g.item.Content[j+1]
+				if params := get(op, "parameters"); params != nil {
+					for _, prm := range params.Content {
+						if get(prm, "in").Value == "path" {
+							n := get(prm, "name")
+							n.Value = rename[n.Value]
+						}
+					}
+				}
+				set(best.item, g.item.Content[j].Value, op)
+			}
+		}
+		set(paths, best.path, best.item)
 	}
 }
 
