@@ -9,6 +9,8 @@ SHELL := /bin/bash
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
 PLUGINS  := $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(BIN)/protoc-gen-openapi
+# The TypeScript client's npm packages, installed by npm ci.
+TS_CLIENT := clients/ts/node_modules/.installed
 # Completes gnostic's OpenAPI document (security, errors, 204s, examples).
 OPENAPI_FINISH := $(BIN)/openapifinish
 HOOKGATE := $(BIN)/hookgate
@@ -17,7 +19,7 @@ GO_SRC   := $(shell find cmd controlplane dataplane gen testkit -name '*.go' -o 
 # The test budget on 2 cores: packages run two at a time.
 TEST_FLAGS ?= -race -count=1 -p 2 -timeout 12m
 
-.PHONY: dev build signers tools generate lint fmt-check vet gen-check test bench bench-outbound bench-profile bench-config breaking clean
+.PHONY: dev build signers ts-client ts-test tools generate lint fmt-check vet gen-check test bench bench-outbound bench-profile bench-config breaking clean
 
 ## dev: build and run Hookgate with embedded etcd and NATS (data in ./.hookgate)
 dev: build
@@ -45,21 +47,25 @@ $(BUF) $(PLUGINS) &: tools/go.mod tools/go.sum
 $(OPENAPI_FINISH): tools/go.mod tools/go.sum $(wildcard tools/openapifinish/*.go)
 	cd tools && GOWORK=off go build -o $@ ./openapifinish
 
-## generate: regenerate gen/ from proto/ (Go, Connect, and OpenAPI in gen/openapi)
-generate: tools
-	rm -rf gen/hookgate gen/openapi/openapi.yaml gen/openapi/openapi.json
+## generate: regenerate gen/ from proto/ (Go, Connect, OpenAPI in gen/openapi) and the TypeScript client's clients/ts/gen
+generate: tools $(TS_CLIENT)
+	rm -rf gen/hookgate gen/openapi/openapi.yaml gen/openapi/openapi.json clients/ts/gen
 	$(BUF) generate
 	$(OPENAPI_FINISH) gen/openapi/openapi.yaml
+	$(BUF) generate --template buf.gen.ts.yaml
 
-## gen-check: fail when gen/ differs from what proto/ generates
-gen-check: tools
+## gen-check: fail when gen/ or clients/ts/gen differs from what proto/ generates
+gen-check: tools $(TS_CLIENT)
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(BUF) generate -o "$$tmp"; \
 	$(OPENAPI_FINISH) "$$tmp/gen/openapi/openapi.yaml"; \
+	$(BUF) generate --template buf.gen.ts.yaml -o "$$tmp"; \
 	if ! diff -r "$$tmp/gen/hookgate" gen/hookgate >/dev/null \
-		|| ! diff -r -x '*.go' "$$tmp/gen/openapi" gen/openapi >/dev/null; then \
+		|| ! diff -r -x '*.go' "$$tmp/gen/openapi" gen/openapi >/dev/null \
+		|| ! diff -r "$$tmp/clients/ts/gen" clients/ts/gen >/dev/null; then \
 		diff -r "$$tmp/gen/hookgate" gen/hookgate | head -20; \
 		diff -r -x '*.go' "$$tmp/gen/openapi" gen/openapi | head -20; \
+		diff -r "$$tmp/clients/ts/gen" clients/ts/gen | head -20; \
 		echo "gen/ is stale: run 'make generate' and commit the result"; exit 1; \
 	fi
 
@@ -86,9 +92,21 @@ $(SIGNERS): signers/package.json signers/package-lock.json
 	cd signers && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## test: lint, freshness of gen/, gofmt, vet and the race-enabled tests of every module
-test: lint gen-check fmt-check vet build $(SIGNERS)
+## ts-client: the TypeScript client's npm packages (protoc-gen-es, Connect) at clients/ts/package-lock.json's versions
+ts-client: $(TS_CLIENT)
+
+$(TS_CLIENT): clients/ts/package.json clients/ts/package-lock.json
+	cd clients/ts && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## ts-test: the TypeScript client's node:test suite against a `hookgate dev` it starts
+ts-test: build $(TS_CLIENT)
+	cd clients/ts && HOOKGATE_BIN=$(HOOKGATE) node --test test/
+
+## test: lint, freshness of gen/, gofmt, vet, the race-enabled tests of every module and the TypeScript client's tests
+test: lint gen-check fmt-check vet build $(SIGNERS) $(TS_CLIENT)
 	HOOKGATE_BIN=$(HOOKGATE) HOOKGATE_SIGNERS=$(CURDIR)/signers go test $(TEST_FLAGS) $(MODULES)
+	cd clients/ts && HOOKGATE_BIN=$(HOOKGATE) node --test test/
 
 ## bench: the ingress and outbound benchmarks, with ratios against ceilings measured in the same run
 bench:
