@@ -27,7 +27,7 @@ func seqOf(t *testing.T, id string) uint64 {
 }
 
 // TestDeliveryHistory pages the delivery history through the CLI of the
-// built binary: attempts a real dispatcher made, and 300 attempts written
+// built binary: attempts a real dispatcher made, and 1,000 attempts written
 // in the dispatchers' indexed form (record and index copy) so the listing
 // spans several pages, with status filters, a time range, and attempts
 // arriving while the CLI pages.
@@ -71,7 +71,7 @@ func TestDeliveryHistory(t *testing.T) {
 	t.Logf("messages get:\n%s", mustRun(t, dir, env, "messages", "get", msg, "--tenant", "acme"))
 	t.Logf("messages list:\n%s", mustRun(t, dir, env, "messages", "list", "--tenant", "acme"))
 
-	// 300 attempts of another endpoint in the indexed form: 75 messages of
+	// 1,000 attempts of another endpoint in the indexed form: 250 messages of
 	// 4 attempts, 500s with a retry waiting then a 200.
 	const hist = "ep_history"
 	write := func(from, n int) []string {
@@ -93,12 +93,12 @@ func TestDeliveryHistory(t *testing.T) {
 		}
 		return ids
 	}
-	before := write(0, 300)
+	before := write(0, 1000)
 	slices.Reverse(before)
 	for _, tt := range []struct {
 		status string
 		want   int
-	}{{"", 300}, {"failed", 225}, {"pending", 225}, {"succeeded", 75}} {
+	}{{"", 1000}, {"failed", 750}, {"pending", 750}, {"succeeded", 250}} {
 		protoOut(t, dir, env, &list, "attempts", "list", "--tenant", "acme", "--endpoint", hist, "--status", tt.status, "--limit", "0")
 		if len(list.Attempts) != tt.want {
 			t.Errorf("--status %q lists %d attempts, want %d", tt.status, len(list.Attempts), tt.want)
@@ -112,7 +112,7 @@ func TestDeliveryHistory(t *testing.T) {
 	// While the CLI pages (250 a page), 100 more arrive: every earlier one
 	// is listed once, newest first.
 	done := make(chan []string, 1)
-	go func() { done <- write(300, 100) }()
+	go func() { done <- write(1000, 100) }()
 	protoOut(t, dir, env, &list, "attempts", "list", "--tenant", "acme", "--endpoint", hist, "--limit", "0")
 	added := <-done
 	var got []string
