@@ -128,13 +128,15 @@ func checkGRPC(t *testing.T, addr, token string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	// A method a later issue implements answers Unimplemented, after
-	// authentication like every admin call.
+	// A method the admin port does not serve answers Unimplemented, after
+	// authentication like every admin call: SendMessage is the edges'.
 	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
-	// (ResendMessage is issue 12's; ListApplications answers for real now.)
-	var resent hookgatev1.ResendMessageResponse
-	if err := conn.Invoke(authed, "/hookgate.v1.AttemptService/ResendMessage", &hookgatev1.ResendMessageRequest{Tenant: "acme"}, &resent); status.Code(err) != codes.Unimplemented {
-		t.Fatalf("ResendMessage: %v, want Unimplemented", err)
+	var sent hookgatev1.SendMessageResponse
+	if err := conn.Invoke(authed, "/hookgate.v1.MessageService/SendMessage", &hookgatev1.SendMessageRequest{Message: &hookgatev1.Message{Tenant: "acme"}}, &sent); status.Code(err) != codes.Unimplemented {
+		t.Fatalf("SendMessage on the admin port: %v, want Unimplemented", err)
+	}
+	if err := conn.Invoke(ctx, "/hookgate.v1.MessageService/SendMessage", &hookgatev1.SendMessageRequest{Message: &hookgatev1.Message{Tenant: "acme"}}, &sent); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("SendMessage on the admin port without a token: %v, want Unauthenticated", err)
 	}
 	var apps hookgatev1.ListApplicationsResponse
 	if err := conn.Invoke(authed, "/hookgate.v1.ApplicationService/ListApplications", &hookgatev1.ListApplicationsRequest{Tenant: "acme"}, &apps); err != nil {
