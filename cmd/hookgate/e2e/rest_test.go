@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -223,7 +224,12 @@ func TestOpenAPIDocumentValidatesAndEveryPathAnswers(t *testing.T) {
 		t.FailNow()
 	}
 
-	vars := map[string]string{"tenant": "acme"}
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+	vars := map[string]string{"tenant": "acme", "receiver": receiver.URL}
 	for _, s := range steps {
 		o := ops[s.op]
 		url := d.admin
@@ -325,7 +331,7 @@ func openAPISteps() []step {
 		return s
 	}
 	return []step{
-		{op: "TenantService_CreateTenant", body: `{"id":"acme","displayName":"Acme"}`},
+		{op: "TenantService_CreateTenant", body: `{"id":"acme","displayName":"Acme","allowHttpEndpoints":true}`},
 		{op: "TenantService_GetTenant"},
 		{op: "TenantService_ListTenants"},
 		{op: "TenantService_UpdateTenant", body: `{"displayName":"Acme Corp"}`},
@@ -354,6 +360,30 @@ func openAPISteps() []step {
 		{op: "EventTypeService_GetEventType", params: map[string]string{"name": "order.created"}},
 		{op: "EventTypeService_ListEventTypes", query: "?include_archived=true"},
 		{op: "EventTypeService_UpdateEventType", params: map[string]string{"name": "order.created"}, body: `{"description":"An order"}`},
+		{op: "EndpointService_CreateEndpoint", params: map[string]string{"applicationId": "{app_id}"},
+			body: `{"endpoint":{"url":"{receiver}/hooks","eventTypes":["order.created"]}}`,
+			save: func(m map[string]any, v map[string]string) { v["endpoint_id"] = str(m, "endpoint", "id") }},
+		{op: "EndpointService_GetEndpoint", params: map[string]string{"endpointId": "{endpoint_id}"}},
+		{op: "EndpointService_ListEndpoints", params: map[string]string{"applicationId": "{app_id}"}},
+		{op: "EndpointService_ListEndpoints_2", query: "?application_id={app_id}"},
+		{op: "EndpointService_UpdateEndpoint", params: map[string]string{"endpointId": "{endpoint_id}"}, body: `{"description":"orders"}`},
+		{op: "EndpointService_GetEndpointHealth", params: map[string]string{"endpointId": "{endpoint_id}"}},
+		{op: "EndpointService_GetEndpointSecret", params: map[string]string{"endpointId": "{endpoint_id}"}},
+		{op: "EndpointService_RotateEndpointSecret", params: map[string]string{"endpointId": "{endpoint_id}"}, body: `{"gracePeriod":"0s"}`},
+		{op: "EndpointService_SendTestPing", params: map[string]string{"endpointId": "{endpoint_id}"}, body: `{}`,
+			save: func(m map[string]any, v map[string]string) { v["attempt_id"] = str(m, "attempt", "id") }},
+		{op: "EndpointService_SendExample", params: map[string]string{"endpointId": "{endpoint_id}"}, body: `{"eventType":"order.created"}`},
+		{op: "AttemptService_ListAttempts", query: "?endpoint_id={endpoint_id}&status=ATTEMPT_STATUS_SUCCEEDED&page_size=10"},
+		{op: "AttemptService_ListAttempts_2", params: map[string]string{"endpointId": "{endpoint_id}"}, query: "?since=2020-01-01T00:00:00Z"},
+		{op: "AttemptService_ListAttempts_3", params: map[string]string{"messageId": "msg_00000000000000000000"}},
+		{op: "AttemptService_GetAttempt", params: map[string]string{"attemptId": "{attempt_id}"}},
+		{op: "AttemptService_ResendMessage", params: map[string]string{"messageId": "msg_00000000000000000000"}, body: `{"endpointId":"{endpoint_id}"}`, status: 404},
+		{op: "AttemptService_RecoverEndpoint", params: map[string]string{"endpointId": "{endpoint_id}"}, body: `{"since":"2020-01-01T00:00:00Z"}`,
+			save: func(m map[string]any, v map[string]string) { v["recovery_id"] = str(m, "recoveryId") }},
+		{op: "AttemptService_GetRecovery", params: map[string]string{"recoveryId": "{recovery_id}"}},
+		{op: "EndpointService_DisableEndpoint", params: map[string]string{"endpointId": "{endpoint_id}"}, body: `{}`},
+		{op: "EndpointService_EnableEndpoint", params: map[string]string{"endpointId": "{endpoint_id}"}, body: `{}`},
+		{op: "EndpointService_DeleteEndpoint", params: map[string]string{"endpointId": "{endpoint_id}"}},
 		{op: "MessageService_SendMessage", params: map[string]string{"applicationId": "{app_id}"},
 			body: `{"eventType":"order.created","payload":{"id":1}}`, skipGood: "the edge needs a configuration with the new application first",
 		},
@@ -427,4 +457,105 @@ func edgeREST(t *testing.T, url string) {
 	if code == http.StatusNotFound && json.Unmarshal([]byte(out), &e) == nil && e["details"] == nil {
 		t.Skip("the edge port does not serve REST paths yet: wrap its public handler with ingress.WithREST in cmd/hookgate/app/edge")
 	}
+}
+
+// TestRESTOutboundLifecycleWithCurl: the outbound lifecycle with curl on
+// the REST paths: tenant, application, event type, endpoint, a message sent
+// at the edge, its delivery, attempts filtered by status and time, secret
+// rotation, a test ping, a recovery and delete.
+func TestRESTOutboundLifecycleWithCurl(t *testing.T) {
+	needCurl(t)
+	d := startDev(t, t.TempDir(), "--retry-time-scale", "0.001")
+	a, tok := d.admin, d.token
+	got := make(chan string, 16)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+	start := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+
+	mustCurl(t, 200, "POST", a+"/v1/tenants", tok, `{"id":"shop","allowHttpEndpoints":true}`)
+	app := mustCurl(t, 200, "POST", a+"/v1/tenants/shop/apps", tok, `{"name":"Customer 42"}`)["application"].(map[string]any)
+	appID := app["id"].(string)
+	mustCurl(t, 200, "POST", a+"/v1/tenants/shop/event-types", tok, `{"name":"order.created","schema":{"type":"object","required":["id"]},"example":{"id":1}}`)
+	restError(t, mustCurl(t, 400, "POST", a+"/v1/tenants/shop/apps/"+appID+"/endpoints", tok, `{"endpoint":{"url":"ftp://x","eventTypes":["order.created"]}}`), "invalid_argument")
+	ep := mustCurl(t, 200, "POST", a+"/v1/tenants/shop/apps/"+appID+"/endpoints", tok,
+		`{"endpoint":{"url":"`+receiver.URL+`/hooks","eventTypes":["order.created"]}}`)["endpoint"].(map[string]any)
+	epID := ep["id"].(string)
+	eps := mustCurl(t, 200, "GET", a+"/v1/tenants/shop/apps/"+appID+"/endpoints", tok, "")
+	if n := len(eps["endpoints"].([]any)); n != 1 {
+		t.Fatalf("list endpoints: %v", eps)
+	}
+	epURL := a + "/v1/tenants/shop/endpoints/" + epID
+
+	// Send at the edge, on its REST path.
+	send := d.edge + "/v1/tenants/shop/apps/" + appID + "/messages"
+	msg := map[string]any{}
+	poll.Until(t, 30*time.Second, "the edge to take the message", func() bool {
+		code, out := curl(t, "POST", send, tok, `{"eventType":"order.created","eventId":"order-1001","payload":{"id":1001}}`)
+		if code == http.StatusNotFound && !strings.Contains(out, `"details"`) {
+			t.Skip("the edge port does not serve REST paths yet: wrap its public handler with ingress.WithREST in cmd/hookgate/app/edge")
+		}
+		if code != http.StatusOK {
+			return false
+		}
+		_ = json.Unmarshal([]byte(out), &msg)
+		return true
+	})
+	msgID := msg["message"].(map[string]any)["id"].(string)
+	restError(t, mustCurl(t, 400, "POST", send, tok, `{"eventType":"order.created","payload":{"nope":1}}`), "invalid_argument")
+	restError(t, mustCurl(t, 401, "POST", send, "", `{"eventType":"order.created","payload":{"id":1}}`), "unauthenticated")
+	select {
+	case body := <-got:
+		if !strings.Contains(body, "1001") {
+			t.Fatalf("receiver got %s", body)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the receiver got nothing")
+	}
+
+	var attempts []any
+	poll.Until(t, 30*time.Second, "a succeeded attempt", func() bool {
+		attempts, _ = mustCurl(t, 200, "GET", a+"/v1/tenants/shop/attempts?message_id="+msgID+"&status=ATTEMPT_STATUS_SUCCEEDED", tok, "")["attempts"].([]any)
+		return len(attempts) == 1
+	})
+	if at := attempts[0].(map[string]any); at["endpointId"] != epID || at["responseStatusCode"] != float64(204) {
+		t.Fatalf("attempt: %v", at)
+	}
+	byEndpoint, _ := mustCurl(t, 200, "GET", epURL+"/attempts?since="+start+"&page_size=10", tok, "")["attempts"].([]any)
+	if len(byEndpoint) != 1 {
+		t.Fatalf("attempts of the endpoint since %s: %v", start, byEndpoint)
+	}
+	failed, _ := mustCurl(t, 200, "GET", epURL+"/attempts?status=ATTEMPT_STATUS_FAILED", tok, "")["attempts"].([]any)
+	if len(failed) != 0 {
+		t.Fatalf("failed attempts: %v", failed)
+	}
+	restError(t, mustCurl(t, 400, "GET", epURL+"/attempts?page_token=nope", tok, ""), "invalid_argument")
+	msgs := mustCurl(t, 200, "GET", a+"/v1/tenants/shop/apps/"+appID+"/messages", tok, "")
+	if n := len(msgs["messages"].([]any)); n != 1 {
+		t.Fatalf("messages: %v", msgs)
+	}
+	mustCurl(t, 200, "GET", a+"/v1/tenants/shop/messages/"+msgID, tok, "")
+
+	rotated := mustCurl(t, 200, "POST", epURL+":rotateSecret", tok, `{"gracePeriod":"0s"}`)
+	if s, _ := rotated["secret"].(string); !strings.HasPrefix(s, "whsec_") {
+		t.Fatalf("rotate secret: %v", rotated)
+	}
+	ping := mustCurl(t, 200, "POST", epURL+":test", tok, `{}`)
+	if at, _ := ping["attempt"].(map[string]any); at["responseStatusCode"] != float64(204) {
+		t.Fatalf("test ping: %v", ping)
+	}
+	rec := mustCurl(t, 200, "POST", epURL+":recover", tok, `{"since":"`+start+`"}`)
+	recID, _ := rec["recoveryId"].(string)
+	if recID == "" {
+		t.Fatalf("recover: %v", rec)
+	}
+	mustCurl(t, 200, "GET", a+"/v1/tenants/shop/recoveries/"+recID, tok, "")
+
+	if code, out := curl(t, "DELETE", epURL, tok, ""); code != http.StatusNoContent {
+		t.Fatalf("delete endpoint: %d %s", code, out)
+	}
+	restError(t, mustCurl(t, 404, "GET", epURL, tok, ""), "not_found")
 }

@@ -7,6 +7,7 @@
 package hookgatev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -1156,7 +1157,7 @@ var File_hookgate_v1_attempt_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_attempt_proto_rawDesc = "" +
 	"\n" +
-	"\x19hookgate/v1/attempt.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19hookgate/v1/message.proto\"\xf8\x05\n" +
+	"\x19hookgate/v1/attempt.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19hookgate/v1/message.proto\"\xf8\x05\n" +
 	"\aAttempt\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1d\n" +
@@ -1266,14 +1267,14 @@ const file_hookgate_v1_attempt_proto_rawDesc = "" +
 	"\x15RECOVERY_STATE_QUEUED\x10\x01\x12\x1a\n" +
 	"\x16RECOVERY_STATE_RUNNING\x10\x02\x12\x1c\n" +
 	"\x18RECOVERY_STATE_COMPLETED\x10\x03\x12\x19\n" +
-	"\x15RECOVERY_STATE_FAILED\x10\x042\xbc\x03\n" +
-	"\x0eAttemptService\x12S\n" +
-	"\fListAttempts\x12 .hookgate.v1.ListAttemptsRequest\x1a!.hookgate.v1.ListAttemptsResponse\x12M\n" +
+	"\x15RECOVERY_STATE_FAILED\x10\x042\xc4\x06\n" +
+	"\x0eAttemptService\x12\xec\x01\n" +
+	"\fListAttempts\x12 .hookgate.v1.ListAttemptsRequest\x1a!.hookgate.v1.ListAttemptsResponse\"\x96\x01\x82\xd3\xe4\x93\x02\x8f\x01Z5\x123/v1/tenants/{tenant}/messages/{message_id}/attemptsZ7\x125/v1/tenants/{tenant}/endpoints/{endpoint_id}/attempts\x12\x1d/v1/tenants/{tenant}/attempts\x12\x81\x01\n" +
 	"\n" +
-	"GetAttempt\x12\x1e.hookgate.v1.GetAttemptRequest\x1a\x1f.hookgate.v1.GetAttemptResponse\x12V\n" +
-	"\rResendMessage\x12!.hookgate.v1.ResendMessageRequest\x1a\".hookgate.v1.ResendMessageResponse\x12\\\n" +
-	"\x0fRecoverEndpoint\x12#.hookgate.v1.RecoverEndpointRequest\x1a$.hookgate.v1.RecoverEndpointResponse\x12P\n" +
-	"\vGetRecovery\x12\x1f.hookgate.v1.GetRecoveryRequest\x1a .hookgate.v1.GetRecoveryResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"GetAttempt\x12\x1e.hookgate.v1.GetAttemptRequest\x1a\x1f.hookgate.v1.GetAttemptResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/tenants/{tenant}/attempts/{attempt_id}\x12\x94\x01\n" +
+	"\rResendMessage\x12!.hookgate.v1.ResendMessageRequest\x1a\".hookgate.v1.ResendMessageResponse\"<\x82\xd3\xe4\x93\x026:\x01*\"1/v1/tenants/{tenant}/messages/{message_id}:resend\x12\x9d\x01\n" +
+	"\x0fRecoverEndpoint\x12#.hookgate.v1.RecoverEndpointRequest\x1a$.hookgate.v1.RecoverEndpointResponse\"?\x82\xd3\xe4\x93\x029:\x01*\"4/v1/tenants/{tenant}/endpoints/{endpoint_id}:recover\x12\x87\x01\n" +
+	"\vGetRecovery\x12\x1f.hookgate.v1.GetRecoveryRequest\x1a .hookgate.v1.GetRecoveryResponse\"5\x82\xd3\xe4\x93\x02/\x12-/v1/tenants/{tenant}/recoveries/{recovery_id}B9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_attempt_proto_rawDescOnce sync.Once

@@ -7,6 +7,7 @@
 package hookgatev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -1974,7 +1975,7 @@ var File_hookgate_v1_endpoint_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\n" +
-	"\x1ahookgate/v1/endpoint.proto\x12\vhookgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19hookgate/v1/attempt.proto\"\x94\x05\n" +
+	"\x1ahookgate/v1/endpoint.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19hookgate/v1/attempt.proto\"\x94\x05\n" +
 	"\x0eEndpointHealth\x12#\n" +
 	"\rsuccess_count\x18\x01 \x01(\x03R\fsuccessCount\x12#\n" +
 	"\rfailure_count\x18\x02 \x01(\x03R\ffailureCount\x121\n" +
@@ -2133,20 +2134,20 @@ const file_hookgate_v1_endpoint_proto_rawDesc = "" +
 	"\x0fSignatureScheme\x12 \n" +
 	"\x1cSIGNATURE_SCHEME_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cSIGNATURE_SCHEME_HMAC_SHA256\x10\x01\x12\x1c\n" +
-	"\x18SIGNATURE_SCHEME_ED25519\x10\x022\xe1\b\n" +
-	"\x0fEndpointService\x12Y\n" +
-	"\x0eCreateEndpoint\x12\".hookgate.v1.CreateEndpointRequest\x1a#.hookgate.v1.CreateEndpointResponse\x12P\n" +
-	"\vGetEndpoint\x12\x1f.hookgate.v1.GetEndpointRequest\x1a .hookgate.v1.GetEndpointResponse\x12V\n" +
-	"\rListEndpoints\x12!.hookgate.v1.ListEndpointsRequest\x1a\".hookgate.v1.ListEndpointsResponse\x12Y\n" +
-	"\x0eUpdateEndpoint\x12\".hookgate.v1.UpdateEndpointRequest\x1a#.hookgate.v1.UpdateEndpointResponse\x12Y\n" +
-	"\x0eDeleteEndpoint\x12\".hookgate.v1.DeleteEndpointRequest\x1a#.hookgate.v1.DeleteEndpointResponse\x12Y\n" +
-	"\x0eEnableEndpoint\x12\".hookgate.v1.EnableEndpointRequest\x1a#.hookgate.v1.EnableEndpointResponse\x12\\\n" +
-	"\x0fDisableEndpoint\x12#.hookgate.v1.DisableEndpointRequest\x1a$.hookgate.v1.DisableEndpointResponse\x12b\n" +
-	"\x11GetEndpointSecret\x12%.hookgate.v1.GetEndpointSecretRequest\x1a&.hookgate.v1.GetEndpointSecretResponse\x12k\n" +
-	"\x14RotateEndpointSecret\x12(.hookgate.v1.RotateEndpointSecretRequest\x1a).hookgate.v1.RotateEndpointSecretResponse\x12b\n" +
-	"\x11GetEndpointHealth\x12%.hookgate.v1.GetEndpointHealthRequest\x1a&.hookgate.v1.GetEndpointHealthResponse\x12S\n" +
-	"\fSendTestPing\x12 .hookgate.v1.SendTestPingRequest\x1a!.hookgate.v1.SendTestPingResponse\x12P\n" +
-	"\vSendExample\x12\x1f.hookgate.v1.SendExampleRequest\x1a .hookgate.v1.SendExampleResponseB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"\x18SIGNATURE_SCHEME_ED25519\x10\x022\x99\x0f\n" +
+	"\x0fEndpointService\x12\xac\x01\n" +
+	"\x0eCreateEndpoint\x12\".hookgate.v1.CreateEndpointRequest\x1a#.hookgate.v1.CreateEndpointResponse\"Q\x82\xd3\xe4\x93\x02K:\x01*\"F/v1/tenants/{endpoint.tenant}/apps/{endpoint.application_id}/endpoints\x12\x86\x01\n" +
+	"\vGetEndpoint\x12\x1f.hookgate.v1.GetEndpointRequest\x1a .hookgate.v1.GetEndpointResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/tenants/{tenant}/endpoints/{endpoint_id}\x12\xb6\x01\n" +
+	"\rListEndpoints\x12!.hookgate.v1.ListEndpointsRequest\x1a\".hookgate.v1.ListEndpointsResponse\"^\x82\xd3\xe4\x93\x02XZ \x12\x1e/v1/tenants/{tenant}/endpoints\x124/v1/tenants/{tenant}/apps/{application_id}/endpoints\x12\xa2\x01\n" +
+	"\x0eUpdateEndpoint\x12\".hookgate.v1.UpdateEndpointRequest\x1a#.hookgate.v1.UpdateEndpointResponse\"G\x82\xd3\xe4\x93\x02A:\bendpoint25/v1/tenants/{endpoint.tenant}/endpoints/{endpoint.id}\x12\x8f\x01\n" +
+	"\x0eDeleteEndpoint\x12\".hookgate.v1.DeleteEndpointRequest\x1a#.hookgate.v1.DeleteEndpointResponse\"4\x82\xd3\xe4\x93\x02.*,/v1/tenants/{tenant}/endpoints/{endpoint_id}\x12\x99\x01\n" +
+	"\x0eEnableEndpoint\x12\".hookgate.v1.EnableEndpointRequest\x1a#.hookgate.v1.EnableEndpointResponse\">\x82\xd3\xe4\x93\x028:\x01*\"3/v1/tenants/{tenant}/endpoints/{endpoint_id}:enable\x12\x9d\x01\n" +
+	"\x0fDisableEndpoint\x12#.hookgate.v1.DisableEndpointRequest\x1a$.hookgate.v1.DisableEndpointResponse\"?\x82\xd3\xe4\x93\x029:\x01*\"4/v1/tenants/{tenant}/endpoints/{endpoint_id}:disable\x12\x9f\x01\n" +
+	"\x11GetEndpointSecret\x12%.hookgate.v1.GetEndpointSecretRequest\x1a&.hookgate.v1.GetEndpointSecretResponse\";\x82\xd3\xe4\x93\x025\x123/v1/tenants/{tenant}/endpoints/{endpoint_id}/secret\x12\xb1\x01\n" +
+	"\x14RotateEndpointSecret\x12(.hookgate.v1.RotateEndpointSecretRequest\x1a).hookgate.v1.RotateEndpointSecretResponse\"D\x82\xd3\xe4\x93\x02>:\x01*\"9/v1/tenants/{tenant}/endpoints/{endpoint_id}:rotateSecret\x12\x9f\x01\n" +
+	"\x11GetEndpointHealth\x12%.hookgate.v1.GetEndpointHealthRequest\x1a&.hookgate.v1.GetEndpointHealthResponse\";\x82\xd3\xe4\x93\x025\x123/v1/tenants/{tenant}/endpoints/{endpoint_id}/health\x12\x91\x01\n" +
+	"\fSendTestPing\x12 .hookgate.v1.SendTestPingRequest\x1a!.hookgate.v1.SendTestPingResponse\"<\x82\xd3\xe4\x93\x026:\x01*\"1/v1/tenants/{tenant}/endpoints/{endpoint_id}:test\x12\x95\x01\n" +
+	"\vSendExample\x12\x1f.hookgate.v1.SendExampleRequest\x1a .hookgate.v1.SendExampleResponse\"C\x82\xd3\xe4\x93\x02=:\x01*\"8/v1/tenants/{tenant}/endpoints/{endpoint_id}:sendExampleB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_endpoint_proto_rawDescOnce sync.Once
