@@ -19,7 +19,7 @@ GO_SRC   := $(shell find cmd controlplane dataplane gen testkit -name '*.go' -o 
 # The test budget on 2 cores: packages run two at a time.
 TEST_FLAGS ?= -race -count=1 -p 2 -timeout 12m
 
-.PHONY: dev build signers ts-client ts-test tools generate lint fmt-check vet gen-check test bench bench-outbound bench-profile bench-config breaking clean
+.PHONY: curl dev build signers ts-client ts-test tools generate lint fmt-check vet gen-check test bench bench-outbound bench-profile bench-config breaking clean
 
 ## dev: build and run Hookgate with embedded etcd and NATS (data in ./.hookgate)
 dev: build
@@ -104,7 +104,11 @@ ts-test: build $(TS_CLIENT)
 	cd clients/ts && HOOKGATE_BIN=$(HOOKGATE) node --test test/
 
 ## test: lint, freshness of gen/, gofmt, vet, the race-enabled tests of every module and the TypeScript client's tests
-test: lint gen-check fmt-check vet build $(SIGNERS) $(TS_CLIENT)
+## curl: the REST end-to-end tests drive the server with curl, as a user would; installed from Debian's packages when missing
+curl:
+	@command -v curl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
+
+test: lint gen-check fmt-check vet build $(SIGNERS) $(TS_CLIENT) curl
 	HOOKGATE_BIN=$(HOOKGATE) HOOKGATE_SIGNERS=$(CURDIR)/signers go test $(TEST_FLAGS) $(MODULES)
 	cd clients/ts && HOOKGATE_BIN=$(HOOKGATE) node --test test/
 

@@ -74,7 +74,7 @@ func restError(t *testing.T, m map[string]any, code string) {
 func needCurl(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl is not installed")
+		t.Fatal("curl is not installed: `make test` installs it (make curl)")
 	}
 }
 
@@ -455,7 +455,7 @@ func edgeREST(t *testing.T, url string) {
 	code, out := curlish(t, "POST", url, "", "{}")
 	var e map[string]any
 	if code == http.StatusNotFound && json.Unmarshal([]byte(out), &e) == nil && e["details"] == nil {
-		t.Skip("the edge port does not serve REST paths yet: wrap its public handler with ingress.WithREST in cmd/hookgate/app/edge")
+		t.Fatal("the edge port does not serve REST paths: its public handler must be wrapped with ingress.WithREST (cmd/hookgate/app/edge)")
 	}
 }
 
@@ -496,7 +496,7 @@ func TestRESTOutboundLifecycleWithCurl(t *testing.T) {
 	poll.Until(t, 30*time.Second, "the edge to take the message", func() bool {
 		code, out := curl(t, "POST", send, tok, `{"eventType":"order.created","eventId":"order-1001","payload":{"id":1001}}`)
 		if code == http.StatusNotFound && !strings.Contains(out, `"details"`) {
-			t.Skip("the edge port does not serve REST paths yet: wrap its public handler with ingress.WithREST in cmd/hookgate/app/edge")
+			t.Fatal("the edge port does not serve REST paths: its public handler must be wrapped with ingress.WithREST (cmd/hookgate/app/edge)")
 		}
 		if code != http.StatusOK {
 			return false

@@ -164,7 +164,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	// from state the edge keeps (no NATS request per probe), with no path
 	// cleaning or redirects; the ops port has the expensive checks and
 	// /metrics.
-	e.ingress = serve.On("edge", cfg.Listener, handler.PublicHandler(ingress.WithMessages(messages)), serve.EdgeLimits, log)
+	// SendMessage is also served on its REST path
+	// (POST /v1/tenants/{tenant}/apps/{app_id}/messages).
+	public, err := ingress.WithREST(handler.PublicHandler(ingress.WithMessages(messages)), messages)
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	e.ingress = serve.On("edge", cfg.Listener, public, serve.EdgeLimits, log)
 	if cfg.OpsAddr != "" {
 		e.ops, err = serve.ListenHTTP("edge ops", "ops-addr", cfg.OpsAddr, serve.HealthMux(nil, e.checks, reg), serve.AdminLimits, log)
 		if err != nil {
