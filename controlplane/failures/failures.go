@@ -67,6 +67,14 @@ func (r *Reader) List(ctx context.Context, tenant, webhookID string, size int, t
 	if err != nil {
 		return nil, "", fmt.Errorf("read failed triggers of %s: %w", webhookID, err)
 	}
+	// Delete it when done: an idle ordered consumer otherwise stays until
+	// its inactivity threshold, and a loop of calls runs the stream into
+	// its consumer limit.
+	defer func() {
+		if ci := c.CachedInfo(); ci != nil {
+			_ = s.DeleteConsumer(context.WithoutCancel(ctx), ci.Name)
+		}
+	}()
 	type item struct {
 		seq uint64
 		ft  *hookgatev1.FailedTrigger

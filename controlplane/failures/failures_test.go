@@ -55,6 +55,19 @@ func TestListNewestFirstWithPaging(t *testing.T) {
 	if fmt.Sprint(ids) != "["+want+"]" || pages != 3 {
 		t.Fatalf("listed %v in %d pages, want [%s] in 3", ids, pages, want)
 	}
+	// A listing leaves no consumer behind: admin calls in a loop must not
+	// run the stream into its consumer limit.
+	s, err := js.Stream(ctx, failures.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Consumers != 0 {
+		t.Fatalf("%d consumers left after listing, want 0", info.State.Consumers)
+	}
 	if _, _, err := r.List(ctx, "acme", "wh_a", 3, "nope"); err != failures.ErrBadPageToken {
 		t.Fatalf("bad token: %v", err)
 	}
