@@ -111,7 +111,8 @@ test("outbound: app, event type, endpoint, message, attempts", async () => {
     await hg.tenants.createTenant({ tenant: { id: "shop", allowHttpEndpoints: true } });
     const { application } = await hg.apps.createApplication({ application: { tenant: "shop", name: "Customer 42" } });
     await hg.eventTypes.createEventType({ eventType: { tenant: "shop", name: "order.created",
-      schema: { fields: { type: { kind: { case: "stringValue", value: "object" } } } } } });
+      // A google.protobuf.Struct field takes a plain JSON object.
+      schema: { type: "object", required: ["id"] } } });
     const { endpoint } = await hg.endpoints.createEndpoint({ endpoint: { tenant: "shop", applicationId: application.id,
       url: `http://127.0.0.1:${receiver.address().port}/hooks`, eventTypes: ["order.created"] } });
     assert.match(endpoint.id, /^ep_/);
@@ -129,6 +130,9 @@ test("outbound: app, event type, endpoint, message, attempts", async () => {
     assert.match(msg.id, /^msg_/);
     await assert.rejects(sendMessage(hg, { tenant: "shop", applicationId: application.id, eventType: "order.nope", payload: 5 }),
       (e) => ConnectError.from(e).code === Code.NotFound);
+    // The schema is the edge's to enforce: a payload that is not an object is refused.
+    await assert.rejects(sendMessage(hg, { tenant: "shop", applicationId: application.id, eventType: "order.created", payload: 5 }),
+      (e) => ConnectError.from(e).code === Code.InvalidArgument);
 
     await until("the receiver to get the message", () => got.length >= 1);
     assert.ok(got[0].body.includes("1001"), got[0].body);
