@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -98,36 +97,6 @@ func fleetRetrySchedule(t *testing.T, f *outboundFleet, delays ...time.Duration)
 	})); err != nil {
 		t.Fatalf("set the retry schedule: %v", err)
 	}
-}
-
-// startOpsDispatcher is startDispatcher that also returns the ops address
-// (for /metrics).
-func (f *outboundFleet) startOpsDispatcher(t *testing.T, id string, extra ...string) (*proc, string) {
-	t.Helper()
-	server := strings.TrimPrefix(f.env[0], "HOOKGATE_SERVER=")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops := ln.Addr().String()
-	ln.Close()
-	p := start(t, f.dir, []string{"HOOKGATE_NODE_TOKEN=hgn_dispatcher-secret"}, append([]string{"dispatcher",
-		"--control-plane", server, "--nats-url", f.nats, "--ops-addr", ops, "--node-id", id,
-		"--allow-private-cidrs", "127.0.0.1/32", "--retry-time-scale", "0.001"}, extra...)...)
-	poll.Until(t, 30*time.Second, id+" ready", func() bool {
-		select {
-		case <-p.done:
-			t.Fatalf("%s exited early: %v\n%s", id, p.err, p.stderr)
-		default:
-		}
-		resp, err := http.Get("http://" + ops + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return p, ops
 }
 
 // metric sums the samples of one series in a dispatcher's /metrics whose

@@ -61,8 +61,15 @@ func startOutboundFleet(t *testing.T) *outboundFleet {
 // allowed and the retry schedule compressed, and waits until it is ready.
 func (f *outboundFleet) startDispatcher(t *testing.T, id string, extra ...string) *proc {
 	t.Helper()
+	p, _ := f.startOpsDispatcher(t, id, extra...)
+	return p
+}
+
+// startOpsDispatcher starts a dispatcher on a free ops port, returned for
+// /metrics; it does not log that address.
+func (f *outboundFleet) startOpsDispatcher(t *testing.T, id string, extra ...string) (*proc, string) {
+	t.Helper()
 	server := strings.TrimPrefix(f.env[0], "HOOKGATE_SERVER=")
-	// The dispatcher does not log its ops address: give it a free port.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +92,7 @@ func (f *outboundFleet) startDispatcher(t *testing.T, id string, extra ...string
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return p
+	return p, ops
 }
 
 // outboundSetup makes tenant acme (HTTP endpoints allowed), an application
