@@ -157,7 +157,10 @@ func NewDeliverer(cfg DelivererConfig) *Deliverer {
 		ForceAttemptHTTP2:     true,
 		TLSHandshakeTimeout:   10 * time.Second,
 		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   64,
+		// As many as one endpoint may have attempts running (the engine's
+		// EndpointWorkers): fewer would close and reopen connections to a
+		// busy endpoint on every burst.
+		MaxIdleConnsPerHost:   DefaultWorkers,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: MaxTimeout,
 	}
