@@ -151,12 +151,12 @@ func NewDeliverer(cfg DelivererConfig) *Deliverer {
 	transport := &http.Transport{
 		// Never a proxy from the environment: it would connect to the
 		// endpoint for us, past the address policy.
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		TLSClientConfig:       cfg.TLS,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   10 * time.Second,
-		MaxIdleConns:          1024,
+		Proxy:               nil,
+		DialContext:         dialer.DialContext,
+		TLSClientConfig:     cfg.TLS,
+		ForceAttemptHTTP2:   true,
+		TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConns:        1024,
 		// As many as one endpoint may have attempts running (the engine's
 		// EndpointWorkers): fewer would close and reopen connections to a
 		// busy endpoint on every burst.
