@@ -156,15 +156,17 @@ func (c Config) etcdTLS() (*tls.Config, error) {
 	return cfg, nil
 }
 
-func (c Config) tlsConfig() (*tls.Config, error) {
+// tlsConfig serves the admin port's certificate, reloaded when its files
+// change (serve.CertReloader); nil without files.
+func (c Config) tlsConfig(log *slog.Logger) (*tls.Config, error) {
 	if c.TLSCert == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	certs, err := serve.NewCertReloader("tls-cert", "tls-key", c.TLSCert, c.TLSKey, log, nil)
 	if err != nil {
-		return nil, fmt.Errorf("flags --tls-cert/--tls-key: %w", err)
+		return nil, err
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	cfg := certs.TLSConfig()
 	if c.TLSClientCA != "" {
 		pem, err := os.ReadFile(c.TLSClientCA)
 		if err != nil {
@@ -230,7 +232,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
-	tlsCfg, err := cfg.tlsConfig()
+	tlsCfg, err := cfg.tlsConfig(log)
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}

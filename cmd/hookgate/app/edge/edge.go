@@ -48,6 +48,10 @@ type Config struct {
 	Listener net.Listener
 	// ListenFlag names the flag that set ListenAddr, for errors.
 	ListenFlag string
+	// ListenTLSCert and ListenTLSKey serve the public port over TLS
+	// (HTTP/2 by ALPN), reloaded when the files change
+	// (--listen-tls-cert/--listen-tls-key).
+	ListenTLSCert, ListenTLSKey string
 	// OpsAddr is the ops port; empty starts none and the caller serves
 	// Checks itself (hookgate dev).
 	OpsAddr string
@@ -79,6 +83,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	if cfg.PublicURL != "" {
 		if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || strings.Trim(u.Path, "/") != "" {
 			return nil, fmt.Errorf("flag --public-url %q: want the edges' public base URL, e.g. https://hooks.example.com", cfg.PublicURL)
+		}
+	}
+	if (cfg.ListenTLSCert == "") != (cfg.ListenTLSKey == "") {
+		return nil, errors.New("flags --listen-tls-cert and --listen-tls-key: give both or neither")
+	}
+	// Local files first: a bad pair fails before anything is dialled.
+	var certs *serve.CertReloader
+	if cfg.ListenTLSCert != "" {
+		if certs, err = serve.NewCertReloader("listen-tls-cert", "listen-tls-key", cfg.ListenTLSCert, cfg.ListenTLSKey, log, nil); err != nil {
+			return nil, fmt.Errorf("edge: %w", err)
 		}
 	}
 	e := &Edge{}
@@ -171,6 +185,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		return nil, fmt.Errorf("edge: %w", err)
 	}
 	e.ingress = serve.On("edge", cfg.Listener, public, serve.EdgeLimits, log)
+	if certs != nil {
+		e.ingress.TLS = certs.TLSConfig()
+	}
 	if cfg.OpsAddr != "" {
 		e.ops, err = serve.ListenHTTP("edge ops", "ops-addr", cfg.OpsAddr, serve.HealthMux(nil, e.checks, reg), serve.AdminLimits, log)
 		if err != nil {
