@@ -22,11 +22,13 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/dataplane/envelope"
+	"github.com/hookgate/hookgate/dataplane/tracing"
 	"github.com/hookgate/hookgate/dataplane/verify"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Routes is the edge's view of its configuration.
@@ -115,6 +117,9 @@ type Deps struct {
 	Metrics prometheus.Registerer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Tracing records a span per call and per publish and puts the trace
+	// context in the published messages' headers; nil is tracing off.
+	Tracing *tracing.Tracing
 }
 
 // Edge answers inbound webhook calls. It is an http.Handler.
@@ -127,6 +132,7 @@ type Edge struct {
 	now     func() time.Time
 	hooks   hooks
 	metrics *metrics
+	tr      *edgeTracer // nil: tracing off
 	// answer holds the constant response header values, shared by every
 	// answer (net/http only reads them; capacity = length, so an append
 	// copies).
@@ -154,7 +160,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingress: jetstream: %w", err)
 	}
-	e := &Edge{cfg: cfg, routes: deps.Routes, js: js, nc: deps.Conn, log: deps.Log, now: deps.Now}
+	e := &Edge{cfg: cfg, routes: deps.Routes, js: js, nc: deps.Conn, log: deps.Log, now: deps.Now, tr: newEdgeTracer(deps.Tracing)}
 	e.answer.json, e.answer.nosniff, e.answer.allow = []string{"application/json"}, []string{"nosniff"}, []string{"POST"}
 	if e.now == nil {
 		e.now = time.Now
@@ -199,6 +205,10 @@ type outcome struct {
 // ServeHTTP implements http.Handler.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := e.now()
+	var span trace.Span
+	if e.tr != nil {
+		r, span = e.tr.startRequest(r)
+	}
 	buf := e.getBuf()
 	out := e.handle(r, start, buf)
 	record := false
@@ -214,6 +224,9 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	e.respond(w, out, buf.resp[:0])
+	if span != nil {
+		endRequest(span, out)
+	}
 	if record {
 		e.recordFailure(r, start, out)
 	}
@@ -239,6 +252,8 @@ type bufs struct {
 	timer   *time.Timer
 	msgs    []*nats.Msg
 	futures []jetstream.PubAckFuture
+	// spans are the publishes' spans while tracing is on.
+	spans []trace.Span
 	// out are messages with their header maps, reused once acknowledged;
 	// keys the correlation keys by binding.
 	out  []*outMsg
@@ -301,6 +316,7 @@ func (e *Edge) putBuf(b *bufs) {
 	clear(b.msgs)
 	b.msgs = b.msgs[:0]
 	clear(b.futures)
+	clear(b.spans)
 	clear(b.keys)
 	for _, m := range b.out {
 		m.msg.Subject, m.msg.Data, m.vals = "", nil, [5]string{}

@@ -12,10 +12,12 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/hookgate/hookgate/dataplane/streams"
+	"github.com/hookgate/hookgate/dataplane/tracing"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -73,6 +75,9 @@ type MessagesDeps struct {
 	Log  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Tracing records a span per call and per publish and puts the trace
+	// context in the published message's headers; nil is tracing off.
+	Tracing *tracing.Tracing
 }
 
 // Messages serves MessageService.SendMessage on the edge port: it
@@ -88,6 +93,7 @@ type Messages struct {
 	now     func() time.Time
 	catalog catalogCache
 	handler http.Handler
+	tr      *edgeTracer // nil: tracing off
 }
 
 // NewMessages returns the SendMessage handler.
@@ -102,17 +108,24 @@ func NewMessages(cfg MessagesConfig, deps MessagesDeps) (*Messages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messages: jetstream: %w", err)
 	}
-	m := &Messages{cfg: cfg, source: deps.Source, js: js, log: deps.Log, now: deps.Now}
+	m := &Messages{cfg: cfg, source: deps.Source, js: js, log: deps.Log, now: deps.Now, tr: newEdgeTracer(deps.Tracing)}
 	if m.now == nil {
 		m.now = time.Now
 	}
-	unary := connect.NewUnaryHandler(MessagesPath, m.send, connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)))
+	unary := connect.NewUnaryHandler(MessagesPath, m.tracedSend, connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)))
 	m.handler = m.authenticate(unary)
 	return m, nil
 }
 
 // ServeHTTP implements http.Handler.
-func (m *Messages) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }
+func (m *Messages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m.tr != nil {
+		var span trace.Span
+		r, span = m.tr.startSend(r)
+		defer span.End()
+	}
+	m.handler.ServeHTTP(w, r)
+}
 
 // outboundMessage is the JSON data of a message on
 // hookgate.out.{tenant}.{app_id}.{event_type} (docs/design.md "Outbound
@@ -210,7 +223,14 @@ func (m *Messages) publish(ctx context.Context, tenant, appID, eventType, id str
 	nm.Header.Set("Hookgate-Tenant", tenant)
 	nm.Header.Set("Hookgate-Application-Id", appID)
 	nm.Header.Set("Hookgate-Message-Id", id)
+	var span trace.Span
+	if m.tr != nil {
+		span = m.tr.startPublish(ctx, nm, attrMessageID.String(id))
+	}
 	ack, err := m.js.PublishMsg(ctx, nm, jetstream.WithExpectStream(streams.Outbound))
+	if span != nil {
+		endPublish(span, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("publish message to %s: %w", streams.Outbound, err)
 	}

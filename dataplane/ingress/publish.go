@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // publishError is one row of the table that classifies publish errors: a
@@ -71,20 +72,45 @@ func (e *Edge) publish(ctx context.Context, b *bufs) error {
 	b.timer.Reset(e.cfg.PublishTimeout)
 	defer b.timer.Stop()
 	futures := b.futures[:0]
+	// With tracing on, each publish has a span (ended at its ack) whose
+	// context goes into the message's headers before it is encoded.
+	spans := b.spans[:0]
 	for _, m := range b.msgs {
+		if e.tr != nil {
+			spans = append(spans, e.tr.startPublish(ctx, m))
+			b.spans = spans
+		}
 		f, err := e.js.PublishMsgAsync(m)
 		if err != nil {
-			return fmt.Errorf("publish to %s: %w", m.Subject, err)
+			err = fmt.Errorf("publish to %s: %w", m.Subject, err)
+			endPublishes(spans[len(futures):], err)
+			return err
 		}
 		futures = append(futures, f)
 		b.futures = futures
 	}
-	for _, f := range futures {
-		if err := waitAck(ctx, b.timer.C, f); err != nil {
+	for i, f := range futures {
+		err := waitAck(ctx, b.timer.C, f)
+		if len(spans) > 0 {
+			if err != nil {
+				endPublishes(spans[i:], err)
+			} else {
+				endPublish(spans[i], nil)
+			}
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// endPublishes ends the spans of publishes that failed (or were never
+// acknowledged because an earlier one failed) with err.
+func endPublishes(spans []trace.Span, err error) {
+	for _, s := range spans {
+		endPublish(s, err)
+	}
 }
 
 func waitAck(ctx context.Context, timeout <-chan time.Time, f jetstream.PubAckFuture) error {
