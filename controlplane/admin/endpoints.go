@@ -660,8 +660,10 @@ func normalizeHeaders(in map[string]string) (map[string]string, error) {
 		if len(v) > maxHeaderValue {
 			return nil, invalid("endpoint.headers", "the value of %s is over %d bytes", canon, maxHeaderValue)
 		}
-		if strings.ContainsAny(v, "\r\n\x00") || !utf8.ValidString(v) {
-			return nil, invalid("endpoint.headers", "the value of %s holds CR, LF or NUL", canon)
+		// net/http refuses to send a control character other than a tab
+		// (RFC 9110 field-value), so such a value would fail every delivery.
+		if strings.ContainsFunc(v, func(r rune) bool { return (r < ' ' && r != '\t') || r == 0x7f }) || !utf8.ValidString(v) {
+			return nil, invalid("endpoint.headers", "the value of %s holds a control character (CR, LF, NUL, …) or is not UTF-8", canon)
 		}
 		out[canon] = v
 	}
