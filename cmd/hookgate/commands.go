@@ -9,6 +9,7 @@ import (
 	"github.com/hookgate/hookgate/cmd/hookgate/app/dev"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/dispatcher"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/edge"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/embedded"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/logs"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/serve"
@@ -23,8 +24,9 @@ import (
 
 func newDevCommand() *cobra.Command {
 	var (
-		cfg  dev.Config
-		logs logFlags
+		cfg      dev.Config
+		logs     logFlags
+		natsSync string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -33,6 +35,9 @@ func newDevCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logs.logger()
 			if err != nil {
+				return err
+			}
+			if cfg.NATSSync, err = embedded.ParseSync(natsSync); err != nil {
 				return err
 			}
 			return dev.Run(cmd.Context(), cfg, log, cmd.OutOrStdout())
@@ -47,9 +52,14 @@ func newDevCommand() *cobra.Command {
 	fs.StringVar(&cfg.EtcdPeerAddr, "etcd-peer-addr", "127.0.0.1:2380", "embedded etcd peer address")
 	fs.StringVar(&cfg.NATSAddr, "nats-addr", "127.0.0.1:4222", "embedded NATS address")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "the edge's public base URL in webhook URLs (default: the edge address)")
+	fs.StringVar(&cfg.ListenTLSCert, "listen-tls-cert", "", "serve the edge over HTTPS (HTTP/2 by ALPN) with this certificate (PEM), reloaded when the file changes")
+	fs.StringVar(&cfg.ListenTLSKey, "listen-tls-key", "", "key (PEM) of --listen-tls-cert")
 	fs.Float64Var(&cfg.RetryTimeScale, "retry-time-scale", 1, "multiply every retry delay by this factor (more than 0, at most 1; e.g. 0.001 in tests)")
 	fs.DurationVar(&cfg.AutoDisableAfter, "auto-disable-after", dispatch.DefaultAutoDisableAfter, "disable an endpoint (reason auto) that failed every attempt for this long")
 	fs.IntVar(&cfg.AutoDisableMinAttempts, "auto-disable-min-attempts", dispatch.DefaultAutoDisableMinAttempts, "failed attempts the auto-disable span must hold at least")
+	fs.IntVar(&cfg.Cluster, "cluster", 1, "etcd members and NATS nodes to run (3, 5 or 7: a cluster on this machine, streams R3 or R5)")
+	fs.StringVar(&natsSync, "nats-sync", "default", "how often the embedded JetStream fsyncs: default (2m), always, or a duration")
+	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server (host:port) that resolves endpoint names; default the system's (the address policy checks resolved addresses either way)")
 	logs.register(fs, "text")
 	return cmd
 }
@@ -79,7 +89,7 @@ func newControlPlaneCommand() *cobra.Command {
 	fs.StringVar(&cfg.EdgeToken, "edge-token", "", "token edges present on the config stream; it may ask for the edge role only (prefer HOOKGATE_EDGE_TOKEN)")
 	fs.StringVar(&cfg.DispatcherToken, "dispatcher-token", "", "token dispatchers present on the config stream; it may ask for the dispatcher role only (prefer HOOKGATE_DISPATCHER_TOKEN)")
 	fs.StringVar(&cfg.NodeToken, "node-token", "", "one token for every role (weaker than per-role tokens; prefer HOOKGATE_NODE_TOKEN)")
-	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve the admin port over TLS with this certificate (PEM)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve the admin port over TLS with this certificate (PEM), reloaded when the file changes")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "key (PEM) of --tls-cert")
 	fs.StringVar(&cfg.TLSClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM) from every caller (mTLS); nodes' certificates name their role in OU")
 	fs.BoolVar(&cfg.AllowPlaintext, "allow-plaintext", false, "allow cleartext on a non-loopback address (trusted networks only)")
@@ -106,6 +116,8 @@ func newEdgeCommand() *cobra.Command {
 		})
 	fs := cmd.Flags()
 	fs.StringVar(&cfg.ListenAddr, "listen-addr", "127.0.0.1:8080", "public ingress address")
+	fs.StringVar(&cfg.ListenTLSCert, "listen-tls-cert", "", "serve the public port over HTTPS (HTTP/2 by ALPN) with this certificate (PEM), reloaded when the file changes")
+	fs.StringVar(&cfg.ListenTLSKey, "listen-tls-key", "", "key (PEM) of --listen-tls-cert")
 	fs.StringVar(&cfg.OpsAddr, "ops-addr", "127.0.0.1:8081", "ops address for /healthz, /readyz and /metrics")
 	fs.DurationVar(&cfg.PublishTimeout, "publish-timeout", 5*time.Second, "how long to wait for JetStream to acknowledge before answering 503")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "the edges' public base URL as providers call it (URL-signing providers sign it; default: each request's scheme and Host)")

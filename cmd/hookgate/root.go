@@ -34,13 +34,14 @@ func newRootCommand() *cobra.Command {
 		newControlPlaneCommand(),
 		newEdgeCommand(),
 		newDispatcherCommand(),
+		newDevNodeCommand(),
 	)
 	root.AddCommand(cli.Commands()...)
 	return root
 }
 
 // serverCommands take every flag from the environment.
-var serverCommands = []string{"dev", "controlplane", "edge", "dispatcher"}
+var serverCommands = []string{"dev", "controlplane", "edge", "dispatcher", "devnode"}
 
 // cliEnvFlags are the CLI flags the environment may set: where to connect
 // and how, never what to change.

@@ -61,6 +61,9 @@ type EngineConfig struct {
 	// LimitsBucket is the KV bucket of the shared limits
 	// (DefaultLimitsBucket).
 	LimitsBucket string
+	// Replicas is the limits bucket's replica count (1): the stream
+	// replica count of a cluster, so losing one NATS node loses no slot.
+	Replicas int
 }
 
 // EngineDeps are the engine's collaborators.
@@ -383,7 +386,7 @@ func (e *Engine) limitsBucket(ctx context.Context) (*Limits, error) {
 	if e.limits != nil {
 		return e.limits, nil
 	}
-	l, err := NewLimits(ctx, e.js, e.cfg.LimitsBucket, e.now)
+	l, err := NewLimits(ctx, e.js, e.cfg.LimitsBucket, max(e.cfg.Replicas, 1), e.now)
 	if err != nil {
 		return nil, err
 	}

@@ -277,6 +277,8 @@ func cmpOr(a, b string) string {
 type HealthConfig struct {
 	// Bucket is the KV bucket (DefaultHealthBucket).
 	Bucket string
+	// Replicas is the bucket's replica count (1), as the streams'.
+	Replicas int
 	// AutoDisableAfter is the span an endpoint must fail every attempt
 	// (from its first failure after the last success to its newest
 	// failure) before it is disabled, with at least AutoDisableMinAttempts
@@ -451,7 +453,7 @@ func (h *HealthTracker) bucket(ctx context.Context) (jetstream.KeyValue, error) 
 	if h.kv != nil {
 		return h.kv, nil
 	}
-	kv, err := h.js.CreateOrUpdateKeyValue(ctx, HealthBucketConfig(h.cfg.Bucket))
+	kv, err := h.js.CreateOrUpdateKeyValue(ctx, HealthBucketConfig(h.cfg.Bucket, h.cfg.Replicas))
 	if err != nil {
 		return nil, fmt.Errorf("open health bucket %s: %w", h.cfg.Bucket, err)
 	}
@@ -461,10 +463,10 @@ func (h *HealthTracker) bucket(ctx context.Context) (jetstream.KeyValue, error) 
 
 // HealthBucketConfig is the health bucket: file storage (health outlives
 // a restart of NATS), one value per key.
-func HealthBucketConfig(bucket string) jetstream.KeyValueConfig {
+func HealthBucketConfig(bucket string, replicas int) jetstream.KeyValueConfig {
 	return jetstream.KeyValueConfig{
 		Bucket: bucket, Description: "Hookgate endpoint health, shared by the dispatchers",
-		Storage: jetstream.FileStorage, History: 1,
+		Storage: jetstream.FileStorage, History: 1, Replicas: max(replicas, 1),
 	}
 }
 

@@ -29,12 +29,12 @@ type Limits struct {
 
 // NewLimits opens (creating when absent) the bucket. now is the clock; nil
 // is time.Now.
-func NewLimits(ctx context.Context, js jetstream.JetStream, bucket string, now func() time.Time) (*Limits, error) {
+func NewLimits(ctx context.Context, js jetstream.JetStream, bucket string, replicas int, now func() time.Time) (*Limits, error) {
 	if now == nil {
 		now = time.Now
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: bucket, Storage: jetstream.MemoryStorage, History: 1,
+		Bucket: bucket, Storage: jetstream.MemoryStorage, History: 1, Replicas: replicas,
 		// Per-key TTLs free the in-flight slots of a killed dispatcher.
 		LimitMarkerTTL: time.Second,
 	})

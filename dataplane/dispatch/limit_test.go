@@ -24,7 +24,7 @@ func twoLimits(t *testing.T, clock *fakeClock) [2]*dispatch.Limits {
 	srv := natstest.Start(t)
 	var out [2]*dispatch.Limits
 	for i := range out {
-		l, err := dispatch.NewLimits(context.Background(), srv.JetStream(t), dispatch.DefaultLimitsBucket, clock.now)
+		l, err := dispatch.NewLimits(context.Background(), srv.JetStream(t), dispatch.DefaultLimitsBucket, 1, clock.now)
 		if err != nil {
 			t.Fatal(err)
 		}

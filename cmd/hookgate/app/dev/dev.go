@@ -7,15 +7,18 @@ package dev
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate/cmd/hookgate/app/controlplane"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/dispatcher"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/edge"
+	"github.com/hookgate/hookgate/cmd/hookgate/app/embedded"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/logs"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/serve"
@@ -36,12 +39,25 @@ type Config struct {
 	// PublicURL is the edge's public base URL in webhook URLs; empty means
 	// the edge address.
 	PublicURL string
+	// ListenTLSCert and ListenTLSKey serve the edge over TLS (edge.Config).
+	ListenTLSCert, ListenTLSKey string
 	// RetryTimeScale compresses the dispatcher's retry schedule (0 is 1).
 	RetryTimeScale float64
 	// AutoDisableAfter and AutoDisableMinAttempts are the dispatcher's
 	// auto-disable span and minimum attempts (0: its defaults).
 	AutoDisableAfter       time.Duration
 	AutoDisableMinAttempts int
+	// Resolver is the DNS server (host:port) the dispatcher resolves
+	// endpoint names with; empty is the system's.
+	Resolver string
+	// Cluster is the number of etcd members and NATS nodes (1, or 3, 5
+	// or 7 for a cluster on this machine with streams replicated 3 or 5
+	// times); the members' ports are picked once and kept in the data
+	// folder, so EtcdAddr, EtcdPeerAddr and NATSAddr apply to 1 only.
+	Cluster int
+	// NATSSync is how often JetStream fsyncs: 0 the NATS default, < 0
+	// after every write.
+	NATSSync time.Duration
 }
 
 // Run starts everything, prints the addresses and "ready" to out once the
@@ -69,20 +85,45 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	if err != nil {
 		return err
 	}
-	etcd, etcdURL, err := startEtcd(file("etcd"), cfg.EtcdAddr, cfg.EtcdPeerAddr, log)
-	if err != nil {
-		return err
+	var (
+		etcdURLs []string
+		natsURL  string
+		etcdErr  <-chan error // a lone member's failure stops dev
+	)
+	streams := natsconn.DefaultStreams()
+	if cfg.Cluster > 1 {
+		layout, err := embedded.LoadOrCreateLayout(file("cluster.json"), cfg.Cluster)
+		if err != nil {
+			return err
+		}
+		c, err := embedded.StartCluster(ctx, file("cluster"), layout, natsPub, cfg.NATSSync, log)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		etcdURLs, natsURL = c.EtcdURLs, c.NATSURL
+		streams.Replicas = min(cfg.Cluster, 5)
+	} else {
+		etcd, etcdURL, err := embedded.EtcdMember{
+			Name: "hookgate-dev", Dir: file("etcd"), ClientAddr: cfg.EtcdAddr, PeerAddr: cfg.EtcdPeerAddr,
+			ClusterToken: "hookgate-dev-" + rand.Text(), Log: log,
+		}.Start(30 * time.Second)
+		if err != nil {
+			return err
+		}
+		defer etcd.Close()
+		etcdErr = etcd.Err()
+		ns, err := embedded.NATSNode{Name: "hookgate-dev", Dir: file("nats"), Addr: cfg.NATSAddr, NkeyUser: natsPub, Sync: cfg.NATSSync, Log: log}.Start(10 * time.Second)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+		}()
+		etcdURLs, natsURL = []string{etcdURL}, ns.ClientURL()
 	}
-	defer etcd.Close()
-	ns, err := startNATS(file("nats"), cfg.NATSAddr, natsPub, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	}()
-	natsCfg := natsconn.Config{URL: ns.ClientURL(), NkeyFile: file(NATSUserFile)}
+	natsCfg := natsconn.Config{URL: natsURL, NkeyFile: file(NATSUserFile)}
 
 	// Until everything has started, a failure closes what has: undo runs in
 	// reverse. Once running, each part closes itself when its Run returns.
@@ -108,14 +149,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	undo = append(undo, func() { _ = edgeLn.Close() })
 	publicURL := cfg.PublicURL
 	if publicURL == "" {
-		publicURL = "http://" + edgeLn.Addr().String()
+		scheme := "http://"
+		if cfg.ListenTLSCert != "" {
+			scheme = "https://"
+		}
+		publicURL = scheme + edgeLn.Addr().String()
 	}
 
 	reg := serve.NewRegistry()
 	tokenFile := file(adminTokenFile)
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		Listener:           adminLn,
-		EtcdEndpoints:      []string{etcdURL},
+		EtcdEndpoints:      etcdURLs,
 		EtcdDialTimeout:    5 * time.Second,
 		EtcdLogger:         logs.Zap(log, "etcd-client", zapcore.WarnLevel),
 		NATS:               natsCfg,
@@ -134,9 +179,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		return err
 	}
 	undo = append(undo, cp.Close)
-	streams := natsconn.DefaultStreams()
 	e, err := edge.Start(ctx, edge.Config{
 		Listener:       edgeLn,
+		ListenTLSCert:  cfg.ListenTLSCert,
+		ListenTLSKey:   cfg.ListenTLSKey,
 		PublishTimeout: 5 * time.Second,
 		PublicURL:      publicURL,
 		Sync:           configsync.Config{ControlPlaneURL: cp.URL(), NodeID: "dev-edge", NodeToken: edgeToken},
@@ -157,6 +203,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		RetryTimeScale:         cfg.RetryTimeScale,
 		AutoDisableAfter:       cfg.AutoDisableAfter,
 		AutoDisableMinAttempts: cfg.AutoDisableMinAttempts,
+		Resolver:               cfg.Resolver,
 	}, log, reg)
 	if err != nil {
 		return err
@@ -176,7 +223,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	// etcd stops on its own when its disk fails: say so and stop the rest.
 	g.Go(func() error {
 		select {
-		case err := <-etcd.Err():
+		case err := <-etcdErr:
 			log.Error("embedded etcd stopped", "err", err)
 			return fmt.Errorf("embedded etcd: %w", err)
 		case <-gctx.Done():
@@ -192,10 +239,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
   edge         %s   (POST /in/{tenant}/{webhook_id}; /readyz)
   ops          %s   (edge and dispatcher /readyz, /metrics)
   etcd         %s
-  NATS         %s   (nkey user, seed in %s)
+  NATS         %s   (nkey user, seed in %s; streams R%d)
   admin token  %s   (saved in %s)
 ready
-`, cfg.DataDir, cp.URL(), e.URL(), ops.URL(), etcdURL, natsCfg.URL, natsCfg.NkeyFile, cp.Token(), tokenFile)
+`, cfg.DataDir, cp.URL(), e.URL(), ops.URL(), strings.Join(etcdURLs, ","), natsCfg.URL, natsCfg.NkeyFile, streams.Replicas, cp.Token(), tokenFile)
 	}
 	err = g.Wait()
 	log.Info("hookgate dev stopped")

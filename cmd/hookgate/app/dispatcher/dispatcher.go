@@ -158,12 +158,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	}
 	n.nc = nc
 	if cfg.Streams.Ensure {
-		ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		scfg, err := cfg.Streams.Config()
 		if err == nil {
-			err = streams.EnsureDispatch(ectx, js, scfg)
+			err = natsconn.Retry(ctx, log, "dispatch streams", natsconn.DefaultEnsureWait, func(ctx context.Context) error {
+				return streams.EnsureDispatch(ctx, js, scfg)
+			})
 		}
-		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("dispatcher: %w", err)
 		}
@@ -180,6 +180,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		metrics = reg
 	}
 	n.health, err = dispatch.NewHealthTracker(dispatch.HealthConfig{
+		Replicas:               cfg.Streams.Replicas,
 		AutoDisableAfter:       cfg.AutoDisableAfter,
 		AutoDisableMinAttempts: cfg.AutoDisableMinAttempts,
 	}, dispatch.HealthDeps{
@@ -202,6 +203,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		Workers:   cfg.Workers,
 		TimeScale: cfg.RetryTimeScale,
 		AckWait:   cfg.AckWait,
+		Replicas:  cfg.Streams.Replicas,
 	}, dispatch.EngineDeps{
 		JetStream: js,
 		Endpoints: idx,

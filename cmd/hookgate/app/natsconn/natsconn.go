@@ -124,6 +124,8 @@ type Streams struct {
 	Storage    string // file or memory
 	MaxAge     time.Duration
 	Duplicates time.Duration
+	// EnsureWait bounds the retries of Ensure (0: DefaultEnsureWait).
+	EnsureWait time.Duration
 }
 
 // DefaultStreams are the documented defaults.
@@ -151,7 +153,10 @@ func (s Streams) Config() (streams.Config, error) {
 }
 
 // EnsureAll creates or updates the streams want names, when s says so.
-func (s Streams) EnsureAll(ctx context.Context, js jetstream.JetStream, want ...func(streams.Config) jetstream.StreamConfig) error {
+// A cluster that has just (re)started answers only once its streams have
+// elected leaders, so a failed attempt is retried until EnsureWait has
+// passed; the last error is returned.
+func (s Streams) EnsureAll(ctx context.Context, js jetstream.JetStream, log *slog.Logger, want ...func(streams.Config) jetstream.StreamConfig) error {
 	cfg, err := s.Config()
 	if err != nil {
 		return err
@@ -159,16 +164,50 @@ func (s Streams) EnsureAll(ctx context.Context, js jetstream.JetStream, want ...
 	if !s.Ensure {
 		return nil
 	}
+	wait := s.EnsureWait
+	if wait <= 0 {
+		wait = DefaultEnsureWait
+	}
 	for _, cfgOf := range want {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := streams.Ensure(sctx, js, cfgOf(cfg))
-		cancel()
+		sc := cfgOf(cfg)
+		err := Retry(ctx, log, "stream "+sc.Name, wait, func(ctx context.Context) error {
+			_, err := streams.Ensure(ctx, js, sc)
+			return err
+		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// Retry calls fn, each call bounded to 5 s, until it succeeds, ctx ends
+// or wait has passed, and returns fn's last error. A JetStream cluster
+// that has just (re)started answers stream requests only once each
+// stream has elected a leader.
+func Retry(ctx context.Context, log *slog.Logger, what string, wait time.Duration, fn func(context.Context) error) error {
+	deadline := time.Now().Add(wait)
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := fn(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		log.Warn("not ready, retrying", "what", what, "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(min(attempt, 10)) * 100 * time.Millisecond):
+		}
+	}
+}
+
+// DefaultEnsureWait is how long a starting part waits for its streams.
+const DefaultEnsureWait = 60 * time.Second
 
 // JetStream connects a data-plane part and ensures the streams it needs.
 func JetStream(ctx context.Context, role string, c Config, s Streams, log *slog.Logger, want ...func(streams.Config) jetstream.StreamConfig) (*nats.Conn, jetstream.JetStream, error) {
@@ -184,7 +223,7 @@ func JetStream(ctx context.Context, role string, c Config, s Streams, log *slog.
 		nc.Close()
 		return nil, nil, fmt.Errorf("%s: jetstream: %w", role, err)
 	}
-	if err := s.EnsureAll(ctx, js, want...); err != nil {
+	if err := s.EnsureAll(ctx, js, log, want...); err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("%s: %w", role, err)
 	}
