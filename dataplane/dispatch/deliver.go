@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/hookgate/hookgate/dataplane/tracing"
 )
 
 // Delivery limits (issue 11 "Dispatchers").
@@ -126,6 +128,10 @@ type DelivererConfig struct {
 	TLS *tls.Config
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Tracing puts the trace context of the ctx given to Deliver (the
+	// attempt's span, Tracer.StartAttempt) on the request as traceparent
+	// and tracestate; nil is tracing off.
+	Tracing *tracing.Tracing
 }
 
 // Deliverer makes delivery attempts over one pooled HTTP client whose every
@@ -134,6 +140,7 @@ type Deliverer struct {
 	client    *http.Client
 	userAgent string
 	now       func() time.Time
+	tracing   *tracing.Tracing
 }
 
 // NewDeliverer returns a Deliverer.
@@ -172,6 +179,7 @@ func NewDeliverer(cfg DelivererConfig) *Deliverer {
 		},
 		userAgent: "Hookgate/" + cfg.Version,
 		now:       cfg.Now,
+		tracing:   cfg.Tracing,
 	}
 }
 
@@ -200,6 +208,8 @@ func (d *Deliverer) Deliver(ctx context.Context, ep *Endpoint, msg *Message, num
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", d.userAgent)
 	SetSignatureHeaders(req.Header, msg.ID, start, msg.Payload, ep.Secrets)
+	// After the endpoint's headers, so the attempt's own context wins.
+	d.tracing.InjectHTTP(ctx, req.Header)
 
 	resp, err := d.client.Do(req)
 	if err != nil {
