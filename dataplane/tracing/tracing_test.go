@@ -248,3 +248,83 @@ func TestNewExportsOverOTLP(t *testing.T) {
 		}
 	}
 }
+
+func TestHandler(t *testing.T) {
+	t.Parallel()
+	tr, exp := inMemory(t)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !trace.SpanContextFromContext(r.Context()).IsValid() && r.URL.Path != "/stream.v1.S/Watch" {
+			t.Errorf("%s: handler's ctx has no span", r.URL.Path)
+		}
+		if r.URL.Path == "/v1/fail" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		if f, ok := w.(http.Flusher); !ok {
+			t.Error("the wrapped writer lost http.Flusher")
+		} else {
+			f.Flush()
+		}
+	})
+	srv := httptest.NewServer(tr.Handler("test", func(r *http.Request) bool { return r.URL.Path == "/stream.v1.S/Watch" }, next))
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name, path, traceparent string
+		span                    string // "" for none
+		status                  int64
+		continues               bool
+	}{
+		{"rpc path", "/hookgate.v1.WebhookService/GetWebhook", callerParent, "hookgate.v1.WebhookService/GetWebhook", 200, true},
+		{"REST path with ids", "/v1/tenants/acme/webhooks/wh_1?key=hgk_x", "", "HTTP POST", 200, false},
+		{"server error", "/v1/fail", "", "HTTP POST", 503, false},
+		{"malformed traceparent", "/a.b/C", "garbage", "a.b/C", 200, false},
+		{"skipped", "/stream.v1.S/Watch", callerParent, "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exp.Reset()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+tt.path, nil)
+			if tt.traceparent != "" {
+				req.Header.Set("traceparent", tt.traceparent)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			spans := exp.GetSpans()
+			if tt.span == "" {
+				if len(spans) != 0 {
+					t.Fatalf("%d spans for a skipped request", len(spans))
+				}
+				return
+			}
+			if len(spans) != 1 || spans[0].Name != tt.span {
+				t.Fatalf("spans %v, want one named %q", spans, tt.span)
+			}
+			s := spans[0]
+			var status int64
+			for _, a := range s.Attributes {
+				if a.Key == "http.response.status_code" {
+					status = a.Value.AsInt64()
+				}
+				if strings.Contains(a.Value.Emit(), "hgk_") {
+					t.Errorf("attribute %s holds the query's key", a.Key)
+				}
+			}
+			if status != tt.status {
+				t.Errorf("status attribute %d, want %d", status, tt.status)
+			}
+			if got := s.Parent.SpanID().String() == callerSpanID; got != tt.continues {
+				t.Errorf("continues caller = %v, want %v", got, tt.continues)
+			}
+		})
+	}
+	if h := tracing.Off().Handler("test", nil, plainHandler{}); h != (plainHandler{}) {
+		t.Errorf("Handler of tracing off wraps next (%T)", h)
+	}
+}
+
+type plainHandler struct{}
+
+func (plainHandler) ServeHTTP(http.ResponseWriter, *http.Request) {}
