@@ -21,6 +21,7 @@ import (
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/hookgate/hookgate/testkit/natstest"
+	"github.com/hookgate/hookgate/testkit/poll"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
@@ -100,6 +101,16 @@ func TestTraceSendMessageToReceiver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server span ends as the handler returns, which the client may
+	// see after the answer.
+	poll.Until(t, 5*time.Second, "the SendMessage span", func() bool {
+		for _, s := range exp.GetSpans() {
+			if s.Name == "hookgate.v1.MessageService/SendMessage" {
+				return true
+			}
+		}
+		return false
+	})
 	send := spanNamed(t, exp, "hookgate.v1.MessageService/SendMessage")
 	if send.SpanContext.TraceID().String() != callerTraceID {
 		t.Fatalf("SendMessage span in trace %s, want the producer's %s", send.SpanContext.TraceID(), callerTraceID)

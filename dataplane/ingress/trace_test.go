@@ -2,6 +2,8 @@ package ingress_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +19,7 @@ import (
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/hookgate/hookgate/testkit/natstest"
+	"github.com/hookgate/hookgate/testkit/poll"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -108,11 +111,19 @@ func (e *tracedEnv) post(t *testing.T, path string, hdr map[string]string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
 }
 
-// spanNamed returns the ended spans called name.
+// waitSpans waits until n spans called name have ended: a server span
+// ends as its handler returns, which the client may see after the answer.
+func waitSpans(t *testing.T, e *tracetest.InMemoryExporter, name string, n int) {
+	t.Helper()
+	poll.Until(t, 5*time.Second, fmt.Sprintf("%d spans %q", n, name), func() bool { return len(spansNamed(e, name)) >= n })
+}
+
+// spansNamed returns the ended spans called name.
 func spansNamed(e *tracetest.InMemoryExporter, name string) []tracetest.SpanStub {
 	var out []tracetest.SpanStub
 	for _, s := range e.GetSpans() {
@@ -179,6 +190,7 @@ func TestTraceInbound(t *testing.T) {
 			if got := e.post(t, path, tt.headers); got != tt.status {
 				t.Fatalf("status %d, want %d", got, tt.status)
 			}
+			waitSpans(t, e.spans, requestSpan, 1)
 			reqs := spansNamed(e.spans, requestSpan)
 			if len(reqs) != 1 {
 				t.Fatalf("%d request spans, want 1 (spans: %v)", len(reqs), e.spans.GetSpans())
@@ -326,6 +338,7 @@ func TestTraceSendMessage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e.spans.Reset()
 			tt.send(t, http.Header{"Traceparent": {callerParent}})
+			waitSpans(t, e.spans, "hookgate.v1.MessageService/SendMessage", 1)
 			calls := spansNamed(e.spans, "hookgate.v1.MessageService/SendMessage")
 			if len(calls) != 1 {
 				t.Fatalf("%d SendMessage spans, want 1", len(calls))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/dataplane/tracing"
+	"github.com/hookgate/hookgate/testkit/poll"
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -291,7 +292,13 @@ func TestHandler(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+			if tt.span != "" {
+				// The span ends as the handler returns, which the client
+				// may see after the answer.
+				poll.Until(t, 5*time.Second, "the request's span", func() bool { return len(exp.GetSpans()) > 0 })
+			}
 			spans := exp.GetSpans()
 			if tt.span == "" {
 				if len(spans) != 0 {
