@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"net/textproto"
 	"net/url"
 	"regexp"
@@ -591,7 +592,29 @@ func validateEndpointURL(raw string, allowHTTP bool) error {
 	if u.Fragment != "" {
 		return invalid("endpoint.url", "must not have a fragment")
 	}
+	if host := u.Hostname(); endsInNumber(host) {
+		// An IP literal in its standard form (dotted quad, or IPv6 in
+		// brackets) parses; every other numeric host is ambiguous.
+		if _, err := netip.ParseAddr(host); err != nil {
+			return invalid("endpoint.url", "host %q is an IPv4 address in a non-standard form (decimal, octal, hex or shortened), which resolvers and URL parsers read differently; write it as four decimal numbers such as 192.0.2.1", host)
+		}
+	}
 	return nil
+}
+
+// endsInNumber reports whether host's last label (a final dot ignored) is
+// a number, decimal or 0x hex: the WHATWG URL standard's test for a host
+// to be parsed as an IPv4 address, under which 2130706433, 0177.0.0.1,
+// 0x7f.1 and 127.1 all mean 127.0.0.1. Go's dialer would look such a
+// host up in DNS instead, and no real DNS name ends in a number
+// (RFC 3696 §2), so anything but the canonical dotted quad is refused.
+func endsInNumber(host string) bool {
+	host = strings.TrimSuffix(host, ".")
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if l := strings.ToLower(last); strings.HasPrefix(l, "0x") {
+		return strings.Trim(l[2:], "0123456789abcdef") == ""
+	}
+	return last != "" && strings.Trim(last, "0123456789") == ""
 }
 
 // validateEndpointField checks one field of an endpoint.
