@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/vanguard"
@@ -93,6 +94,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
+	if !utf8Params(r.URL) {
+		// Parameters become proto strings, which must be UTF-8; vanguard
+		// would fail to marshal them and answer 500.
+		openapi.WriteError(w, connect.NewError(connect.CodeInvalidArgument, errors.New("path and query parameters must be UTF-8")))
+		return
+	}
 	jsonBody(r)
 	switch {
 	case r.Method == http.MethodPatch:
@@ -115,6 +122,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.rest.ServeHTTP(w, r)
 	}
+}
+
+// utf8Params reports whether u's path and query parameters, unescaped,
+// are UTF-8.
+func utf8Params(u *url.URL) bool {
+	if !utf8.ValidString(u.Path) {
+		return false
+	}
+	for k, vs := range u.Query() {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // jsonBody reads a body sent without a media type, or as a form (curl -d),

@@ -122,6 +122,8 @@ func TestREST(t *testing.T) {
 		{name: "patch not json", method: "PATCH", path: "/v1/tenants/acme", token: "good", body: `nope`, status: 400, code: "invalid_argument"},
 		{name: "patch without token", method: "PATCH", path: "/v1/tenants/acme", body: `{"displayName":"A"}`, status: 401, code: "unauthenticated"},
 		{name: "passthrough", method: "GET", path: "/healthz", status: 200, contains: "ok"},
+		{name: "path parameter not UTF-8", method: "GET", path: "/v1/tenants/%c0%ae%ff", token: "good", status: 400, code: "invalid_argument", contains: "UTF-8"},
+		{name: "query parameter not UTF-8", method: "GET", path: "/v1/tenants?pageToken=%ff", token: "good", status: 400, code: "invalid_argument", contains: "UTF-8"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
