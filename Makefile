@@ -131,5 +131,30 @@ bench-profile:
 	go run ./cmd/hookgate/bench/ingress -duration 10s -rounds 1 -cpuprofile bench-edge.prof
 	go tool pprof -top -nodecount=30 bench-edge.prof | head -40
 
+## fuzz: run every fuzz target of every module for FUZZTIME (default 10s) each; a crasher is kept as a seed in its package's testdata/fuzz/<Name>/ (go test runs it from then on) and fails the run
+FUZZTIME ?= 10s
+# FUZZ_FLAGS adds go test flags, e.g. -parallel=1 on a shared machine.
+FUZZ_FLAGS ?=
+.PHONY: fuzz
+fuzz:
+	@targets=$$(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' cmd controlplane dataplane gen testkit | sed 's/:func /:/' | sort); \
+	[ -n "$$targets" ] || { echo "fuzz: no fuzz targets found"; exit 1; }; \
+	log=$$(mktemp); trap 'rm -f "$$log"' EXIT; failed=""; n=0; \
+	for t in $$targets; do \
+		dir=$$(dirname "$${t%%:*}"); name=$${t##*:}; n=$$((n+1)); \
+		echo "fuzz: $$name in ./$$dir for $(FUZZTIME)"; \
+		if ! go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -vet=off $(FUZZ_FLAGS) "./$$dir" >"$$log" 2>&1; then \
+			cat "$$log"; \
+			seed=$$(sed -n 's/.*Failing input written to \(testdata\/fuzz\/[^ ]*\).*/\1/p' "$$log" | head -1); \
+			if [ -n "$$seed" ]; then \
+				failed="$$failed\n  $$name: crasher kept in $$dir/$$seed (go test -run='$$name/$${seed##*/}' ./$$dir)"; \
+			else \
+				failed="$$failed\n  $$name in ./$$dir: failed without a new crasher (an existing seed in $$dir/testdata/fuzz/$$name/, or a build error; see above)"; \
+			fi; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then printf 'fuzz: failures:%b\n' "$$failed"; exit 1; fi; \
+	echo "fuzz: $$n targets ran $(FUZZTIME) each without a crasher"
+
 clean:
 	rm -rf bin
