@@ -41,6 +41,9 @@ func WithREST(public http.Handler, m *Messages) (http.Handler, error) {
 			public.ServeHTTP(w, r)
 			return
 		}
+		if refuseNonUTF8Params(w, r) {
+			return
+		}
 		// curl -d sends a form media type; the REST path takes JSON only.
 		if ct := r.Header.Get("Content-Type"); ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 			r.Header.Set("Content-Type", "application/json")
