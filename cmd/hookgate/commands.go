@@ -60,6 +60,7 @@ func newDevCommand() *cobra.Command {
 	fs.IntVar(&cfg.Cluster, "cluster", 1, "etcd members and NATS nodes to run (3, 5 or 7: a cluster on this machine, streams R3 or R5)")
 	fs.StringVar(&natsSync, "nats-sync", "default", "how often the embedded JetStream fsyncs: default (2m), always, or a duration")
 	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server (host:port) that resolves endpoint names; default the system's (the address policy checks resolved addresses either way)")
+	registerTracingFlags(fs, &cfg.Tracing)
 	logs.register(fs, "text")
 	return cmd
 }
@@ -99,6 +100,7 @@ func newControlPlaneCommand() *cobra.Command {
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", controlplane.DefaultReadTimeout, "time to read an admin request in full (not the config stream)")
 	fs.StringVar(&cfg.ReplicaID, "replica-id", "", "this replica's name in the fleet view (default: host name and pid)")
 	fs.StringVar(&cfg.BootstrapTokenFile, "bootstrap-token-file", "", "file holding the bootstrap platform admin token; created (mode 0600) with a new token when missing")
+	registerTracingFlags(fs, &cfg.Tracing)
 	lf.register(fs, "json")
 	return cmd
 }
@@ -123,6 +125,7 @@ func newEdgeCommand() *cobra.Command {
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "the edges' public base URL as providers call it (URL-signing providers sign it; default: each request's scheme and Host)")
 	fs.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "CIDRs of load balancers whose X-Forwarded-Proto and X-Forwarded-Host are believed, comma separated")
 	fs.Int64Var(&cfg.MaxInflightBytes, "max-inflight-bytes", 256<<20, "bytes of bodies and envelopes calls in flight may hold; past it the edge answers 503 with Retry-After")
+	registerTracingFlags(fs, &cfg.Tracing)
 	registerNodeFlags(fs, "edge", &sync, &cfg.NATS, &cfg.Streams, &lf)
 	return cmd
 }
@@ -147,6 +150,7 @@ func newDispatcherCommand() *cobra.Command {
 	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server (host:port) that resolves endpoint names; default the system's (the address policy checks resolved addresses either way)")
 	fs.DurationVar(&cfg.AutoDisableAfter, "auto-disable-after", dispatch.DefaultAutoDisableAfter, "disable an endpoint (reason auto) that failed every attempt for this long")
 	fs.IntVar(&cfg.AutoDisableMinAttempts, "auto-disable-min-attempts", dispatch.DefaultAutoDisableMinAttempts, "failed attempts the auto-disable span must hold at least")
+	registerTracingFlags(fs, &cfg.Tracing)
 	registerNodeFlags(fs, "dispatcher", &sync, &cfg.NATS, &cfg.Streams, &lf)
 	return cmd
 }

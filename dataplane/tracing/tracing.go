@@ -139,6 +139,16 @@ func (t *Tracing) Propagator() propagation.TextMapPropagator {
 // Tracer is the named tracer of the provider.
 func (t *Tracing) Tracer(name string) trace.Tracer { return t.Provider().Tracer(name) }
 
+// ShutdownTimeout bounds Close.
+const ShutdownTimeout = 5 * time.Second
+
+// Close is Shutdown within ShutdownTimeout, for a part's last act.
+func (t *Tracing) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	return t.Shutdown(ctx)
+}
+
 // Shutdown flushes the spans not yet exported and stops the exporter,
 // within ctx. It does nothing when tracing is off.
 func (t *Tracing) Shutdown(ctx context.Context) error {

@@ -33,6 +33,7 @@ import (
 	"github.com/hookgate/hookgate/controlplane/rest"
 	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
+	"github.com/hookgate/hookgate/dataplane/tracing"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -85,6 +86,9 @@ type Config struct {
 	// a request (every request but the config stream).
 	CallTimeout time.Duration
 	ReadTimeout time.Duration
+	// Tracing exports a span per admin call over OTLP (--otlp-endpoint);
+	// zero is off.
+	Tracing tracing.Config
 }
 
 // Validate reports unusable settings, naming the flag.
@@ -219,6 +223,7 @@ type ControlPlane struct {
 	token string
 	// recoveries runs RecoverEndpoint jobs on the elected replica.
 	recoveries *replay.Runner
+	tracing    *tracing.Tracing
 }
 
 // Start connects and binds; Run then serves. A failure closes what was
@@ -336,6 +341,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
+	// A span per admin call; the config stream lasts as long as a node's
+	// connection, so it has none.
+	if cp.tracing, err = tracing.New(ctx, cfg.Tracing, "hookgate-controlplane"); err != nil {
+		return nil, fmt.Errorf("controlplane: %w", err)
+	}
+	handler = cp.tracing.Handler("github.com/hookgate/hookgate/cmd/hookgate/app/controlplane", isConfigStream, handler)
 	if tlsCfg != nil {
 		handler = distribute.WithVerifiedClientCert(handler)
 	}
@@ -424,6 +435,7 @@ func (cp *ControlPlane) Close() {
 	if cp.etcd != nil {
 		_ = cp.etcd.Close()
 	}
+	_ = cp.tracing.Close()
 }
 
 // healthChecker answers grpc.health.v1 from the readiness checks: every

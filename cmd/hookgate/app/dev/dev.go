@@ -23,6 +23,7 @@ import (
 	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/serve"
 	"github.com/hookgate/hookgate/dataplane/configsync"
+	"github.com/hookgate/hookgate/dataplane/tracing"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sync/errgroup"
 )
@@ -58,12 +59,19 @@ type Config struct {
 	// NATSSync is how often JetStream fsyncs: 0 the NATS default, < 0
 	// after every write.
 	NATSSync time.Duration
+	// Tracing exports the control plane's, edge's and dispatcher's spans
+	// over OTLP (--otlp-endpoint); zero is off.
+	Tracing tracing.Config
 }
 
 // Run starts everything, prints the addresses and "ready" to out once the
 // edge and dispatcher hold their first configuration, and runs until ctx
 // ends or a part fails.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err error) {
+	// Flags first: a bad one fails before anything starts.
+	if err := cfg.Tracing.Validate(); err != nil {
+		return err
+	}
 	if err := prepareDataDir(cfg.DataDir); err != nil {
 		return err
 	}
@@ -174,6 +182,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		ConfigSendTimeout:  30 * time.Second,
 		CallTimeout:        controlplane.DefaultCallTimeout,
 		ReadTimeout:        controlplane.DefaultReadTimeout,
+		Tracing:            cfg.Tracing,
 	}, log, reg)
 	if err != nil {
 		return err
@@ -188,6 +197,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		Sync:           configsync.Config{ControlPlaneURL: cp.URL(), NodeID: "dev-edge", NodeToken: edgeToken},
 		NATS:           natsCfg,
 		Streams:        streams,
+		Tracing:        cfg.Tracing,
 	}, log, reg)
 	if err != nil {
 		return err
@@ -204,6 +214,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		AutoDisableAfter:       cfg.AutoDisableAfter,
 		AutoDisableMinAttempts: cfg.AutoDisableMinAttempts,
 		Resolver:               cfg.Resolver,
+		Tracing:                cfg.Tracing,
 	}, log, reg)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/dispatch"
 	"github.com/hookgate/hookgate/dataplane/streams"
+	"github.com/hookgate/hookgate/dataplane/tracing"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,11 +64,16 @@ type Config struct {
 	// dispatch.DefaultAutoDisableMinAttempts).
 	AutoDisableAfter       time.Duration
 	AutoDisableMinAttempts int
+	// Tracing exports spans over OTLP (--otlp-endpoint); zero is off.
+	Tracing tracing.Config
 }
 
 // Validate checks the flags of c that Start does not reach out for.
 func (c Config) Validate() error {
 	if _, err := c.allowPrefixes(); err != nil {
+		return err
+	}
+	if err := c.Tracing.Validate(); err != nil {
 		return err
 	}
 	if _, err := dispatch.NewSchedule(nil, c.RetryTimeScale); err != nil {
@@ -136,6 +142,9 @@ type Dispatcher struct {
 	work   *work
 	ops    *serve.Server
 	checks []serve.Check
+	// tracing puts traceparent on deliveries; the engine's fan-out and
+	// attempt spans use dispatch.NewTracer(tracing) once it takes one.
+	tracing *tracing.Tracing
 }
 
 // Start connects and binds; Run then works. A failure closes what was
@@ -152,6 +161,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	}
 	allow, _ := cfg.allowPrefixes()
 	resolver, _ := newResolver(cfg.Resolver)
+	if n.tracing, err = tracing.New(ctx, cfg.Tracing, "hookgate-dispatcher"); err != nil {
+		return nil, fmt.Errorf("dispatcher: %w", err)
+	}
 	nc, js, err := natsconn.JetStream(ctx, "dispatcher", cfg.NATS, cfg.Streams, log)
 	if err != nil {
 		return nil, err
@@ -210,6 +222,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		Deliverer: dispatch.NewDeliverer(dispatch.DelivererConfig{
 			Version: cfg.Version,
 			Dialer:  dispatch.DialerConfig{Policy: dispatch.NewAddressPolicy(allow), Resolver: resolver},
+			Tracing: n.tracing,
 		}),
 		Log:       log,
 		OnDisable: n.work.disabled,
@@ -273,4 +286,5 @@ func (n *Dispatcher) close() {
 	if n.nc != nil {
 		_ = n.nc.Drain()
 	}
+	_ = n.tracing.Close()
 }

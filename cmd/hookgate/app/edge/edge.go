@@ -22,6 +22,7 @@ import (
 	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/ingress"
 	"github.com/hookgate/hookgate/dataplane/streams"
+	"github.com/hookgate/hookgate/dataplane/tracing"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,6 +58,8 @@ type Config struct {
 	OpsAddr string
 	NATS    natsconn.Config
 	Streams natsconn.Streams
+	// Tracing exports spans over OTLP (--otlp-endpoint); zero is off.
+	Tracing tracing.Config
 }
 
 // Edge is a started edge: NATS reached, ports bound.
@@ -68,6 +71,7 @@ type Edge struct {
 	ingress  *serve.Server
 	ops      *serve.Server
 	checks   []serve.Check
+	tracing  *tracing.Tracing
 }
 
 // MinMaxPayload is what an envelope of a 1 MiB body needs, with its base64
@@ -141,7 +145,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	if cfg.MaxInflightBytes != 0 {
 		icfg.MaxInflightBytes = cfg.MaxInflightBytes
 	}
-	handler, err := ingress.New(icfg, ingress.Deps{Routes: tableRoutes{e.table}, Conn: nc, Log: log, Metrics: reg})
+	if e.tracing, err = tracing.New(ctx, cfg.Tracing, "hookgate-edge"); err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	handler, err := ingress.New(icfg, ingress.Deps{Routes: tableRoutes{e.table}, Conn: nc, Log: log, Metrics: reg, Tracing: e.tracing})
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
@@ -149,7 +156,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	// and token digests come from the same table.
 	mcfg := ingress.DefaultMessagesConfig()
 	mcfg.PublishTimeout = cfg.PublishTimeout
-	messages, err := ingress.NewMessages(mcfg, ingress.MessagesDeps{Source: tableRoutes{e.table}, Conn: nc, Log: log})
+	messages, err := ingress.NewMessages(mcfg, ingress.MessagesDeps{Source: tableRoutes{e.table}, Conn: nc, Log: log, Tracing: e.tracing})
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
@@ -237,6 +244,8 @@ func (e *Edge) close() {
 		// Drain lets in-flight publishes finish before the connection closes.
 		_ = e.nc.Drain()
 	}
+	// The last spans leave once the calls they describe have ended.
+	_ = e.tracing.Close()
 }
 
 // tableRoutes serves the ingress from the config stream's table.
