@@ -297,3 +297,45 @@ func TestAdminPortTLS(t *testing.T) {
 	})
 	mustRun(t, dir, env, "tenants", "list", "--ca-file", ca.file)
 }
+
+// TestTLSBadStartupInput: an unusable certificate pair fails start-up at
+// once with one error line naming the flags.
+func TestTLSBadStartupInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ca := newTLSCA(t, dir, "ca")
+	certFile, keyFile := filepath.Join(dir, "s.crt"), filepath.Join(dir, "s.key")
+	ca.issue(t, 1, certFile, keyFile)
+	edge := func(extra ...string) []string {
+		return append([]string{"edge", "--listen-addr", "127.0.0.1:0", "--ops-addr", "127.0.0.1:0", "--nats-url", "nats://127.0.0.1:1"}, extra...)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"edge cert without key", edge("--listen-tls-cert", certFile), "--listen-tls-key"},
+		{"edge missing files", edge("--listen-tls-cert", filepath.Join(dir, "nope.crt"), "--listen-tls-key", keyFile), "flags --listen-tls-cert/--listen-tls-key"},
+		{"edge key as certificate", edge("--listen-tls-cert", keyFile, "--listen-tls-key", certFile), "flags --listen-tls-cert/--listen-tls-key"},
+		{"dev CA as certificate", []string{"dev", "--data-dir", filepath.Join(dir, "dev"), "--admin-addr", "127.0.0.1:0", "--edge-addr", "127.0.0.1:0",
+			"--ops-addr", "127.0.0.1:0", "--etcd-addr", "127.0.0.1:0", "--etcd-peer-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0",
+			"--listen-tls-cert", ca.file, "--listen-tls-key", keyFile}, "flags --listen-tls-cert/--listen-tls-key"},
+		{"controlplane mismatched pair", []string{"controlplane", "--listen-addr", "127.0.0.1:0", "--node-token", "hgn_x", "--tls-cert", ca.file, "--tls-key", keyFile,
+			"--keyring", `{"primary":"k1","keys":{"k1":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`}, "flags --tls-cert/--tls-key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := start(t, dir, nil, tt.args...)
+			if err := p.wait(t, 60*time.Second); err == nil {
+				t.Fatalf("hookgate %v exited 0, want failure", tt.args)
+			}
+			lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "hookgate: ") || !strings.Contains(last, tt.want) {
+				t.Fatalf("last stderr line %q, want one naming %q", last, tt.want)
+			}
+			if strings.Contains(p.stderr.String(), "PRIVATE KEY") || strings.Contains(p.stderr.String(), "panic") {
+				t.Fatalf("stderr holds key material or a panic:\n%s", p.stderr)
+			}
+		})
+	}
+}
