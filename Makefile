@@ -19,7 +19,7 @@ GO_SRC   := $(shell find cmd controlplane dataplane gen testkit -name '*.go' -o 
 # The test budget on 2 cores: packages run two at a time.
 TEST_FLAGS ?= -race -count=1 -p 2 -timeout 12m
 
-.PHONY: curl dev build signers ts-client ts-test tools generate lint fmt-check vet gen-check test bench bench-outbound bench-profile bench-config breaking clean
+.PHONY: test-faults curl dev build signers ts-client ts-test tools generate lint fmt-check vet gen-check test bench bench-outbound bench-profile bench-config breaking clean
 
 ## dev: build and run Hookgate with embedded etcd and NATS (data in ./.hookgate)
 dev: build
@@ -103,14 +103,19 @@ $(TS_CLIENT): clients/ts/package.json clients/ts/package-lock.json
 ts-test: build $(TS_CLIENT)
 	cd clients/ts && HOOKGATE_BIN=$(HOOKGATE) node --test test/
 
-## test: lint, freshness of gen/, gofmt, vet, the race-enabled tests of every module and the TypeScript client's tests
 ## curl: the REST end-to-end tests drive the server with curl, as a user would; installed from Debian's packages when missing
 curl:
 	@command -v curl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
 
+## test: lint, freshness of gen/, gofmt, vet, the race-enabled tests of every module (the fault suite in its short form) and the TypeScript client's tests
 test: lint gen-check fmt-check vet build $(SIGNERS) $(TS_CLIENT) curl
 	HOOKGATE_BIN=$(HOOKGATE) HOOKGATE_SIGNERS=$(CURDIR)/signers go test $(TEST_FLAGS) $(MODULES)
 	cd clients/ts && HOOKGATE_BIN=$(HOOKGATE) node --test test/
+
+## test-faults: the fault suite in full (every part a process of the built binary; each scenario loaded for 10 s between faults), with its report
+test-faults: build
+	@HOOKGATE_BIN=$(HOOKGATE) HOOKGATE_FAULTS=full go test -count=1 -v -timeout 15m -run '^TestFault' ./cmd/hookgate/e2e/ >faults.log 2>&1; \
+		status=$$?; grep -E '^(--- |fault |ok|FAIL|PASS|panic)' faults.log; echo "(full log: faults.log)"; exit $$status
 
 ## bench: the ingress and outbound benchmarks, with ratios against ceilings measured in the same run
 bench:
