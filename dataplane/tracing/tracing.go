@@ -29,7 +29,8 @@ import (
 type Config struct {
 	// Endpoint is the OTLP/HTTP collector (--otlp-endpoint): host:port
 	// (e.g. "collector:4318", spans POSTed to /v1/traces) or a URL
-	// ("https://collector:4318/v1/traces"). Empty turns tracing off.
+	// ("https://collector:4318", the same; a URL with a path is used as
+	// it is). Empty turns tracing off.
 	Endpoint string
 	// Insecure sends host:port endpoints over plain HTTP (--otlp-insecure);
 	// a URL's scheme decides for itself.
@@ -83,7 +84,12 @@ func New(ctx context.Context, cfg Config, service string) (*Tracing, error) {
 	}
 	opts := []otlptracehttp.Option{otlptracehttp.WithTimeout(10 * time.Second)}
 	if u, err := url.Parse(cfg.Endpoint); err == nil && u.Scheme != "" && u.Host != "" {
-		opts = append(opts, otlptracehttp.WithEndpointURL(cfg.Endpoint))
+		// A URL without a path is the collector's base, as OTLP's
+		// OTEL_EXPORTER_OTLP_ENDPOINT is: spans go to /v1/traces there.
+		if u.Path == "" || u.Path == "/" {
+			u.Path = "/v1/traces"
+		}
+		opts = append(opts, otlptracehttp.WithEndpointURL(u.String()))
 	} else {
 		opts = append(opts, otlptracehttp.WithEndpoint(cfg.Endpoint))
 		if cfg.Insecure {

@@ -216,6 +216,7 @@ func TestNewExportsOverOTLP(t *testing.T) {
 	for _, cfg := range []tracing.Config{
 		{Endpoint: strings.TrimPrefix(srv.URL, "http://"), Insecure: true},
 		{Endpoint: srv.URL + "/v1/traces"},
+		{Endpoint: srv.URL},
 	} {
 		tr, err := tracing.New(context.Background(), cfg, "hookgate-test")
 		if err != nil {
@@ -239,7 +240,7 @@ func TestNewExportsOverOTLP(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	want := "service:hookgate-test exported service:hookgate-test exported"
+	want := "service:hookgate-test exported service:hookgate-test exported service:hookgate-test exported"
 	if strings.Join(names, " ") != want {
 		t.Errorf("collector saw %q, want %q", names, want)
 	}
