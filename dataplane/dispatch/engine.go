@@ -87,6 +87,9 @@ type EngineDeps struct {
 	// after its record is written (endpoint health). Optional; it must
 	// not block for long.
 	Health HealthObserver
+	// Tracer makes the fan-out and attempt spans and carries trace context
+	// to tasks and receivers; nil is tracing off.
+	Tracer *Tracer
 }
 
 // HealthObserver keeps endpoint health from attempts.
@@ -126,6 +129,7 @@ type Engine struct {
 	schedule  Schedule
 	schedules func(tenant string) (Schedule, bool)
 	health    HealthObserver
+	tracer    *Tracer
 
 	// slots holds one token per running attempt (Workers), shared by
 	// first attempts made while fanning out and by delivery tasks.
@@ -189,7 +193,7 @@ func NewEngine(cfg EngineConfig, deps EngineDeps) (*Engine, error) {
 	return &Engine{
 		cfg: cfg, js: deps.JetStream, endpoints: deps.Endpoints, deliverer: deps.Deliverer,
 		log: deps.Log, now: deps.Now, onDisable: deps.OnDisable, schedule: sched,
-		schedules: deps.Schedules, health: deps.Health,
+		schedules: deps.Schedules, health: deps.Health, tracer: deps.Tracer,
 		slots: make(chan struct{}, cfg.Workers),
 		busy:  map[string]int{}, failing: map[string]struct{}{}, working: map[jetstream.Msg]struct{}{},
 	}, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/hookgate/hookgate/dataplane/streams"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // slotMargin is added to an attempt's timeout for the TTL of its in-flight
@@ -118,7 +119,15 @@ func (e *Engine) deliver(ctx context.Context, m jetstream.Msg) {
 	msg := &Message{ID: msgID, Tenant: tenant, AppID: d.AppID, EventType: d.EventType, Payload: m.Data()}
 	e.watch(m)
 	defer e.unwatch(m)
-	a := e.deliverer.Deliver(ctx, ep, msg, d.Attempts+1, TriggerScheduled)
+	actx := ctx
+	var span trace.Span
+	if e.tracer != nil {
+		actx, span = e.tracer.StartAttempt(e.tracer.TaskContext(ctx, m.Headers()), ep, msg, d.Attempts+1, TriggerScheduled)
+	}
+	a := e.deliverer.Deliver(actx, ep, msg, d.Attempts+1, TriggerScheduled)
+	if span != nil {
+		EndAttempt(span, &a)
+	}
 	if a.ErrorClass == ClassCancelled {
 		// The engine is stopping: no ack, so the task is handed out again
 		// after AckWait and the attempt made again (at least once).
@@ -240,6 +249,7 @@ func (e *Engine) scheduleRetry(ctx context.Context, m jetstream.Msg, tenant, end
 		r.Header.Set(h, m.Headers().Get(h))
 	}
 	r.Data = m.Data()
+	CopyTrace(r.Header, m.Headers())
 	return e.publishRetry(ctx, r, tenant, endpointID, msgID, at)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/hookgate/hookgate/dataplane/streams"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Headers of a delivery task on hookgate.deliver.{tenant}.{endpoint_id};
@@ -116,6 +117,11 @@ func (e *Engine) fanout(ctx context.Context, m jetstream.Msg) {
 		e.ack(m)
 		return
 	}
+	if e.tracer != nil {
+		var span trace.Span
+		ctx, span = e.tracer.StartFanout(ctx, m.Headers(), m.Subject(), msg, len(e.subscribed(msg)))
+		defer span.End()
+	}
 	md, mdErr := m.Metadata()
 	if ts.IsZero() && mdErr == nil {
 		ts = md.Timestamp
@@ -157,7 +163,7 @@ func (e *Engine) fanoutMessage(ctx context.Context, msg *Message, ts time.Time) 
 		if err := e.createState(ctx, kv, msg, ep.ID); err != nil {
 			return err
 		}
-		f, err := e.js.PublishMsgAsync(taskMsg(streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts))
+		f, err := e.js.PublishMsgAsync(e.taskMsg(ctx, streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts))
 		if err != nil {
 			return fmt.Errorf("publish task for endpoint %s: %w", ep.ID, err)
 		}
@@ -175,8 +181,9 @@ func (e *Engine) fanoutMessage(ctx context.Context, msg *Message, ts time.Time) 
 	return nil
 }
 
-// taskMsg is the delivery task of msg for an endpoint, on subject.
-func taskMsg(subject string, msg *Message, endpointID string, ts time.Time) *nats.Msg {
+// taskMsg is the delivery task of msg for an endpoint, on subject,
+// carrying the trace context of ctx (the fan-out span's).
+func (e *Engine) taskMsg(ctx context.Context, subject string, msg *Message, endpointID string, ts time.Time) *nats.Msg {
 	t := nats.NewMsg(subject)
 	t.Header.Set(jetstream.MsgIDHeader, msg.ID+"."+endpointID)
 	t.Header.Set(TaskMessageID, msg.ID)
@@ -184,6 +191,7 @@ func taskMsg(subject string, msg *Message, endpointID string, ts time.Time) *nat
 	t.Header.Set(TaskEventType, msg.EventType)
 	t.Header.Set(TaskTimestamp, ts.UTC().Format(time.RFC3339Nano))
 	t.Data = msg.Payload
+	e.tracer.InjectTask(ctx, t.Header)
 	return t
 }
 
@@ -255,7 +263,7 @@ func (e *Engine) firstAttempt(ctx context.Context, kv jetstream.KeyValue, msg *M
 			log.Warn("hand delivery to a task", "err", err)
 			return false
 		}
-		if _, err := e.js.PublishMsg(rctx, taskMsg(streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts)); err != nil {
+		if _, err := e.js.PublishMsg(rctx, e.taskMsg(ctx, streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts)); err != nil {
 			log.Warn("hand delivery to a task", "err", err)
 			return false
 		}
@@ -278,7 +286,15 @@ func (e *Engine) firstAttempt(ctx context.Context, kv jetstream.KeyValue, msg *M
 	if wait, err := limits.Take(ctx, ep); err != nil || wait > 0 {
 		return handoff()
 	}
-	a := e.deliverer.Deliver(ctx, ep, msg, 1, TriggerScheduled)
+	actx := ctx
+	var span trace.Span
+	if e.tracer != nil {
+		actx, span = e.tracer.StartAttempt(ctx, ep, msg, 1, TriggerScheduled)
+	}
+	a := e.deliverer.Deliver(actx, ep, msg, 1, TriggerScheduled)
+	if span != nil {
+		EndAttempt(span, &a)
+	}
 	if a.ErrorClass == ClassCancelled {
 		return false
 	}
@@ -293,9 +309,9 @@ func (e *Engine) firstAttempt(ctx context.Context, kv jetstream.KeyValue, msg *M
 		return true
 	}
 	if c.delay <= 0 {
-		_, err = e.js.PublishMsg(rctx, taskMsg(streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts))
+		_, err = e.js.PublishMsg(rctx, e.taskMsg(ctx, streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts))
 	} else {
-		err = e.publishRetry(rctx, taskMsg(streams.RetrySubject(msg.Tenant, ep.ID, msg.ID), msg, ep.ID, ts), msg.Tenant, ep.ID, msg.ID, c.next)
+		err = e.publishRetry(rctx, e.taskMsg(ctx, streams.RetrySubject(msg.Tenant, ep.ID, msg.ID), msg, ep.ID, ts), msg.Tenant, ep.ID, msg.ID, c.next)
 	}
 	if err != nil {
 		log.Warn("schedule retry", "err", err)

@@ -174,15 +174,17 @@ func (r *rig) start(t *testing.T, cfg dispatch.EngineConfig, tb dispatch.Endpoin
 	return r.startDeps(t, cfg, dispatch.EngineDeps{Endpoints: tb, OnDisable: onDisable})
 }
 
-// startDeps starts an engine with deps, its JetStream, Log and Deliverer
-// filled in.
+// startDeps starts an engine with deps, its JetStream and Log filled in,
+// and its Deliverer when deps has none.
 func (r *rig) startDeps(t *testing.T, cfg dispatch.EngineConfig, deps dispatch.EngineDeps) *running {
 	t.Helper()
 	deps.JetStream, deps.Log = r.js, r.log
-	deps.Deliverer = dispatch.NewDeliverer(dispatch.DelivererConfig{
-		Version: "test",
-		Dialer:  dispatch.DialerConfig{Policy: dispatch.NewAddressPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})},
-	})
+	if deps.Deliverer == nil {
+		deps.Deliverer = dispatch.NewDeliverer(dispatch.DelivererConfig{
+			Version: "test",
+			Dialer:  dispatch.DialerConfig{Policy: dispatch.NewAddressPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})},
+		})
+	}
 	eng, err := dispatch.NewEngine(cfg, deps)
 	if err != nil {
 		t.Fatal(err)

@@ -16,14 +16,11 @@ import (
 	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/dispatch"
 	"github.com/hookgate/hookgate/dataplane/ingress"
-	"github.com/hookgate/hookgate/dataplane/streams"
 	"github.com/hookgate/hookgate/dataplane/tracing"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
-	"github.com/hookgate/hookgate/testkit/natstest"
 	"github.com/hookgate/hookgate/testkit/poll"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -70,24 +67,18 @@ func spanNamed(t *testing.T, exp *tracetest.InMemoryExporter, name string) trace
 }
 
 // TestTraceSendMessageToReceiver follows one trace from SendMessage on the
-// edge (real handler, real JetStream) to the receiver's request, through
-// the calls the engine makes: StartFanout on the stored message's headers,
-// a task carrying the context (InjectTask, TaskContext), StartAttempt,
-// Deliverer.Deliver and EndAttempt. The receiver is a real HTTP server.
+// edge (real handler, real JetStream) through a running engine to the
+// receiver's requests: the fan-out span under the publish span, attempt 1
+// made inline and attempt 2 from its scheduled retry (which carries the
+// context in its headers), each an attempt span under the fan-out span
+// whose id the receiver's traceparent names. The receiver is a real HTTP
+// server.
 func TestTraceSendMessageToReceiver(t *testing.T) {
 	t.Parallel()
 	tr, exp := inMemoryTracing(t)
-	ns := natstest.Start(t)
-	nc := ns.Conn(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rg := newRig(t)
 	ctx := context.Background()
-	if _, err := streams.Ensure(ctx, js, streams.DefaultConfig().OutboundConfig()); err != nil {
-		t.Fatal(err)
-	}
-	msgs := newSendMessage(t, nc, tr)
+	msgs := newSendMessage(t, rg.js.Conn(), tr)
 
 	// SendMessage, continuing the producer's trace.
 	client := hookgatev1connect.NewMessageServiceClient(&http.Client{Timeout: 10 * time.Second}, msgs)
@@ -116,56 +107,39 @@ func TestTraceSendMessageToReceiver(t *testing.T) {
 		t.Fatalf("SendMessage span in trace %s, want the producer's %s", send.SpanContext.TraceID(), callerTraceID)
 	}
 
-	// The dispatcher's side: read the message as the fan-out consumer does.
-	c, err := js.OrderedConsumer(ctx, streams.Outbound, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, _, reason := dispatch.ParseOutbound(m.Subject(), m.Data())
-	if reason != "" || msg.ID != resp.Msg.GetMessage().GetId() {
-		t.Fatalf("parse %s: reason %q, id %v", m.Subject(), reason, msg)
-	}
-
-	got := make(chan http.Header, 4)
+	// The engine fans it out: attempt 1 inline (503), attempt 2 from the
+	// retry it scheduled (503), attempt 3 from the retry the task scheduled
+	// (204).
 	var calls atomic.Int32
-	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	got := make(chan http.Header, 4)
+	rc := newSink(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		got <- r.Header.Clone()
-		if calls.Add(1) == 1 {
+		if calls.Add(1) <= 2 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(rc.Close)
+	})
+	ep := rc.endpoint(t, "ep_1")
+	ep.URL = strings.Replace(rc.URL, "http://", "http://user:pw@", 1) + "/hook/sk_secret?token=abc"
+	tb := newTable()
+	tb.add(ep, "app_acme", "order.created")
 	d := dispatch.NewDeliverer(dispatch.DelivererConfig{
 		Dialer:  dispatch.DialerConfig{Policy: dispatch.NewAddressPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})},
 		Tracing: tr,
 	})
 	t.Cleanup(d.CloseIdle)
-	ep := &dispatch.Endpoint{ID: "ep_1", Tenant: "acme", URL: strings.Replace(rc.URL, "http://", "http://user:pw@", 1) + "/hook/sk_secret?token=abc"}
-	dt := dispatch.NewTracer(tr)
-
-	fctx, fan := dt.StartFanout(ctx, m.Headers(), m.Subject(), msg, 1)
-	// Attempt 1 inline (fails with 503), then attempt 2 from a task.
-	actx, span := dt.StartAttempt(fctx, ep, msg, 1, dispatch.TriggerScheduled)
-	a1 := d.Deliver(actx, ep, msg, 1, dispatch.TriggerScheduled)
-	dispatch.EndAttempt(span, &a1)
-	task := nats.NewMsg(streams.DeliverSubject("acme", ep.ID))
-	dt.InjectTask(fctx, task.Header)
-	fan.End()
-	retry := nats.NewMsg(streams.RetrySubject("acme", ep.ID, msg.ID))
-	dispatch.CopyTrace(retry.Header, task.Header)
-	tctx := dt.TaskContext(ctx, retry.Header)
-	actx, span = dt.StartAttempt(tctx, ep, msg, 2, dispatch.TriggerScheduled)
-	a2 := d.Deliver(actx, ep, msg, 2, dispatch.TriggerScheduled)
-	dispatch.EndAttempt(span, &a2)
-	if a1.StatusCode != 503 || a2.StatusCode != 204 {
-		t.Fatalf("attempts answered %d and %d, want 503 and 204", a1.StatusCode, a2.StatusCode)
-	}
+	eng := rg.startDeps(t, testConfig(), dispatch.EngineDeps{Endpoints: tb, Deliverer: d, Tracer: dispatch.NewTracer(tr)})
+	waitState(t, eng, resp.Msg.GetMessage().GetId(), ep.ID, dispatch.StateSucceeded)
+	poll.Until(t, 5*time.Second, "three attempt spans", func() bool {
+		n := 0
+		for _, s := range exp.GetSpans() {
+			if s.Name == "deliver" {
+				n++
+			}
+		}
+		return n == 3
+	})
 
 	fanSpan := spanNamed(t, exp, "fanout hookgate.out")
 	publish := spanNamed(t, exp, "publish hookgate.out")
@@ -179,8 +153,8 @@ func TestTraceSendMessageToReceiver(t *testing.T) {
 			attempts = append(attempts, s)
 		}
 	}
-	if len(attempts) != 2 {
-		t.Fatalf("%d attempt spans, want 2", len(attempts))
+	if len(attempts) != 3 {
+		t.Fatalf("%d attempt spans, want 3", len(attempts))
 	}
 	for i, s := range attempts {
 		header := <-got

@@ -142,8 +142,8 @@ type Dispatcher struct {
 	work   *work
 	ops    *serve.Server
 	checks []serve.Check
-	// tracing puts traceparent on deliveries; the engine's fan-out and
-	// attempt spans use dispatch.NewTracer(tracing) once it takes one.
+	// tracing makes the engine's fan-out and attempt spans and puts
+	// traceparent on deliveries.
 	tracing *tracing.Tracing
 }
 
@@ -228,6 +228,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		OnDisable: n.work.disabled,
 		Schedules: idx.Schedule,
 		Health:    n.health,
+		Tracer:    dispatch.NewTracer(n.tracing),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)
