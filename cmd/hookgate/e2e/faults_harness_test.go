@@ -521,7 +521,10 @@ type loadReceiver struct {
 	mu   sync.Mutex
 	got  map[string]int
 	down atomic.Bool
-	hold chan struct{} // when set, requests wait on it (a slow receiver)
+	// delay makes every answer take this long (a slow receiver);
+	// inFlight counts requests being answered.
+	delay    time.Duration
+	inFlight atomic.Int64
 }
 
 func newLoadReceiver(t *testing.T) *loadReceiver {
@@ -531,9 +534,19 @@ func newLoadReceiver(t *testing.T) *loadReceiver {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.inFlight.Add(1)
+		defer r.inFlight.Add(-1)
 		if r.down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
+		}
+		if r.delay > 0 {
+			// The receiver is slow by design; nothing waits on it.
+			select {
+			case <-time.After(r.delay):
+			case <-req.Context().Done():
+				return
+			}
 		}
 		var body struct {
 			Load string `json:"load"`

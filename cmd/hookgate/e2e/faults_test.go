@@ -223,14 +223,19 @@ func streamLeader(t *testing.T, js jetstream.JetStream, name string) string {
 func TestFaultDispatcherKilled(t *testing.T) {
 	s := startFaultSystem(t, faultOpts{etcd: 1, nats: 1, cps: 1, edges: 1, dispatchers: 2})
 	r := newLoadReceiver(t)
+	// A slow receiver: every dispatcher always has requests in flight, so
+	// the kill cuts deliveries mid-request.
+	r.delay = 20 * time.Millisecond
 	appID, _ := s.outboundEndpoint(r.URL + "/hooks")
 	out := newTally()
 	mc := s.messageClients()
 	run := startLoad(4, func(w int, id string) { s.sendOutbound(out, mc, appID, w, id) })
-	poll.Until(t, 60*time.Second, "deliveries under way", func() bool { return len(r.counts()) > 50 })
+	waitAcked(t, out, 50, "messages accepted")
+	poll.Until(t, 60*time.Second, "deliveries under way", func() bool { return r.inFlight.Load() > 1 })
 	s.dispatch[0].kill()
-	n := len(r.counts())
-	poll.Until(t, 60*time.Second, "the other dispatcher to deliver", func() bool { return len(r.counts()) > n+50 })
+	n, delivered := acked(out), len(r.counts())
+	waitAcked(t, out, n+50, "messages accepted after the kill")
+	poll.Until(t, 60*time.Second, "the other dispatcher to deliver", func() bool { return len(r.counts()) > delivered+50 })
 	run.end()
 	verdict(t, "dispatcher killed (1 of 2)", out, r.waitDelivered(t, out, 90*time.Second))
 }
