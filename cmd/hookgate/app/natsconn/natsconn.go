@@ -126,18 +126,25 @@ type Streams struct {
 	Duplicates time.Duration
 	// EnsureWait bounds the retries of Ensure (0: DefaultEnsureWait).
 	EnsureWait time.Duration
+	// AttemptsMaxAge is how long attempt records and delivery states are
+	// kept.
+	AttemptsMaxAge time.Duration
 }
 
 // DefaultStreams are the documented defaults.
 func DefaultStreams() Streams {
 	d := streams.DefaultConfig()
-	return Streams{Ensure: true, Replicas: d.Replicas, Storage: "file", MaxAge: d.MaxAge, Duplicates: d.Duplicates}
+	return Streams{Ensure: true, Replicas: d.Replicas, Storage: "file", MaxAge: d.MaxAge, Duplicates: d.Duplicates,
+		AttemptsMaxAge: streams.DefaultAttemptsMaxAge}
 }
 
 // Config is the streams.Config these settings describe; the error names
 // the flag at fault.
 func (s Streams) Config() (streams.Config, error) {
-	cfg := streams.Config{Replicas: s.Replicas, MaxAge: s.MaxAge, Duplicates: s.Duplicates}
+	cfg := streams.Config{Replicas: s.Replicas, MaxAge: s.MaxAge, Duplicates: s.Duplicates, AttemptsMaxAge: s.AttemptsMaxAge}
+	if s.AttemptsMaxAge < 0 {
+		return cfg, fmt.Errorf("flag --attempts-max-age %s: must not be negative", s.AttemptsMaxAge)
+	}
 	switch s.Storage {
 	case "file":
 		cfg.Storage = jetstream.FileStorage
@@ -260,4 +267,5 @@ func (s *Streams) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.Storage, "stream-storage", d.Storage, "stream storage: file or memory")
 	fs.DurationVar(&s.MaxAge, "stream-max-age", d.MaxAge, "how long streams keep events")
 	fs.DurationVar(&s.Duplicates, "stream-duplicates", d.Duplicates, "window in which a repeated Nats-Msg-Id is dropped")
+	fs.DurationVar(&s.AttemptsMaxAge, "attempts-max-age", d.AttemptsMaxAge, "how long delivery attempts and delivery states are kept (dispatchers)")
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
+	"github.com/hookgate/hookgate/dataplane/streams"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 )
@@ -160,5 +161,33 @@ func TestTLS(t *testing.T) {
 	if nc, err := (natsconn.Config{URL: url, CertFile: cliCert, KeyFile: cliKey}).Connect("test"); err == nil {
 		nc.Close()
 		t.Fatalf("connected without trusting the server's CA")
+	}
+}
+
+func TestStreamsConfig(t *testing.T) {
+	d := natsconn.DefaultStreams()
+	cfg, err := d.Config()
+	if err != nil || cfg.Replicas != 1 || cfg.AttemptsMaxAge != streams.DefaultAttemptsMaxAge {
+		t.Fatalf("defaults: %+v, %v", cfg, err)
+	}
+	r3 := d
+	r3.Replicas, r3.AttemptsMaxAge = 3, 90*24*time.Hour
+	if cfg, err := r3.Config(); err != nil || cfg.Replicas != 3 || cfg.AttemptsConfig().MaxAge != 90*24*time.Hour ||
+		cfg.DeliveriesConfig().Replicas != 3 {
+		t.Fatalf("R3, 90 days: %+v, %v", cfg, err)
+	}
+	for _, tc := range []struct {
+		edit func(*natsconn.Streams)
+		want string
+	}{
+		{func(s *natsconn.Streams) { s.Storage = "tape" }, "--stream-storage"},
+		{func(s *natsconn.Streams) { s.AttemptsMaxAge = -time.Second }, "--attempts-max-age"},
+		{func(s *natsconn.Streams) { s.Replicas = 7 }, "replicas 7"},
+	} {
+		s := d
+		tc.edit(&s)
+		if _, err := s.Config(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error naming %s", s, err, tc.want)
+		}
 	}
 }
