@@ -366,7 +366,27 @@ func newEndpointsCommand() *cobra.Command {
 			return err
 		},
 	}
-	cmd.AddCommand(create, get, list, update, enable, disable, del, rotate, secretCmd, publicKey)
+	health := &cobra.Command{
+		Use: "health ENDPOINT_ID", Short: "Print an endpoint's health: attempts, response times, failures, last status", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ec, err := client(cmd)
+			if err != nil {
+				return err
+			}
+			resp, err := ec.GetEndpointHealth(cmd.Context(), connect.NewRequest(&hookgatev1.GetEndpointHealthRequest{Tenant: tenant, EndpointId: args[0]}))
+			if err != nil {
+				return apiError(err)
+			}
+			if c.json() {
+				return c.printJSON(resp.Msg)
+			}
+			status := endpointStatus(&hookgatev1.Endpoint{Status: resp.Msg.Status, DisabledReason: resp.Msg.DisabledReason})
+			rows := append([][]string{{"endpoint", args[0]}, {"status", status}}, healthRows(resp.Msg.Health)...)
+			return c.table([]string{"FIELD", "VALUE"}, rows)
+		},
+	}
+
+	cmd.AddCommand(create, get, list, update, enable, disable, del, rotate, secretCmd, publicKey, health)
 	cmd.AddCommand(newEndpointsRecoverCommand(&flags, &tenant), newEndpointsRecoveryCommand(&flags, &tenant), newEndpointsTestCommand(&flags, &tenant))
 	return cmd
 }

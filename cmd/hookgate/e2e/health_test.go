@@ -228,10 +228,18 @@ func TestHealthAcrossTwoDispatchers(t *testing.T) {
 	}
 	get := mustRun(t, f.dir, f.env, "endpoints", "get", ep, "--tenant", "acme")
 	t.Logf("hookgate endpoints get %s --tenant acme\n%s", ep, get)
+	health := mustRun(t, f.dir, f.env, "endpoints", "health", ep, "--tenant", "acme")
+	t.Logf("hookgate endpoints health %s --tenant acme\n%s", ep, health)
 	for _, want := range []string{"3 succeeded, 5 failed", "4 attempts in a row", "2 deliveries failed", "502 Bad Gateway at"} {
 		if !strings.Contains(get, want) {
 			t.Errorf("endpoints get lacks %q:\n%s", want, get)
 		}
+		if !strings.Contains(health, want) {
+			t.Errorf("endpoints health lacks %q:\n%s", want, health)
+		}
+	}
+	if !strings.Contains(health, "enabled") {
+		t.Errorf("endpoints health lacks the status:\n%s", health)
 	}
 }
 
@@ -292,6 +300,9 @@ func TestAutoDisableWithCompressedSpan(t *testing.T) {
 	}
 	if out := mustRun(t, f.dir, f.env, "endpoints", "get", ep, "--tenant", "acme"); !strings.Contains(out, "disabled (failing)") {
 		t.Errorf("endpoints get does not say disabled (failing):\n%s", out)
+	}
+	if out := mustRun(t, f.dir, f.env, "endpoints", "health", ep, "--tenant", "acme"); !strings.Contains(out, "disabled (failing)") {
+		t.Errorf("endpoints health does not say disabled (failing):\n%s", out)
 	}
 	// The event: reason auto, this endpoint, once (one dispatcher asks).
 	var ev struct{ Tenant, EndpointID, Reason string }

@@ -314,7 +314,23 @@ type StreamConfigResponse struct {
 	// cluster_id is the id of the etcd cluster whose revision this is. A node
 	// refuses a delta for another cluster than the one its configuration came
 	// from; only a snapshot moves it to another cluster. 0 means unknown.
-	ClusterId     uint64 `protobuf:"varint,5,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	ClusterId uint64 `protobuf:"varint,5,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	// chunks is how many messages this update spans; 0 and 1 mean this
+	// message is the whole update. A large snapshot (or delta) is split at
+	// resource boundaries into messages of at most about 4 MiB, the gRPC
+	// default limit, sent back to back: chunk 0 carries snapshot (true for a
+	// snapshot), chunks 1 … chunks-1 have snapshot false, and every chunk
+	// carries the same revision, cluster_id and chunks. The node applies the
+	// update only once the last chunk arrived, building a snapshot aside and
+	// swapping it in, and ACKs or NACKs the revision once, after the last
+	// chunk. A stream that ends mid-update, or a chunk out of order, leaves
+	// the node's previous configuration in place; it reconnects and starts
+	// over. A node that ignores these fields applies chunk 0 as the snapshot
+	// and the later chunks as deltas at the same revision, so it reaches the
+	// same configuration, only not at once.
+	Chunks uint32 `protobuf:"varint,6,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	// chunk is this message's index among the update's chunks, from 0.
+	Chunk         uint32 `protobuf:"varint,7,opt,name=chunk,proto3" json:"chunk,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -380,6 +396,20 @@ func (x *StreamConfigResponse) GetDeletes() []string {
 func (x *StreamConfigResponse) GetClusterId() uint64 {
 	if x != nil {
 		return x.ClusterId
+	}
+	return 0
+}
+
+func (x *StreamConfigResponse) GetChunks() uint32 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
+func (x *StreamConfigResponse) GetChunk() uint32 {
+	if x != nil {
+		return x.Chunk
 	}
 	return 0
 }
@@ -1290,14 +1320,16 @@ const file_hookgate_v1_config_proto_rawDesc = "" +
 	"\n" +
 	"ConfigNack\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xbe\x01\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xec\x01\n" +
 	"\x14StreamConfigResponse\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x1a\n" +
 	"\bsnapshot\x18\x02 \x01(\bR\bsnapshot\x125\n" +
 	"\aupserts\x18\x03 \x03(\v2\x1b.hookgate.v1.ConfigResourceR\aupserts\x12\x18\n" +
 	"\adeletes\x18\x04 \x03(\tR\adeletes\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\x05 \x01(\x04R\tclusterId\"\x8b\x03\n" +
+	"cluster_id\x18\x05 \x01(\x04R\tclusterId\x12\x16\n" +
+	"\x06chunks\x18\x06 \x01(\rR\x06chunks\x12\x14\n" +
+	"\x05chunk\x18\a \x01(\rR\x05chunk\"\x8b\x03\n" +
 	"\x0eConfigResource\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x124\n" +
 	"\awebhook\x18\x02 \x01(\v2\x18.hookgate.v1.EdgeWebhookH\x00R\awebhook\x12;\n" +

@@ -174,6 +174,32 @@ export declare type StreamConfigResponse = Message<"hookgate.v1.StreamConfigResp
    * @generated from field: uint64 cluster_id = 5;
    */
   clusterId: bigint;
+
+  /**
+   * chunks is how many messages this update spans; 0 and 1 mean this
+   * message is the whole update. A large snapshot (or delta) is split at
+   * resource boundaries into messages of at most about 4 MiB, the gRPC
+   * default limit, sent back to back: chunk 0 carries snapshot (true for a
+   * snapshot), chunks 1 … chunks-1 have snapshot false, and every chunk
+   * carries the same revision, cluster_id and chunks. The node applies the
+   * update only once the last chunk arrived, building a snapshot aside and
+   * swapping it in, and ACKs or NACKs the revision once, after the last
+   * chunk. A stream that ends mid-update, or a chunk out of order, leaves
+   * the node's previous configuration in place; it reconnects and starts
+   * over. A node that ignores these fields applies chunk 0 as the snapshot
+   * and the later chunks as deltas at the same revision, so it reaches the
+   * same configuration, only not at once.
+   *
+   * @generated from field: uint32 chunks = 6;
+   */
+  chunks: number;
+
+  /**
+   * chunk is this message's index among the update's chunks, from 0.
+   *
+   * @generated from field: uint32 chunk = 7;
+   */
+  chunk: number;
 };
 
 /**
