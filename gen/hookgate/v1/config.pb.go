@@ -134,7 +134,13 @@ type ConfigHello struct {
 	// the node last received it; 0 when unknown. A node whose cluster_id is
 	// set and differs from the control plane's gets a snapshot: its revision
 	// is from another etcd history.
-	ClusterId     uint64 `protobuf:"varint,5,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	ClusterId uint64 `protobuf:"varint,5,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	// shard is the slice of tenants an edge serves; unset means every
+	// tenant. Edges only: a dispatcher's hello with a shard is refused.
+	// revision must be of a configuration of the same slice: a node whose
+	// shard changed sends 0 and gets a snapshot of the new slice (an edge
+	// drops a cache file written for another shard).
+	Shard         *EdgeShard `protobuf:"bytes,6,opt,name=shard,proto3" json:"shard,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -202,6 +208,13 @@ func (x *ConfigHello) GetClusterId() uint64 {
 		return x.ClusterId
 	}
 	return 0
+}
+
+func (x *ConfigHello) GetShard() *EdgeShard {
+	if x != nil {
+		return x.Shard
+	}
+	return nil
 }
 
 // ConfigAck says the node applied a revision.
@@ -1307,14 +1320,15 @@ const file_hookgate_v1_config_proto_rawDesc = "" +
 	"\x05hello\x18\x01 \x01(\v2\x18.hookgate.v1.ConfigHelloH\x00R\x05hello\x12*\n" +
 	"\x03ack\x18\x02 \x01(\v2\x16.hookgate.v1.ConfigAckH\x00R\x03ack\x12-\n" +
 	"\x04nack\x18\x03 \x01(\v2\x17.hookgate.v1.ConfigNackH\x00R\x04nackB\x06\n" +
-	"\x04kind\"\xa6\x01\n" +
+	"\x04kind\"\xd4\x01\n" +
 	"\vConfigHello\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12)\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x15.hookgate.v1.NodeRoleR\x04role\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x1a\n" +
 	"\brevision\x18\x04 \x01(\x03R\brevision\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\x05 \x01(\x04R\tclusterId\"'\n" +
+	"cluster_id\x18\x05 \x01(\x04R\tclusterId\x12,\n" +
+	"\x05shard\x18\x06 \x01(\v2\x16.hookgate.v1.EdgeShardR\x05shard\"'\n" +
 	"\tConfigAck\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\"@\n" +
 	"\n" +
@@ -1451,50 +1465,52 @@ var file_hookgate_v1_config_proto_goTypes = []any{
 	nil,                           // 16: hookgate.v1.EdgeWebhook.ProviderSecretsEntry
 	nil,                           // 17: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
 	(NodeRole)(0),                 // 18: hookgate.v1.NodeRole
-	(AdminTokenKind)(0),           // 19: hookgate.v1.AdminTokenKind
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),       // 21: google.protobuf.Struct
-	(*RetrySchedule)(nil),         // 22: hookgate.v1.RetrySchedule
-	(Provider)(0),                 // 23: hookgate.v1.Provider
-	(*Binding)(nil),               // 24: hookgate.v1.Binding
-	(*RateLimit)(nil),             // 25: hookgate.v1.RateLimit
-	(*CustomHmac)(nil),            // 26: hookgate.v1.CustomHmac
+	(*EdgeShard)(nil),             // 19: hookgate.v1.EdgeShard
+	(AdminTokenKind)(0),           // 20: hookgate.v1.AdminTokenKind
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),       // 22: google.protobuf.Struct
+	(*RetrySchedule)(nil),         // 23: hookgate.v1.RetrySchedule
+	(Provider)(0),                 // 24: hookgate.v1.Provider
+	(*Binding)(nil),               // 25: hookgate.v1.Binding
+	(*RateLimit)(nil),             // 26: hookgate.v1.RateLimit
+	(*CustomHmac)(nil),            // 27: hookgate.v1.CustomHmac
 }
 var file_hookgate_v1_config_proto_depIdxs = []int32{
 	1,  // 0: hookgate.v1.StreamConfigRequest.hello:type_name -> hookgate.v1.ConfigHello
 	2,  // 1: hookgate.v1.StreamConfigRequest.ack:type_name -> hookgate.v1.ConfigAck
 	3,  // 2: hookgate.v1.StreamConfigRequest.nack:type_name -> hookgate.v1.ConfigNack
 	18, // 3: hookgate.v1.ConfigHello.role:type_name -> hookgate.v1.NodeRole
-	5,  // 4: hookgate.v1.StreamConfigResponse.upserts:type_name -> hookgate.v1.ConfigResource
-	13, // 5: hookgate.v1.ConfigResource.webhook:type_name -> hookgate.v1.EdgeWebhook
-	7,  // 6: hookgate.v1.ConfigResource.endpoint:type_name -> hookgate.v1.DispatchEndpoint
-	9,  // 7: hookgate.v1.ConfigResource.event_type:type_name -> hookgate.v1.EdgeEventType
-	10, // 8: hookgate.v1.ConfigResource.application:type_name -> hookgate.v1.OutboundApplication
-	11, // 9: hookgate.v1.ConfigResource.tenant:type_name -> hookgate.v1.DispatchTenant
-	6,  // 10: hookgate.v1.ConfigResource.token:type_name -> hookgate.v1.EdgeToken
-	19, // 11: hookgate.v1.EdgeToken.kind:type_name -> hookgate.v1.AdminTokenKind
-	15, // 12: hookgate.v1.DispatchEndpoint.headers:type_name -> hookgate.v1.DispatchEndpoint.HeadersEntry
-	8,  // 13: hookgate.v1.DispatchEndpoint.secrets:type_name -> hookgate.v1.SigningSecret
-	20, // 14: hookgate.v1.SigningSecret.expire_time:type_name -> google.protobuf.Timestamp
-	21, // 15: hookgate.v1.EdgeEventType.schema:type_name -> google.protobuf.Struct
-	22, // 16: hookgate.v1.DispatchTenant.retry_schedule:type_name -> hookgate.v1.RetrySchedule
-	20, // 17: hookgate.v1.KeyDigest.expire_time:type_name -> google.protobuf.Timestamp
-	23, // 18: hookgate.v1.EdgeWebhook.provider:type_name -> hookgate.v1.Provider
-	12, // 19: hookgate.v1.EdgeWebhook.keys:type_name -> hookgate.v1.KeyDigest
-	24, // 20: hookgate.v1.EdgeWebhook.bindings:type_name -> hookgate.v1.Binding
-	25, // 21: hookgate.v1.EdgeWebhook.rate_limit:type_name -> hookgate.v1.RateLimit
-	16, // 22: hookgate.v1.EdgeWebhook.provider_secrets:type_name -> hookgate.v1.EdgeWebhook.ProviderSecretsEntry
-	26, // 23: hookgate.v1.EdgeWebhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
-	17, // 24: hookgate.v1.EdgeWebhook.previous_provider_secrets:type_name -> hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
-	20, // 25: hookgate.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
-	14, // 26: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry.value:type_name -> hookgate.v1.PreviousSecret
-	0,  // 27: hookgate.v1.ConfigDiscoveryService.StreamConfig:input_type -> hookgate.v1.StreamConfigRequest
-	4,  // 28: hookgate.v1.ConfigDiscoveryService.StreamConfig:output_type -> hookgate.v1.StreamConfigResponse
-	28, // [28:29] is the sub-list for method output_type
-	27, // [27:28] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	19, // 4: hookgate.v1.ConfigHello.shard:type_name -> hookgate.v1.EdgeShard
+	5,  // 5: hookgate.v1.StreamConfigResponse.upserts:type_name -> hookgate.v1.ConfigResource
+	13, // 6: hookgate.v1.ConfigResource.webhook:type_name -> hookgate.v1.EdgeWebhook
+	7,  // 7: hookgate.v1.ConfigResource.endpoint:type_name -> hookgate.v1.DispatchEndpoint
+	9,  // 8: hookgate.v1.ConfigResource.event_type:type_name -> hookgate.v1.EdgeEventType
+	10, // 9: hookgate.v1.ConfigResource.application:type_name -> hookgate.v1.OutboundApplication
+	11, // 10: hookgate.v1.ConfigResource.tenant:type_name -> hookgate.v1.DispatchTenant
+	6,  // 11: hookgate.v1.ConfigResource.token:type_name -> hookgate.v1.EdgeToken
+	20, // 12: hookgate.v1.EdgeToken.kind:type_name -> hookgate.v1.AdminTokenKind
+	15, // 13: hookgate.v1.DispatchEndpoint.headers:type_name -> hookgate.v1.DispatchEndpoint.HeadersEntry
+	8,  // 14: hookgate.v1.DispatchEndpoint.secrets:type_name -> hookgate.v1.SigningSecret
+	21, // 15: hookgate.v1.SigningSecret.expire_time:type_name -> google.protobuf.Timestamp
+	22, // 16: hookgate.v1.EdgeEventType.schema:type_name -> google.protobuf.Struct
+	23, // 17: hookgate.v1.DispatchTenant.retry_schedule:type_name -> hookgate.v1.RetrySchedule
+	21, // 18: hookgate.v1.KeyDigest.expire_time:type_name -> google.protobuf.Timestamp
+	24, // 19: hookgate.v1.EdgeWebhook.provider:type_name -> hookgate.v1.Provider
+	12, // 20: hookgate.v1.EdgeWebhook.keys:type_name -> hookgate.v1.KeyDigest
+	25, // 21: hookgate.v1.EdgeWebhook.bindings:type_name -> hookgate.v1.Binding
+	26, // 22: hookgate.v1.EdgeWebhook.rate_limit:type_name -> hookgate.v1.RateLimit
+	16, // 23: hookgate.v1.EdgeWebhook.provider_secrets:type_name -> hookgate.v1.EdgeWebhook.ProviderSecretsEntry
+	27, // 24: hookgate.v1.EdgeWebhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
+	17, // 25: hookgate.v1.EdgeWebhook.previous_provider_secrets:type_name -> hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
+	21, // 26: hookgate.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
+	14, // 27: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry.value:type_name -> hookgate.v1.PreviousSecret
+	0,  // 28: hookgate.v1.ConfigDiscoveryService.StreamConfig:input_type -> hookgate.v1.StreamConfigRequest
+	4,  // 29: hookgate.v1.ConfigDiscoveryService.StreamConfig:output_type -> hookgate.v1.StreamConfigResponse
+	29, // [29:30] is the sub-list for method output_type
+	28, // [28:29] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_config_proto_init() }

@@ -87,7 +87,10 @@ type Node struct {
 	LastNack     string                 `protobuf:"bytes,7,opt,name=last_nack,json=lastNack,proto3" json:"last_nack,omitempty"`
 	LastNackTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_nack_time,json=lastNackTime,proto3" json:"last_nack_time,omitempty"`
 	// control_plane names the replica the node is connected to.
-	ControlPlane  string `protobuf:"bytes,9,opt,name=control_plane,json=controlPlane,proto3" json:"control_plane,omitempty"`
+	ControlPlane string `protobuf:"bytes,9,opt,name=control_plane,json=controlPlane,proto3" json:"control_plane,omitempty"`
+	// shard is the slice of tenants an edge declared; unset for a node that
+	// serves every tenant.
+	Shard         *EdgeShard `protobuf:"bytes,10,opt,name=shard,proto3" json:"shard,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -185,6 +188,83 @@ func (x *Node) GetControlPlane() string {
 	return ""
 }
 
+func (x *Node) GetShard() *EdgeShard {
+	if x != nil {
+		return x.Shard
+	}
+	return nil
+}
+
+// EdgeShard is the slice of tenants an edge serves: an explicit list of
+// tenants, or one shard of a hash of tenant slugs. An edge with a shard
+// receives only the configuration of its tenants and answers 421 for the
+// others. Unset (no tenants, count 0) means every tenant.
+type EdgeShard struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenants are the tenant slugs the edge serves. Not with count.
+	Tenants []string `protobuf:"bytes,1,rep,name=tenants,proto3" json:"tenants,omitempty"`
+	// index is the shard the edge serves, below count: a tenant belongs to
+	// shard jump(fnv1a64(slug), count), Lamping and Veach's jump consistent
+	// hash over the 64-bit FNV-1a of the slug's bytes (docs/design.md,
+	// "Sharded edges").
+	Index uint32 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	// count is the number of hash shards; 0 with no tenants means unsharded.
+	Count         uint32 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EdgeShard) Reset() {
+	*x = EdgeShard{}
+	mi := &file_hookgate_v1_edge_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdgeShard) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdgeShard) ProtoMessage() {}
+
+func (x *EdgeShard) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_edge_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdgeShard.ProtoReflect.Descriptor instead.
+func (*EdgeShard) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *EdgeShard) GetTenants() []string {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
+func (x *EdgeShard) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *EdgeShard) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 type ListNodesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Role          NodeRole               `protobuf:"varint,1,opt,name=role,proto3,enum=hookgate.v1.NodeRole" json:"role,omitempty"`
@@ -194,7 +274,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_hookgate_v1_edge_proto_msgTypes[1]
+	mi := &file_hookgate_v1_edge_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -206,7 +286,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_edge_proto_msgTypes[1]
+	mi := &file_hookgate_v1_edge_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -219,7 +299,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{1}
+	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListNodesRequest) GetRole() NodeRole {
@@ -238,7 +318,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_hookgate_v1_edge_proto_msgTypes[2]
+	mi := &file_hookgate_v1_edge_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -250,7 +330,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_edge_proto_msgTypes[2]
+	mi := &file_hookgate_v1_edge_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -263,7 +343,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{2}
+	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListNodesResponse) GetNodes() []*Node {
@@ -277,7 +357,7 @@ var File_hookgate_v1_edge_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_edge_proto_rawDesc = "" +
 	"\n" +
-	"\x16hookgate/v1/edge.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x02\n" +
+	"\x16hookgate/v1/edge.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x03\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x15.hookgate.v1.NodeRoleR\x04role\x12\x18\n" +
@@ -287,7 +367,13 @@ const file_hookgate_v1_edge_proto_rawDesc = "" +
 	"\fconnect_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vconnectTime\x12\x1b\n" +
 	"\tlast_nack\x18\a \x01(\tR\blastNack\x12@\n" +
 	"\x0elast_nack_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\flastNackTime\x12#\n" +
-	"\rcontrol_plane\x18\t \x01(\tR\fcontrolPlane\"=\n" +
+	"\rcontrol_plane\x18\t \x01(\tR\fcontrolPlane\x12,\n" +
+	"\x05shard\x18\n" +
+	" \x01(\v2\x16.hookgate.v1.EdgeShardR\x05shard\"Q\n" +
+	"\tEdgeShard\x12\x18\n" +
+	"\atenants\x18\x01 \x03(\tR\atenants\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\rR\x05index\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\rR\x05count\"=\n" +
 	"\x10ListNodesRequest\x12)\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x15.hookgate.v1.NodeRoleR\x04role\"<\n" +
 	"\x11ListNodesResponse\x12'\n" +
@@ -312,27 +398,29 @@ func file_hookgate_v1_edge_proto_rawDescGZIP() []byte {
 }
 
 var file_hookgate_v1_edge_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hookgate_v1_edge_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_hookgate_v1_edge_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_hookgate_v1_edge_proto_goTypes = []any{
 	(NodeRole)(0),                 // 0: hookgate.v1.NodeRole
 	(*Node)(nil),                  // 1: hookgate.v1.Node
-	(*ListNodesRequest)(nil),      // 2: hookgate.v1.ListNodesRequest
-	(*ListNodesResponse)(nil),     // 3: hookgate.v1.ListNodesResponse
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*EdgeShard)(nil),             // 2: hookgate.v1.EdgeShard
+	(*ListNodesRequest)(nil),      // 3: hookgate.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),     // 4: hookgate.v1.ListNodesResponse
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
 }
 var file_hookgate_v1_edge_proto_depIdxs = []int32{
 	0, // 0: hookgate.v1.Node.role:type_name -> hookgate.v1.NodeRole
-	4, // 1: hookgate.v1.Node.connect_time:type_name -> google.protobuf.Timestamp
-	4, // 2: hookgate.v1.Node.last_nack_time:type_name -> google.protobuf.Timestamp
-	0, // 3: hookgate.v1.ListNodesRequest.role:type_name -> hookgate.v1.NodeRole
-	1, // 4: hookgate.v1.ListNodesResponse.nodes:type_name -> hookgate.v1.Node
-	2, // 5: hookgate.v1.EdgeService.ListNodes:input_type -> hookgate.v1.ListNodesRequest
-	3, // 6: hookgate.v1.EdgeService.ListNodes:output_type -> hookgate.v1.ListNodesResponse
-	6, // [6:7] is the sub-list for method output_type
-	5, // [5:6] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	5, // 1: hookgate.v1.Node.connect_time:type_name -> google.protobuf.Timestamp
+	5, // 2: hookgate.v1.Node.last_nack_time:type_name -> google.protobuf.Timestamp
+	2, // 3: hookgate.v1.Node.shard:type_name -> hookgate.v1.EdgeShard
+	0, // 4: hookgate.v1.ListNodesRequest.role:type_name -> hookgate.v1.NodeRole
+	1, // 5: hookgate.v1.ListNodesResponse.nodes:type_name -> hookgate.v1.Node
+	3, // 6: hookgate.v1.EdgeService.ListNodes:input_type -> hookgate.v1.ListNodesRequest
+	4, // 7: hookgate.v1.EdgeService.ListNodes:output_type -> hookgate.v1.ListNodesResponse
+	7, // [7:8] is the sub-list for method output_type
+	6, // [6:7] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_edge_proto_init() }
@@ -346,7 +434,7 @@ func file_hookgate_v1_edge_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_edge_proto_rawDesc), len(file_hookgate_v1_edge_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
-import type { NodeRole } from "./edge_pb.js";
+import type { EdgeShard, NodeRole } from "./edge_pb.js";
 import type { AdminTokenKind, RetrySchedule } from "./tenant_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Binding, CustomHmac, Provider, RateLimit } from "./inbound_pb.js";
@@ -87,6 +87,17 @@ export declare type ConfigHello = Message<"hookgate.v1.ConfigHello"> & {
    * @generated from field: uint64 cluster_id = 5;
    */
   clusterId: bigint;
+
+  /**
+   * shard is the slice of tenants an edge serves; unset means every
+   * tenant. Edges only: a dispatcher's hello with a shard is refused.
+   * revision must be of a configuration of the same slice: a node whose
+   * shard changed sends 0 and gets a snapshot of the new slice (an edge
+   * drops a cache file written for another shard).
+   *
+   * @generated from field: hookgate.v1.EdgeShard shard = 6;
+   */
+  shard?: EdgeShard;
 };
 
 /**

@@ -67,6 +67,14 @@ export declare type Node = Message<"hookgate.v1.Node"> & {
    * @generated from field: string control_plane = 9;
    */
   controlPlane: string;
+
+  /**
+   * shard is the slice of tenants an edge declared; unset for a node that
+   * serves every tenant.
+   *
+   * @generated from field: hookgate.v1.EdgeShard shard = 10;
+   */
+  shard?: EdgeShard;
 };
 
 /**
@@ -74,6 +82,46 @@ export declare type Node = Message<"hookgate.v1.Node"> & {
  * Use `create(NodeSchema)` to create a new message.
  */
 export declare const NodeSchema: GenMessage<Node>;
+
+/**
+ * EdgeShard is the slice of tenants an edge serves: an explicit list of
+ * tenants, or one shard of a hash of tenant slugs. An edge with a shard
+ * receives only the configuration of its tenants and answers 421 for the
+ * others. Unset (no tenants, count 0) means every tenant.
+ *
+ * @generated from message hookgate.v1.EdgeShard
+ */
+export declare type EdgeShard = Message<"hookgate.v1.EdgeShard"> & {
+  /**
+   * tenants are the tenant slugs the edge serves. Not with count.
+   *
+   * @generated from field: repeated string tenants = 1;
+   */
+  tenants: string[];
+
+  /**
+   * index is the shard the edge serves, below count: a tenant belongs to
+   * shard jump(fnv1a64(slug), count), Lamping and Veach's jump consistent
+   * hash over the 64-bit FNV-1a of the slug's bytes (docs/design.md,
+   * "Sharded edges").
+   *
+   * @generated from field: uint32 index = 2;
+   */
+  index: number;
+
+  /**
+   * count is the number of hash shards; 0 with no tenants means unsharded.
+   *
+   * @generated from field: uint32 count = 3;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message hookgate.v1.EdgeShard.
+ * Use `create(EdgeShardSchema)` to create a new message.
+ */
+export declare const EdgeShardSchema: GenMessage<EdgeShard>;
 
 /**
  * @generated from message hookgate.v1.ListNodesRequest
