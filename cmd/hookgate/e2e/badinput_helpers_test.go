@@ -338,8 +338,9 @@ func (e *badEnv) tenantIDs(t *testing.T) []string {
 }
 
 // serveNames answers DNS queries on a local UDP port: A and AAAA records
-// of names (lower case, without the final dot), nothing for other names or
-// types. It returns host:port for --resolver.
+// of names (lower case, without the final dot; "*" answers for every
+// other name), nothing for other names or types. It returns host:port for
+// --resolver.
 func serveNames(t *testing.T, names map[string]netip.Addr) string {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -383,6 +384,9 @@ func namesAnswer(q []byte, names map[string]netip.Addr) []byte {
 	}
 	resp := append([]byte{q[0], q[1], 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0}, q[12:end]...)
 	addr, ok := names[strings.Join(labels, ".")]
+	if !ok {
+		addr, ok = names["*"]
+	}
 	qtype := binenc.BigEndian.Uint16(q[end-4:])
 	switch {
 	case ok && qtype == 1 && addr.Is4():

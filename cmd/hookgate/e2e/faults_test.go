@@ -36,6 +36,21 @@ func (r *loadRun) end() {
 	r.wait()
 }
 
+// mixedLoad starts four workers: two post inbound webhooks to path with
+// key, two send outbound messages of appID.
+func (s *faultSystem) mixedLoad(path, key, appID string) (in, out *tally, run *loadRun) {
+	in, out = newTally(), newTally()
+	c, mc := faultClient(), s.messageClients()
+	run = startLoad(4, func(w int, id string) {
+		if w%2 == 0 {
+			s.postInbound(in, c, path, key, w, id)
+		} else {
+			s.sendOutbound(out, mc, appID, w, id)
+		}
+	})
+	return in, out, run
+}
+
 // acked is how many ids l acknowledged so far.
 func acked(l *tally) int {
 	l.mu.Lock()
@@ -76,15 +91,7 @@ func TestFaultControlPlaneKilled(t *testing.T) {
 	path, key := s.inboundWebhook()
 	r := newLoadReceiver(t)
 	appID, _ := s.outboundEndpoint(r.URL + "/hooks")
-	in, out := newTally(), newTally()
-	c, mc := faultClient(), s.messageClients()
-	run := startLoad(4, func(w int, id string) {
-		if w%2 == 0 {
-			s.postInbound(in, c, path, key, w, id)
-		} else {
-			s.sendOutbound(out, mc, appID, w, id)
-		}
-	})
+	in, out, run := s.mixedLoad(path, key, appID)
 	waitAcked(t, in, 20, "inbound load")
 	s.cps[0].kill()
 	n := acked(in)
@@ -170,15 +177,7 @@ func TestFaultNATSNodeKilled(t *testing.T) {
 	path, key := s.inboundWebhook()
 	r := newLoadReceiver(t)
 	appID, _ := s.outboundEndpoint(r.URL + "/hooks")
-	in, out := newTally(), newTally()
-	c, mc := faultClient(), s.messageClients()
-	run := startLoad(4, func(w int, id string) {
-		if w%2 == 0 {
-			s.postInbound(in, c, path, key, w, id)
-		} else {
-			s.sendOutbound(out, mc, appID, w, id)
-		}
-	})
+	in, out, run := s.mixedLoad(path, key, appID)
 	waitAcked(t, in, 30, "inbound load")
 	leader := streamLeader(t, s.js, "HOOKGATE_INBOUND")
 	killed := -1

@@ -1,9 +1,9 @@
 package e2e
 
 import (
-	binenc "encoding/binary"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -161,47 +161,7 @@ func deliveriesKV(t *testing.T, js jetstream.JetStream) jetstream.KeyValue {
 // other query (AAAA) with no record; it returns host:port for --resolver.
 func serveDNS(t *testing.T, ip [4]byte) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 512)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			if resp := dnsAnswer(buf[:n], ip); resp != nil {
-				_, _ = pc.WriteTo(resp, from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String()
-}
-
-// dnsAnswer is the response to a one-question query: an A record for ip
-// when it asks for A, none otherwise.
-func dnsAnswer(q []byte, ip [4]byte) []byte {
-	if len(q) < 12 {
-		return nil
-	}
-	end := 12
-	for end < len(q) && q[end] != 0 {
-		end += int(q[end]) + 1
-	}
-	end += 5 // the root label, qtype and qclass
-	if end > len(q) {
-		return nil
-	}
-	resp := append([]byte{q[0], q[1], 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0}, q[12:end]...)
-	if binenc.BigEndian.Uint16(q[end-4:]) == 1 {
-		resp[7] = 1
-		resp = append(resp, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4)
-		resp = append(resp, ip[:]...)
-	}
-	return resp
+	return serveNames(t, map[string]netip.Addr{"*": netip.AddrFrom4(ip)})
 }
 
 // attemptsJSON is `hookgate attempts list -o json`, the fields the tests read.
