@@ -282,6 +282,12 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 		}
 		upd.Upserted, upd.Deleted = upserts, deletes
 	}
+	t.publish(upd)
+	return upd, nil
+}
+
+// publish swaps upd's Snapshot in and runs the hooks; applyMu is held.
+func (t *Table) publish(upd Update) {
 	t.cur.Store(upd.Snapshot)
 	t.mu.Lock()
 	hooks := t.hooks
@@ -289,7 +295,6 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 	for _, fn := range hooks {
 		fn(upd)
 	}
-	return upd, nil
 }
 
 // parseUpdate splits an update into webhook upserts and deletes, which the
@@ -349,11 +354,25 @@ func withOthers(prev map[string]*hookgatev1.ConfigResource, upserts []*hookgatev
 
 // build makes a Snapshot of webhooks from scratch.
 func (t *Table) build(rev int64, cluster uint64, webhooks []*hookgatev1.EdgeWebhook) *Snapshot {
+	s := t.newSnapshot(rev, cluster, len(webhooks))
+	s.put(webhooks)
+	return s
+}
+
+// newSnapshot is an empty Snapshot sized for about n webhooks, to fill with
+// put before it is published.
+func (t *Table) newSnapshot(rev int64, cluster uint64, n int) *Snapshot {
 	s := &Snapshot{Revision: rev, ClusterID: cluster, seed: t.seed}
-	per := len(webhooks)/shardCount + 1
+	per := n/shardCount + 1
 	for i := range s.shards {
 		s.shards[i] = make(shard, per)
 	}
+	return s
+}
+
+// put adds webhooks to a Snapshot that is not published yet; a webhook
+// already in it is replaced.
+func (s *Snapshot) put(webhooks []*hookgatev1.EdgeWebhook) {
 	for _, w := range webhooks {
 		sh := s.shards[s.shardOf(w.GetId())]
 		ref := WebhookRef{Tenant: w.GetTenant(), ID: w.GetId()}
@@ -362,7 +381,6 @@ func (t *Table) build(rev int64, cluster uint64, webhooks []*hookgatev1.EdgeWebh
 		}
 		sh[ref] = w
 	}
-	return s
 }
 
 // with returns a new Snapshot with a delta applied, copying only the shards
