@@ -127,9 +127,12 @@ OUTBOUND_BENCH = go run ./cmd/hookgate/bench/outbound -duration $(or $(BENCH_DUR
 bench-outbound:
 	$(OUTBOUND_BENCH)
 
-## bench-config: config propagation, cold start and edge heap with 100,000 webhooks
+## bench-config: config propagation, cold start and edge heap with WEBHOOKS webhooks (default 100000; several sizes comma separated print a column each, e.g. WEBHOOKS=100000,1000000)
+WEBHOOKS ?= 100000
+# BENCH_CONFIG_FLAGS adds go test flags, e.g. -cpuprofile bench-config.prof.
+BENCH_CONFIG_FLAGS ?=
 bench-config:
-	go test -run='^$$' -bench=Config -benchtime=1x -timeout 20m ./cmd/hookgate/configtest/
+	HOOKGATE_BENCH_WEBHOOKS=$(WEBHOOKS) go test -run='^$$' -bench=Config -benchtime=1x -timeout 90m $(BENCH_CONFIG_FLAGS) ./cmd/hookgate/configtest/
 
 ## bench-profile: the same, writing a CPU profile of the edge runs to bench-edge.prof
 bench-profile:

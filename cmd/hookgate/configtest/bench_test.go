@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,15 +25,21 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Sizes of BenchmarkConfigDistribution (issue 5, "Measure").
+// Sizes of BenchmarkConfigDistribution (issue 5, "Measure"; issue 15 for
+// the sizes).
 const (
-	benchWebhooks = 100_000
-	benchChanges  = 1_000
-	benchFanout   = 10
+	// benchWebhooksEnv lists the numbers of webhooks to measure, comma
+	// separated (make bench-config WEBHOOKS=100000,1000000).
+	benchWebhooksEnv     = "HOOKGATE_BENCH_WEBHOOKS"
+	defaultBenchWebhooks = 100_000
+	benchChanges         = 1_000
+	benchFanout          = 10
 )
 
 // BenchmarkConfigDistribution measures config distribution with 100,000
-// webhooks in etcd (every other one with a sealed provider secret):
+// webhooks in etcd (every other one with a sealed provider secret), or with
+// each number of webhooks that HOOKGATE_BENCH_WEBHOOKS lists, one
+// sub-benchmark each:
 //
 //   - cp-load-ms: the control plane reads and converts them all (its view);
 //   - cold-start-ms: a new edge receives and applies the snapshot (goal
@@ -45,41 +54,153 @@ const (
 //     a control-plane restart) until each has received its snapshot's bytes,
 //     not decoded: the control plane's share of a fleet reconnecting.
 //
-// The edge runs with the default configuration (updates not gzipped).
-// Everything runs in one process (etcd, control plane, edge), so the
-// numbers include each other's CPU use on a small machine. Run it once:
+// After the sub-benchmarks it prints a table of the main figures with a
+// column per size. The edge runs with the default configuration (updates
+// not gzipped). Everything runs in one process (etcd, control plane, edge),
+// so the numbers include each other's CPU use on a small machine. Run it
+// once:
 //
-//	go test -run='^$' -bench=Config -benchtime=1x ./cmd/hookgate/configtest/
+//	HOOKGATE_BENCH_WEBHOOKS=100000,1000000 go test -run='^$' -bench=Config -benchtime=1x -timeout 60m ./cmd/hookgate/configtest/
 func BenchmarkConfigDistribution(b *testing.B) {
+	sizes, err := parseBenchSizes(os.Getenv(benchWebhooksEnv))
+	if err != nil {
+		b.Fatal(err)
+	}
+	results := make([]benchFigures, len(sizes))
+	for i, n := range sizes {
+		b.Run(fmt.Sprintf("webhooks=%d", n), func(b *testing.B) {
+			results[i] = benchConfigDistribution(b, n)
+		})
+	}
+	if b.Failed() {
+		return
+	}
+	fmt.Print(benchTable(sizes, results))
+}
+
+// parseBenchSizes reads HOOKGATE_BENCH_WEBHOOKS: positive numbers, comma
+// separated; empty is the default size.
+func parseBenchSizes(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return []int{defaultBenchWebhooks}, nil
+	}
+	var sizes []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%s=%q: %q is not a positive number of webhooks", benchWebhooksEnv, s, f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
+}
+
+// benchFigures are one size's figures, by metric name as reported.
+type benchFigures map[string]float64
+
+// report reports a metric and keeps it for the table.
+func (f benchFigures) report(b *testing.B, v float64, unit string) {
+	b.ReportMetric(v, unit)
+	f[unit] = v
+}
+
+// benchRows are the table's rows: the issue's measures, in its words.
+var benchRows = []struct {
+	label  string
+	format func(benchFigures) string
+}{
+	{"control plane loads its view (`cp-load-ms`)", func(f benchFigures) string { return seconds(f["cp-load-ms"]) }},
+	{"cold start of a new edge (`cold-start-ms`; snapshot already encoded)", func(f benchFigures) string {
+		return fmt.Sprintf("%s (%s)", seconds(f["cold-start-ms"]), seconds(f["cold-start-cached-ms"]))
+	}},
+	{"snapshot size (every resource, encoded)", func(f benchFigures) string { return megabytes(f["snapshot-MB"]) }},
+	{"edge heap holding the table", func(f benchFigures) string { return megabytes(f["edge-heap-MB"]) }},
+	{fmt.Sprintf("%d edges connecting at once (`fanout-%d-ms`)", benchFanout, benchFanout), func(f benchFigures) string {
+		return seconds(f[fmt.Sprintf("fanout-%d-ms", benchFanout)])
+	}},
+	{"propagation p99 (write returned → edge enforcing)", func(f benchFigures) string {
+		return fmt.Sprintf("%.2f ms", f["propagation-p99-ms"])
+	}},
+}
+
+// benchTable is a Markdown table of the figures, a column per size.
+func benchTable(sizes []int, results []benchFigures) string {
+	var sb strings.Builder
+	sb.WriteString("\n| measure |")
+	for _, n := range sizes {
+		fmt.Fprintf(&sb, " %s |", sizeLabel(n))
+	}
+	sb.WriteString("\n|---|")
+	for range sizes {
+		sb.WriteString("---:|")
+	}
+	sb.WriteString("\n")
+	for _, row := range benchRows {
+		fmt.Fprintf(&sb, "| %s |", row.label)
+		for _, f := range results {
+			fmt.Fprintf(&sb, " %s |", row.format(f))
+		}
+		sb.WriteString("\n")
+	}
+	return sb.String()
+}
+
+// sizeLabel writes 100000 as 100k and 1000000 as 1M.
+func sizeLabel(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1_000 && n%1_000 == 0:
+		return fmt.Sprintf("%dk", n/1_000)
+	}
+	return strconv.Itoa(n)
+}
+
+func seconds(ms float64) string {
+	if ms < 10_000 {
+		return fmt.Sprintf("%.2f s", ms/1000)
+	}
+	return fmt.Sprintf("%.1f s", ms/1000)
+}
+
+func megabytes(mb float64) string {
+	if mb < 10 {
+		return fmt.Sprintf("%.1f MB", mb)
+	}
+	return fmt.Sprintf("%.0f MB", mb)
+}
+
+func benchConfigDistribution(b *testing.B, webhooks int) benchFigures {
+	fig := benchFigures{}
 	e := newEnv(b)
-	ids := loadWebhooks(b, e, benchWebhooks)
+	ids := loadWebhooks(b, e, webhooks)
 	for range b.N {
 		start := time.Now()
 		cp := e.startCP(b, distribute.Config{ReplicaID: "bench"})
-		poll.NoError(b, 5*time.Minute, func() error {
+		poll.NoError(b, 30*time.Minute, func() error {
 			if cp.d.Revision() == 0 {
 				return fmt.Errorf("view not loaded")
 			}
 			return nil
 		})
-		b.ReportMetric(ms(time.Since(start)), "cp-load-ms")
+		fig.report(b, ms(time.Since(start)), "cp-load-ms")
 
 		runtime.GC()
 		runtime.GC()
 		edge := startBenchEdge(b, cp.url, "edge-cold")
-		edge.waitLen(b, benchWebhooks)
-		b.ReportMetric(ms(edge.firstApplied.Sub(edge.started)), "cold-start-ms")
-		b.ReportMetric(float64(snapshotBytes(edge.table.Snapshot()))/(1<<20), "snapshot-MB")
+		edge.waitLen(b, webhooks)
+		fig.report(b, ms(edge.firstApplied.Sub(edge.started)), "cold-start-ms")
+		fig.report(b, float64(snapshotBytes(edge.table.Snapshot()))/(1<<20), "snapshot-MB")
 
 		// The table's heap: the heap with it, less the heap once it is gone.
 		withTable := heapAlloc()
 		edge.stop(b)
 		edge = nil
-		b.ReportMetric(float64(withTable-heapAlloc())/(1<<20), "edge-heap-MB")
+		fig.report(b, float64(withTable-heapAlloc())/(1<<20), "edge-heap-MB")
 
 		edge = startBenchEdge(b, cp.url, "edge-warm")
-		edge.waitLen(b, benchWebhooks)
-		b.ReportMetric(ms(edge.firstApplied.Sub(edge.started)), "cold-start-cached-ms")
+		edge.waitLen(b, webhooks)
+		fig.report(b, ms(edge.firstApplied.Sub(edge.started)), "cold-start-cached-ms")
 
 		// From the write returning (the goal's definition), and from the
 		// write being issued, which adds etcd's commit: etcd often notifies
@@ -101,18 +222,19 @@ func BenchmarkConfigDistribution(b *testing.B) {
 		}
 		slices.Sort(lat)
 		slices.Sort(latIssued)
-		b.ReportMetric(ms(lat[len(lat)/2]), "propagation-p50-ms")
-		b.ReportMetric(ms(lat[len(lat)*99/100]), "propagation-p99-ms")
-		b.ReportMetric(ms(lat[len(lat)-1]), "propagation-max-ms")
-		b.ReportMetric(ms(latIssued[len(latIssued)/2]), "write-to-edge-p50-ms")
-		b.ReportMetric(ms(latIssued[len(latIssued)*99/100]), "write-to-edge-p99-ms")
+		fig.report(b, ms(lat[len(lat)/2]), "propagation-p50-ms")
+		fig.report(b, ms(lat[len(lat)*99/100]), "propagation-p99-ms")
+		fig.report(b, ms(lat[len(lat)-1]), "propagation-max-ms")
+		fig.report(b, ms(latIssued[len(latIssued)/2]), "write-to-edge-p50-ms")
+		fig.report(b, ms(latIssued[len(latIssued)*99/100]), "write-to-edge-p99-ms")
 
 		// A change, so that no snapshot is cached, then a fleet at once.
 		cp.waitRevision(b, e.put(b, webhook{tenant: "acme", id: ids[0], key: ids[0], maxBody: 1 << 21}))
-		b.ReportMetric(ms(fanout(b, cp.url, benchFanout)), "fanout-10-ms")
+		fig.report(b, ms(fanout(b, cp.url, benchFanout)), fmt.Sprintf("fanout-%d-ms", benchFanout))
 		edge.stop(b)
 		cp.stop(b)
 	}
+	return fig
 }
 
 // fanout opens n streams at once and returns when every one has received
@@ -131,6 +253,7 @@ func fanout(b *testing.B, url string, n int) time.Duration {
 				connect.WithCodec(undecoded{}), connect.WithReadMaxBytes(1<<30),
 				connect.WithAcceptCompression("gzip", nil, nil))
 			stream := rpc.StreamConfig(ctx)
+			stream.RequestHeader().Set("Authorization", "Bearer "+edgeToken)
 			defer func() {
 				_ = stream.CloseRequest()
 				_ = stream.CloseResponse()
@@ -268,7 +391,7 @@ func startBenchEdge(b *testing.B, url, id string) *benchEdge {
 
 func (e *benchEdge) waitLen(b *testing.B, n int) {
 	b.Helper()
-	poll.NoError(b, time.Minute, func() error {
+	poll.NoError(b, 10*time.Minute, func() error {
 		if got := e.table.Snapshot().Len(); got != n {
 			return fmt.Errorf("edge holds %d webhooks, want %d", got, n)
 		}
