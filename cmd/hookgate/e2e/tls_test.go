@@ -2,16 +2,9 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,72 +17,32 @@ import (
 	"github.com/hookgate/hookgate/testkit/etcdtest"
 	"github.com/hookgate/hookgate/testkit/natstest"
 	"github.com/hookgate/hookgate/testkit/poll"
+	"github.com/hookgate/hookgate/testkit/tlstest"
 )
 
-// tlsCA is a test certificate authority made with crypto/x509.
+// tlsCA is a test certificate authority with its certificate in file.
 type tlsCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	*tlstest.CA
 	file string // the CA certificate (PEM)
 }
 
 func newTLSCA(t *testing.T, dir, name string) *tlsCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := tlstest.NewCA(t, name)
 	file := filepath.Join(dir, name+".pem")
-	replaceFile(t, file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	return &tlsCA{cert: cert, key: key, file: file}
+	replaceFile(t, file, ca.PEM)
+	return &tlsCA{CA: ca, file: file}
 }
 
 // issue writes a server certificate for 127.0.0.1 with serial to certFile
 // and its key to keyFile, each replaced by a rename as renewal tools do.
 func (ca *tlsCA) issue(t *testing.T, serial int64, certFile, keyFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := ca.Issue(t, tlstest.Options{Serial: serial})
 	// Key first: between the two renames the files do not match, which the
 	// server must survive (it keeps the old pair).
-	replaceFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
-	replaceFile(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	replaceFile(t, keyFile, l.KeyPEM)
+	replaceFile(t, certFile, l.CertPEM)
 }
 
 func replaceFile(t *testing.T, path string, data []byte) {

@@ -1,15 +1,7 @@
 package natsconn_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +10,7 @@ import (
 
 	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
 	"github.com/hookgate/hookgate/dataplane/streams"
+	"github.com/hookgate/hookgate/testkit/tlstest"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 )
@@ -116,31 +109,10 @@ func TestConfigValidate(t *testing.T) {
 // TestTLS connects over TLS to a server that verifies client certificates.
 func TestTLS(t *testing.T) {
 	dir := t.TempDir()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test ca"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	issue := func(name string, serial int64, usage x509.ExtKeyUsage) (certFile, keyFile string) {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kder, _ := x509.MarshalECPrivateKey(key)
-		return writeFile(t, dir, name+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-			writeFile(t, dir, name+".key", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
-	}
-	caFile := writeFile(t, dir, "ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
-	srvCert, srvKey := issue("server", 2, x509.ExtKeyUsageServerAuth)
-	cliCert, cliKey := issue("client", 3, x509.ExtKeyUsageClientAuth)
+	ca := tlstest.NewCA(t, "test ca")
+	caFile := writeFile(t, dir, "ca.pem", ca.PEM)
+	srvCert, srvKey := ca.Issue(t, tlstest.Options{Serial: 2, CommonName: "server"}).WriteFiles(t, dir, "server")
+	cliCert, cliKey := ca.Issue(t, tlstest.Options{Serial: 3, CommonName: "client", Client: true}).WriteFiles(t, dir, "client")
 	tlsCfg, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: srvCert, KeyFile: srvKey, CaFile: caFile, Verify: true})
 	if err != nil {
 		t.Fatal(err)

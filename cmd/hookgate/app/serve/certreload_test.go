@@ -3,17 +3,10 @@ package serve_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,71 +16,21 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/cmd/hookgate/app/serve"
+	"github.com/hookgate/hookgate/testkit/tlstest"
 )
 
 // testCA signs server certificates for 127.0.0.1.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
+type testCA struct{ *tlstest.CA }
 
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "hookgate test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
+func newTestCA(t *testing.T) testCA { return testCA{tlstest.NewCA(t, "hookgate test CA")} }
 
 // pair is a server certificate and key in PEM.
 type pair struct{ cert, key []byte }
 
-func (ca *testCA) issue(t *testing.T, serial int64) pair {
+func (ca testCA) issue(t *testing.T, serial int64) pair {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pair{
-		cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		key:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
-	}
+	l := ca.Issue(t, tlstest.Options{Serial: serial})
+	return pair{cert: l.CertPEM, key: l.KeyPEM}
 }
 
 // writeAtomic replaces path as renewal tools do: a new file renamed over
@@ -282,7 +225,7 @@ func TestServerTLS(t *testing.T) {
 		pool.AppendCertsFromPEM(caPEM)
 		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
 	}
-	resp, err := client(ca.pem).Get(srv.URL())
+	resp, err := client(ca.PEM).Get(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +234,7 @@ func TestServerTLS(t *testing.T) {
 	if resp.Proto != "HTTP/2.0" || string(body) != "HTTP/2.0" {
 		t.Fatalf("proto %s (server saw %s), want HTTP/2.0", resp.Proto, body)
 	}
-	if _, err := client(other.pem).Get(srv.URL()); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+	if _, err := client(other.PEM).Get(srv.URL()); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 		t.Fatalf("client of another CA: err = %v, want an unknown authority", err)
 	}
 }
