@@ -185,6 +185,8 @@ type Distributor struct {
 	resolver *resolver
 	// tokens are the digests of the configured node tokens.
 	tokens []nodeToken
+	// shardSnaps caches sharded edges' snapshots (shard.go).
+	shardSnaps shardSnapshots
 
 	// progress asks the watch loop for an etcd progress notification, which
 	// moves the view's revision up to etcd's when nothing changed.

@@ -86,6 +86,7 @@ func (f *fleet) connect(hello *hookgatev1.ConfigHello, addr string, now time.Tim
 			ConfigRevision: hello.GetRevision(),
 			ConnectTime:    timestamppb.New(now),
 			ControlPlane:   f.replica,
+			Shard:          hello.GetShard(),
 		},
 		dirty: true,
 	}

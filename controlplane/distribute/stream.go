@@ -50,6 +50,10 @@ func (d *Distributor) StreamConfig(ctx context.Context, stream *configStream) er
 	if err := validateHello(hello); err != nil {
 		return err
 	}
+	sh, err := helloShard(hello) // shard.go
+	if err != nil {
+		return err
+	}
 	// Before anything is sent: a credential of one role never sees
 	// another role's configuration.
 	if err := authorizeRole(credRole, hello.GetRole()); err != nil {
@@ -69,13 +73,14 @@ func (d *Distributor) StreamConfig(ctx context.Context, stream *configStream) er
 	defer d.fleet.disconnect(conn)
 	d.metrics.connected.WithLabelValues(roleLabels[role]).Inc()
 	defer d.metrics.connected.WithLabelValues(roleLabels[role]).Dec()
-	log.Info("node connected", "revision", hello.GetRevision(), "cluster_id", hello.GetClusterId(), "address", addr)
+	log.Info("node connected", "revision", hello.GetRevision(), "cluster_id", hello.GetClusterId(), "address", addr, "shard", sh)
 
 	s := &nodeStream{
 		d:       d,
 		stream:  stream,
 		log:     log,
 		role:    role,
+		shard:   sh,
 		conn:    conn,
 		binary:  binaryProto(stream.RequestHeader().Get("Content-Type")),
 		held:    hello.GetRevision(),
@@ -107,7 +112,9 @@ type nodeStream struct {
 	stream *configStream
 	log    *slog.Logger
 	role   int
-	conn   *nodeConn
+	// shard is the slice of tenants the node serves; nil is every tenant.
+	shard *shard
+	conn  *nodeConn
 	// binary is true when the stream speaks binary protobuf, which can
 	// carry a snapshot's cached encoding.
 	binary bool
@@ -154,7 +161,7 @@ func (s *nodeStream) run(ctx context.Context) error {
 		}
 	}()
 
-	u, err := s.d.resume(ctx, s.role, s.held, s.cluster, s.binary, s.log)
+	u, err := s.d.resume(ctx, s.role, s.shard, s.held, s.cluster, s.binary, s.log)
 	if err != nil {
 		return err
 	}
@@ -173,7 +180,7 @@ func (s *nodeStream) run(ctx context.Context) error {
 				return connect.NewError(connect.CodeUnavailable, errors.New("control plane moved to another etcd cluster"))
 			}
 			if roleRev > s.held && roleRev > s.nacked {
-				u, err := s.d.next(s.role, s.held, s.cluster, s.binary, s.log)
+				u, err := s.d.next(s.role, s.shard, s.held, s.cluster, s.binary, s.log)
 				if err != nil {
 					return err
 				}
@@ -262,9 +269,9 @@ func (s *nodeStream) handle(m *hookgatev1.StreamConfigRequest) error {
 // revision it holds — from the in-memory log, or from etcd's history when
 // the log no longer reaches back — and a snapshot when neither has that
 // history.
-func (d *Distributor) resume(ctx context.Context, role int, from int64, cluster uint64, binary bool, log *slog.Logger) (update, error) {
+func (d *Distributor) resume(ctx context.Context, role int, sh *shard, from int64, cluster uint64, binary bool, log *slog.Logger) (update, error) {
 	if from <= 0 {
-		return d.snapshot(role, binary)
+		return d.snapshot(role, sh, binary)
 	}
 	if !d.view.sameCluster(cluster) {
 		// Its revision numbers another history: counting on them could keep
@@ -274,7 +281,7 @@ func (d *Distributor) resume(ctx context.Context, role int, from int64, cluster 
 		d.metrics.resyncs.WithLabelValues(roleLabels[role], "cluster").Inc()
 		log.Warn("node holds a revision of another etcd cluster; resyncing with a snapshot",
 			"revision", from, "cluster_id", cluster, "view_cluster_id", d.view.clusterID())
-		return d.snapshot(role, binary)
+		return d.snapshot(role, sh, binary)
 	}
 	if from > d.view.revision() {
 		ok, err := d.catchUp(ctx, from)
@@ -284,11 +291,11 @@ func (d *Distributor) resume(ctx context.Context, role int, from int64, cluster 
 		if !ok {
 			d.metrics.resyncs.WithLabelValues(roleLabels[role], "future").Inc()
 			log.Warn("node holds a revision etcd has not reached; resyncing with a snapshot", "revision", from)
-			return d.snapshot(role, binary)
+			return d.snapshot(role, sh, binary)
 		}
 	}
 	if u, ok := d.view.delta(role, from, cluster); ok {
-		return deltaUpdate(u), nil
+		return deltaUpdate(sh.filter(u)), nil
 	}
 	keys, keysCluster, err := d.keysAt(ctx, from)
 	switch {
@@ -297,7 +304,7 @@ func (d *Distributor) resume(ctx context.Context, role int, from int64, cluster 
 		if cluster == 0 || cluster == keysCluster {
 			if u, ok := d.view.diff(role, from, keysCluster, keys); ok {
 				log.Debug("resumed from etcd history", "revision", from)
-				return deltaUpdate(u), nil
+				return deltaUpdate(sh.filter(u)), nil
 			}
 		}
 		// etcd or the view moved to another cluster since the hello.
@@ -312,12 +319,13 @@ func (d *Distributor) resume(ctx context.Context, role int, from int64, cluster 
 		d.metrics.resyncs.WithLabelValues(roleLabels[role], "history").Inc()
 		log.Warn("read etcd history; resyncing with a snapshot", "revision", from, "err", err)
 	}
-	return d.snapshot(role, binary)
+	return d.snapshot(role, sh, binary)
 }
 
-// snapshot is the update that replaces everything a node of role holds.
-func (d *Distributor) snapshot(role int, binary bool) (update, error) {
-	s, rev, err := d.view.snapshot(role)
+// snapshot is the update that replaces everything a node of role and
+// shard holds.
+func (d *Distributor) snapshot(role int, sh *shard, binary bool) (update, error) {
+	s, rev, err := d.shardSnapshot(role, sh)
 	if err != nil {
 		d.log.Error("config snapshot not sent", "role", roleLabels[role], "err", err)
 		return update{}, connect.NewError(connect.CodeInternal, errors.New("config snapshot unavailable"))
@@ -353,10 +361,10 @@ func (d *Distributor) keysAt(ctx context.Context, rev int64) (keys []string, clu
 // cluster, to the view's revision: the log's changes, or a snapshot when the
 // node fell out of the log (a slow node is resynced rather than slowing
 // anyone down).
-func (d *Distributor) next(role int, held int64, cluster uint64, binary bool, log *slog.Logger) (update, error) {
+func (d *Distributor) next(role int, sh *shard, held int64, cluster uint64, binary bool, log *slog.Logger) (update, error) {
 	if held > 0 {
 		if u, ok := d.view.delta(role, held, cluster); ok {
-			return deltaUpdate(u), nil
+			return deltaUpdate(sh.filter(u)), nil
 		}
 		reason := "slow"
 		if !d.view.sameCluster(cluster) {
@@ -365,7 +373,7 @@ func (d *Distributor) next(role int, held int64, cluster uint64, binary bool, lo
 		d.metrics.resyncs.WithLabelValues(roleLabels[role], reason).Inc()
 		log.Warn("node cannot take the change log; resyncing with a snapshot", "revision", held, "reason", reason)
 	}
-	return d.snapshot(role, binary)
+	return d.snapshot(role, sh, binary)
 }
 
 // catchUp waits for the view to reach from, a revision the node got from a
