@@ -224,6 +224,7 @@ func (c *Client) session(ctx context.Context, r replica) (delivered bool, err er
 		Address:   c.cfg.Address,
 		Revision:  held,
 		ClusterId: cluster,
+		Shard:     c.cfg.Shard,
 	}}}
 	// A Send that fails with io.EOF means the server ended the stream; the
 	// reason comes from Receive.

@@ -73,6 +73,12 @@ type Config struct {
 	// MaxMessageBytes bounds one update from the control plane (a snapshot
 	// of 100,000 webhooks is tens of MiB). Default 512 MiB.
 	MaxMessageBytes int
+	// Shard is the slice of tenants an edge serves, sent in its hello: the
+	// control plane then sends only those tenants' resources. nil is every
+	// tenant; dispatchers have none. The revision the node holds must be
+	// of the same slice (a restarted edge with another shard drops its
+	// cache file; see cmd/hookgate/app/edge).
+	Shard *hookgatev1.EdgeShard
 }
 
 // Defaults of Config, in one place.
