@@ -192,7 +192,7 @@ func TestNodesAskingAtOnceShareOneEncoding(t *testing.T) {
 	}
 }
 
-func TestSnapshotEncodedInPartsIsTheWhole(t *testing.T) {
+func TestSnapshotChunksJoinIntoTheWhole(t *testing.T) {
 	resources := make([]*hookgatev1.ConfigResource, 1001)
 	for i := range resources {
 		resources[i] = put(fmt.Sprintf("wh_%d", i), int64(i)).res[roleEdge]
@@ -201,20 +201,158 @@ func TestSnapshotEncodedInPartsIsTheWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, parts := range []int{1, 2, 3, 7} {
-		got, err := encodeResources(resources, parts)
-		if err != nil {
-			t.Fatalf("%d parts: %v", parts, err)
-		}
-		if !bytes.Equal(got, whole) {
-			t.Errorf("%d parts: %d bytes differ from the whole encoding's %d", parts, len(got), len(whole))
-		}
+	one := upsertSize(proto.Size(resources[0]))
+	for _, tc := range []struct {
+		name       string
+		limit      int
+		minChunks  int
+		maxChunks  int
+		oneEachMax bool
+	}{
+		{"one chunk", len(whole), 1, 1, false},
+		// Greedy cuts fill every pair of neighbours past the limit: at most
+		// twice the fewest chunks.
+		{"a few", len(whole)/3 + 1, 3, 6, false},
+		{"many", len(whole) / 50, 50, 100, false},
+		{"limit below one resource", one / 2, len(resources), len(resources), true},
+		{"zero limit", 0, len(resources), len(resources), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := encodeSnapshotChunks(cluster, 7, resources, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := s.chunks(); n < tc.minChunks || n > tc.maxChunks {
+				t.Errorf("%d chunks, want %d to %d", n, tc.minChunks, tc.maxChunks)
+			}
+			for i, w := range s.wire {
+				if len(w) > tc.limit && !(tc.oneEachMax && s.bounds[i+1]-s.bounds[i] == 1) {
+					t.Errorf("chunk %d: %d bytes over the limit %d", i, len(w), tc.limit)
+				}
+			}
+			if got := slices.Concat(s.wire...); !bytes.Equal(got, whole) {
+				t.Errorf("chunks join into %d bytes that differ from the whole encoding's %d", len(got), len(whole))
+			}
+			// Every message decodes to its share, in order; only the first
+			// is marked snapshot.
+			var keysGot []string
+			for i, m := range s.messages(12, true) {
+				data, err := proto.Marshal(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got hookgatev1.StreamConfigResponse
+				if err := proto.Unmarshal(data, &got); err != nil {
+					t.Fatal(err)
+				}
+				n := s.chunks()
+				wantChunks := uint32(n)
+				if n == 1 {
+					wantChunks = 0
+				}
+				if got.GetSnapshot() != (i == 0) || got.GetChunks() != wantChunks || (n > 1 && got.GetChunk() != uint32(i)) ||
+					got.GetRevision() != 12 || got.GetClusterId() != cluster {
+					t.Errorf("chunk %d: snapshot %v, chunk %d of %d, revision %d, cluster %x", i, got.GetSnapshot(), got.GetChunk(), got.GetChunks(), got.GetRevision(), got.GetClusterId())
+				}
+				keysGot = append(keysGot, keys(&got)...)
+			}
+			if want := keys(&hookgatev1.StreamConfigResponse{Upserts: resources}); !slices.Equal(keysGot, want) {
+				t.Errorf("chunks hold %d keys, want the %d resources once each in order", len(keysGot), len(want))
+			}
+			// JSON streams get the same cut.
+			var jsonKeys []string
+			for _, m := range s.messages(12, false) {
+				jsonKeys = append(jsonKeys, keys(m)...)
+			}
+			if !slices.Equal(jsonKeys, keysGot) {
+				t.Errorf("JSON chunks hold other resources than the binary ones")
+			}
+		})
 	}
 	// A resource that cannot be encoded (proto3 strings are UTF-8) fails
 	// the snapshot.
 	bad := slices.Clone(resources)
 	bad[600] = &hookgatev1.ConfigResource{Key: "webhook/acme/\xff"}
-	if _, err := encodeResources(bad, 3); err == nil {
+	if _, err := encodeSnapshotChunks(cluster, 7, bad, len(whole)/3); err == nil {
 		t.Errorf("encoding invalid UTF-8 succeeded")
+	}
+}
+
+func TestEmptySnapshotIsOneChunk(t *testing.T) {
+	s, err := encodeSnapshot(cluster, 7, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := s.messages(9, true)
+	if len(msgs) != 1 || !msgs[0].GetSnapshot() || msgs[0].GetChunks() != 0 || msgs[0].GetRevision() != 9 {
+		t.Errorf("empty snapshot: %v", msgs)
+	}
+}
+
+func TestChunkBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		sizes []int
+		limit int
+		want  []int
+	}{
+		{"none", nil, 10, []int{0, 0}},
+		{"all fit", []int{3, 3, 3}, 10, []int{0, 3}},
+		{"exact fit", []int{5, 5, 5, 5}, 10, []int{0, 2, 4}},
+		{"one over", []int{5, 6}, 10, []int{0, 1, 2}},
+		{"an element over the limit travels alone", []int{2, 20, 2}, 10, []int{0, 1, 2, 3}},
+		{"zero limit", []int{1, 1}, 0, []int{0, 1, 2}},
+		{"negative limit", []int{1, 1}, -5, []int{0, 1, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := chunkBounds(tc.sizes, tc.limit); !slices.Equal(got, tc.want) {
+				t.Errorf("chunkBounds(%v, %d) = %v, want %v", tc.sizes, tc.limit, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSplitDelta(t *testing.T) {
+	u := &hookgatev1.StreamConfigResponse{Revision: 40, ClusterId: cluster}
+	for i := range 300 {
+		u.Upserts = append(u.Upserts, put(fmt.Sprintf("wh_%03d", i), 40).res[roleEdge])
+	}
+	for i := range 200 {
+		u.Deletes = append(u.Deletes, fmt.Sprintf("webhook/acme/gone_%03d", i))
+	}
+	size := proto.Size(u)
+	for _, tc := range []struct {
+		name      string
+		limit     int
+		minChunks int
+	}{
+		{"within the limit", size, 1},
+		{"halves", size/2 + 64, 2},
+		{"many", size / 20, 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			parts := splitDelta(u, tc.limit)
+			if len(parts) < tc.minChunks || (tc.minChunks == 1 && (len(parts) != 1 || parts[0] != u)) {
+				t.Fatalf("%d chunks, want at least %d (the delta itself when it fits)", len(parts), tc.minChunks)
+			}
+			var ups, dels []string
+			for i, p := range parts {
+				if len(parts) > 1 && (p.GetChunks() != uint32(len(parts)) || p.GetChunk() != uint32(i)) {
+					t.Errorf("chunk %d: says %d of %d", i, p.GetChunk(), p.GetChunks())
+				}
+				if p.GetRevision() != 40 || p.GetClusterId() != cluster || p.GetSnapshot() {
+					t.Errorf("chunk %d: revision %d, cluster %x, snapshot %v", i, p.GetRevision(), p.GetClusterId(), p.GetSnapshot())
+				}
+				// 16 bytes: the revision, cluster and chunk fields.
+				if s := proto.Size(p); s > tc.limit+16 {
+					t.Errorf("chunk %d: %d bytes, limit %d", i, s, tc.limit)
+				}
+				ups = append(ups, keys(p)...)
+				dels = append(dels, p.GetDeletes()...)
+			}
+			if !slices.Equal(ups, keys(u)) || !slices.Equal(dels, u.GetDeletes()) {
+				t.Errorf("chunks carry %d upserts and %d deletes, want %d and %d once each in order", len(ups), len(dels), len(u.Upserts), len(u.Deletes))
+			}
+		})
 	}
 }

@@ -90,10 +90,13 @@ func (d *Distributor) StreamConfig(ctx context.Context, stream *configStream) er
 	return s.run(ctx)
 }
 
-// update is one message for a node with what bookkeeping and logs need of
-// it: a snapshot's msg may carry its resources pre-encoded, where its
-// getters see none (encodedSnapshot.message).
+// update is one update for a node, in one message or several chunks, with
+// what bookkeeping and logs need of it: a snapshot's chunks may carry their
+// resources pre-encoded, where their getters see none
+// (encodedSnapshot.messages).
 type update struct {
+	chunks []*hookgatev1.StreamConfigResponse
+	// msg is the message write sends: one of chunks.
 	msg              *hookgatev1.StreamConfigResponse
 	kind             string
 	rev              int64
@@ -101,8 +104,11 @@ type update struct {
 	upserts, deletes int
 }
 
+// deltaUpdate is a delta from the view, cut into chunks when it is larger
+// than a message should be (a parameter change re-emitting many webhooks,
+// a node resuming after many changes).
 func deltaUpdate(u *hookgatev1.StreamConfigResponse) update {
-	return update{msg: u, kind: kindDelta, rev: u.GetRevision(), cluster: u.GetClusterId(),
+	return update{chunks: splitDelta(u, maxChunkBytes), kind: kindDelta, rev: u.GetRevision(), cluster: u.GetClusterId(),
 		upserts: len(u.GetUpserts()), deletes: len(u.GetDeletes())}
 }
 
@@ -213,9 +219,15 @@ func (s *nodeStream) run(ctx context.Context) error {
 	}
 }
 
+// send writes an update's chunks back to back. The node answers once,
+// after the last: the update stays in flight until then, and ACKs read
+// meanwhile are for the update before (none: one is in flight at a time).
 func (s *nodeStream) send(u update) error {
-	if err := s.write(u); err != nil {
-		return err
+	for _, m := range u.chunks {
+		u.msg = m
+		if err := s.write(u); err != nil {
+			return err
+		}
 	}
 	s.inFlight = true
 	s.sent, s.sentCluster = u.rev, u.cluster
@@ -226,7 +238,7 @@ func (s *nodeStream) send(u update) error {
 		s.held = 0
 	}
 	s.d.metrics.updates.WithLabelValues(roleLabels[s.role], u.kind).Inc()
-	s.log.Debug("config sent", "revision", u.rev, "kind", u.kind, "upserts", u.upserts, "deletes", u.deletes)
+	s.log.Debug("config sent", "revision", u.rev, "kind", u.kind, "upserts", u.upserts, "deletes", u.deletes, "chunks", len(u.chunks))
 	return nil
 }
 
@@ -330,7 +342,7 @@ func (d *Distributor) snapshot(role int, sh *shard, binary bool) (update, error)
 		d.log.Error("config snapshot not sent", "role", roleLabels[role], "err", err)
 		return update{}, connect.NewError(connect.CodeInternal, errors.New("config snapshot unavailable"))
 	}
-	return update{msg: s.message(rev, binary), kind: kindSnapshot, rev: rev, cluster: s.cluster, upserts: len(s.resources)}, nil
+	return update{chunks: s.messages(rev, binary), kind: kindSnapshot, rev: rev, cluster: s.cluster, upserts: len(s.resources)}, nil
 }
 
 // keysAt lists the records that existed at revision rev. Reads are one at
