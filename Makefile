@@ -164,5 +164,11 @@ fuzz:
 	if [ -n "$$failed" ]; then printf 'fuzz: failures:%b\n' "$$failed"; exit 1; fi; \
 	echo "fuzz: $$n targets ran $(FUZZTIME) each without a crasher"
 
+## soak: a soak of `hookgate dev`, not part of make test: the maximum measured in a 10 s ramp, then half of it for SOAK_DURATION (30m) with a configuration change a second and a failing endpoint a minute; writes soak-out/soak.csv, soak.md, soak.png and exits 1 on a leak, an error or a lost message
+SOAK_DURATION ?= 30m
+.PHONY: soak
+soak: build
+	go run ./cmd/hookgate/soak -hookgate $(HOOKGATE) -duration $(SOAK_DURATION) -out $(CURDIR)/soak-out
+
 clean:
 	rm -rf bin

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// sampler takes a sample every period.
+type sampler struct {
+	probe                 *probe
+	in, out, deliv, churn *recorder
+	phase                 *atomic.Value // string
+	failing               func() string
+	mu                    sync.Mutex
+	samples               []sample
+	probeErrors           int
+}
+
+func (sp *sampler) run(ctx context.Context, began time.Time, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	last := began
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s := sample{At: now.Sub(began), Phase: sp.phase.Load().(string), Secs: now.Sub(last).Seconds(),
+				In: statOf(sp.in.take()), Out: statOf(sp.out.take()), Deliv: statOf(sp.deliv.take()), Failing: sp.failing()}
+			c := sp.churn.take()
+			s.ChurnOK, s.ChurnErr = c.ok, c.errCount()
+			last = now
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			sp.probe.read(pctx, &s)
+			cancel()
+			if ctx.Err() != nil {
+				return // stopped while probing: the figures are not dev's
+			}
+			sp.mu.Lock()
+			if sp.probe.lastError != nil {
+				sp.probeErrors++
+			}
+			sp.samples = append(sp.samples, s)
+			sp.mu.Unlock()
+			fmt.Printf("soak: %6.0fs %-5s rss %5.0f MiB heap %5.0f MiB goroutines %5.0f  in %5.0f/s p99 %7s  out %5.0f/s p99 %7s  delivery p99 %7s  errors %d  changes %d  %s\n",
+				s.At.Seconds(), s.Phase, s.RSS, s.HeapInuse, s.GoroutOps, s.rate(s.In), ms(s.In.P99), s.rate(s.Out), ms(s.Out.P99),
+				ms(s.Deliv.P99), s.In.Err+s.Out.Err+s.ChurnErr, s.ChurnOK, s.Failing)
+		}
+	}
+}
+
+func (sp *sampler) all() []sample {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return slices.Clone(sp.samples)
+}
+
+// storedInbound reads HOOKGATE_INBOUND whole and returns the sequence
+// numbers of the soak's POSTs found in it, and how many were stored more
+// than once.
+func storedInbound(ctx context.Context, dev *devProc) (*bitset, int, error) {
+	opt, err := nats.NkeyOptionFromSeed(dev.natsSeed())
+	if err != nil {
+		return nil, 0, fmt.Errorf("dev NATS seed: %w", err)
+	}
+	nc, err := nats.Connect(dev.nats, opt)
+	if err != nil {
+		return nil, 0, fmt.Errorf("connect to %s: %w", dev.nats, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	st, err := js.Stream(ctx, "HOOKGATE_INBOUND")
+	if err != nil {
+		return nil, 0, fmt.Errorf("stream HOOKGATE_INBOUND: %w", err)
+	}
+	total := st.CachedInfo().State.Msgs
+	c, err := js.OrderedConsumer(ctx, "HOOKGATE_INBOUND", jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return nil, 0, fmt.Errorf("consumer on HOOKGATE_INBOUND: %w", err)
+	}
+	found, dups := &bitset{}, 0
+	for n := uint64(0); n < total; {
+		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, 0, fmt.Errorf("read HOOKGATE_INBOUND: %w", err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			if seq, ok := inboundSeq(m.Data()); ok && found.set(seq) {
+				dups++
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return nil, 0, fmt.Errorf("read HOOKGATE_INBOUND: %w", err)
+		}
+		if got == 0 {
+			return nil, 0, fmt.Errorf("HOOKGATE_INBOUND: read %d of %d messages", n, total)
+		}
+		n += uint64(got)
+	}
+	return found, dups, nil
+}
+
+// inboundSeq finds the soak's sequence number in an envelope: the body is
+// embedded verbatim, so `"seq":"i<n>"` is there as it was sent.
+func inboundSeq(data []byte) (uint64, bool) {
+	const key = `"seq":"i`
+	i := bytes.Index(data, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	rest := data[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j <= 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(rest[:j]), 10, 64)
+	return n, err == nil
+}
+
+// summary is the outcome of a soak.
+type summary struct {
+	Duration          time.Duration
+	Steps             []rampStep
+	MaxRate, HoldRate float64
+	Receivers         int
+
+	InSent, InAcked, InFound, InDup, InLost int
+	InLostSome                              []uint64
+	OutSent, OutAcked, OutReceived, OutDup  int
+	OutLost                                 int
+	OutLostSome                             []uint64
+	Drained                                 bool
+	DrainTook                               time.Duration
+
+	Changes      int
+	ChangeErrors map[string]int
+	Faults       int
+	Errors       map[string]int // of the hold and drain
+	RampErrors   map[string]int
+	Growth       []growth
+	DevExited    bool
+	DevWarn      int
+	DevErr       int
+	Failures     []string
+}
+
+// judge fills Failures.
+func (s *summary) judge() {
+	for _, g := range s.Growth {
+		if g.Leak {
+			s.Failures = append(s.Failures, "leak: "+g.String())
+		}
+	}
+	if n := total(s.Errors); n > 0 {
+		s.Failures = append(s.Failures, fmt.Sprintf("%d errors during the hold and drain %s", n, kinds(s.Errors)))
+	}
+	if s.InLost > 0 {
+		s.Failures = append(s.Failures, fmt.Sprintf("%d acknowledged POSTs not in HOOKGATE_INBOUND (e.g. %v)", s.InLost, s.InLostSome))
+	}
+	if s.OutLost > 0 {
+		s.Failures = append(s.Failures, fmt.Sprintf("%d acknowledged messages never reached their receiver within the drain (e.g. %v)", s.OutLost, s.OutLostSome))
+	}
+	if s.DevExited {
+		s.Failures = append(s.Failures, "hookgate dev exited during the soak")
+	}
+}
+
+// lines is the summary in a few sentences, for soak.md and the terminal.
+func (s summary) lines() []string {
+	var steps []string
+	for _, st := range s.Steps {
+		steps = append(steps, fmt.Sprintf("%d→%.0f/s", st.workers, st.rate))
+	}
+	out := []string{
+		fmt.Sprintf("ramp (closed loop, workers→acknowledged requests/s): %s; maximum %.0f/s, held at %.0f/s (half inbound POSTs, half SendMessage) to %d endpoints",
+			strings.Join(steps, " "), s.MaxRate, s.HoldRate, s.Receivers),
+		fmt.Sprintf("inbound: %d sent, %d acknowledged, %d found in HOOKGATE_INBOUND, %d duplicated, %d lost",
+			s.InSent, s.InAcked, s.InFound, s.InDup, s.InLost),
+		fmt.Sprintf("outbound: %d sent, %d acknowledged, %d received, %d duplicate deliveries, %d lost (drain %s%s)",
+			s.OutSent, s.OutAcked, s.OutReceived, s.OutDup, s.OutLost, s.DrainTook.Round(100*time.Millisecond), map[bool]string{true: "", false: ", gave up"}[s.Drained]),
+		fmt.Sprintf("churn: %d configuration changes, %d failed; %d endpoint faults injected (500 or timeout)", s.Changes, total(s.ChangeErrors), s.Faults),
+		fmt.Sprintf("errors during the hold and drain: %d %s; during the ramp: %d %s", total(s.Errors), kinds(s.Errors), total(s.RampErrors), kinds(s.RampErrors)),
+		fmt.Sprintf("dev log: %d warnings, %d errors", s.DevWarn, s.DevErr),
+	}
+	for _, g := range s.Growth {
+		out = append(out, g.String())
+	}
+	verdict := "verdict: PASS"
+	if len(s.Failures) > 0 {
+		verdict = "verdict: FAIL: " + strings.Join(s.Failures, "; ")
+	}
+	return append(out, verdict)
+}
+
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func kinds(m map[string]int) string {
+	if len(m) == 0 {
+		return "(none)"
+	}
+	var ks []string
+	for k, v := range m {
+		ks = append(ks, fmt.Sprintf("%s ×%d", k, v))
+	}
+	slices.Sort(ks)
+	return "(" + strings.Join(ks, ", ") + ")"
+}
