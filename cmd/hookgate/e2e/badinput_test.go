@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookgate/hookgate/dataplane/verify/verifytest"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/testkit/dnstest"
 	"github.com/hookgate/hookgate/testkit/poll"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -100,7 +101,7 @@ var ssrfNames = map[string]netip.Addr{
 func startBadEnv(t *testing.T) *badEnv {
 	t.Helper()
 	dir := t.TempDir()
-	d := startDev(t, dir, "--resolver", serveNames(t, ssrfNames))
+	d := startDev(t, dir, "--resolver", dnstest.Serve(t, ssrfNames))
 	e := &badEnv{d: d, secrets: &secretSet{}, hooks: map[string]badHook{}, platform: d.token,
 		edge: strings.TrimPrefix(d.edge, "http://"), admin: strings.TrimPrefix(d.admin, "http://")}
 	e.secrets.add(d.token)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/testkit/dnstest"
 	"github.com/hookgate/hookgate/testkit/etcdtest"
 	"github.com/hookgate/hookgate/testkit/natstest"
 	"github.com/hookgate/hookgate/testkit/poll"
@@ -161,7 +162,7 @@ func deliveriesKV(t *testing.T, js jetstream.JetStream) jetstream.KeyValue {
 // other query (AAAA) with no record; it returns host:port for --resolver.
 func serveDNS(t *testing.T, ip [4]byte) string {
 	t.Helper()
-	return serveNames(t, map[string]netip.Addr{"*": netip.AddrFrom4(ip)})
+	return dnstest.Serve(t, map[string]netip.Addr{"*": netip.AddrFrom4(ip)})
 }
 
 // attemptsJSON is `hookgate attempts list -o json`, the fields the tests read.
