@@ -1,23 +1,15 @@
 package configtest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 	"github.com/hookgate/hookgate/controlplane/distribute"
+	"github.com/hookgate/hookgate/testkit/tlstest"
 )
 
 // pki is a test CA with a server certificate for 127.0.0.1 and node client
@@ -34,55 +26,16 @@ type pki struct {
 func newPKI(t *testing.T) *pki {
 	t.Helper()
 	dir := t.TempDir()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	ca := tlstest.NewCA(t, "hookgate test CA")
+	p := &pki{pool: ca.Pool(), caFile: tlstest.WriteFile(t, filepath.Join(dir, "ca.pem"), ca.PEM)}
+	issue := func(name string, serial int64, o tlstest.Options) (certFile, keyFile string) {
+		o.Serial, o.CommonName = serial, name
+		return ca.Issue(t, o).WriteFiles(t, dir, name)
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "hookgate test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	p := &pki{pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	p.caFile = writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER)
-	issue := func(name string, serial int64, usage x509.ExtKeyUsage, ips []net.IP, ou ...string) (certFile, keyFile string) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: name, OrganizationalUnit: ou},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().Add(time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			IPAddresses:  ips,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyDER, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return writePEM(t, dir, name+".pem", "CERTIFICATE", der), writePEM(t, dir, name+"-key.pem", "EC PRIVATE KEY", keyDER)
-	}
-	p.serverCert, p.serverKey = issue("controlplane", 2, x509.ExtKeyUsageServerAuth, []net.IP{net.ParseIP("127.0.0.1")})
-	p.edgeCert, p.edgeKey = issue("edge-1", 3, x509.ExtKeyUsageClientAuth, nil, distribute.CertRoleEdge)
-	p.dispCert, p.dispKey = issue("disp-1", 4, x509.ExtKeyUsageClientAuth, nil, distribute.CertRoleDispatcher)
-	p.noRoleCert, p.noRoleKey = issue("norole-1", 5, x509.ExtKeyUsageClientAuth, nil, "ops")
+	p.serverCert, p.serverKey = issue("controlplane", 2, tlstest.Options{})
+	p.edgeCert, p.edgeKey = issue("edge-1", 3, tlstest.Options{Client: true, OU: []string{distribute.CertRoleEdge}})
+	p.dispCert, p.dispKey = issue("disp-1", 4, tlstest.Options{Client: true, OU: []string{distribute.CertRoleDispatcher}})
+	p.noRoleCert, p.noRoleKey = issue("norole-1", 5, tlstest.Options{Client: true, OU: []string{"ops"}})
 	return p
 }
 
@@ -113,15 +66,6 @@ func (p *pki) client(t *testing.T, certFile, keyFile string) *http.Client {
 	tr.Protocols.SetHTTP2(true)
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr}
-}
-
-func writePEM(t *testing.T, dir, name, kind string, der []byte) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // TestMutualTLS: with RequireClientCert a node is admitted by a verified
