@@ -40,11 +40,9 @@ func parseResourceKey(k string) (WebhookRef, bool) {
 	return WebhookRef{Tenant: tenant, ID: id}, true
 }
 
-type shard map[WebhookRef]*hookgatev1.EdgeWebhook
-
 // Snapshot is a Table's content at one revision. It never changes once
-// published, and neither do the webhooks it returns: callers must not
-// modify them. A nil *Snapshot is a table with no configuration.
+// published, and neither do the compact webhooks Lookup returns: callers
+// must not modify them. A nil *Snapshot is a table with no configuration.
 type Snapshot struct {
 	// Revision is the etcd revision the control plane built it at.
 	Revision int64
@@ -83,17 +81,27 @@ func (s *Snapshot) Resources(prefix string, fn func(*hookgatev1.ConfigResource) 
 	}
 }
 
-func (s *Snapshot) shardOf(id string) int {
-	return int(maphash.String(s.seed, id) % shardCount)
-}
+func (s *Snapshot) hash(id string) uint64 { return maphash.String(s.seed, id) }
 
-// Webhook returns the webhook {tenant}/{id}, in O(1).
-func (s *Snapshot) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, bool) {
+// Lookup returns the compact webhook {tenant}/{id}, in O(1) and without
+// allocating: the edge's lookup per call.
+func (s *Snapshot) Lookup(tenant, id string) (*Webhook, bool) {
 	if s == nil {
 		return nil, false
 	}
-	w, ok := s.shards[s.shardOf(id)][WebhookRef{Tenant: tenant, ID: id}]
-	return w, ok
+	h := s.hash(id)
+	sh := &s.shards[h%shardCount]
+	if i := sh.find(h, tenant, id); i >= 0 {
+		return sh.hooks[i], true
+	}
+	return nil, false
+}
+
+// Webhook returns the webhook {tenant}/{id} as a new EdgeWebhook (see
+// Webhook.Proto); Lookup is the allocation-free lookup.
+func (s *Snapshot) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, bool) {
+	w, ok := s.Lookup(tenant, id)
+	return w.Proto(), ok
 }
 
 // Len is the number of webhooks.
@@ -104,14 +112,26 @@ func (s *Snapshot) Len() int {
 	return s.n
 }
 
-// All yields every webhook, in no particular order.
+// All yields every webhook as a new EdgeWebhook, in no particular order.
 func (s *Snapshot) All() iter.Seq[*hookgatev1.EdgeWebhook] {
 	return func(yield func(*hookgatev1.EdgeWebhook) bool) {
+		for w := range s.Webhooks() {
+			if !yield(w.Proto()) {
+				return
+			}
+		}
+	}
+}
+
+// Webhooks yields every webhook in its compact form, in no particular
+// order.
+func (s *Snapshot) Webhooks() iter.Seq[*Webhook] {
+	return func(yield func(*Webhook) bool) {
 		if s == nil {
 			return
 		}
-		for _, sh := range s.shards {
-			for _, w := range sh {
+		for i := range s.shards {
+			for _, w := range s.shards[i].hooks {
 				if !yield(w) {
 					return
 				}
@@ -176,7 +196,8 @@ func NewTable() *Table {
 // Snapshot returns the current content; nil before any configuration.
 func (t *Table) Snapshot() *Snapshot { return t.cur.Load() }
 
-// Webhook looks {tenant}/{id} up in the current Snapshot.
+// Webhook looks {tenant}/{id} up in the current Snapshot (as
+// Snapshot.Webhook, a new EdgeWebhook).
 func (t *Table) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, bool) {
 	return t.cur.Load().Webhook(tenant, id)
 }
@@ -280,7 +301,7 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 		if len(others) > 0 || len(otherDeletes) > 0 {
 			upd.Snapshot.others = withOthers(prev.others, others, otherDeletes)
 		}
-		upd.Upserted, upd.Deleted = upserts, deletes
+		upd.Upserted, upd.Deleted = webhookMessages(u), deletes
 	}
 	t.publish(upd)
 	return upd, nil
@@ -301,11 +322,11 @@ func (t *Table) publish(upd Update) {
 // sharded table holds, and every other resource kind, which it keeps by
 // key. A resource with no known kind (from a newer control plane) is
 // refused, so the node NACKs rather than silently missing it.
-func parseUpdate(u *hookgatev1.StreamConfigResponse) (upserts []*hookgatev1.EdgeWebhook, deletes []WebhookRef, others []*hookgatev1.ConfigResource, otherDeletes []string, err error) {
+func parseUpdate(u *hookgatev1.StreamConfigResponse) (upserts []*Webhook, deletes []WebhookRef, others []*hookgatev1.ConfigResource, otherDeletes []string, err error) {
 	if u.GetRevision() <= 0 {
 		return nil, nil, nil, nil, fmt.Errorf("revision %d: must be positive", u.GetRevision())
 	}
-	upserts = make([]*hookgatev1.EdgeWebhook, 0, len(u.GetUpserts()))
+	upserts = make([]*Webhook, 0, len(u.GetUpserts()))
 	for _, r := range u.GetUpserts() {
 		w := r.GetWebhook()
 		if w == nil {
@@ -318,7 +339,11 @@ func parseUpdate(u *hookgatev1.StreamConfigResponse) (upserts []*hookgatev1.Edge
 		if w.GetTenant() == "" || w.GetId() == "" || r.GetKey() != ResourceKey(w.GetTenant(), w.GetId()) {
 			return nil, nil, nil, nil, fmt.Errorf("resource %q: key does not name its webhook", r.GetKey())
 		}
-		upserts = append(upserts, w)
+		rest, err := checkWebhook(w)
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("resource %q: %w", r.GetKey(), err)
+		}
+		upserts = append(upserts, compact(w, rest))
 	}
 	if !u.GetSnapshot() {
 		for _, k := range u.GetDeletes() {
@@ -353,7 +378,7 @@ func withOthers(prev map[string]*hookgatev1.ConfigResource, upserts []*hookgatev
 }
 
 // build makes a Snapshot of webhooks from scratch.
-func (t *Table) build(rev int64, cluster uint64, webhooks []*hookgatev1.EdgeWebhook) *Snapshot {
+func (t *Table) build(rev int64, cluster uint64, webhooks []*Webhook) *Snapshot {
 	s := t.newSnapshot(rev, cluster, len(webhooks))
 	s.put(webhooks)
 	return s
@@ -365,54 +390,58 @@ func (t *Table) newSnapshot(rev int64, cluster uint64, n int) *Snapshot {
 	s := &Snapshot{Revision: rev, ClusterID: cluster, seed: t.seed}
 	per := n/shardCount + 1
 	for i := range s.shards {
-		s.shards[i] = make(shard, per)
+		s.shards[i].reserve(per)
 	}
 	return s
 }
 
 // put adds webhooks to a Snapshot that is not published yet; a webhook
 // already in it is replaced.
-func (s *Snapshot) put(webhooks []*hookgatev1.EdgeWebhook) {
+func (s *Snapshot) put(webhooks []*Webhook) {
 	for _, w := range webhooks {
-		sh := s.shards[s.shardOf(w.GetId())]
-		ref := WebhookRef{Tenant: w.GetTenant(), ID: w.GetId()}
-		if _, dup := sh[ref]; !dup {
+		h := s.hash(w.id)
+		if s.shards[h%shardCount].put(s.seed, h, w) {
 			s.n++
 		}
-		sh[ref] = w
 	}
 }
 
 // with returns a new Snapshot with a delta applied, copying only the shards
 // it touches; s itself does not change.
-func (s *Snapshot) with(rev int64, cluster uint64, upserts []*hookgatev1.EdgeWebhook, deletes []WebhookRef) *Snapshot {
+func (s *Snapshot) with(rev int64, cluster uint64, upserts []*Webhook, deletes []WebhookRef) *Snapshot {
 	next := &Snapshot{Revision: rev, ClusterID: cluster, seed: s.seed, n: s.n, shards: s.shards}
 	var copied [shardCount]bool
-	own := func(i int) shard {
+	own := func(i uint64) *shard {
 		if !copied[i] {
 			copied[i] = true
-			next.shards[i] = maps.Clone(s.shards[i])
-			if next.shards[i] == nil {
-				next.shards[i] = make(shard)
-			}
+			next.shards[i] = s.shards[i].clone()
 		}
-		return next.shards[i]
+		return &next.shards[i]
 	}
 	for _, w := range upserts {
-		sh := own(next.shardOf(w.GetId()))
-		ref := WebhookRef{Tenant: w.GetTenant(), ID: w.GetId()}
-		if _, ok := sh[ref]; !ok {
+		h := next.hash(w.id)
+		if own(h%shardCount).put(next.seed, h, w) {
 			next.n++
 		}
-		sh[ref] = w
 	}
 	for _, ref := range deletes {
-		i := next.shardOf(ref.ID)
-		if _, ok := next.shards[i][ref]; !ok {
+		h := next.hash(ref.ID)
+		if next.shards[h%shardCount].find(h, ref.Tenant, ref.ID) < 0 {
 			continue
 		}
-		delete(own(i), ref)
+		own(h%shardCount).remove(next.seed, h, ref.Tenant, ref.ID)
 		next.n--
 	}
 	return next
+}
+
+// webhookMessages returns the webhooks u upserts, as received.
+func webhookMessages(u *hookgatev1.StreamConfigResponse) []*hookgatev1.EdgeWebhook {
+	var out []*hookgatev1.EdgeWebhook
+	for _, r := range u.GetUpserts() {
+		if w := r.GetWebhook(); w != nil {
+			out = append(out, w)
+		}
+	}
+	return out
 }

@@ -1,0 +1,257 @@
+package configsync
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unique"
+
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Webhook is how a Table holds an EdgeWebhook: the fields the edge reads on
+// every call inline, key digests as fixed arrays, repeated strings (tenant,
+// secret names) interned, and what calls never read (bindings, rate limit,
+// custom HMAC) as one encoded value shared by every webhook that has the
+// same. The protobuf message it came from is not kept. EdgeWebhook.url is
+// dropped: the edge never uses it.
+//
+// A Webhook never changes once made; callers must not modify what its
+// methods return. Its getters are named as the EdgeWebhook's, and are safe
+// on a nil *Webhook, as those are.
+type Webhook struct {
+	id           string
+	tenant       unique.Handle[string]
+	provider     hookgatev1.Provider
+	flags        webhookFlags
+	maxBodyBytes int64
+	keys         []KeyDigest
+	secrets      []providerSecret
+	// rest is the deterministic encoding of an EdgeWebhook holding only
+	// bindings, rate_limit, custom_hmac and unknown fields; "" for none.
+	rest unique.Handle[string]
+}
+
+type webhookFlags uint8
+
+const (
+	flagActive webhookFlags = 1 << iota
+	flagRawBody
+	flagRequireKey
+)
+
+// KeyDigest is the SHA-256 digest of one API key of a webhook.
+type KeyDigest struct {
+	SHA256 [sha256.Size]byte
+	// expire is when a rotated key stops verifying, in Unix nanoseconds;
+	// 0 for a key that does not expire.
+	expire int64
+}
+
+// Expired reports whether the key no longer verifies at now.
+func (k *KeyDigest) Expired(now time.Time) bool {
+	return k.expire != 0 && now.UnixNano() >= k.expire
+}
+
+// providerSecret is one provider secret by name: the current value and a
+// previous one in its grace period.
+type providerSecret struct {
+	name           unique.Handle[string]
+	value          string
+	previous       string
+	previousExpire int64 // Unix ns; 0 when there is no previous value
+	hasValue       bool
+}
+
+// unixNanos turns an expiry into Unix nanoseconds that are never 0 (0 means
+// none), clamped to what int64 holds: a time at or before the epoch stays in
+// the past, one past 2262 in the future.
+func unixNanos(ts *timestamppb.Timestamp) int64 {
+	t := ts.AsTime()
+	switch {
+	case t.Unix() >= math.MaxInt64/int64(time.Second):
+		return math.MaxInt64
+	case t.UnixNano() <= 0 || t.Unix() < 0:
+		return 1
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNanos(n int64) *timestamppb.Timestamp {
+	return timestamppb.New(time.Unix(0, n))
+}
+
+// NewWebhook makes the compact form of w, for callers that hold a
+// configuration outside a Table (tests, benchmarks). It refuses what a
+// Table refuses.
+func NewWebhook(w *hookgatev1.EdgeWebhook) (*Webhook, error) {
+	rest, err := checkWebhook(w)
+	if err != nil {
+		return nil, err
+	}
+	return compact(w, rest), nil
+}
+
+// checkWebhook validates what compact relies on and returns the encoding
+// of the fields kept encoded. Errors never carry a digest or secret.
+func checkWebhook(w *hookgatev1.EdgeWebhook) (string, error) {
+	for i, k := range w.GetKeys() {
+		if n := len(k.GetSha256()); n != sha256.Size {
+			return "", fmt.Errorf("key %d: digest of %d bytes, want %d (SHA-256)", i, n, sha256.Size)
+		}
+	}
+	rest := &hookgatev1.EdgeWebhook{Bindings: w.GetBindings(), RateLimit: w.GetRateLimit(), CustomHmac: w.GetCustomHmac()}
+	if u := w.ProtoReflect().GetUnknown(); len(u) > 0 {
+		rest.ProtoReflect().SetUnknown(u)
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(rest)
+	if err != nil {
+		return "", fmt.Errorf("encode bindings: %w", err)
+	}
+	return string(b), nil
+}
+
+// compact makes the Webhook of w, whose checkWebhook returned rest.
+func compact(w *hookgatev1.EdgeWebhook, rest string) *Webhook {
+	c := &Webhook{
+		id:           w.GetId(),
+		tenant:       unique.Make(w.GetTenant()),
+		provider:     w.GetProvider(),
+		maxBodyBytes: w.GetMaxBodyBytes(),
+		rest:         unique.Make(rest),
+	}
+	if w.GetActive() {
+		c.flags |= flagActive
+	}
+	if w.GetRawBody() {
+		c.flags |= flagRawBody
+	}
+	if w.RequireKey == nil || w.GetRequireKey() {
+		c.flags |= flagRequireKey
+	}
+	if n := len(w.GetKeys()); n > 0 {
+		c.keys = make([]KeyDigest, n)
+		for i, k := range w.GetKeys() {
+			copy(c.keys[i].SHA256[:], k.GetSha256())
+			if k.GetExpireTime() != nil {
+				c.keys[i].expire = unixNanos(k.GetExpireTime())
+			}
+		}
+	}
+	if n := len(w.GetProviderSecrets()) + len(w.GetPreviousProviderSecrets()); n > 0 {
+		c.secrets = make([]providerSecret, 0, n)
+		for name, v := range w.GetProviderSecrets() {
+			c.secrets = append(c.secrets, providerSecret{name: unique.Make(name), value: v, hasValue: true})
+		}
+		for name, p := range w.GetPreviousProviderSecrets() {
+			i := slices.IndexFunc(c.secrets, func(s providerSecret) bool { return s.name.Value() == name })
+			if i < 0 {
+				c.secrets = append(c.secrets, providerSecret{name: unique.Make(name)})
+				i = len(c.secrets) - 1
+			}
+			c.secrets[i].previous, c.secrets[i].previousExpire = p.GetValue(), unixNanos(p.GetExpireTime())
+			if p.GetExpireTime() == nil {
+				// No expiry is a value that has already expired: the
+				// edge must not let it verify for ever.
+				c.secrets[i].previousExpire = 1
+			}
+		}
+		slices.SortFunc(c.secrets, func(a, b providerSecret) int { return strings.Compare(a.name.Value(), b.name.Value()) })
+		c.secrets = slices.Clip(c.secrets)
+	}
+	return c
+}
+
+// GetTenant returns the webhook's tenant.
+func (w *Webhook) GetTenant() string {
+	if w == nil {
+		return ""
+	}
+	return w.tenant.Value()
+}
+
+// GetId returns the webhook's id (named as EdgeWebhook's getter).
+func (w *Webhook) GetId() string {
+	if w == nil {
+		return ""
+	}
+	return w.id
+}
+
+// GetActive reports whether the webhook accepts calls.
+func (w *Webhook) GetActive() bool { return w != nil && w.flags&flagActive != 0 }
+
+// GetRawBody reports whether envelopes carry the exact body bytes.
+func (w *Webhook) GetRawBody() bool { return w != nil && w.flags&flagRawBody != 0 }
+
+// GetRequireKey reports whether calls need the API key; an EdgeWebhook
+// without require_key reads as true.
+func (w *Webhook) GetRequireKey() bool { return w != nil && w.flags&flagRequireKey != 0 }
+
+// GetProvider returns the webhook's provider.
+func (w *Webhook) GetProvider() hookgatev1.Provider {
+	if w == nil {
+		return hookgatev1.Provider_PROVIDER_UNSPECIFIED
+	}
+	return w.provider
+}
+
+// GetMaxBodyBytes returns the webhook's body limit; 0 for the default.
+func (w *Webhook) GetMaxBodyBytes() int64 {
+	if w == nil {
+		return 0
+	}
+	return w.maxBodyBytes
+}
+
+// Keys returns the digests of the webhook's API keys, current first.
+func (w *Webhook) Keys() []KeyDigest {
+	if w == nil {
+		return nil
+	}
+	return w.keys
+}
+
+// Proto returns the webhook as an EdgeWebhook (without url), a new
+// message the caller owns. It allocates: the edge calls it once per
+// webhook revision, to derive what it serves with, never per request.
+func (w *Webhook) Proto() *hookgatev1.EdgeWebhook {
+	if w == nil {
+		return nil
+	}
+	p := &hookgatev1.EdgeWebhook{}
+	if rest := w.rest.Value(); rest != "" {
+		// rest was encoded by checkWebhook, so it decodes.
+		_ = proto.Unmarshal([]byte(rest), p)
+	}
+	p.Tenant, p.Id, p.Provider, p.MaxBodyBytes = w.GetTenant(), w.id, w.provider, w.maxBodyBytes
+	p.Active, p.RawBody, p.RequireKey = w.GetActive(), w.GetRawBody(), proto.Bool(w.GetRequireKey())
+	for _, k := range w.keys {
+		d := &hookgatev1.KeyDigest{Sha256: slices.Clone(k.SHA256[:])}
+		if k.expire != 0 {
+			d.ExpireTime = fromUnixNanos(k.expire)
+		}
+		p.Keys = append(p.Keys, d)
+	}
+	for _, s := range w.secrets {
+		name := s.name.Value()
+		if s.hasValue {
+			if p.ProviderSecrets == nil {
+				p.ProviderSecrets = make(map[string]string, len(w.secrets))
+			}
+			p.ProviderSecrets[name] = s.value
+		}
+		if s.previousExpire != 0 {
+			if p.PreviousProviderSecrets == nil {
+				p.PreviousProviderSecrets = make(map[string]*hookgatev1.PreviousSecret)
+			}
+			p.PreviousProviderSecrets[name] = &hookgatev1.PreviousSecret{Value: s.previous, ExpireTime: fromUnixNanos(s.previousExpire)}
+		}
+	}
+	return p
+}
