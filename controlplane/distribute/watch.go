@@ -13,10 +13,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// loadPageSize is how many records one range read returns, so loading
-// 100,000 webhooks never needs one huge response.
-const loadPageSize = 1000
-
 // errHistoryLost means the watch could not resume because etcd compacted
 // the revisions it needed; the view reloads the prefix.
 var errHistoryLost = errors.New("watch history compacted")
@@ -101,42 +97,24 @@ func (d *Distributor) load(ctx context.Context) error {
 	return nil
 }
 
-// rangeAt reads the watched prefix page by page at revision rev (0: the
-// current one, which it returns) and returns the id of the etcd cluster
-// that answered.
+// rangeAt reads the watched prefix at revision rev (0: the current one,
+// which it returns) and returns the id of the etcd cluster that answered.
+// The read is linear in the records (store.ReadPrefix streams the range;
+// paging it with limits made etcd count the rest of the prefix on every
+// page, which made loading 1,000,000 webhooks quadratic).
 func (d *Distributor) rangeAt(ctx context.Context, rev int64, keysOnly bool, fn func(*mvccpb.KeyValue)) (int64, uint64, error) {
-	var cluster uint64
-	end := clientv3.GetPrefixRangeEnd(store.WebhooksPrefix)
-	key := store.WebhooksPrefix
-	for {
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(loadPageSize)}
-		if rev > 0 {
-			opts = append(opts, clientv3.WithRev(rev))
-		}
-		if keysOnly {
-			opts = append(opts, clientv3.WithKeysOnly())
-		}
-		resp, err := d.etcd.Get(ctx, key, opts...)
-		if err != nil {
-			return 0, 0, err
-		}
-		switch {
-		case cluster == 0:
-			cluster = resp.Header.ClusterId
-		case cluster != resp.Header.ClusterId:
-			return 0, 0, fmt.Errorf("read page at %q: %w", key, errClusterChanged)
-		}
-		if rev == 0 {
-			rev = resp.Header.Revision
-		}
-		for _, kv := range resp.Kvs {
+	res, err := store.ReadPrefix(ctx, d.etcd, store.WebhooksPrefix, store.ReadOptions{Revision: rev, KeysOnly: keysOnly},
+		func(kv *mvccpb.KeyValue) error {
 			fn(kv)
-		}
-		if !resp.More || len(resp.Kvs) == 0 {
-			return rev, cluster, nil
-		}
-		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+			return nil
+		})
+	if errors.Is(err, store.ErrClusterChanged) {
+		return 0, 0, fmt.Errorf("%w: %w", errClusterChanged, err)
 	}
+	if err != nil {
+		return 0, 0, err
+	}
+	return res.Revision, res.ClusterID, nil
 }
 
 // follow applies watch events from the view's revision on, until ctx ends
