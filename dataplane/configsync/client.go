@@ -231,11 +231,23 @@ func (c *Client) session(ctx context.Context, r replica) (delivered bool, err er
 	if err := stream.Send(hello); err != nil && !errors.Is(err, io.EOF) {
 		return false, fmt.Errorf("send hello: %w", err)
 	}
+	// An update in chunks being received; whatever the session ends with,
+	// a partial one is dropped and the table keeps what it serves.
+	var p *chunked
+	defer func() {
+		if p != nil {
+			p.abort()
+		}
+	}()
 	for {
 		resp, err := stream.Receive()
 		if err != nil {
 			if errors.Is(context.Cause(ctx), errNoFirstResponse) {
 				err = errNoFirstResponse
+			}
+			if p != nil {
+				c.log.Warn("config stream ended within a chunked update; keeping the previous revision",
+					"revision", p.rev, "chunks_received", p.next, "chunks", p.chunks)
 			}
 			return delivered, fmt.Errorf("receive config from %s: %w", r.url, err)
 		}
@@ -245,7 +257,27 @@ func (c *Client) session(ctx context.Context, r replica) (delivered bool, err er
 			c.table.setConnected(true, c.clock.Now())
 			c.log.Info("config stream connected", "control_plane", r.url, "revision", held, "cluster_id", cluster)
 		}
-		if err := stream.Send(c.apply(resp)); err != nil {
+		var answer *hookgatev1.StreamConfigRequest
+		switch {
+		case p == nil && resp.GetChunks() <= 1 && resp.GetChunk() == 0:
+			answer = c.apply(resp)
+		case p == nil:
+			p, err = c.beginChunks(resp)
+		default:
+			err = p.add(resp)
+		}
+		if err != nil {
+			// Not a NACK: the stream is out of step, so the session ends and
+			// the next one starts over from the revision the table holds.
+			return delivered, fmt.Errorf("config from %s: %w", r.url, err)
+		}
+		if p != nil && p.complete() {
+			answer, p = c.finish(p), nil
+		}
+		if answer == nil {
+			continue
+		}
+		if err := stream.Send(answer); err != nil {
 			return delivered, fmt.Errorf("answer revision %d: %w", resp.GetRevision(), err)
 		}
 	}
@@ -259,19 +291,25 @@ func (c *Client) apply(resp *hookgatev1.StreamConfigResponse) *hookgatev1.Stream
 	if err == nil {
 		upd, err = c.table.Apply(resp)
 	}
+	return c.answer(resp.GetRevision(), resp.GetSnapshot(), len(resp.GetUpserts()), len(resp.GetDeletes()), 1, upd, err)
+}
+
+// answer logs how an update went and returns its ACK, or its NACK when err
+// is set.
+func (c *Client) answer(rev int64, snapshot bool, upserts, deletes, chunks int, upd Update, err error) *hookgatev1.StreamConfigRequest {
 	if err != nil {
 		c.log.Warn("config update rejected; keeping the previous revision",
-			"revision", resp.GetRevision(), "held", c.table.Status().Revision, "err", err)
+			"revision", rev, "held", c.table.Status().Revision, "err", err)
 		return &hookgatev1.StreamConfigRequest{Kind: &hookgatev1.StreamConfigRequest_Nack{Nack: &hookgatev1.ConfigNack{
-			Revision: resp.GetRevision(),
+			Revision: rev,
 			Reason:   err.Error(),
 		}}}
 	}
-	c.log.Info("config revision applied", "revision", resp.GetRevision(), "cluster_id", upd.Snapshot.ClusterID, "snapshot", resp.GetSnapshot(),
-		"upserts", len(resp.GetUpserts()), "deletes", len(resp.GetDeletes()), "webhooks", upd.Snapshot.Len())
+	c.log.Info("config revision applied", "revision", rev, "cluster_id", upd.Snapshot.ClusterID, "snapshot", snapshot,
+		"upserts", upserts, "deletes", deletes, "chunks", chunks, "webhooks", upd.Snapshot.Len())
 	c.markCacheDirty()
 	return &hookgatev1.StreamConfigRequest{Kind: &hookgatev1.StreamConfigRequest_Ack{Ack: &hookgatev1.ConfigAck{
-		Revision: resp.GetRevision(),
+		Revision: rev,
 	}}}
 }
 
@@ -308,4 +346,107 @@ func (c *Client) markCacheDirty() {
 	case c.cacheDirty <- struct{}{}:
 	default:
 	}
+}
+
+// chunked is an update arriving in several messages
+// (StreamConfigResponse.chunks). A snapshot goes into a SnapshotBuilder
+// chunk by chunk, so the messages are not kept; a delta's chunks are
+// gathered into one delta, applied after the last. Either is answered once,
+// after its last chunk.
+type chunked struct {
+	c                *Client
+	rev              int64
+	cluster          uint64
+	snapshot         bool
+	chunks, next     uint32
+	upserts, deletes int
+	build            *SnapshotBuilder
+	delta            *hookgatev1.StreamConfigResponse
+	// err is why the update is refused: it is NACKed after its last chunk,
+	// and the chunks after it are only counted.
+	err error
+}
+
+// maxSizeHintChunks caps the chunk count a new snapshot is sized by, so a
+// wrong count cannot make the node allocate for billions of webhooks.
+const maxSizeHintChunks = 1024
+
+// beginChunks starts an update whose first message is resp.
+func (c *Client) beginChunks(resp *hookgatev1.StreamConfigResponse) (*chunked, error) {
+	if resp.GetChunk() != 0 {
+		return nil, fmt.Errorf("revision %d: chunk %d of %d arrived without chunk 0", resp.GetRevision(), resp.GetChunk(), resp.GetChunks())
+	}
+	p := &chunked{c: c, rev: resp.GetRevision(), cluster: resp.GetClusterId(), snapshot: resp.GetSnapshot(), chunks: resp.GetChunks()}
+	if p.snapshot {
+		hint := int(min(p.chunks, maxSizeHintChunks)) * len(resp.GetUpserts())
+		p.build = c.table.BeginSnapshot(p.rev, p.cluster, hint)
+	} else {
+		p.delta = &hookgatev1.StreamConfigResponse{Revision: p.rev, ClusterId: p.cluster}
+	}
+	p.take(resp)
+	return p, nil
+}
+
+// add takes the next chunk. A message that does not continue the update
+// (another index, count, revision or cluster, or a new snapshot) is an
+// error: the stream is out of step.
+func (p *chunked) add(resp *hookgatev1.StreamConfigResponse) error {
+	if resp.GetChunk() != p.next || resp.GetChunks() != p.chunks || resp.GetRevision() != p.rev ||
+		resp.GetClusterId() != p.cluster || resp.GetSnapshot() {
+		return fmt.Errorf("revision %d: expected chunk %d of %d, got chunk %d of %d at revision %d (snapshot %v)",
+			p.rev, p.next, p.chunks, resp.GetChunk(), resp.GetChunks(), resp.GetRevision(), resp.GetSnapshot())
+	}
+	p.take(resp)
+	return nil
+}
+
+func (p *chunked) take(resp *hookgatev1.StreamConfigResponse) {
+	p.next++
+	p.upserts += len(resp.GetUpserts())
+	p.deletes += len(resp.GetDeletes())
+	if p.err != nil {
+		return
+	}
+	if err := p.c.checkRole(resp); err != nil {
+		p.fail(err)
+		return
+	}
+	if p.build != nil {
+		if err := p.build.Add(resp.GetUpserts()); err != nil {
+			p.fail(err)
+		}
+		return
+	}
+	p.delta.Upserts = append(p.delta.Upserts, resp.GetUpserts()...)
+	p.delta.Deletes = append(p.delta.Deletes, resp.GetDeletes()...)
+}
+
+// fail refuses the update and drops what it gathered.
+func (p *chunked) fail(err error) {
+	p.err = err
+	p.abort()
+}
+
+func (p *chunked) complete() bool { return p.next >= p.chunks }
+
+// abort drops what was gathered; the table keeps its configuration.
+func (p *chunked) abort() {
+	if p.build != nil {
+		p.build.Abort()
+	}
+	p.delta = nil
+}
+
+// finish applies a complete update and returns its answer.
+func (c *Client) finish(p *chunked) *hookgatev1.StreamConfigRequest {
+	var upd Update
+	err := p.err
+	switch {
+	case err != nil:
+	case p.build != nil:
+		upd, err = p.build.Commit()
+	default:
+		upd, err = c.table.Apply(p.delta)
+	}
+	return c.answer(p.rev, p.snapshot, p.upserts, p.deletes, int(p.chunks), upd, err)
 }
