@@ -107,13 +107,19 @@ func newControlPlaneCommand() *cobra.Command {
 
 func newEdgeCommand() *cobra.Command {
 	var (
-		cfg  = edge.Config{ListenFlag: "listen-addr"}
-		lf   logFlags
-		sync syncFlags
+		cfg          = edge.Config{ListenFlag: "listen-addr"}
+		lf           logFlags
+		sync         syncFlags
+		shard        string
+		shardTenants []string
 	)
 	cmd := serverCommand("edge", "Run an edge node: receive inbound webhooks and publish them to JetStream", &lf,
 		func(ctx context.Context, log *slog.Logger, reg *prometheus.Registry) (runner, error) {
 			cfg.Sync = sync.config()
+			var err error
+			if cfg.Shard, err = edge.ParseShard(shard, shardTenants); err != nil {
+				return nil, err
+			}
 			return edge.Start(ctx, cfg, log, reg)
 		})
 	fs := cmd.Flags()
@@ -125,6 +131,8 @@ func newEdgeCommand() *cobra.Command {
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "the edges' public base URL as providers call it (URL-signing providers sign it; default: each request's scheme and Host)")
 	fs.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "CIDRs of load balancers whose X-Forwarded-Proto and X-Forwarded-Host are believed, comma separated")
 	fs.Int64Var(&cfg.MaxInflightBytes, "max-inflight-bytes", 256<<20, "bytes of bodies and envelopes calls in flight may hold; past it the edge answers 503 with Retry-After")
+	fs.StringVar(&shard, "shard", "", "serve only shard N/M (from 0) of a hash of the tenant slugs, e.g. 0/4; other tenants get 421 (docs/design.md, \"Sharded edges\")")
+	fs.StringSliceVar(&shardTenants, "shard-tenants", nil, "serve only these tenants, comma separated; others get 421 (not with --shard)")
 	registerTracingFlags(fs, &cfg.Tracing)
 	registerNodeFlags(fs, "edge", &sync, &cfg.NATS, &cfg.Streams, &lf)
 	return cmd

@@ -73,6 +73,9 @@ type Config struct {
 	// PublicURL, and kept in the envelope); from anyone else the edge sets
 	// them itself.
 	TrustedProxies []netip.Prefix
+	// Shard is the slice of tenants the edge serves; calls for any other
+	// tenant are answered 421. The zero Shard is every tenant.
+	Shard Shard
 }
 
 // DefaultConfig returns the defaults documented in docs/design.md.
@@ -328,6 +331,11 @@ func (e *Edge) handle(r *http.Request, now time.Time, b *bufs) outcome {
 	tenant, id, ok := envelope.ParsePath(r.URL.EscapedPath())
 	if !ok {
 		return outcome{reason: reasonNotFound}
+	}
+	// Before anything else: the edge holds no configuration of a tenant
+	// outside its shard, so any other answer would mislead.
+	if !e.cfg.Shard.Serves(tenant) {
+		return outcome{reason: reasonMisdirected}
 	}
 	// GET is for providers' handshakes (Meta's hub.challenge), decided
 	// once the webhook is known.

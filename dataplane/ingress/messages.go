@@ -17,6 +17,7 @@ import (
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -36,6 +37,10 @@ type MessagesConfig struct {
 	// PublishTimeout bounds the wait for the JetStream acknowledgement;
 	// past it the call fails with Unavailable and the producer retries.
 	PublishTimeout time.Duration
+	// Shard is the slice of tenants the edge serves: a message for another
+	// tenant is refused as misdirected (HTTP 421 over Connect and REST,
+	// FailedPrecondition over gRPC). The zero Shard is every tenant.
+	Shard Shard
 }
 
 // DefaultMessagesConfig is a 1 MiB request limit and a 5 s publish timeout.
@@ -78,6 +83,9 @@ type MessagesDeps struct {
 	// Tracing records a span per call and per publish and puts the trace
 	// context in the published message's headers; nil is tracing off.
 	Tracing *tracing.Tracing
+	// Metrics registers hookgate_edge_messages_misdirected_total; nil
+	// registers nothing.
+	Metrics prometheus.Registerer
 }
 
 // Messages serves MessageService.SendMessage on the edge port: it
@@ -94,6 +102,9 @@ type Messages struct {
 	catalog catalogCache
 	handler http.Handler
 	tr      *edgeTracer // nil: tracing off
+	// misdirected counts calls refused for a tenant outside the shard; no
+	// tenant label (unbounded).
+	misdirected prometheus.Counter
 }
 
 // NewMessages returns the SendMessage handler.
@@ -111,6 +122,15 @@ func NewMessages(cfg MessagesConfig, deps MessagesDeps) (*Messages, error) {
 	m := &Messages{cfg: cfg, source: deps.Source, js: js, log: deps.Log, now: deps.Now, tr: newEdgeTracer(deps.Tracing)}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	m.misdirected = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hookgate_edge_messages_misdirected_total",
+		Help: "SendMessage calls refused for a tenant outside the edge's shard (HTTP 421): a load balancer routing mistake.",
+	})
+	if deps.Metrics != nil {
+		if err := deps.Metrics.Register(m.misdirected); err != nil {
+			return nil, fmt.Errorf("messages: register metrics: %w", err)
+		}
 	}
 	unary := connect.NewUnaryHandler(MessagesPath, m.tracedSend, connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)))
 	m.handler = m.authenticate(unary)
@@ -154,6 +174,13 @@ func (m *Messages) send(ctx context.Context, req *connect.Request[hookgatev1.Sen
 		return nil, invalidMessage("message.tenant", "is required")
 	case !p.covers(tenant):
 		return nil, errTokenOtherTenant
+	case !m.cfg.Shard.Serves(tenant):
+		// A platform token's call: its tenant is known only now.
+		if md, ok := ctx.Value(misdirectKey{}).(*misdirect); ok {
+			md.set = true
+		}
+		m.misdirected.Inc()
+		return nil, errMisdirected
 	case appID == "":
 		return nil, invalidMessage("message.application_id", "is required")
 	case eventType == "":

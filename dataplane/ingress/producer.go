@@ -56,6 +56,12 @@ func (m *Messages) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Bound what the call may send before anything reads it.
 		r.Body = http.MaxBytesReader(w, r.Body, m.cfg.MaxRequestBytes+5)
+		// A caller (or load balancer) that names the tenant in
+		// Hookgate-Tenant is told at once when it is outside the shard.
+		if t := r.Header.Get(TenantHeader); t != "" && !m.cfg.Shard.Serves(t) {
+			m.refuseMisdirected(w, r)
+			return
+		}
 		cat, ok := m.catalog.current(m.source)
 		if !ok {
 			_ = errw.Write(w, r, errNoCatalog)
@@ -72,7 +78,19 @@ func (m *Messages) authenticate(next http.Handler) http.Handler {
 			_ = errw.Write(w, r, errNoToken)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), producerKey{}, p)))
+		// A tenant's token is for its tenant only: refused before the body
+		// when that tenant is outside the shard (sharded edges hold every
+		// token digest for this).
+		if p.tenant != "" && !m.cfg.Shard.Serves(p.tenant) {
+			m.refuseMisdirected(w, r)
+			return
+		}
+		ctx := context.WithValue(r.Context(), producerKey{}, p)
+		if !m.cfg.Shard.All() {
+			md := &misdirect{ResponseWriter: w}
+			w, ctx = md, context.WithValue(ctx, misdirectKey{}, md)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

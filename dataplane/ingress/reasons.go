@@ -9,6 +9,7 @@ type reason int
 const (
 	reasonAccepted reason = iota
 	reasonNoConfig
+	reasonMisdirected
 	reasonNotFound
 	reasonNoRoute
 	reasonGone
@@ -45,6 +46,7 @@ type reasonInfo struct {
 var reasons = [numReasons]reasonInfo{
 	reasonAccepted:           {http.StatusOK, "", "accepted", false},
 	reasonNoConfig:           {http.StatusServiceUnavailable, "edge has no configuration yet", "no_config", false},
+	reasonMisdirected:        {http.StatusMisdirectedRequest, misdirectedText, "misdirected", false},
 	reasonNotFound:           {http.StatusNotFound, "no such webhook", "not_found", false},
 	reasonNoRoute:            {http.StatusNotFound, "not found", "no_route", false},
 	reasonGone:               {http.StatusGone, "webhook is deactivated", "deactivated", false},

@@ -44,6 +44,13 @@ func WithREST(public http.Handler, m *Messages) (http.Handler, error) {
 		if refuseNonUTF8Params(w, r) {
 			return
 		}
+		// The tenant is in the path: a call outside the shard is refused
+		// before the transcoder reads the body.
+		if t, ok := restTenant(r.URL.EscapedPath()); ok && !m.cfg.Shard.Serves(t) {
+			m.misdirected.Inc()
+			openapi.WriteError(&misdirect{ResponseWriter: w, set: true}, errMisdirected)
+			return
+		}
 		// curl -d sends a form media type; the REST path takes JSON only.
 		if ct := r.Header.Get("Content-Type"); ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 			r.Header.Set("Content-Type", "application/json")

@@ -60,6 +60,9 @@ type Config struct {
 	Streams natsconn.Streams
 	// Tracing exports spans over OTLP (--otlp-endpoint); zero is off.
 	Tracing tracing.Config
+	// Shard is the slice of tenants the edge serves (--shard,
+	// --shard-tenants; see ParseShard); the zero Shard is every tenant.
+	Shard ingress.Shard
 }
 
 // Edge is a started edge: NATS reached, ports bound.
@@ -124,6 +127,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	e.table = configsync.NewTable()
 	scfg := cfg.Sync
 	scfg.Role, scfg.Address = hookgatev1.NodeRole_NODE_ROLE_EDGE, cfg.Listener.Addr().String()
+	scfg.Shard = cfg.Shard.Proto()
+	if err := checkCacheShard(scfg.CacheFile, cfg.Shard, log); err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
 	if e.sync, err = configsync.New(scfg, e.table, log, configsync.SystemClock{}); err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
@@ -131,6 +138,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	icfg.PublishTimeout = cfg.PublishTimeout
 	icfg.MaxPayload = nc.MaxPayload()
 	icfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	icfg.Shard = cfg.Shard
 	for _, c := range cfg.TrustedProxies {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
@@ -156,7 +164,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	// and token digests come from the same table.
 	mcfg := ingress.DefaultMessagesConfig()
 	mcfg.PublishTimeout = cfg.PublishTimeout
-	messages, err := ingress.NewMessages(mcfg, ingress.MessagesDeps{Source: tableRoutes{e.table}, Conn: nc, Log: log, Tracing: e.tracing})
+	mcfg.Shard = cfg.Shard
+	messages, err := ingress.NewMessages(mcfg, ingress.MessagesDeps{Source: tableRoutes{e.table}, Conn: nc, Log: log, Tracing: e.tracing, Metrics: reg})
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
@@ -164,7 +173,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	// cannot grow the edge's memory.
 	e.table.OnUpdate(func(u configsync.Update) {
 		if u.Full {
-			handler.Prune(func(tenant, id string) bool { _, ok := u.Snapshot.Webhook(tenant, id); return ok })
+			handler.Prune(func(tenant, id string) bool { _, ok := u.Snapshot.Lookup(tenant, id); return ok })
 			return
 		}
 		for _, d := range u.Deleted {
@@ -201,7 +210,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 			return nil, err
 		}
 	}
-	attrs := []any{"ingress", e.ingress.URL(), "control_plane", scfg.ControlPlaneURL}
+	attrs := []any{"ingress", e.ingress.URL(), "control_plane", scfg.ControlPlaneURL, "shard", cfg.Shard.String()}
 	if e.ops != nil {
 		attrs = append(attrs, "ops", e.ops.URL())
 	}
@@ -251,12 +260,12 @@ func (e *Edge) close() {
 // tableRoutes serves the ingress from the config stream's table.
 type tableRoutes struct{ t *configsync.Table }
 
-func (r tableRoutes) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, int64, bool) {
+func (r tableRoutes) Webhook(tenant, id string) (*configsync.Webhook, int64, bool) {
 	s := r.t.Snapshot()
 	if s == nil {
 		return nil, 0, false
 	}
-	w, _ := s.Webhook(tenant, id)
+	w, _ := s.Lookup(tenant, id)
 	return w, s.Revision, true
 }
 
