@@ -46,14 +46,28 @@ func newNodesCommand() *cobra.Command {
 				if n.LastNack != "" {
 					nack = n.LastNack + " at " + timeText(n.LastNackTime, n.LastNackTime != nil)
 				}
-				rows = append(rows, []string{n.Id, strings.TrimPrefix(n.Role.String(), "NODE_ROLE_"), n.Address,
+				rows = append(rows, []string{n.Id, strings.TrimPrefix(n.Role.String(), "NODE_ROLE_"), n.Address, shardText(n.Shard),
 					strconv.FormatInt(n.ConfigRevision, 10), strconv.FormatInt(n.Lag, 10),
 					timeText(n.ConnectTime, n.ConnectTime != nil), n.ControlPlane, nack})
 			}
-			return c.table([]string{"ID", "ROLE", "ADDRESS", "REVISION", "LAG", "CONNECTED SINCE", "CONTROL PLANE", "LAST NACK"}, rows)
+			return c.table([]string{"ID", "ROLE", "ADDRESS", "SHARD", "REVISION", "LAG", "CONNECTED SINCE", "CONTROL PLANE", "LAST NACK"}, rows)
 		},
 	}
 	flags.register(cmd)
 	cmd.Flags().StringVar(&role, "role", "", "only edge or dispatcher nodes")
 	return cmd
+}
+
+// shardText shows an edge's shard: "1/4" for a hash shard, the tenants
+// (the first three, then how many more) for a list, "-" for every tenant.
+func shardText(s *hookgatev1.EdgeShard) string {
+	switch t := s.GetTenants(); {
+	case s.GetCount() > 0:
+		return strconv.FormatUint(uint64(s.GetIndex()), 10) + "/" + strconv.FormatUint(uint64(s.GetCount()), 10)
+	case len(t) > 3:
+		return strings.Join(t[:3], ",") + fmt.Sprintf(",+%d more", len(t)-3)
+	case len(t) > 0:
+		return strings.Join(t, ",")
+	}
+	return "-"
 }
