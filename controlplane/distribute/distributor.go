@@ -67,8 +67,11 @@ type Config struct {
 	// handler wrapped with WithSendDeadlines. Default 30s.
 	SendTimeout time.Duration
 	// ReadyTimeout bounds how long a stream waits for this replica's view
-	// to load (etcd unreachable since start-up): the node is then answered
-	// CodeUnavailable and tries another replica. Default 10s.
+	// to load (at start-up, or etcd unreachable since): the node is then
+	// answered CodeUnavailable, keeps its last configuration and tries
+	// another replica. Short, since a replica that has loaded a view once
+	// serves from it through every later reload, and another replica
+	// likely has one. Default 2s.
 	ReadyTimeout time.Duration
 }
 
@@ -79,7 +82,7 @@ const (
 	DefaultLeaseTTL       = 10 * time.Second
 	DefaultResumeWait     = 5 * time.Second
 	DefaultSendTimeout    = 30 * time.Second
-	DefaultReadyTimeout   = 10 * time.Second
+	DefaultReadyTimeout   = 2 * time.Second
 )
 
 func (c Config) withDefaults() Config {

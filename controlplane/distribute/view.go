@@ -119,16 +119,21 @@ func (v *view) watchRole(role int) (changed <-chan struct{}, rev, roleRev int64,
 // into one change at rev. A load from another cluster than the view's
 // starts the view afresh: nothing it held, log included, describes the new
 // cluster's history. It returns how many records changed.
+//
+// Streams go on reading the view while a load is worked out: a fresh view is
+// built apart and swapped in, and a reload's difference is found under the
+// read lock (the watch loop, which calls load, is the only writer). The
+// write lock is held only to swap or to apply the difference.
 func (v *view) load(rev int64, cluster uint64, recs []record) int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
+	v.mu.RLock()
 	fresh := !v.loaded || cluster != v.cluster
+	v.mu.RUnlock()
 	if fresh {
-		v.resetLocked()
+		return v.loadFresh(rev, cluster, recs)
 	}
-	v.cluster = cluster
+	v.mu.RLock()
 	present := make(map[string]struct{}, len(recs))
-	batch := make([]record, 0, len(recs))
+	var batch []record
 	for _, r := range recs {
 		present[r.etcdKey] = struct{}{}
 		if seen, ok := v.etcdKeys[r.etcdKey]; ok && seen == r.modRev {
@@ -141,39 +146,47 @@ func (v *view) load(rev int64, cluster uint64, recs []record) int {
 			batch = append(batch, record{etcdKey: k, modRev: rev, deleted: true, keys: projectKeys(k)})
 		}
 	}
-	v.applyLocked(rev, batch, fresh)
-	if fresh {
-		v.logStart = rev
-		// The newest resource says when the role last changed, the same on
-		// every replica whatever revision it loaded at, so that lag means the
-		// same everywhere. (A delete before the load is not seen; nodes
-		// resuming here still get it, through the history diff.)
-		for r := range v.roleRev {
-			v.roleRev[r] = 0
-			for _, it := range v.state[r] {
-				v.roleRev[r] = max(v.roleRev[r], it.modRev)
-			}
-		}
-		if !v.loaded {
-			v.loaded = true
-			close(v.ready)
-		}
-	}
+	v.mu.RUnlock()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.applyLocked(rev, batch, false)
 	return len(batch)
 }
 
-// resetLocked empties the view for a load from another etcd cluster. Its
-// revision drops to 0 so that the load's revision, however low, applies;
-// streams see the cluster change when the load wakes them.
-func (v *view) resetLocked() {
-	for r := range v.state {
-		v.state[r] = make(map[string]item)
-		v.roleRev[r] = 0
+// loadFresh builds a view of recs apart, then swaps it in: the first load,
+// or one from another etcd cluster.
+func (v *view) loadFresh(rev int64, cluster uint64, recs []record) int {
+	// nv is this goroutine's alone until swapped in: no lock needed.
+	nv := newView(v.maxItems)
+	nv.applyLocked(rev, recs, true)
+	// The newest resource says when the role last changed, the same on
+	// every replica whatever revision it loaded at, so that lag means the
+	// same everywhere. (A delete before the load is not seen; nodes
+	// resuming here still get it, through the history diff.)
+	for r := range nv.roleRev {
+		nv.roleRev[r] = 0
+		for _, it := range nv.state[r] {
+			nv.roleRev[r] = max(nv.roleRev[r], it.modRev)
+		}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.cluster = cluster
+	v.state, v.etcdKeys, v.roleRev = nv.state, nv.etcdKeys, nv.roleRev
+	v.log, v.logItems, v.logStart = nil, 0, rev
+	for r := range v.snaps {
 		v.snaps[r].Store(nil)
 	}
-	v.etcdKeys = make(map[string]int64)
-	v.log, v.logItems = nil, 0
+	// The revision drops to 0 so that the load's revision, however low (a
+	// new cluster's), applies; streams see the cluster change when this
+	// wakes them.
 	v.rev = 0
+	v.advanceLocked(rev)
+	if !v.loaded {
+		v.loaded = true
+		close(v.ready)
+	}
+	return len(recs)
 }
 
 // apply applies the records of one revision.

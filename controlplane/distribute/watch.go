@@ -35,6 +35,13 @@ func (d *Distributor) watch(ctx context.Context) error {
 			err        error
 		)
 		if reload {
+			// A reload leaves the view as it is until the new one is read
+			// and converted: streams go on from it meanwhile.
+			if rev := d.view.revision(); rev > 0 {
+				d.log.Info("reloading config view; serving the last one meanwhile", "revision", rev)
+			} else {
+				d.log.Info("loading config view")
+			}
 			err = d.load(ctx)
 			progressed = err == nil
 			reload = err != nil
@@ -61,6 +68,7 @@ func (d *Distributor) watch(ctx context.Context) error {
 
 // load reads every record under the prefix at one revision into the view.
 func (d *Distributor) load(ctx context.Context) error {
+	start := time.Now()
 	var (
 		kvs    []kv
 		failed int
@@ -93,7 +101,8 @@ func (d *Distributor) load(ctx context.Context) error {
 	if failed > 0 {
 		d.log.Error("webhook records not distributed", "count", failed, "revision", rev)
 	}
-	d.log.Info("config view loaded", "revision", rev, "cluster_id", cluster, "records", len(recs), "changed", changed)
+	d.log.Info("config view loaded", "revision", rev, "cluster_id", cluster, "records", len(recs), "changed", changed,
+		"duration", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
