@@ -3,7 +3,9 @@ package distribute
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -355,4 +357,51 @@ func TestSplitDelta(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkEncodeSnapshot encodes a snapshot of edge webhooks shaped like
+// the config benchmark's (about 212 bytes each) into chunks, and reports
+// the chunk count and sizes. HOOKGATE_BENCH_SNAPSHOT_RESOURCES sets the
+// count (100,000 by default; 1,000,000 takes about a second an encoding).
+func BenchmarkEncodeSnapshot(b *testing.B) {
+	n := 100_000
+	if v := os.Getenv("HOOKGATE_BENCH_SNAPSHOT_RESOURCES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 0 {
+			b.Fatalf("HOOKGATE_BENCH_SNAPSHOT_RESOURCES=%q: not a count", v)
+		}
+	}
+	digest := bytes.Repeat([]byte{0xab}, 32)
+	resources := make([]*hookgatev1.ConfigResource, n)
+	for i := range resources {
+		id := fmt.Sprintf("wh_%016d", i)
+		resources[i] = &hookgatev1.ConfigResource{
+			Key: "webhook/acme/" + id,
+			Resource: &hookgatev1.ConfigResource_Webhook{Webhook: &hookgatev1.EdgeWebhook{
+				Tenant: "acme", Id: id, Active: true, Provider: hookgatev1.Provider_PROVIDER_GENERIC,
+				Keys: []*hookgatev1.KeyDigest{{Sha256: digest}},
+				Bindings: []*hookgatev1.Binding{{ProcessId: "proc-orders", ThreadId: "main",
+					Trigger: hookgatev1.Trigger_TRIGGER_START_PROCESS}},
+				MaxBodyBytes: 1 << 20, Url: "http://127.0.0.1:8080/in/acme/" + id, RequireKey: proto.Bool(true),
+			}},
+		}
+	}
+	b.ResetTimer()
+	var s *encodedSnapshot
+	for b.Loop() {
+		var err error
+		if s, err = encodeSnapshot(cluster, 7, resources); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	total, largest := 0, 0
+	for _, w := range s.wire {
+		total += len(w)
+		largest = max(largest, len(w))
+	}
+	b.ReportMetric(float64(n), "resources")
+	b.ReportMetric(float64(s.chunks()), "chunks")
+	b.ReportMetric(float64(total)/(1<<20), "snapshot-MB")
+	b.ReportMetric(float64(largest), "largest-chunk-bytes")
 }
