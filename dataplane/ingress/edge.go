@@ -21,10 +21,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/envelope"
 	"github.com/hookgate/hookgate/dataplane/tracing"
 	"github.com/hookgate/hookgate/dataplane/verify"
-	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +37,7 @@ type Routes interface {
 	// it came from; w is nil for an unknown webhook. ready is false until
 	// the edge holds a configuration. Ready calls it with empty tenant
 	// and id for the readiness alone, so it must be cheap and do no I/O.
-	Webhook(tenant, id string) (w *hookgatev1.EdgeWebhook, revision int64, ready bool)
+	Webhook(tenant, id string) (w *configsync.Webhook, revision int64, ready bool)
 }
 
 // Config holds the edge's tunables. Start from DefaultConfig.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/ingress"
 	"github.com/hookgate/hookgate/dataplane/streams"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
@@ -24,15 +26,16 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// routes is a configuration held in a map, as the config stream would hold it.
+// routes is a configuration held in a map, in the compact form the config
+// stream's table holds.
 type routes struct {
 	mu    sync.Mutex
-	hooks map[string]*hookgatev1.EdgeWebhook
+	hooks map[string]*configsync.Webhook
 	rev   int64
 	ready bool
 }
 
-func (r *routes) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, int64, bool) {
+func (r *routes) Webhook(tenant, id string) (*configsync.Webhook, int64, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.hooks[tenant+"/"+id], r.rev, r.ready
@@ -41,7 +44,11 @@ func (r *routes) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, int64, boo
 func (r *routes) put(w *hookgatev1.EdgeWebhook) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.hooks[w.Tenant+"/"+w.Id] = w
+	c, err := configsync.NewWebhook(w)
+	if err != nil {
+		panic(fmt.Sprintf("test webhook %s/%s: %v", w.Tenant, w.Id, err))
+	}
+	r.hooks[w.Tenant+"/"+w.Id] = c
 	r.rev++
 }
 
@@ -109,7 +116,7 @@ func newEdgeEnvWith(t testing.TB, opts envOptions) *edgeEnv {
 		}
 	}
 	env := &edgeEnv{ns: ns, nc: nc, js: js, reg: prometheus.NewRegistry(),
-		routes: &routes{hooks: map[string]*hookgatev1.EdgeWebhook{}, ready: true, rev: 41},
+		routes: &routes{hooks: map[string]*configsync.Webhook{}, ready: true, rev: 41},
 		now:    time.Date(2026, 3, 23, 15, 30, 0, 0, time.UTC)}
 	ecfg := ingress.DefaultConfig()
 	ecfg.PublishTimeout = time.Second

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"github.com/hookgate/hookgate/dataplane/configsync"
 )
 
 // maxKeyValues bounds how many key-bearing values one call may carry; a
@@ -21,7 +21,7 @@ const maxKeyValues = 16
 // Any value that is a valid key authenticates the call: other values are
 // the sender's own (a provider's Authorization, a stale key) and are no
 // reason to refuse. It returns the stored digest of the matched key, or nil.
-func authenticate(w *hookgatev1.EdgeWebhook, r *http.Request, now time.Time) []byte {
+func authenticate(w *configsync.Webhook, r *http.Request, now time.Time) []byte {
 	var matched []byte
 	n := 0
 	for _, v := range r.Header["X-Hookgate-Key"] {
@@ -80,19 +80,21 @@ func bearer(v string) (string, bool) {
 // key, or a previous key before its expiry. Digests are compared in
 // constant time, and every digest is compared so timing does not tell
 // which matched.
-func matchKey(w *hookgatev1.EdgeWebhook, key string, now time.Time) []byte {
+func matchKey(w *configsync.Webhook, key string, now time.Time) []byte {
 	if key == "" {
 		return nil
 	}
 	d := sha256.Sum256([]byte(key))
 	var matched []byte
-	for _, k := range w.GetKeys() {
-		match := subtle.ConstantTimeCompare(d[:], k.GetSha256())
-		if exp := k.GetExpireTime(); exp != nil && !now.Before(exp.AsTime()) {
+	keys := w.Keys()
+	for i := range keys {
+		k := &keys[i]
+		match := subtle.ConstantTimeCompare(d[:], k.SHA256[:])
+		if k.Expired(now) {
 			match = 0
 		}
 		if match == 1 {
-			matched = k.GetSha256()
+			matched = k.SHA256[:]
 		}
 	}
 	return matched

@@ -139,12 +139,12 @@ func newMessagesEnv(t testing.TB, withStream bool) *messagesEnv {
 // tableRoutes serves webhooks from the table, as the edge wiring does.
 type tableRoutes struct{ t *configsync.Table }
 
-func (r tableRoutes) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, int64, bool) {
+func (r tableRoutes) Webhook(tenant, id string) (*configsync.Webhook, int64, bool) {
 	s := r.t.Snapshot()
 	if s == nil {
 		return nil, 0, false
 	}
-	w, _ := s.Webhook(tenant, id)
+	w, _ := s.Lookup(tenant, id)
 	return w, s.Revision, true
 }
 

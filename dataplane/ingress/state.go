@@ -6,17 +6,20 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/envelope"
 	"github.com/hookgate/hookgate/dataplane/streams"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"golang.org/x/time/rate"
 )
 
-// hook is what the edge derives from one EdgeWebhook: parsed correlation
+// hook is what the edge derives from one webhook: parsed correlation
 // paths, subjects, and the rate limiters that must survive configuration
-// updates of the same webhook.
+// updates of the same webhook. What calls read of the webhook itself
+// (active, limits, key digests) stays in the table's compact form, src,
+// which the hook shares rather than copies.
 type hook struct {
-	src      *hookgatev1.EdgeWebhook
+	src      *configsync.Webhook
 	provider string
 	bindings []binding
 	limiter  *rate.Limiter // nil without a rate limit
@@ -53,7 +56,7 @@ type hooks struct {
 
 type hookKey struct{ tenant, id string }
 
-func (hs *hooks) get(tenant, id string, w *hookgatev1.EdgeWebhook) *hook {
+func (hs *hooks) get(tenant, id string, w *configsync.Webhook) *hook {
 	k := hookKey{tenant, id}
 	hs.mu.RLock()
 	h := hs.m[k]
@@ -100,8 +103,11 @@ func (hs *hooks) prune(keep func(tenant, id string) bool) {
 	}
 }
 
-func newHook(w *hookgatev1.EdgeWebhook, old *hook) *hook {
-	h := &hook{src: w, provider: providerName(w.GetProvider()), sig: newSignature(w)}
+// newHook derives a hook from the webhook's message form, made once per
+// webhook revision (the table keeps none).
+func newHook(src *configsync.Webhook, old *hook) *hook {
+	w := src.Proto()
+	h := &hook{src: src, provider: providerName(w.GetProvider()), sig: newSignature(w)}
 	h.secretHeaders = secretHeaders[w.GetProvider()]
 	h.redact = h.secretHeaders
 	if c := w.GetCustomHmac(); c != nil {

@@ -67,7 +67,7 @@ func newTracedEnv(t *testing.T, on bool) *tracedEnv {
 		}
 	}
 	env := &edgeEnv{ns: ns, nc: nc, js: js, reg: prometheus.NewRegistry(),
-		routes: &routes{hooks: map[string]*hookgatev1.EdgeWebhook{}, ready: true, rev: 41},
+		routes: &routes{hooks: map[string]*configsync.Webhook{}, ready: true, rev: 41},
 		now:    time.Date(2026, 3, 23, 15, 30, 0, 0, time.UTC)}
 	log := slog.New(slog.DiscardHandler)
 	ecfg := ingress.DefaultConfig()

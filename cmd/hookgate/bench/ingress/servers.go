@@ -13,6 +13,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/ingress"
 	"github.com/hookgate/hookgate/dataplane/streams"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
@@ -156,9 +157,10 @@ func (d durable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // routes is the edge's configuration: a GENERIC and a STRIPE webhook.
-type routes map[string]*hookgatev1.EdgeWebhook
+// It holds them in the compact form the config stream's table does.
+type routes map[string]*configsync.Webhook
 
-func (r routes) Webhook(tenant, id string) (*hookgatev1.EdgeWebhook, int64, bool) {
+func (r routes) Webhook(tenant, id string) (*configsync.Webhook, int64, bool) {
 	if tenant != "acme" {
 		return nil, 1, true
 	}
@@ -174,7 +176,15 @@ func newEdge(nc *nats.Conn) (*ingress.Edge, error) {
 	s := proto.Clone(w).(*hookgatev1.EdgeWebhook)
 	s.Id, s.Provider = "wh_stripe", hookgatev1.Provider_PROVIDER_STRIPE
 	s.ProviderSecrets = map[string]string{"signing_secret": stripeSecret}
-	edge, err := ingress.New(ingress.DefaultConfig(), ingress.Deps{Routes: routes{w.Id: w, s.Id: s}, Conn: nc,
+	rs := routes{}
+	for _, m := range []*hookgatev1.EdgeWebhook{w, s} {
+		c, err := configsync.NewWebhook(m)
+		if err != nil {
+			return nil, fmt.Errorf("webhook %s: %w", m.GetId(), err)
+		}
+		rs[m.GetId()] = c
+	}
+	edge, err := ingress.New(ingress.DefaultConfig(), ingress.Deps{Routes: rs, Conn: nc,
 		Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
 	if err != nil {
 		return nil, fmt.Errorf("new edge: %w", err)
