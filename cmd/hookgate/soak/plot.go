@@ -34,6 +34,7 @@ type panel struct {
 	title  string
 	series []series
 	bands  []band
+	logY   bool // decades from the smallest positive value; values ≤ 0 are not drawn
 }
 
 var (
@@ -76,22 +77,31 @@ func render(panels []panel, xMax float64, xLabel string) *image.RGBA {
 }
 
 func drawPanel(img *image.RGBA, p panel, area image.Rectangle, xr [2]float64, xt []float64) {
-	yMax := 0.0
+	yMin, yMax := math.Inf(1), 0.0
 	for _, s := range p.series {
 		for _, pt := range s.pts {
-			if !math.IsNaN(pt.y) && !math.IsInf(pt.y, 0) {
+			if !bad(pt.y) {
 				yMax = math.Max(yMax, pt.y)
+				if pt.y > 0 {
+					yMin = math.Min(yMin, pt.y)
+				}
 			}
 		}
 	}
 	yt := niceTicks(0, yMax, 5)
-	yr := [2]float64{yt[0], yt[len(yt)-1]}
+	scale := func(y float64) float64 { return y }
+	if p.logY {
+		yt = decadeTicks(yMin, yMax)
+		scale = math.Log10
+	}
+	yr := [2]float64{scale(yt[0]), scale(yt[len(yt)-1])}
 	px := func(x float64) int {
 		return area.Min.X + int(math.Round((x-xr[0])/(xr[1]-xr[0])*float64(area.Dx())))
 	}
 	py := func(y float64) int {
-		return area.Max.Y - int(math.Round((y-yr[0])/(yr[1]-yr[0])*float64(area.Dy())))
+		return area.Max.Y - int(math.Round((scale(y)-yr[0])/(yr[1]-yr[0])*float64(area.Dy())))
 	}
+	skip := func(y float64) bool { return bad(y) || p.logY && y <= 0 }
 	for _, b := range p.bands {
 		r := image.Rect(px(math.Max(b.from, xr[0])), area.Min.Y, px(math.Min(b.to, xr[1])), area.Max.Y)
 		draw.Draw(img, r, image.NewUniform(b.c), image.Point{}, draw.Src)
@@ -99,6 +109,9 @@ func drawPanel(img *image.RGBA, p panel, area image.Rectangle, xr [2]float64, xt
 	for _, y := range yt {
 		hline(img, area.Min.X, area.Max.X, py(y), gridGray)
 		l := tickLabel(y, yt)
+		if p.logY {
+			l = strconv.FormatFloat(y, 'f', -1, 64)
+		}
 		drawText(img, area.Min.X-8-textWidth(l, textScale), py(y)-glyphH*textScale/2, l, black, textScale)
 	}
 	for _, x := range xt {
@@ -112,12 +125,12 @@ func drawPanel(img *image.RGBA, p panel, area image.Rectangle, xr [2]float64, xt
 	for _, s := range p.series {
 		for i := 1; i < len(s.pts); i++ {
 			a, b := s.pts[i-1], s.pts[i]
-			if bad(a.y) || bad(b.y) {
+			if skip(a.y) || skip(b.y) {
 				continue
 			}
 			line(img, px(a.x), py(a.y), px(b.x), py(b.y), s.c)
 		}
-		if len(s.pts) == 1 && !bad(s.pts[0].y) {
+		if len(s.pts) == 1 && !skip(s.pts[0].y) {
 			line(img, px(s.pts[0].x), py(s.pts[0].y), px(s.pts[0].x), py(s.pts[0].y), s.c)
 		}
 	}
@@ -133,6 +146,23 @@ func drawPanel(img *image.RGBA, p panel, area image.Rectangle, xr [2]float64, xt
 }
 
 func bad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+
+// decadeTicks are the powers of ten from at or below lo to at or above
+// hi (both positive; [1, 10] when they are not).
+func decadeTicks(lo, hi float64) []float64 {
+	if bad(lo) || bad(hi) || lo <= 0 || hi <= 0 {
+		return []float64{1, 10}
+	}
+	first, last := math.Floor(math.Log10(lo)+1e-9), math.Ceil(math.Log10(hi)-1e-9)
+	if last <= first {
+		last = first + 1
+	}
+	var ticks []float64
+	for e := first; e <= last; e++ {
+		ticks = append(ticks, math.Pow(10, e))
+	}
+	return ticks
+}
 
 // niceTicks returns about n+1 evenly spaced round values (steps of 1, 2
 // or 5 times a power of ten) from at or below lo to at or above hi. An
@@ -238,8 +268,8 @@ func soakPanels(samples []sample, rampEnd time.Duration, faults []band) []panel 
 	return []panel{
 		{title: "memory (mib)", bands: ramp, series: []series{{"rss", blue, rss}, {"heap in use", orange, heap}}},
 		{title: "goroutines", bands: ramp, series: []series{{"admin /metrics", blue, gAdmin}, {"ops /metrics", orange, gOps}}},
-		{title: "p99 latency (ms), 10 s windows", bands: append(ramp, faults...), series: []series{
-			{"inbound post", blue, inP}, {"sendmessage", orange, outP}, {"delivery (healthy endpoints)", green, delP}}},
+		{title: "p99 (ms, log), 10 s windows", logY: true, bands: append(ramp, faults...), series: []series{
+			{"inbound post", blue, inP}, {"sendmessage", orange, outP}, {"delivery to healthy endpoints", green, delP}}},
 	}
 }
 

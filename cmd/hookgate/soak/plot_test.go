@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -39,6 +40,50 @@ func TestNiceTicks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDecadeTicks(t *testing.T) {
+	tests := []struct {
+		name   string
+		lo, hi float64
+		want   []float64
+	}{
+		{"2 ms to 30 s", 2, 30000, []float64{1, 10, 100, 1000, 10000, 100000}},
+		{"exact decades", 10, 1000, []float64{10, 100, 1000}},
+		{"sub-millisecond", 0.3, 4, []float64{0.1, 1, 10}},
+		{"one value", 5, 5, []float64{1, 10}},
+		{"no positive value", math.Inf(1), 0, []float64{1, 10}},
+		{"negative", -1, 10, []float64{1, 10}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decadeTicks(tt.lo, tt.hi)
+			if len(got) != len(tt.want) {
+				t.Fatalf("decadeTicks(%g, %g) = %v, want %v", tt.lo, tt.hi, got, tt.want)
+			}
+			for i := range got {
+				if math.Abs(got[i]-tt.want[i]) > 1e-9*tt.want[i] {
+					t.Fatalf("decadeTicks(%g, %g) = %v, want %v", tt.lo, tt.hi, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestRenderLogScale(t *testing.T) {
+	// 1, 10, 100 on a log axis of decades 1..100 are evenly spaced: the
+	// middle point is in the middle, and a zero is not drawn.
+	pts := []point{{0, 1}, {1, 10}, {2, 100}, {3, 0}}
+	img := render([]panel{{title: "log", logY: true, series: []series{{"s", red, pts}}}}, 3, "x")
+	top := 10 + titleH
+	area := image.Rect(marginL, top, plotW-marginR, top+panelH)
+	x := func(v float64) int { return area.Min.X + int(math.Round(v/3*float64(area.Dx()))) }
+	if !near(img, image.Pt(x(1), area.Min.Y+area.Dy()/2), red, 2) {
+		t.Errorf("10 is not halfway up a 1..100 log axis")
+	}
+	if anyPixel(img, image.Rect(x(2)+4, area.Min.Y, area.Max.X, area.Max.Y), red) {
+		t.Errorf("a segment to a zero was drawn on a log axis")
 	}
 }
 
@@ -187,7 +232,7 @@ func TestWritePlot(t *testing.T) {
 	for _, p := range panels {
 		names = append(names, p.title)
 	}
-	if !slices.Equal(names, []string{"memory (mib)", "goroutines", "p99 latency (ms), 10 s windows"}) {
+	if !slices.Equal(names, []string{"memory (mib)", "goroutines", "p99 (ms, log), 10 s windows"}) || !panels[2].logY {
 		t.Errorf("panels %v", names)
 	}
 }

@@ -101,10 +101,27 @@ func run(ctx context.Context, o options) (int, error) {
 	sum.DrainTook = time.Since(drainStart)
 	stopSampling()
 	sg.Wait()
+	drainEnd := time.Now()
+
+	// One more look with no load at all: what a leak keeps, a backlog
+	// gives back.
+	select {
+	case <-ctx.Done():
+	case <-time.After(o.sampleEvery):
+	}
+	sp.probe.read(ctx, &sum.Idle)
+	sum.Idle.At = time.Since(drainEnd)
 
 	sum.DevExited = dev.exited()
 	sum.InSent, sum.InAcked = int(ld.inSeq.Load()), ld.inAcked.count()
-	found, dups, err := storedInbound(ctx, dev)
+	found, dups, err := (*bitset)(nil), 0, error(nil)
+	if nc, js, cerr := connectJS(dev); cerr != nil {
+		err = cerr
+	} else {
+		sum.Streams = streamStates(ctx, js)
+		found, dups, err = storedInbound(ctx, js)
+		nc.Close()
+	}
 	if err != nil {
 		sum.Failures = append(sum.Failures, fmt.Sprintf("reading HOOKGATE_INBOUND: %v", err))
 	} else {
@@ -126,6 +143,11 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 
 	samples := sp.all()
+	for _, s := range samples {
+		if s.Phase == "ramp" {
+			sum.Ramp = s
+		}
+	}
 	var hold []sample
 	for _, s := range samples {
 		if s.Phase == "hold" {

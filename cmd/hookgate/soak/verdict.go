@@ -65,23 +65,51 @@ func (sp *sampler) all() []sample {
 	return slices.Clone(sp.samples)
 }
 
-// storedInbound reads HOOKGATE_INBOUND whole and returns the sequence
-// numbers of the soak's POSTs found in it, and how many were stored more
-// than once.
-func storedInbound(ctx context.Context, dev *devProc) (*bitset, int, error) {
+// connectJS connects to dev's NATS as its user.
+func connectJS(dev *devProc) (*nats.Conn, jetstream.JetStream, error) {
 	opt, err := nats.NkeyOptionFromSeed(dev.natsSeed())
 	if err != nil {
-		return nil, 0, fmt.Errorf("dev NATS seed: %w", err)
+		return nil, nil, fmt.Errorf("dev NATS seed: %w", err)
 	}
 	nc, err := nats.Connect(dev.nats, opt)
 	if err != nil {
-		return nil, 0, fmt.Errorf("connect to %s: %w", dev.nats, err)
+		return nil, nil, fmt.Errorf("connect to %s: %w", dev.nats, err)
 	}
-	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return nil, 0, err
+		nc.Close()
+		return nil, nil, err
 	}
+	return nc, js, nil
+}
+
+// streamState is what a stream holds at the end: the heap of dev's
+// embedded NATS grows with messages and, more, with distinct subjects
+// (attempts and delivery states have one per message).
+type streamState struct {
+	name                 string
+	msgs, bytes, subject uint64
+}
+
+var reportedStreams = []string{"HOOKGATE_INBOUND", "HOOKGATE_OUTBOUND", "HOOKGATE_DELIVER", "HOOKGATE_ATTEMPTS", "KV_HOOKGATE_DELIVERIES"}
+
+func streamStates(ctx context.Context, js jetstream.JetStream) []streamState {
+	var out []streamState
+	for _, name := range reportedStreams {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		s := st.CachedInfo().State
+		out = append(out, streamState{name: name, msgs: s.Msgs, bytes: s.Bytes, subject: uint64(s.NumSubjects)})
+	}
+	return out
+}
+
+// storedInbound reads HOOKGATE_INBOUND whole and returns the sequence
+// numbers of the soak's POSTs found in it, and how many were stored more
+// than once.
+func storedInbound(ctx context.Context, js jetstream.JetStream) (*bitset, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	st, err := js.Stream(ctx, "HOOKGATE_INBOUND")
@@ -155,6 +183,8 @@ type summary struct {
 	Errors       map[string]int // of the hold and drain
 	RampErrors   map[string]int
 	Growth       []growth
+	Streams      []streamState
+	Ramp, Idle   sample // at the end of the ramp; after the drain with no load
 	DevExited    bool
 	DevWarn      int
 	DevErr       int
@@ -198,6 +228,17 @@ func (s summary) lines() []string {
 		fmt.Sprintf("churn: %d configuration changes, %d failed; %d endpoint faults injected (500 or timeout)", s.Changes, total(s.ChangeErrors), s.Faults),
 		fmt.Sprintf("errors during the hold and drain: %d %s; during the ramp: %d %s", total(s.Errors), kinds(s.Errors), total(s.RampErrors), kinds(s.RampErrors)),
 		fmt.Sprintf("dev log: %d warnings, %d errors", s.DevWarn, s.DevErr),
+	}
+	if s.Idle.At > 0 {
+		out = append(out, fmt.Sprintf("after the drain and %s without load: RSS %.0f MiB, heap in use %.0f MiB, %.0f goroutines (end of the ramp: %.0f MiB, %.0f MiB, %.0f)",
+			s.Idle.At.Round(time.Second), s.Idle.RSS, s.Idle.HeapInuse, s.Idle.GoroutOps, s.Ramp.RSS, s.Ramp.HeapInuse, s.Ramp.GoroutOps))
+	}
+	if len(s.Streams) > 0 {
+		var ss []string
+		for _, st := range s.Streams {
+			ss = append(ss, fmt.Sprintf("%s %d messages, %d subjects, %.0f MiB", st.name, st.msgs, st.subject, float64(st.bytes)/(1<<20)))
+		}
+		out = append(out, "streams at the end: "+strings.Join(ss, "; "))
 	}
 	for _, g := range s.Growth {
 		out = append(out, g.String())
