@@ -219,9 +219,9 @@ func (s *nodeStream) run(ctx context.Context) error {
 	}
 }
 
-// send writes an update's chunks back to back. The node answers once,
-// after the last: the update stays in flight until then, and ACKs read
-// meanwhile are for the update before (none: one is in flight at a time).
+// send writes an update's chunks back to back, without waiting for the
+// node between them: it answers once, after the last chunk, and the update
+// is in flight until then.
 func (s *nodeStream) send(u update) error {
 	for _, m := range u.chunks {
 		u.msg = m
