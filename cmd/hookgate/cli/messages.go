@@ -55,9 +55,13 @@ func newMessagesSendCommand(flags *cliFlags) *cobra.Command {
 				return err
 			}
 			client := hookgatev1connect.NewMessageServiceClient(c.http, strings.TrimRight(edge, "/"), c.opts...)
-			resp, err := client.SendMessage(cmd.Context(), connect.NewRequest(&hookgatev1.SendMessageRequest{Message: &hookgatev1.Message{
+			req := connect.NewRequest(&hookgatev1.SendMessageRequest{Message: &hookgatev1.Message{
 				Tenant: tenant, ApplicationId: app, EventType: eventType, EventId: key, Payload: value,
-			}}))
+			}})
+			// For load balancers that route SendMessage by tenant to
+			// sharded edges (docs/design.md, "Sharded edges").
+			req.Header().Set("Hookgate-Tenant", tenant)
+			resp, err := client.SendMessage(cmd.Context(), req)
 			if err != nil {
 				return edgeError(err)
 			}
