@@ -105,3 +105,28 @@ func writeHeapProfile(b *testing.B, path string) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkSnapshotLookup is the edge's lookup per call in a table of
+// 100,000 webhooks: it must stay O(1) and allocation-free.
+func BenchmarkSnapshotLookup(b *testing.B) {
+	const n = 100_000
+	tb := configsync.NewTable()
+	var u hookgatev1.StreamConfigResponse
+	if err := proto.Unmarshal(benchSnapshot(b, n), &u); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := tb.Apply(&u); err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, 1024)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("wh_%020d", i*97%n)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, ok := tb.Snapshot().Lookup("acme", ids[i%len(ids)]); !ok {
+			b.Fatal("not found")
+		}
+	}
+}
