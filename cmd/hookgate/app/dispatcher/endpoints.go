@@ -2,7 +2,7 @@ package dispatcher
 
 import (
 	"log/slog"
-	"strings"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -27,20 +27,27 @@ type endpointIndex struct {
 
 var _ dispatch.Endpoints = (*endpointIndex)(nil)
 
-// index is one immutable build of the table's endpoints.
+// index is one immutable build of the table's endpoints. Its keys are
+// structs of the resources' own strings, so building one copies no string
+// and a lookup allocates nothing.
 type index struct {
-	// byID holds the enabled endpoints, by "{tenant}/{id}".
-	byID map[string]*entry
-	// subscribed holds, by "{tenant}/{app}/{event type}", the enabled
-	// endpoints of the application subscribed to the type.
-	subscribed map[string]*group
+	// byID holds the enabled endpoints.
+	byID map[endpointKey]*entry
+	// subscribed holds the enabled endpoints of the application subscribed
+	// to the type.
+	subscribed map[subscriptionKey]*group
 	// schedules holds the tenants' own retry schedules, by tenant; a
 	// tenant without one uses the engine's default.
 	schedules map[string]dispatch.Schedule
 }
 
+type endpointKey struct{ tenant, id string }
+
+type subscriptionKey struct{ tenant, app, eventType string }
+
 // entry is one endpoint: full signs with every secret; after expiry (the
-// earliest expire_time of its rotated secrets) only current does.
+// earliest expire_time of its rotated secrets) only current does. Without
+// rotated secrets (expiry zero) current is full: one Endpoint, not two.
 type entry struct {
 	full, current *dispatch.Endpoint
 	expiry        time.Time
@@ -66,15 +73,15 @@ func newEndpointIndex(log *slog.Logger, now func() time.Time, scale float64, can
 func (x *endpointIndex) update(u configsync.Update) {
 	next := x.build(u.Snapshot)
 	prev := x.cur.Swap(next)
-	for key, e := range prev.byID {
+	for key := range prev.byID {
 		if _, ok := next.byID[key]; !ok {
-			x.cancel(e.full.Tenant, e.full.ID)
+			x.cancel(key.tenant, key.id)
 		}
 	}
 }
 
 func (x *endpointIndex) build(s *configsync.Snapshot) *index {
-	ix := &index{byID: map[string]*entry{}, subscribed: map[string]*group{}, schedules: map[string]dispatch.Schedule{}}
+	ix := &index{byID: map[endpointKey]*entry{}, subscribed: map[subscriptionKey]*group{}, schedules: map[string]dispatch.Schedule{}}
 	s.Resources("tenant/", func(r *hookgatev1.ConfigResource) bool {
 		t := r.GetTenant()
 		if t == nil || len(t.GetRetrySchedule().GetDelays()) == 0 {
@@ -94,9 +101,9 @@ func (x *endpointIndex) build(s *configsync.Snapshot) *index {
 		if !ok {
 			return true
 		}
-		ix.byID[ep.GetTenant()+"/"+ep.GetId()] = e
+		ix.byID[endpointKey{ep.GetTenant(), ep.GetId()}] = e
 		for _, typ := range ep.GetEventTypes() {
-			key := subscriptionKey(ep.GetTenant(), ep.GetApplicationId(), typ)
+			key := subscriptionKey{ep.GetTenant(), ep.GetApplicationId(), typ}
 			g := ix.subscribed[key]
 			if g == nil {
 				g = &group{}
@@ -156,8 +163,13 @@ func (x *endpointIndex) entry(ep *hookgatev1.DispatchEndpoint) (*entry, bool) {
 		x.log.Warn("endpoint has no current signing secret; not delivering to it", "tenant", ep.GetTenant(), "endpoint_id", ep.GetId())
 		return nil, false
 	}
-	full, cur := base, base
-	full.Secrets, cur.Secrets = all, current
+	full := base
+	full.Secrets = slices.Clip(all)
+	if expiry.IsZero() {
+		return &entry{full: &full, current: &full}, true
+	}
+	cur := base
+	cur.Secrets = slices.Clip(current)
 	return &entry{full: &full, current: &cur, expiry: expiry}, true
 }
 
@@ -189,10 +201,6 @@ func (x *endpointIndex) Schedule(tenant string) (dispatch.Schedule, bool) {
 	return s, ok
 }
 
-func subscriptionKey(tenant, appID, eventType string) string {
-	return strings.Join([]string{tenant, appID, eventType}, "/")
-}
-
 // at is the endpoint as it signs at now: without rotated secrets past
 // their expiry.
 func (e *entry) at(now time.Time) *dispatch.Endpoint {
@@ -204,7 +212,7 @@ func (e *entry) at(now time.Time) *dispatch.Endpoint {
 
 // Subscribed implements dispatch.Endpoints.
 func (x *endpointIndex) Subscribed(tenant, appID, eventType string) []*dispatch.Endpoint {
-	g := x.cur.Load().subscribed[subscriptionKey(tenant, appID, eventType)]
+	g := x.cur.Load().subscribed[subscriptionKey{tenant, appID, eventType}]
 	if g == nil {
 		return nil
 	}
@@ -221,7 +229,7 @@ func (x *endpointIndex) Subscribed(tenant, appID, eventType string) []*dispatch.
 
 // Endpoint implements dispatch.Endpoints.
 func (x *endpointIndex) Endpoint(tenant, id string) (*dispatch.Endpoint, bool) {
-	e, ok := x.cur.Load().byID[tenant+"/"+id]
+	e, ok := x.cur.Load().byID[endpointKey{tenant, id}]
 	if !ok {
 		return nil, false
 	}
