@@ -130,3 +130,21 @@ func BenchmarkSnapshotLookup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkApplySnapshot is the apply of a decoded snapshot of 100,000
+// webhooks, a node's share of a cold start after decoding.
+func BenchmarkApplySnapshot(b *testing.B) {
+	data := benchSnapshot(b, 100_000)
+	for range b.N {
+		b.StopTimer()
+		var u hookgatev1.StreamConfigResponse
+		if err := proto.Unmarshal(data, &u); err != nil {
+			b.Fatal(err)
+		}
+		tb := configsync.NewTable()
+		b.StartTimer()
+		if _, err := tb.Apply(&u); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
