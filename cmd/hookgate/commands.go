@@ -95,7 +95,7 @@ func newControlPlaneCommand() *cobra.Command {
 	fs.StringVar(&cfg.TLSClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM) from every caller (mTLS); nodes' certificates name their role in OU")
 	fs.BoolVar(&cfg.AllowPlaintext, "allow-plaintext", false, "allow cleartext on a non-loopback address (trusted networks only)")
 	fs.DurationVar(&cfg.ConfigSendTimeout, "config-send-timeout", distribute.DefaultSendTimeout, "end a node's config stream when one update cannot be sent within this time")
-	fs.DurationVar(&cfg.ConfigReadyTimeout, "config-ready-timeout", distribute.DefaultReadyTimeout, "answer a node Unavailable when this replica's configuration has not loaded within this time (etcd unreachable), so it tries another")
+	fs.DurationVar(&cfg.ConfigReadyTimeout, "config-ready-timeout", distribute.DefaultReadyTimeout, "answer a node Unavailable when this replica's configuration has not loaded within this time (etcd unreachable, or still loading), so it tries another")
 	fs.DurationVar(&cfg.CallTimeout, "call-timeout", controlplane.DefaultCallTimeout, "deadline of every admin call (a client's shorter deadline wins)")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", controlplane.DefaultReadTimeout, "time to read an admin request in full (not the config stream)")
 	fs.StringVar(&cfg.ReplicaID, "replica-id", "", "this replica's name in the fleet view (default: host name and pid)")
