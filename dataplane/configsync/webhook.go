@@ -217,6 +217,16 @@ func (w *Webhook) Keys() []KeyDigest {
 	return w.keys
 }
 
+// SharedKey is the webhook's bindings, rate limit and custom HMAC as one
+// interned string: equal for webhooks that have the same, so what is
+// derived from those alone can be shared. It does not allocate.
+func (w *Webhook) SharedKey() string {
+	if w == nil {
+		return ""
+	}
+	return w.rest.Value()
+}
+
 // Proto returns the webhook as an EdgeWebhook (without url), a new
 // message the caller owns. It allocates: the edge calls it once per
 // webhook revision, to derive what it serves with, never per request.

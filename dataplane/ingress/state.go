@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/envelope"
@@ -21,11 +23,12 @@ import (
 type hook struct {
 	src      *configsync.Webhook
 	provider string
+	// bindings may be shared with other hooks (hooks.share): read only.
 	bindings []binding
 	limiter  *rate.Limiter // nil without a rate limit
 	// failures samples failed-trigger records so a flood cannot fill the
 	// store; it lives as long as the webhook.
-	failures *rate.Limiter
+	failures *failureSampler
 	// secretHeaders never enter the envelope; redact are redacted in
 	// failed triggers beyond the names that say they carry credentials.
 	secretHeaders []string
@@ -52,9 +55,57 @@ type binding struct {
 type hooks struct {
 	mu sync.RWMutex
 	m  map[hookKey]*hook
+	// bindings holds the derived bindings (subjects, parsed paths) of the
+	// hooks in m by tenant and the webhook's shared key, counting the hooks
+	// that use each, so webhooks with equal bindings hold one slice.
+	bindings map[bindingsKey]*sharedBindings
 }
 
 type hookKey struct{ tenant, id string }
+
+type bindingsKey struct{ tenant, shared string }
+
+type sharedBindings struct {
+	list []binding
+	refs int
+}
+
+func keyOfBindings(h *hook) bindingsKey {
+	return bindingsKey{h.src.GetTenant(), h.src.SharedKey()}
+}
+
+// share returns the bindings equal to h's that hooks already hold, or
+// records h's; mu is held for writing.
+func (hs *hooks) share(h *hook) []binding {
+	k := keyOfBindings(h)
+	if s := hs.bindings[k]; s != nil {
+		s.refs++
+		return s.list
+	}
+	if hs.bindings == nil {
+		hs.bindings = make(map[bindingsKey]*sharedBindings)
+	}
+	hs.bindings[k] = &sharedBindings{list: h.bindings, refs: 1}
+	return h.bindings
+}
+
+// release undoes share for a hook that leaves m; mu is held for writing.
+func (hs *hooks) release(h *hook) {
+	k := keyOfBindings(h)
+	if s := hs.bindings[k]; s != nil {
+		if s.refs--; s.refs <= 0 {
+			delete(hs.bindings, k)
+		}
+	}
+}
+
+// remove drops the hook of k; mu is held for writing.
+func (hs *hooks) remove(k hookKey) {
+	if h := hs.m[k]; h != nil {
+		hs.release(h)
+		delete(hs.m, k)
+	}
+}
 
 func (hs *hooks) get(tenant, id string, w *configsync.Webhook) *hook {
 	k := hookKey{tenant, id}
@@ -71,6 +122,10 @@ func (hs *hooks) get(tenant, id string, w *configsync.Webhook) *hook {
 		return old // another call rebuilt it meanwhile
 	}
 	nh := newHook(w, old)
+	nh.bindings = hs.share(nh)
+	if old != nil {
+		hs.release(old)
+	}
 	if hs.m == nil {
 		hs.m = make(map[hookKey]*hook)
 	}
@@ -81,7 +136,7 @@ func (hs *hooks) get(tenant, id string, w *configsync.Webhook) *hook {
 // forget drops the state of one webhook.
 func (hs *hooks) forget(tenant, id string) {
 	hs.mu.Lock()
-	delete(hs.m, hookKey{tenant, id})
+	hs.remove(hookKey{tenant, id})
 	hs.mu.Unlock()
 }
 
@@ -97,7 +152,7 @@ func (hs *hooks) prune(keep func(tenant, id string) bool) {
 	for _, k := range keys {
 		if !keep(k.tenant, k.id) {
 			hs.mu.Lock()
-			delete(hs.m, k)
+			hs.remove(k)
 			hs.mu.Unlock()
 		}
 	}
@@ -150,9 +205,26 @@ func newHook(src *configsync.Webhook, old *hook) *hook {
 	if old != nil {
 		h.failures = old.failures
 	} else {
-		h.failures = rate.NewLimiter(failureRecordRate, failureRecordBurst)
+		h.failures = &failureSampler{}
 	}
 	return h
+}
+
+// failureSampler is a webhook's failed-trigger sampling limiter, made at
+// the first failure: most webhooks never fail, and a limiter is ten times
+// the size of the pointer to it.
+type failureSampler struct{ l atomic.Pointer[rate.Limiter] }
+
+// AllowN reports whether n failed triggers may be recorded at now.
+func (f *failureSampler) AllowN(now time.Time, n int) bool {
+	l := f.l.Load()
+	if l == nil {
+		l = rate.NewLimiter(failureRecordRate, failureRecordBurst)
+		if !f.l.CompareAndSwap(nil, l) {
+			l = f.l.Load()
+		}
+	}
+	return l.AllowN(now, n)
 }
 
 // maxBurst bounds a rate limit's burst.
