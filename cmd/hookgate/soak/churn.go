@@ -27,6 +27,7 @@ type churner struct {
 	step      int
 	churnHook string // id of the created webhook, "" when none
 	limited   string // endpoint holding a rate limit, "" when none
+	limits    int    // rate limits set so far (the next goes to the next endpoint)
 	created   int
 }
 
@@ -91,7 +92,7 @@ func (c *churner) change(ctx context.Context, op string) error {
 		// Every other time a limit far above the endpoint's share of the
 		// load (every attempt then takes a token from the shared bucket),
 		// the next time none on the same endpoint.
-		limit, target := int32(100000), ep
+		limit, target := int32(100000), c.fx.endpoints[c.limits%len(c.fx.endpoints)]
 		if c.limited != "" {
 			limit, target = 0, c.limited
 		}
@@ -103,6 +104,7 @@ func (c *churner) change(ctx context.Context, op string) error {
 		}
 		if limit > 0 {
 			c.limited = target
+			c.limits++
 		} else {
 			c.limited = ""
 		}

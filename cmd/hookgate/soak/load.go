@@ -35,6 +35,7 @@ type loader struct {
 	tr      *tracker
 	inSeq   atomic.Uint64
 	outSeq  atomic.Uint64
+	dropped atomic.Int64 // requests still queued when the hold ended
 }
 
 func newLoader(edge string, fx *fixture, tr *tracker, in, out *recorder, bodyBytes int) *loader {
@@ -172,10 +173,16 @@ func (l *loader) hold(ctx context.Context, rate float64, workers int) {
 	var wg sync.WaitGroup
 	// Requests in flight finish on their own (the client's timeout): a
 	// cancelled request would be an error that the system did not make.
+	// Those still queued when the hold ends (the server fell behind the
+	// schedule) are dropped and counted.
 	reqCtx := context.WithoutCancel(ctx)
 	for range workers {
 		wg.Go(func() {
 			for j := range jobs {
+				if ctx.Err() != nil {
+					l.dropped.Add(1)
+					continue
+				}
 				if j.inbound {
 					l.inbound(reqCtx, j.sched)
 				} else {

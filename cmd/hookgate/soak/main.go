@@ -61,6 +61,7 @@ type options struct {
 	drain                        time.Duration
 	receivers, workers, bodySize int
 	scale                        float64
+	rate                         float64 // hold rate; 0: half the ramp's maximum
 	out                          string
 	keep                         bool
 }
@@ -77,6 +78,7 @@ func main() {
 	flag.IntVar(&o.receivers, "receivers", 4, "local HTTP receivers, one endpoint (and one application) each")
 	flag.IntVar(&o.workers, "workers", 256, "senders of the open-loop hold")
 	flag.IntVar(&o.bodySize, "body-bytes", 512, "approximate size of each POST body and message payload")
+	flag.Float64Var(&o.rate, "rate", 0, "hold at this many requests/s instead of half the ramp's maximum (the ramp still runs and is reported); for comparing runs on a shared machine")
 	flag.Float64Var(&o.scale, "retry-time-scale", 0.01, "dev's --retry-time-scale")
 	flag.StringVar(&o.out, "out", "soak-out", "folder for soak.csv, soak.md, soak.png and dev.log")
 	flag.BoolVar(&o.keep, "keep", false, "keep dev's temporary data folder")
@@ -109,6 +111,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-fault-every %s: at most 1m, so a fault (half of it) stays within the retry schedule", o.faultEvery)
 	case o.receivers < 1 || o.workers < 1 || o.bodySize < 0:
 		return fmt.Errorf("-receivers and -workers must be positive, -body-bytes not negative")
+	case o.rate < 0:
+		return fmt.Errorf("-rate %g: not negative", o.rate)
 	case o.scale <= 0 || o.scale > 1:
 		return fmt.Errorf("-retry-time-scale %g: more than 0, at most 1", o.scale)
 	}

@@ -76,7 +76,10 @@ func run(ctx context.Context, o options) (int, error) {
 	fmt.Printf("soak: ramp %v, maximum %.0f requests/s\n", steps, maxRate)
 	sum := summary{Duration: o.duration, Steps: steps, MaxRate: maxRate, HoldRate: maxRate / 2, Receivers: o.receivers,
 		RampErrors: merge(rampErrIn, rampErrOut)}
-	if maxRate <= 0 {
+	if o.rate > 0 {
+		sum.HoldRate, sum.RateFixed = o.rate, true
+	}
+	if sum.HoldRate <= 0 {
 		stopSampling()
 		sg.Wait()
 		return 2, fmt.Errorf("the ramp acknowledged nothing: %v", sum.RampErrors)
@@ -93,6 +96,7 @@ func run(ctx context.Context, o options) (int, error) {
 	endHold()
 	hg.Wait()
 	holdEnd := time.Since(began)
+	sum.Dropped = int(ld.dropped.Load())
 
 	// Drain.
 	phase.Store("drain")

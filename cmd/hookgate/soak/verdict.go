@@ -167,7 +167,9 @@ type summary struct {
 	Duration          time.Duration
 	Steps             []rampStep
 	MaxRate, HoldRate float64
+	RateFixed         bool // -rate set the hold rate
 	Receivers         int
+	Dropped           int // open-loop requests still queued when the hold ended
 
 	InSent, InAcked, InFound, InDup, InLost int
 	InLostSome                              []uint64
@@ -218,9 +220,13 @@ func (s summary) lines() []string {
 	for _, st := range s.Steps {
 		steps = append(steps, fmt.Sprintf("%d→%.0f/s", st.workers, st.rate))
 	}
+	held := "half of it"
+	if s.RateFixed {
+		held = "-rate"
+	}
 	out := []string{
-		fmt.Sprintf("ramp (closed loop, workers→acknowledged requests/s): %s; maximum %.0f/s, held at %.0f/s (half inbound POSTs, half SendMessage) to %d endpoints",
-			strings.Join(steps, " "), s.MaxRate, s.HoldRate, s.Receivers),
+		fmt.Sprintf("ramp (closed loop, workers→acknowledged requests/s): %s; maximum %.0f/s, held at %.0f/s (%s; half inbound POSTs, half SendMessage) to %d endpoints; %d requests still queued behind schedule when the hold ended (dropped)",
+			strings.Join(steps, " "), s.MaxRate, s.HoldRate, held, s.Receivers, s.Dropped),
 		fmt.Sprintf("inbound: %d sent, %d acknowledged, %d found in HOOKGATE_INBOUND, %d duplicated, %d lost",
 			s.InSent, s.InAcked, s.InFound, s.InDup, s.InLost),
 		fmt.Sprintf("outbound: %d sent, %d acknowledged, %d received, %d duplicate deliveries, %d lost (drain %s%s)",
