@@ -110,7 +110,7 @@ func drawPanel(img *image.RGBA, p panel, area image.Rectangle, xr [2]float64, xt
 		hline(img, area.Min.X, area.Max.X, py(y), gridGray)
 		l := tickLabel(y, yt)
 		if p.logY {
-			l = strconv.FormatFloat(y, 'f', -1, 64)
+			l = decadeLabel(y)
 		}
 		drawText(img, area.Min.X-8-textWidth(l, textScale), py(y)-glyphH*textScale/2, l, black, textScale)
 	}
@@ -146,6 +146,15 @@ func drawPanel(img *image.RGBA, p panel, area image.Rectangle, xr [2]float64, xt
 }
 
 func bad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+
+// decadeLabel writes a power of ten short enough for the margin: 0.1 to
+// 1000 plainly, 1e4 and up as powers.
+func decadeLabel(v float64) string {
+	if v < 1e4 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return "1e" + strconv.Itoa(int(math.Round(math.Log10(v))))
+}
 
 // decadeTicks are the powers of ten from at or below lo to at or above
 // hi (both positive; [1, 10] when they are not).

@@ -71,6 +71,14 @@ func TestDecadeTicks(t *testing.T) {
 	}
 }
 
+func TestDecadeLabel(t *testing.T) {
+	for v, want := range map[float64]string{0.1: "0.1", 1: "1", 1000: "1000", 1e4: "1e4", 1e6: "1e6"} {
+		if got := decadeLabel(v); got != want {
+			t.Errorf("decadeLabel(%g) = %q, want %q", v, got, want)
+		}
+	}
+}
+
 func TestRenderLogScale(t *testing.T) {
 	// 1, 10, 100 on a log axis of decades 1..100 are evenly spaced: the
 	// middle point is in the middle, and a zero is not drawn.
