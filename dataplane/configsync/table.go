@@ -327,6 +327,7 @@ func parseUpdate(u *hookgatev1.StreamConfigResponse) (upserts []*Webhook, delete
 		return nil, nil, nil, nil, fmt.Errorf("revision %d: must be positive", u.GetRevision())
 	}
 	upserts = make([]*Webhook, 0, len(u.GetUpserts()))
+	var c compactor
 	for _, r := range u.GetUpserts() {
 		w := r.GetWebhook()
 		if w == nil {
@@ -339,11 +340,11 @@ func parseUpdate(u *hookgatev1.StreamConfigResponse) (upserts []*Webhook, delete
 		if w.GetTenant() == "" || w.GetId() == "" || r.GetKey() != ResourceKey(w.GetTenant(), w.GetId()) {
 			return nil, nil, nil, nil, fmt.Errorf("resource %q: key does not name its webhook", r.GetKey())
 		}
-		rest, err := checkWebhook(w)
+		cw, err := c.webhook(w)
 		if err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("resource %q: %w", r.GetKey(), err)
 		}
-		upserts = append(upserts, compact(w, rest))
+		upserts = append(upserts, cw)
 	}
 	if !u.GetSnapshot() {
 		for _, k := range u.GetDeletes() {

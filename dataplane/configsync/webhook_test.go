@@ -126,7 +126,7 @@ func TestWebhookKeysExpire(t *testing.T) {
 
 // TestWebhookCarriesEveryField fails when EdgeWebhook gains a field the
 // compact form does not hold: add it to Webhook (inline when calls read it,
-// else to the shared encoding in checkWebhook) and to this list.
+// else to the shared encoding in compactor.encode) and to this list.
 func TestWebhookCarriesEveryField(t *testing.T) {
 	carried := map[protoreflect.Name]bool{
 		"tenant": true, "id": true, "active": true, "provider": true, "keys": true, "bindings": true,
@@ -157,5 +157,48 @@ func TestTableRefusesUnusableWebhooks(t *testing.T) {
 	}
 	if s := tb.Snapshot(); s.Revision != 1 || s.Len() != 1 {
 		t.Errorf("table at %d with %d webhooks after refusals, want 1 and 1", s.Revision, s.Len())
+	}
+}
+
+// TestSharedKeyIsTheMessageEncoding: the bindings' fast encoding is the
+// deterministic protobuf encoding, so Proto decodes it and equal bindings
+// share one key whichever path encoded them.
+func TestSharedKeyIsTheMessageEncoding(t *testing.T) {
+	tests := []struct {
+		name     string
+		bindings []*hookgatev1.Binding
+		rate     *hookgatev1.RateLimit
+	}{
+		{name: "none"},
+		{name: "one start", bindings: []*hookgatev1.Binding{{ProcessId: "orders", ThreadId: "main", Trigger: hookgatev1.Trigger_TRIGGER_START_PROCESS}}},
+		{name: "defaults left out", bindings: []*hookgatev1.Binding{{}}},
+		{name: "resume with a path and unicode", bindings: []*hookgatev1.Binding{
+			{ProcessId: "ordres-é", Trigger: hookgatev1.Trigger_TRIGGER_RESUME_PROCESS, CorrelationPath: "entry[0].changes[0].value"},
+			{ProcessId: strings.Repeat("p", 300), ThreadId: "t"},
+		}},
+		{name: "negative trigger", bindings: []*hookgatev1.Binding{{ProcessId: "x", Trigger: -1}}},
+		{name: "with a rate limit (slow path)", bindings: []*hookgatev1.Binding{{ProcessId: "orders"}}, rate: &hookgatev1.RateLimit{RequestsPerSecond: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := configsync.NewWebhook(&hookgatev1.EdgeWebhook{Tenant: "acme", Id: "wh_1", Bindings: tt.bindings, RateLimit: tt.rate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := proto.MarshalOptions{Deterministic: true}.Marshal(&hookgatev1.EdgeWebhook{Bindings: tt.bindings, RateLimit: tt.rate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.SharedKey() != string(want) {
+				t.Errorf("SharedKey = %x, want %x", w.SharedKey(), want)
+			}
+			if got := w.Proto(); len(got.GetBindings()) != len(tt.bindings) || (len(tt.bindings) > 0 && !proto.Equal(got.GetBindings()[0], tt.bindings[0])) {
+				t.Errorf("Proto() bindings = %v, want %v", got.GetBindings(), tt.bindings)
+			}
+		})
+	}
+	// A Binding field the fast encoding does not know would be lost.
+	if n := (&hookgatev1.Binding{}).ProtoReflect().Descriptor().Fields().Len(); n != 4 {
+		t.Errorf("Binding has %d fields; appendBindings encodes 4", n)
 	}
 }
