@@ -3,6 +3,8 @@ package configsync
 import (
 	"crypto/sha256"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -241,6 +243,31 @@ func compact(w *hookgatev1.EdgeWebhook, tenant, rest unique.Handle[string]) *Web
 	}
 	return c
 }
+
+// String names the webhook; its provider secrets and key digests are never
+// printed.
+func (w *Webhook) String() string {
+	if w == nil {
+		return "webhook <nil>"
+	}
+	return "webhook " + w.GetTenant() + "/" + w.id + " (secrets REDACTED)"
+}
+
+// Format prints String for every verb, so %v, %+v and %#v cannot show a
+// secret.
+func (w *Webhook) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, w.String()) }
+
+// LogValue logs String.
+func (w *Webhook) LogValue() slog.Value { return slog.StringValue(w.String()) }
+
+// String never prints the digest.
+func (k KeyDigest) String() string { return "key digest REDACTED" }
+
+// Format prints String for every verb.
+func (k KeyDigest) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, k.String()) }
+
+// LogValue logs String.
+func (k KeyDigest) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
 // GetTenant returns the webhook's tenant.
 func (w *Webhook) GetTenant() string {

@@ -2,6 +2,9 @@ package configsync_test
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +203,31 @@ func TestSharedKeyIsTheMessageEncoding(t *testing.T) {
 	// A Binding field the fast encoding does not know would be lost.
 	if n := (&hookgatev1.Binding{}).ProtoReflect().Descriptor().Fields().Len(); n != 4 {
 		t.Errorf("Binding has %d fields; appendBindings encodes 4", n)
+	}
+}
+
+// TestWebhookPrintsNoSecret: however a Webhook or its key digests are
+// printed or logged, no secret or digest shows.
+func TestWebhookPrintsNoSecret(t *testing.T) {
+	w, err := configsync.NewWebhook(&hookgatev1.EdgeWebhook{Tenant: "acme", Id: "wh_1", Provider: hookgatev1.Provider_PROVIDER_SLACK,
+		Keys:                    []*hookgatev1.KeyDigest{{Sha256: sum("k1")}},
+		ProviderSecrets:         map[string]string{"signing_secret": "s3cr3t-value"},
+		PreviousProviderSecrets: map[string]*hookgatev1.PreviousSecret{"signing_secret": {Value: "0ld-value", ExpireTime: timestamppb.Now()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", "webhook", w, "key", w.Keys()[0])
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		for _, v := range []any{w, w.Keys()[0], w.Keys()} {
+			out := fmt.Sprintf(verb, v) + logged.String()
+			if strings.Contains(out, "s3cr3t") || strings.Contains(out, "0ld-value") ||
+				strings.Contains(out, hex.EncodeToString(sum("k1"))) || strings.Contains(out, string(sum("k1"))) {
+				t.Errorf("%s of %T shows a secret or digest: %s", verb, v, out)
+			}
+		}
+	}
+	if !strings.Contains(fmt.Sprint(w), "acme/wh_1") {
+		t.Errorf("String does not name the webhook: %s", w)
 	}
 }
