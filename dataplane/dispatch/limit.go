@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,6 +26,34 @@ const casAttempts = 64
 type Limits struct {
 	kv  jetstream.KeyValue
 	now func() time.Time
+
+	mu    sync.Mutex
+	rates map[string]*rateKey
+}
+
+// rateKey is this replica's view of one endpoint's token bucket. Its lock
+// lets one local worker at a time take a token: hundreds of workers racing
+// for the same key lose nearly every compare-and-set to each other, so
+// only other replicas should be able to make a write fail. The last
+// written value and revision are kept, so a Take writes without reading
+// first unless another replica wrote in between.
+type rateKey struct {
+	mu     sync.Mutex
+	known  bool // rev, tokens and at hold the stored bucket
+	rev    uint64
+	tokens float64
+	at     time.Time
+}
+
+func (l *Limits) rateKey(key string) *rateKey {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rk, ok := l.rates[key]
+	if !ok {
+		rk = &rateKey{}
+		l.rates[key] = rk
+	}
+	return rk
 }
 
 // NewLimits opens (creating when absent) the bucket. now is the clock; nil
@@ -41,7 +70,7 @@ func NewLimits(ctx context.Context, js jetstream.JetStream, bucket string, repli
 	if err != nil {
 		return nil, fmt.Errorf("open limits bucket %s: %w", bucket, err)
 	}
-	return &Limits{kv: kv, now: now}, nil
+	return &Limits{kv: kv, now: now, rates: map[string]*rateKey{}}, nil
 }
 
 // Take takes one token of ep's rate limit. It returns 0 when a token was
@@ -53,34 +82,47 @@ func (l *Limits) Take(ctx context.Context, ep *Endpoint) (time.Duration, error) 
 	}
 	burst := float64(max(ep.Burst, 1))
 	key := "rate." + ep.ID
+	rk := l.rateKey(key)
+	rk.mu.Lock()
+	defer rk.mu.Unlock()
 	for range casAttempts {
 		now := l.now()
-		tokens, rev := burst, uint64(0)
-		e, err := l.kv.Get(ctx, key)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-		case err != nil:
-			return 0, fmt.Errorf("read rate of endpoint %s: %w", ep.ID, err)
-		default:
-			rev = e.Revision()
-			t, at, ok := decodeBucket(e.Value())
-			if ok {
-				elapsed := max(now.Sub(at).Seconds(), 0)
-				tokens = math.Min(burst, t+elapsed*ep.RatePerSecond)
+		if !rk.known {
+			rk.rev, rk.tokens, rk.at = 0, burst, now
+			e, err := l.kv.Get(ctx, key)
+			switch {
+			case errors.Is(err, jetstream.ErrKeyNotFound):
+			case err != nil:
+				return 0, fmt.Errorf("read rate of endpoint %s: %w", ep.ID, err)
+			default:
+				rk.rev = e.Revision()
+				if t, at, ok := decodeBucket(e.Value()); ok {
+					rk.tokens, rk.at = t, at
+				}
 			}
+			rk.known = true
 		}
+		// A stale view (another replica took tokens since) only ever
+		// shows more tokens than are left, so a wait is never wrong; a
+		// write from it fails and is retried from a fresh read.
+		elapsed := max(now.Sub(rk.at).Seconds(), 0)
+		tokens := math.Min(burst, rk.tokens+elapsed*ep.RatePerSecond)
 		if tokens < 1 {
 			return time.Duration((1 - tokens) / ep.RatePerSecond * float64(time.Second)), nil
 		}
 		v := encodeBucket(tokens-1, now)
-		if rev == 0 {
-			_, err = l.kv.Create(ctx, key, v)
+		var rev uint64
+		var err error
+		if rk.rev == 0 {
+			rev, err = l.kv.Create(ctx, key, v)
 		} else {
-			_, err = l.kv.Update(ctx, key, v, rev)
+			rev, err = l.kv.Update(ctx, key, v, rk.rev)
 		}
 		if err == nil {
+			rk.rev, rk.tokens, rk.at = rev, tokens-1, now
 			return 0, nil
 		}
+		rk.known = false
 		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSequence(err) {
 			return 0, fmt.Errorf("take rate token of endpoint %s: %w", ep.ID, err)
 		}

@@ -135,3 +135,42 @@ func TestLimitsInFlightAcrossReplicas(t *testing.T) {
 		t.Fatal("endpoint without a cap refused")
 	}
 }
+
+// TestLimitsManyWorkersOneEndpoint: 200 workers of one replica and 50 of
+// another take tokens of one endpoint whose rate is far above their load
+// (the soak's rate-limited endpoint, where every Take failed with
+// "contention after 64 tries"): no Take fails, and together they take
+// exactly the burst, never more.
+func TestLimitsManyWorkersOneEndpoint(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{}
+	clock.advance(time.Hour)
+	ls := twoLimits(t, clock)
+	const burst = 2000
+	ep := &dispatch.Endpoint{ID: "ep_busy", RatePerSecond: 1, Burst: burst}
+	var taken, failed atomic.Int64
+	var wg sync.WaitGroup
+	for i, workers := range []int{200, 50} {
+		for range workers {
+			wg.Go(func() {
+				for range 10 {
+					wait, err := ls[i].Take(context.Background(), ep)
+					switch {
+					case err != nil:
+						failed.Add(1)
+						return
+					case wait == 0:
+						taken.Add(1)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d Takes failed under local contention", failed.Load())
+	}
+	if got := taken.Load(); got != burst {
+		t.Fatalf("took %d tokens, want the burst of %d", got, burst)
+	}
+}
