@@ -10,6 +10,7 @@ import (
 	"time"
 
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -89,26 +90,48 @@ func (c *Client) runCache(ctx context.Context) {
 	}
 }
 
+// encodeCache encodes snap as one StreamConfigResponse, a resource at a
+// time: the table holds webhooks in their compact form, and making every
+// EdgeWebhook message at once would hold them all (about 800 MB for a
+// million) to write one file.
+func encodeCache(snap *Snapshot) ([]byte, error) {
+	data, err := proto.Marshal(&hookgatev1.StreamConfigResponse{Revision: snap.Revision, ClusterId: snap.ClusterID, Snapshot: true})
+	if err != nil {
+		return nil, err
+	}
+	upserts := (&hookgatev1.StreamConfigResponse{}).ProtoReflect().Descriptor().Fields().ByName("upserts").Number()
+	var one []byte
+	add := func(r *hookgatev1.ConfigResource) error {
+		one, err = proto.MarshalOptions{}.MarshalAppend(one[:0], r)
+		if err != nil {
+			return fmt.Errorf("resource %q: %w", r.GetKey(), err)
+		}
+		data = protowire.AppendTag(data, upserts, protowire.BytesType)
+		data = protowire.AppendBytes(data, one)
+		return nil
+	}
+	for w := range snap.Webhooks() {
+		if err := add(&hookgatev1.ConfigResource{
+			Key:      ResourceKey(w.GetTenant(), w.GetId()),
+			Resource: &hookgatev1.ConfigResource_Webhook{Webhook: w.Proto()},
+		}); err != nil {
+			return nil, err
+		}
+	}
+	snap.Resources("", func(r *hookgatev1.ConfigResource) bool {
+		err = add(r)
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
 // writeCache replaces the cache file atomically: a temporary file in the
 // same folder, synced, then renamed over it.
 func writeCache(path string, snap *Snapshot) (err error) {
-	resp := &hookgatev1.StreamConfigResponse{
-		Revision:  snap.Revision,
-		ClusterId: snap.ClusterID,
-		Snapshot:  true,
-		Upserts:   make([]*hookgatev1.ConfigResource, 0, snap.Len()),
-	}
-	for w := range snap.All() {
-		resp.Upserts = append(resp.Upserts, &hookgatev1.ConfigResource{
-			Key:      ResourceKey(w.GetTenant(), w.GetId()),
-			Resource: &hookgatev1.ConfigResource_Webhook{Webhook: w},
-		})
-	}
-	snap.Resources("", func(r *hookgatev1.ConfigResource) bool {
-		resp.Upserts = append(resp.Upserts, r)
-		return true
-	})
-	data, err := proto.Marshal(resp)
+	data, err := encodeCache(snap)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
