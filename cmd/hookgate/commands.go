@@ -58,6 +58,8 @@ func newDevCommand() *cobra.Command {
 	fs.DurationVar(&cfg.AutoDisableAfter, "auto-disable-after", dispatch.DefaultAutoDisableAfter, "disable an endpoint (reason auto) that failed every attempt for this long")
 	fs.IntVar(&cfg.AutoDisableMinAttempts, "auto-disable-min-attempts", dispatch.DefaultAutoDisableMinAttempts, "failed attempts the auto-disable span must hold at least")
 	fs.IntVar(&cfg.Cluster, "cluster", 1, "etcd members and NATS nodes to run (3, 5 or 7: a cluster on this machine, streams R3 or R5)")
+	fs.DurationVar(&cfg.StreamMaxAge, "stream-max-age", natsconn.DefaultStreams().MaxAge, "how long streams keep events")
+	fs.DurationVar(&cfg.AttemptsMaxAge, "attempts-max-age", natsconn.DefaultStreams().AttemptsMaxAge, "how long delivery attempts and delivery states are kept")
 	fs.StringVar(&natsSync, "nats-sync", "default", "how often the embedded JetStream fsyncs: default (2m), always, or a duration")
 	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server (host:port) that resolves endpoint names; default the system's (the address policy checks resolved addresses either way)")
 	registerTracingFlags(fs, &cfg.Tracing)

@@ -228,6 +228,21 @@ func TestDevBadStartupInput(t *testing.T) {
 			want: "--data-dir",
 		},
 		{
+			name: "negative attempts retention",
+			args: []string{"dev", "--data-dir", "data", "--attempts-max-age", "-1h"},
+			want: "--attempts-max-age",
+		},
+		{
+			name: "cluster of two",
+			args: []string{"dev", "--data-dir", "data2", "--cluster", "2"},
+			want: "want 3, 5 or 7",
+		},
+		{
+			name: "unknown fsync setting",
+			args: []string{"dev", "--data-dir", "data3", "--nats-sync", "sometimes"},
+			want: "--nats-sync",
+		},
+		{
 			name: "unreachable etcd",
 			args: []string{"controlplane", "--etcd-endpoints", "http://" + busy.Addr().String(), "--etcd-dial-timeout", "1s",
 				"--listen-addr", "127.0.0.1:0", "--node-token", "hgn_x", "--keyring", `{"primary":"k1","keys":{"k1":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`},

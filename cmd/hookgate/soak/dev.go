@@ -38,6 +38,10 @@ func devArgs(dataDir string, scale float64) []string {
 		"--etcd-addr", "127.0.0.1:0", "--etcd-peer-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0",
 		"--data-dir", dataDir, "--retry-time-scale", fmt.Sprint(scale),
 		"--log-format", "json", "--log-level", "warn",
+		// What JetStream keeps is held in the dev process's memory (each
+		// stored subject is indexed): bounded retention makes memory
+		// plateau within the run, so growth past it is a leak.
+		"--stream-max-age", "5m", "--attempts-max-age", "5m",
 	}
 }
 

@@ -69,7 +69,7 @@ func run(ctx context.Context, o options) (int, error) {
 	sg.Go(func() { sp.run(sctx, began, o.sampleEvery) })
 
 	// Ramp.
-	steps, maxRate := ld.ramp(ctx, o.ramp, rampLevels)
+	steps, maxRate := ld.ramp(ctx, o.ramp, rampLevels, func() int { n, _ := deliv.totals(); return n })
 	rampEnd := time.Since(began)
 	_, rampErrIn := in.totals()
 	_, rampErrOut := out.totals()

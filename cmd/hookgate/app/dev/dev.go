@@ -59,6 +59,9 @@ type Config struct {
 	// NATSSync is how often JetStream fsyncs: 0 the NATS default, < 0
 	// after every write.
 	NATSSync time.Duration
+	// StreamMaxAge and AttemptsMaxAge bound how long events, and attempt
+	// records and delivery states, are kept (0: the streams' defaults).
+	StreamMaxAge, AttemptsMaxAge time.Duration
 	// Tracing exports the control plane's, edge's and dispatcher's spans
 	// over OTLP (--otlp-endpoint); zero is off.
 	Tracing tracing.Config
@@ -99,6 +102,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		etcdErr  <-chan error // a lone member's failure stops dev
 	)
 	streams := natsconn.DefaultStreams()
+	if cfg.StreamMaxAge != 0 {
+		streams.MaxAge = cfg.StreamMaxAge
+	}
+	if cfg.AttemptsMaxAge != 0 {
+		streams.AttemptsMaxAge = cfg.AttemptsMaxAge
+	}
+	if _, err := streams.Config(); err != nil {
+		return err
+	}
 	if cfg.Cluster > 1 {
 		layout, err := embedded.LoadOrCreateLayout(file("cluster.json"), cfg.Cluster)
 		if err != nil {
