@@ -57,6 +57,11 @@ func run(ctx context.Context, o options) (int, error) {
 		return 2, fmt.Errorf("set up: %w", err)
 	}
 	ld := newLoader(dev.edge, fx, tr, in, out, o.bodySize)
+	iw, err := watchInbound(ctx, dev)
+	if err != nil {
+		return 2, fmt.Errorf("watch HOOKGATE_INBOUND: %w", err)
+	}
+	defer iw.stop()
 
 	var phase atomic.Value
 	phase.Store("ramp")
@@ -118,14 +123,8 @@ func run(ctx context.Context, o options) (int, error) {
 
 	sum.DevExited = dev.exited()
 	sum.InSent, sum.InAcked = int(ld.inSeq.Load()), ld.inAcked.count()
-	found, dups, err := (*bitset)(nil), 0, error(nil)
-	if nc, js, cerr := connectJS(dev); cerr != nil {
-		err = cerr
-	} else {
-		sum.Streams = streamStates(ctx, js)
-		found, dups, err = storedInbound(ctx, js)
-		nc.Close()
-	}
+	sum.Streams = streamStates(ctx, iw.js)
+	found, dups, err := iw.caughtUp(ctx, 5*time.Minute)
 	if err != nil {
 		sum.Failures = append(sum.Failures, fmt.Sprintf("reading HOOKGATE_INBOUND: %v", err))
 	} else {

@@ -106,43 +106,68 @@ func streamStates(ctx context.Context, js jetstream.JetStream) []streamState {
 	return out
 }
 
-// storedInbound reads HOOKGATE_INBOUND whole and returns the sequence
-// numbers of the soak's POSTs found in it, and how many were stored more
-// than once.
-func storedInbound(ctx context.Context, js jetstream.JetStream) (*bitset, int, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+// inboundWatch reads HOOKGATE_INBOUND while the soak runs, and records the
+// sequence numbers of the soak's POSTs it finds. Reading it only at the end
+// would miss what retention (dev's --stream-max-age) has already expired:
+// events that were stored, kept for the window, and then let go, which is
+// not loss.
+type inboundWatch struct {
+	found   bitset
+	dups    atomic.Int64
+	lastSeq atomic.Uint64 // stream sequence of the last message read
+	stop    func()
+	nc      *nats.Conn
+	js      jetstream.JetStream
+}
+
+func watchInbound(ctx context.Context, dev *devProc) (*inboundWatch, error) {
+	nc, js, err := connectJS(dev)
+	if err != nil {
+		return nil, err
+	}
+	c, err := js.OrderedConsumer(ctx, "HOOKGATE_INBOUND", jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("consumer on HOOKGATE_INBOUND: %w", err)
+	}
+	w := &inboundWatch{nc: nc, js: js}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		if seq, ok := inboundSeq(m.Data()); ok && w.found.set(seq) {
+			w.dups.Add(1)
+		}
+		if md, err := m.Metadata(); err == nil {
+			w.lastSeq.Store(md.Sequence.Stream)
+		}
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("read HOOKGATE_INBOUND: %w", err)
+	}
+	w.stop = func() { cc.Stop(); nc.Close() }
+	return w, nil
+}
+
+// caughtUp waits until the watch has read everything the stream holds now
+// and returns what it found. A watch that cannot keep up with the load
+// fails the soak rather than passing it on a partial read.
+func (w *inboundWatch) caughtUp(ctx context.Context, within time.Duration) (*bitset, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
-	st, err := js.Stream(ctx, "HOOKGATE_INBOUND")
+	st, err := w.js.Stream(ctx, "HOOKGATE_INBOUND")
 	if err != nil {
 		return nil, 0, fmt.Errorf("stream HOOKGATE_INBOUND: %w", err)
 	}
-	total := st.CachedInfo().State.Msgs
-	c, err := js.OrderedConsumer(ctx, "HOOKGATE_INBOUND", jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return nil, 0, fmt.Errorf("consumer on HOOKGATE_INBOUND: %w", err)
+	last := st.CachedInfo().State.LastSeq
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for w.lastSeq.Load() < last {
+		select {
+		case <-ctx.Done():
+			return nil, 0, fmt.Errorf("HOOKGATE_INBOUND: read to sequence %d of %d within %s", w.lastSeq.Load(), last, within)
+		case <-tick.C:
+		}
 	}
-	found, dups := &bitset{}, 0
-	for n := uint64(0); n < total; {
-		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return nil, 0, fmt.Errorf("read HOOKGATE_INBOUND: %w", err)
-		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			if seq, ok := inboundSeq(m.Data()); ok && found.set(seq) {
-				dups++
-			}
-		}
-		if err := batch.Error(); err != nil {
-			return nil, 0, fmt.Errorf("read HOOKGATE_INBOUND: %w", err)
-		}
-		if got == 0 {
-			return nil, 0, fmt.Errorf("HOOKGATE_INBOUND: read %d of %d messages", n, total)
-		}
-		n += uint64(got)
-	}
-	return found, dups, nil
+	return &w.found, int(w.dups.Load()), nil
 }
 
 // inboundSeq finds the soak's sequence number in an envelope: the body is
