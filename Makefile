@@ -19,7 +19,7 @@ GO_SRC   := $(shell find cmd controlplane dataplane gen testkit -name '*.go' -o 
 # The test budget on 2 cores: packages run two at a time.
 TEST_FLAGS ?= -race -count=1 -p 2 -timeout 12m
 
-.PHONY: test-faults curl dev build signers ts-client ts-test tools generate lint fmt-check vet gen-check test bench bench-outbound bench-profile bench-config breaking clean
+.PHONY: console console-check console-test chromium test-faults curl dev build signers ts-client ts-test tools generate lint fmt-check vet gen-check test bench bench-outbound bench-profile bench-config breaking clean
 
 ## dev: build and run Hookgate with embedded etcd and NATS (data in ./.hookgate)
 dev: build
@@ -28,7 +28,7 @@ dev: build
 ## build: build the hookgate binary into bin/
 build: $(HOOKGATE)
 
-$(HOOKGATE): $(GO_SRC) go.work
+$(HOOKGATE): $(GO_SRC) go.work $(CONSOLE_DIST)
 	go build -o $@ ./cmd/hookgate
 
 ## tools: build buf and the protoc plugins at the versions pinned in tools/go.mod
@@ -92,6 +92,38 @@ $(SIGNERS): signers/package.json signers/package-lock.json
 	cd signers && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+## console: build the web console (console/, Vite) into controlplane/console/dist, which the binary embeds
+CONSOLE_DEPS := console/node_modules/.installed
+CONSOLE_DIST := controlplane/console/dist/index.html
+CONSOLE_SRC  := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json console/package-lock.json
+console: $(CONSOLE_DIST)
+
+$(CONSOLE_DEPS): console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The built console is committed, like gen/, so `go build` alone embeds it;
+# console-check fails when it is not what console/ builds.
+$(CONSOLE_DIST): $(CONSOLE_SRC) $(CONSOLE_DEPS) $(wildcard clients/ts/gen/hookgate/v1/*)
+	cd console && npm run build --silent
+	touch $@
+
+## console-check: fail when controlplane/console/dist differs from what console/ builds (type-checked)
+console-check: $(CONSOLE_DEPS)
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	(cd console && npx tsc --noEmit && npx vite build --logLevel error --outDir "$$tmp/dist" --emptyOutDir); \
+	if ! diff -r "$$tmp/dist" controlplane/console/dist >/dev/null; then \
+		echo "controlplane/console/dist is stale: run make console and commit it"; \
+		diff -r "$$tmp/dist" controlplane/console/dist | head -20; exit 1; fi
+
+## chromium: Debian's Chromium for the console's browser tests, installed when missing
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## console-test: the console's browser tests (playwright-core driving headless Chromium) against a `hookgate dev` they start; screenshots in console/test-output/screenshots
+console-test: build chromium $(CONSOLE_DEPS)
+	cd console && HOOKGATE_BIN=$(HOOKGATE) node --test --test-concurrency=1 test/
+
 ## ts-client: the TypeScript client's npm packages (protoc-gen-es, Connect) at clients/ts/package-lock.json's versions
 ts-client: $(TS_CLIENT)
 
@@ -107,10 +139,11 @@ ts-test: build $(TS_CLIENT)
 curl:
 	@command -v curl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
 
-## test: lint, freshness of gen/, gofmt, vet, the race-enabled tests of every module (the fault suite in its short form) and the TypeScript client's tests
-test: lint gen-check fmt-check vet build $(SIGNERS) $(TS_CLIENT) curl
+## test: lint, freshness of gen/ and of the built console, gofmt, vet, the race-enabled tests of every module (the fault suite in its short form), the TypeScript client's tests and the console's browser tests
+test: lint gen-check console-check fmt-check vet build $(SIGNERS) $(TS_CLIENT) $(CONSOLE_DEPS) chromium curl
 	HOOKGATE_BIN=$(HOOKGATE) HOOKGATE_SIGNERS=$(CURDIR)/signers go test $(TEST_FLAGS) $(MODULES)
 	cd clients/ts && HOOKGATE_BIN=$(HOOKGATE) node --test test/
+	cd console && HOOKGATE_BIN=$(HOOKGATE) node --test --test-concurrency=1 test/
 
 ## test-faults: the fault suite in full (every part a process of the built binary; each scenario loaded for 10 s between faults), with its report
 test-faults: build
