@@ -124,3 +124,17 @@ export async function signIn(page, admin, token) {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
 }
+
+// rpc calls an admin method with Connect's JSON form, as a test's own
+// set-up or check (what a test asserts about the page goes through the
+// page). method is "hookgate.v1.TenantService/CreateTenant".
+export async function rpc(dev, method, body = {}) {
+  const res = await fetch(`${dev.admin}/${method}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${dev.token}` },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : {};
+}
