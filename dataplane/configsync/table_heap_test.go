@@ -3,6 +3,7 @@ package configsync_test
 import (
 	"crypto/sha256"
 	"fmt"
+	"github.com/hookgate/hookgate/testkit/heaptest"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -49,14 +50,6 @@ func benchSnapshot(tb testing.TB, n int) []byte {
 	return data
 }
 
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
 // BenchmarkTableHeap measures the heap a Table holds with 100,000 and
 // 1,000,000 webhooks, decoded from the wire as a node does. The heap is
 // the live heap with the table less the heap without it. With
@@ -69,7 +62,7 @@ func BenchmarkTableHeap(b *testing.B) {
 		b.Run(fmt.Sprintf("webhooks=%d", n), func(b *testing.B) {
 			data := benchSnapshot(b, n)
 			for range b.N {
-				before := liveHeap()
+				before := heaptest.Live()
 				tb := configsync.NewTable()
 				var u hookgatev1.StreamConfigResponse
 				if err := proto.Unmarshal(data, &u); err != nil {
@@ -79,7 +72,7 @@ func BenchmarkTableHeap(b *testing.B) {
 					b.Fatal(err)
 				}
 				u = hookgatev1.StreamConfigResponse{}
-				held := liveHeap() - before
+				held := heaptest.Live() - before
 				if tb.Snapshot().Len() != n {
 					b.Fatalf("table holds %d webhooks, want %d", tb.Snapshot().Len(), n)
 				}

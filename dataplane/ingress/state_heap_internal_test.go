@@ -3,6 +3,7 @@ package ingress
 import (
 	"crypto/sha256"
 	"fmt"
+	"github.com/hookgate/hookgate/testkit/heaptest"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -12,14 +13,6 @@ import (
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"google.golang.org/protobuf/proto"
 )
-
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
 
 // BenchmarkHookHeap measures the state the edge derives for 100,000
 // webhooks that have all been called (shaped as make bench-config's: one
@@ -49,12 +42,12 @@ func BenchmarkHookHeap(b *testing.B) {
 		ws[i] = c
 	}
 	for range b.N {
-		before := liveHeap()
+		before := heaptest.Live()
 		var hs hooks
 		for _, w := range ws {
 			hs.get(w.GetTenant(), w.GetId(), w)
 		}
-		held := liveHeap() - before
+		held := heaptest.Live() - before
 		if path := os.Getenv("HOOK_HEAP_PROFILE"); path != "" {
 			f, err := os.Create(path)
 			if err != nil {

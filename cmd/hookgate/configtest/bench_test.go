@@ -3,6 +3,7 @@ package configtest
 import (
 	"context"
 	"fmt"
+	"github.com/hookgate/hookgate/testkit/heaptest"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -194,10 +195,10 @@ func benchConfigDistribution(b *testing.B, webhooks int) benchFigures {
 		fig.report(b, float64(snapshotBytes(edge.table.Snapshot()))/(1<<20), "snapshot-MB")
 
 		// The table's heap: the heap with it, less the heap once it is gone.
-		withTable := heapAlloc()
+		withTable := heaptest.Live()
 		edge.stop(b)
 		edge = nil
-		fig.report(b, float64(withTable-heapAlloc())/(1<<20), "edge-heap-MB")
+		fig.report(b, float64(withTable-heaptest.Live())/(1<<20), "edge-heap-MB")
 
 		edge = startBenchEdge(b, cp.url, "edge-warm")
 		edge.waitLen(b, webhooks)
@@ -337,14 +338,6 @@ func snapshotBytes(s *configsync.Snapshot) int {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func heapAlloc() uint64 {
-	runtime.GC()
-	runtime.GC() // the second clears sync.Pool victims, e.g. big message buffers
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
 
 // loadWebhooks writes n webhook records in transactions of 128 puts (etcd's
 // default limit of operations per transaction), four at a time.

@@ -2,6 +2,7 @@ package dispatcher
 
 import (
 	"fmt"
+	"github.com/hookgate/hookgate/testkit/heaptest"
 	"io"
 	"log/slog"
 	"runtime"
@@ -12,14 +13,6 @@ import (
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"google.golang.org/protobuf/proto"
 )
-
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
 
 // BenchmarkEndpointIndexHeap measures what a dispatcher holds for 100,000
 // endpoints (ten per application, two event types each, one signing
@@ -44,7 +37,7 @@ func BenchmarkEndpointIndexHeap(b *testing.B) {
 	}
 	u = nil
 	for range b.N {
-		before := liveHeap()
+		before := heaptest.Live()
 		table := configsync.NewTable()
 		var msg hookgatev1.StreamConfigResponse
 		if err := proto.Unmarshal(data, &msg); err != nil {
@@ -54,11 +47,11 @@ func BenchmarkEndpointIndexHeap(b *testing.B) {
 			b.Fatal(err)
 		}
 		msg = hookgatev1.StreamConfigResponse{}
-		withTable := liveHeap()
+		withTable := heaptest.Live()
 		x := newEndpointIndex(slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now, 1, func(string, string) {})
 		table.OnUpdate(x.update)
 		x.update(configsync.Update{Snapshot: table.Snapshot(), Full: true})
-		withIndex := liveHeap()
+		withIndex := heaptest.Live()
 		if _, ok := x.Endpoint("acme", "ep_00000000000000000007"); !ok {
 			b.Fatal("endpoint not indexed")
 		}
