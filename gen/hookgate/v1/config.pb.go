@@ -30,6 +30,7 @@ type StreamConfigRequest struct {
 	//	*StreamConfigRequest_Hello
 	//	*StreamConfigRequest_Ack
 	//	*StreamConfigRequest_Nack
+	//	*StreamConfigRequest_Stats
 	Kind          isStreamConfigRequest_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -99,6 +100,15 @@ func (x *StreamConfigRequest) GetNack() *ConfigNack {
 	return nil
 }
 
+func (x *StreamConfigRequest) GetStats() *ConfigStats {
+	if x != nil {
+		if x, ok := x.Kind.(*StreamConfigRequest_Stats); ok {
+			return x.Stats
+		}
+	}
+	return nil
+}
+
 type isStreamConfigRequest_Kind interface {
 	isStreamConfigRequest_Kind()
 }
@@ -115,11 +125,17 @@ type StreamConfigRequest_Nack struct {
 	Nack *ConfigNack `protobuf:"bytes,3,opt,name=nack,proto3,oneof"`
 }
 
+type StreamConfigRequest_Stats struct {
+	Stats *ConfigStats `protobuf:"bytes,4,opt,name=stats,proto3,oneof"`
+}
+
 func (*StreamConfigRequest_Hello) isStreamConfigRequest_Kind() {}
 
 func (*StreamConfigRequest_Ack) isStreamConfigRequest_Kind() {}
 
 func (*StreamConfigRequest_Nack) isStreamConfigRequest_Kind() {}
+
+func (*StreamConfigRequest_Stats) isStreamConfigRequest_Kind() {}
 
 // ConfigHello opens a stream.
 type ConfigHello struct {
@@ -315,6 +331,56 @@ func (x *ConfigNack) GetReason() string {
 	return ""
 }
 
+// ConfigStats reports what a node has handled since it started, for the
+// fleet view (Node.traffic). A node sends it only on a stream whose
+// response headers carry Hookgate-Stats-Interval (a Go duration such as
+// "10s"), and then once per that interval: a control plane from before
+// ConfigStats ends a stream on a kind it does not know. A control plane
+// ignores kinds it does not know.
+type ConfigStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Traffic       *NodeTraffic           `protobuf:"bytes,1,opt,name=traffic,proto3" json:"traffic,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigStats) Reset() {
+	*x = ConfigStats{}
+	mi := &file_hookgate_v1_config_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigStats) ProtoMessage() {}
+
+func (x *ConfigStats) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_config_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigStats.ProtoReflect.Descriptor instead.
+func (*ConfigStats) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ConfigStats) GetTraffic() *NodeTraffic {
+	if x != nil {
+		return x.Traffic
+	}
+	return nil
+}
+
 type StreamConfigResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// revision is the etcd revision this update brings the node to.
@@ -350,7 +416,7 @@ type StreamConfigResponse struct {
 
 func (x *StreamConfigResponse) Reset() {
 	*x = StreamConfigResponse{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[4]
+	mi := &file_hookgate_v1_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -362,7 +428,7 @@ func (x *StreamConfigResponse) String() string {
 func (*StreamConfigResponse) ProtoMessage() {}
 
 func (x *StreamConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[4]
+	mi := &file_hookgate_v1_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -375,7 +441,7 @@ func (x *StreamConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamConfigResponse.ProtoReflect.Descriptor instead.
 func (*StreamConfigResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StreamConfigResponse) GetRevision() int64 {
@@ -449,7 +515,7 @@ type ConfigResource struct {
 
 func (x *ConfigResource) Reset() {
 	*x = ConfigResource{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[5]
+	mi := &file_hookgate_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -461,7 +527,7 @@ func (x *ConfigResource) String() string {
 func (*ConfigResource) ProtoMessage() {}
 
 func (x *ConfigResource) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[5]
+	mi := &file_hookgate_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -474,7 +540,7 @@ func (x *ConfigResource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigResource.ProtoReflect.Descriptor instead.
 func (*ConfigResource) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConfigResource) GetKey() string {
@@ -609,7 +675,7 @@ type EdgeToken struct {
 
 func (x *EdgeToken) Reset() {
 	*x = EdgeToken{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[6]
+	mi := &file_hookgate_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +687,7 @@ func (x *EdgeToken) String() string {
 func (*EdgeToken) ProtoMessage() {}
 
 func (x *EdgeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[6]
+	mi := &file_hookgate_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +700,7 @@ func (x *EdgeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeToken.ProtoReflect.Descriptor instead.
 func (*EdgeToken) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *EdgeToken) GetId() string {
@@ -696,7 +762,7 @@ type DispatchEndpoint struct {
 
 func (x *DispatchEndpoint) Reset() {
 	*x = DispatchEndpoint{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[7]
+	mi := &file_hookgate_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +774,7 @@ func (x *DispatchEndpoint) String() string {
 func (*DispatchEndpoint) ProtoMessage() {}
 
 func (x *DispatchEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[7]
+	mi := &file_hookgate_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +787,7 @@ func (x *DispatchEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchEndpoint.ProtoReflect.Descriptor instead.
 func (*DispatchEndpoint) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DispatchEndpoint) GetTenant() string {
@@ -820,7 +886,7 @@ type SigningSecret struct {
 
 func (x *SigningSecret) Reset() {
 	*x = SigningSecret{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[8]
+	mi := &file_hookgate_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +898,7 @@ func (x *SigningSecret) String() string {
 func (*SigningSecret) ProtoMessage() {}
 
 func (x *SigningSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[8]
+	mi := &file_hookgate_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +911,7 @@ func (x *SigningSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningSecret.ProtoReflect.Descriptor instead.
 func (*SigningSecret) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SigningSecret) GetSecret() string {
@@ -878,7 +944,7 @@ type EdgeEventType struct {
 
 func (x *EdgeEventType) Reset() {
 	*x = EdgeEventType{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[9]
+	mi := &file_hookgate_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +956,7 @@ func (x *EdgeEventType) String() string {
 func (*EdgeEventType) ProtoMessage() {}
 
 func (x *EdgeEventType) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[9]
+	mi := &file_hookgate_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +969,7 @@ func (x *EdgeEventType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeEventType.ProtoReflect.Descriptor instead.
 func (*EdgeEventType) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{9}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EdgeEventType) GetTenant() string {
@@ -947,7 +1013,7 @@ type OutboundApplication struct {
 
 func (x *OutboundApplication) Reset() {
 	*x = OutboundApplication{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[10]
+	mi := &file_hookgate_v1_config_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1025,7 @@ func (x *OutboundApplication) String() string {
 func (*OutboundApplication) ProtoMessage() {}
 
 func (x *OutboundApplication) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[10]
+	mi := &file_hookgate_v1_config_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1038,7 @@ func (x *OutboundApplication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboundApplication.ProtoReflect.Descriptor instead.
 func (*OutboundApplication) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{10}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OutboundApplication) GetTenant() string {
@@ -1008,7 +1074,7 @@ type DispatchTenant struct {
 
 func (x *DispatchTenant) Reset() {
 	*x = DispatchTenant{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[11]
+	mi := &file_hookgate_v1_config_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1086,7 @@ func (x *DispatchTenant) String() string {
 func (*DispatchTenant) ProtoMessage() {}
 
 func (x *DispatchTenant) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[11]
+	mi := &file_hookgate_v1_config_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1099,7 @@ func (x *DispatchTenant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchTenant.ProtoReflect.Descriptor instead.
 func (*DispatchTenant) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{11}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DispatchTenant) GetTenant() string {
@@ -1062,7 +1128,7 @@ type KeyDigest struct {
 
 func (x *KeyDigest) Reset() {
 	*x = KeyDigest{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[12]
+	mi := &file_hookgate_v1_config_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1140,7 @@ func (x *KeyDigest) String() string {
 func (*KeyDigest) ProtoMessage() {}
 
 func (x *KeyDigest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[12]
+	mi := &file_hookgate_v1_config_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1153,7 @@ func (x *KeyDigest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyDigest.ProtoReflect.Descriptor instead.
 func (*KeyDigest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{12}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *KeyDigest) GetSha256() []byte {
@@ -1132,7 +1198,7 @@ type EdgeWebhook struct {
 
 func (x *EdgeWebhook) Reset() {
 	*x = EdgeWebhook{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[13]
+	mi := &file_hookgate_v1_config_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1144,7 +1210,7 @@ func (x *EdgeWebhook) String() string {
 func (*EdgeWebhook) ProtoMessage() {}
 
 func (x *EdgeWebhook) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[13]
+	mi := &file_hookgate_v1_config_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1157,7 +1223,7 @@ func (x *EdgeWebhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeWebhook.ProtoReflect.Descriptor instead.
 func (*EdgeWebhook) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{13}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EdgeWebhook) GetTenant() string {
@@ -1269,7 +1335,7 @@ type PreviousSecret struct {
 
 func (x *PreviousSecret) Reset() {
 	*x = PreviousSecret{}
-	mi := &file_hookgate_v1_config_proto_msgTypes[14]
+	mi := &file_hookgate_v1_config_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1281,7 +1347,7 @@ func (x *PreviousSecret) String() string {
 func (*PreviousSecret) ProtoMessage() {}
 
 func (x *PreviousSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_config_proto_msgTypes[14]
+	mi := &file_hookgate_v1_config_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1294,7 +1360,7 @@ func (x *PreviousSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviousSecret.ProtoReflect.Descriptor instead.
 func (*PreviousSecret) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{14}
+	return file_hookgate_v1_config_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PreviousSecret) GetValue() string {
@@ -1315,11 +1381,12 @@ var File_hookgate_v1_config_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x18hookgate/v1/config.proto\x12\vhookgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16hookgate/v1/edge.proto\x1a\x19hookgate/v1/inbound.proto\x1a\x18hookgate/v1/tenant.proto\"\xaa\x01\n" +
+	"\x18hookgate/v1/config.proto\x12\vhookgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16hookgate/v1/edge.proto\x1a\x19hookgate/v1/inbound.proto\x1a\x18hookgate/v1/tenant.proto\"\xdc\x01\n" +
 	"\x13StreamConfigRequest\x120\n" +
 	"\x05hello\x18\x01 \x01(\v2\x18.hookgate.v1.ConfigHelloH\x00R\x05hello\x12*\n" +
 	"\x03ack\x18\x02 \x01(\v2\x16.hookgate.v1.ConfigAckH\x00R\x03ack\x12-\n" +
-	"\x04nack\x18\x03 \x01(\v2\x17.hookgate.v1.ConfigNackH\x00R\x04nackB\x06\n" +
+	"\x04nack\x18\x03 \x01(\v2\x17.hookgate.v1.ConfigNackH\x00R\x04nack\x120\n" +
+	"\x05stats\x18\x04 \x01(\v2\x18.hookgate.v1.ConfigStatsH\x00R\x05statsB\x06\n" +
 	"\x04kind\"\xd4\x01\n" +
 	"\vConfigHello\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12)\n" +
@@ -1334,7 +1401,9 @@ const file_hookgate_v1_config_proto_rawDesc = "" +
 	"\n" +
 	"ConfigNack\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xec\x01\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"A\n" +
+	"\vConfigStats\x122\n" +
+	"\atraffic\x18\x01 \x01(\v2\x18.hookgate.v1.NodeTrafficR\atraffic\"\xec\x01\n" +
 	"\x14StreamConfigResponse\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x1a\n" +
 	"\bsnapshot\x18\x02 \x01(\bR\bsnapshot\x125\n" +
@@ -1444,73 +1513,77 @@ func file_hookgate_v1_config_proto_rawDescGZIP() []byte {
 	return file_hookgate_v1_config_proto_rawDescData
 }
 
-var file_hookgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_hookgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_hookgate_v1_config_proto_goTypes = []any{
 	(*StreamConfigRequest)(nil),   // 0: hookgate.v1.StreamConfigRequest
 	(*ConfigHello)(nil),           // 1: hookgate.v1.ConfigHello
 	(*ConfigAck)(nil),             // 2: hookgate.v1.ConfigAck
 	(*ConfigNack)(nil),            // 3: hookgate.v1.ConfigNack
-	(*StreamConfigResponse)(nil),  // 4: hookgate.v1.StreamConfigResponse
-	(*ConfigResource)(nil),        // 5: hookgate.v1.ConfigResource
-	(*EdgeToken)(nil),             // 6: hookgate.v1.EdgeToken
-	(*DispatchEndpoint)(nil),      // 7: hookgate.v1.DispatchEndpoint
-	(*SigningSecret)(nil),         // 8: hookgate.v1.SigningSecret
-	(*EdgeEventType)(nil),         // 9: hookgate.v1.EdgeEventType
-	(*OutboundApplication)(nil),   // 10: hookgate.v1.OutboundApplication
-	(*DispatchTenant)(nil),        // 11: hookgate.v1.DispatchTenant
-	(*KeyDigest)(nil),             // 12: hookgate.v1.KeyDigest
-	(*EdgeWebhook)(nil),           // 13: hookgate.v1.EdgeWebhook
-	(*PreviousSecret)(nil),        // 14: hookgate.v1.PreviousSecret
-	nil,                           // 15: hookgate.v1.DispatchEndpoint.HeadersEntry
-	nil,                           // 16: hookgate.v1.EdgeWebhook.ProviderSecretsEntry
-	nil,                           // 17: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
-	(NodeRole)(0),                 // 18: hookgate.v1.NodeRole
-	(*EdgeShard)(nil),             // 19: hookgate.v1.EdgeShard
-	(AdminTokenKind)(0),           // 20: hookgate.v1.AdminTokenKind
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),       // 22: google.protobuf.Struct
-	(*RetrySchedule)(nil),         // 23: hookgate.v1.RetrySchedule
-	(Provider)(0),                 // 24: hookgate.v1.Provider
-	(*Binding)(nil),               // 25: hookgate.v1.Binding
-	(*RateLimit)(nil),             // 26: hookgate.v1.RateLimit
-	(*CustomHmac)(nil),            // 27: hookgate.v1.CustomHmac
+	(*ConfigStats)(nil),           // 4: hookgate.v1.ConfigStats
+	(*StreamConfigResponse)(nil),  // 5: hookgate.v1.StreamConfigResponse
+	(*ConfigResource)(nil),        // 6: hookgate.v1.ConfigResource
+	(*EdgeToken)(nil),             // 7: hookgate.v1.EdgeToken
+	(*DispatchEndpoint)(nil),      // 8: hookgate.v1.DispatchEndpoint
+	(*SigningSecret)(nil),         // 9: hookgate.v1.SigningSecret
+	(*EdgeEventType)(nil),         // 10: hookgate.v1.EdgeEventType
+	(*OutboundApplication)(nil),   // 11: hookgate.v1.OutboundApplication
+	(*DispatchTenant)(nil),        // 12: hookgate.v1.DispatchTenant
+	(*KeyDigest)(nil),             // 13: hookgate.v1.KeyDigest
+	(*EdgeWebhook)(nil),           // 14: hookgate.v1.EdgeWebhook
+	(*PreviousSecret)(nil),        // 15: hookgate.v1.PreviousSecret
+	nil,                           // 16: hookgate.v1.DispatchEndpoint.HeadersEntry
+	nil,                           // 17: hookgate.v1.EdgeWebhook.ProviderSecretsEntry
+	nil,                           // 18: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
+	(NodeRole)(0),                 // 19: hookgate.v1.NodeRole
+	(*EdgeShard)(nil),             // 20: hookgate.v1.EdgeShard
+	(*NodeTraffic)(nil),           // 21: hookgate.v1.NodeTraffic
+	(AdminTokenKind)(0),           // 22: hookgate.v1.AdminTokenKind
+	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),       // 24: google.protobuf.Struct
+	(*RetrySchedule)(nil),         // 25: hookgate.v1.RetrySchedule
+	(Provider)(0),                 // 26: hookgate.v1.Provider
+	(*Binding)(nil),               // 27: hookgate.v1.Binding
+	(*RateLimit)(nil),             // 28: hookgate.v1.RateLimit
+	(*CustomHmac)(nil),            // 29: hookgate.v1.CustomHmac
 }
 var file_hookgate_v1_config_proto_depIdxs = []int32{
 	1,  // 0: hookgate.v1.StreamConfigRequest.hello:type_name -> hookgate.v1.ConfigHello
 	2,  // 1: hookgate.v1.StreamConfigRequest.ack:type_name -> hookgate.v1.ConfigAck
 	3,  // 2: hookgate.v1.StreamConfigRequest.nack:type_name -> hookgate.v1.ConfigNack
-	18, // 3: hookgate.v1.ConfigHello.role:type_name -> hookgate.v1.NodeRole
-	19, // 4: hookgate.v1.ConfigHello.shard:type_name -> hookgate.v1.EdgeShard
-	5,  // 5: hookgate.v1.StreamConfigResponse.upserts:type_name -> hookgate.v1.ConfigResource
-	13, // 6: hookgate.v1.ConfigResource.webhook:type_name -> hookgate.v1.EdgeWebhook
-	7,  // 7: hookgate.v1.ConfigResource.endpoint:type_name -> hookgate.v1.DispatchEndpoint
-	9,  // 8: hookgate.v1.ConfigResource.event_type:type_name -> hookgate.v1.EdgeEventType
-	10, // 9: hookgate.v1.ConfigResource.application:type_name -> hookgate.v1.OutboundApplication
-	11, // 10: hookgate.v1.ConfigResource.tenant:type_name -> hookgate.v1.DispatchTenant
-	6,  // 11: hookgate.v1.ConfigResource.token:type_name -> hookgate.v1.EdgeToken
-	20, // 12: hookgate.v1.EdgeToken.kind:type_name -> hookgate.v1.AdminTokenKind
-	15, // 13: hookgate.v1.DispatchEndpoint.headers:type_name -> hookgate.v1.DispatchEndpoint.HeadersEntry
-	8,  // 14: hookgate.v1.DispatchEndpoint.secrets:type_name -> hookgate.v1.SigningSecret
-	21, // 15: hookgate.v1.SigningSecret.expire_time:type_name -> google.protobuf.Timestamp
-	22, // 16: hookgate.v1.EdgeEventType.schema:type_name -> google.protobuf.Struct
-	23, // 17: hookgate.v1.DispatchTenant.retry_schedule:type_name -> hookgate.v1.RetrySchedule
-	21, // 18: hookgate.v1.KeyDigest.expire_time:type_name -> google.protobuf.Timestamp
-	24, // 19: hookgate.v1.EdgeWebhook.provider:type_name -> hookgate.v1.Provider
-	12, // 20: hookgate.v1.EdgeWebhook.keys:type_name -> hookgate.v1.KeyDigest
-	25, // 21: hookgate.v1.EdgeWebhook.bindings:type_name -> hookgate.v1.Binding
-	26, // 22: hookgate.v1.EdgeWebhook.rate_limit:type_name -> hookgate.v1.RateLimit
-	16, // 23: hookgate.v1.EdgeWebhook.provider_secrets:type_name -> hookgate.v1.EdgeWebhook.ProviderSecretsEntry
-	27, // 24: hookgate.v1.EdgeWebhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
-	17, // 25: hookgate.v1.EdgeWebhook.previous_provider_secrets:type_name -> hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
-	21, // 26: hookgate.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
-	14, // 27: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry.value:type_name -> hookgate.v1.PreviousSecret
-	0,  // 28: hookgate.v1.ConfigDiscoveryService.StreamConfig:input_type -> hookgate.v1.StreamConfigRequest
-	4,  // 29: hookgate.v1.ConfigDiscoveryService.StreamConfig:output_type -> hookgate.v1.StreamConfigResponse
-	29, // [29:30] is the sub-list for method output_type
-	28, // [28:29] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	4,  // 3: hookgate.v1.StreamConfigRequest.stats:type_name -> hookgate.v1.ConfigStats
+	19, // 4: hookgate.v1.ConfigHello.role:type_name -> hookgate.v1.NodeRole
+	20, // 5: hookgate.v1.ConfigHello.shard:type_name -> hookgate.v1.EdgeShard
+	21, // 6: hookgate.v1.ConfigStats.traffic:type_name -> hookgate.v1.NodeTraffic
+	6,  // 7: hookgate.v1.StreamConfigResponse.upserts:type_name -> hookgate.v1.ConfigResource
+	14, // 8: hookgate.v1.ConfigResource.webhook:type_name -> hookgate.v1.EdgeWebhook
+	8,  // 9: hookgate.v1.ConfigResource.endpoint:type_name -> hookgate.v1.DispatchEndpoint
+	10, // 10: hookgate.v1.ConfigResource.event_type:type_name -> hookgate.v1.EdgeEventType
+	11, // 11: hookgate.v1.ConfigResource.application:type_name -> hookgate.v1.OutboundApplication
+	12, // 12: hookgate.v1.ConfigResource.tenant:type_name -> hookgate.v1.DispatchTenant
+	7,  // 13: hookgate.v1.ConfigResource.token:type_name -> hookgate.v1.EdgeToken
+	22, // 14: hookgate.v1.EdgeToken.kind:type_name -> hookgate.v1.AdminTokenKind
+	16, // 15: hookgate.v1.DispatchEndpoint.headers:type_name -> hookgate.v1.DispatchEndpoint.HeadersEntry
+	9,  // 16: hookgate.v1.DispatchEndpoint.secrets:type_name -> hookgate.v1.SigningSecret
+	23, // 17: hookgate.v1.SigningSecret.expire_time:type_name -> google.protobuf.Timestamp
+	24, // 18: hookgate.v1.EdgeEventType.schema:type_name -> google.protobuf.Struct
+	25, // 19: hookgate.v1.DispatchTenant.retry_schedule:type_name -> hookgate.v1.RetrySchedule
+	23, // 20: hookgate.v1.KeyDigest.expire_time:type_name -> google.protobuf.Timestamp
+	26, // 21: hookgate.v1.EdgeWebhook.provider:type_name -> hookgate.v1.Provider
+	13, // 22: hookgate.v1.EdgeWebhook.keys:type_name -> hookgate.v1.KeyDigest
+	27, // 23: hookgate.v1.EdgeWebhook.bindings:type_name -> hookgate.v1.Binding
+	28, // 24: hookgate.v1.EdgeWebhook.rate_limit:type_name -> hookgate.v1.RateLimit
+	17, // 25: hookgate.v1.EdgeWebhook.provider_secrets:type_name -> hookgate.v1.EdgeWebhook.ProviderSecretsEntry
+	29, // 26: hookgate.v1.EdgeWebhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
+	18, // 27: hookgate.v1.EdgeWebhook.previous_provider_secrets:type_name -> hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry
+	23, // 28: hookgate.v1.PreviousSecret.expire_time:type_name -> google.protobuf.Timestamp
+	15, // 29: hookgate.v1.EdgeWebhook.PreviousProviderSecretsEntry.value:type_name -> hookgate.v1.PreviousSecret
+	0,  // 30: hookgate.v1.ConfigDiscoveryService.StreamConfig:input_type -> hookgate.v1.StreamConfigRequest
+	5,  // 31: hookgate.v1.ConfigDiscoveryService.StreamConfig:output_type -> hookgate.v1.StreamConfigResponse
+	31, // [31:32] is the sub-list for method output_type
+	30, // [30:31] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_config_proto_init() }
@@ -1525,8 +1598,9 @@ func file_hookgate_v1_config_proto_init() {
 		(*StreamConfigRequest_Hello)(nil),
 		(*StreamConfigRequest_Ack)(nil),
 		(*StreamConfigRequest_Nack)(nil),
+		(*StreamConfigRequest_Stats)(nil),
 	}
-	file_hookgate_v1_config_proto_msgTypes[5].OneofWrappers = []any{
+	file_hookgate_v1_config_proto_msgTypes[6].OneofWrappers = []any{
 		(*ConfigResource_Webhook)(nil),
 		(*ConfigResource_Endpoint)(nil),
 		(*ConfigResource_EventType)(nil),
@@ -1534,14 +1608,14 @@ func file_hookgate_v1_config_proto_init() {
 		(*ConfigResource_Tenant)(nil),
 		(*ConfigResource_Token)(nil),
 	}
-	file_hookgate_v1_config_proto_msgTypes[13].OneofWrappers = []any{}
+	file_hookgate_v1_config_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_config_proto_rawDesc), len(file_hookgate_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -90,7 +90,10 @@ type Node struct {
 	ControlPlane string `protobuf:"bytes,9,opt,name=control_plane,json=controlPlane,proto3" json:"control_plane,omitempty"`
 	// shard is the slice of tenants an edge declared; unset for a node that
 	// serves every tenant.
-	Shard         *EdgeShard `protobuf:"bytes,10,opt,name=shard,proto3" json:"shard,omitempty"`
+	Shard *EdgeShard `protobuf:"bytes,10,opt,name=shard,proto3" json:"shard,omitempty"`
+	// traffic is what the node reported it handled; unset for a node that
+	// has reported nothing (one from before ConfigStats, or just connected).
+	Traffic       *NodeTraffic `protobuf:"bytes,11,opt,name=traffic,proto3" json:"traffic,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -195,6 +198,128 @@ func (x *Node) GetShard() *EdgeShard {
 	return nil
 }
 
+func (x *Node) GetTraffic() *NodeTraffic {
+	if x != nil {
+		return x.Traffic
+	}
+	return nil
+}
+
+// NodeTraffic holds a node's counters, cumulative since start_time and read
+// at sample_time, both on the node's clock. A rate is the difference of two
+// samples over the difference of their sample times; another start_time, or
+// a counter lower than before, means the node restarted.
+type NodeTraffic struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	SampleTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=sample_time,json=sampleTime,proto3" json:"sample_time,omitempty"`
+	StartTime  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// accepted counts an edge's inbound calls answered 2xx: published and
+	// acknowledged by JetStream, or a provider handshake.
+	Accepted uint64 `protobuf:"varint,3,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// rejected_auth counts inbound calls answered 401 or 403: a missing or
+	// wrong key or signature, a refused handshake.
+	RejectedAuth uint64 `protobuf:"varint,4,opt,name=rejected_auth,json=rejectedAuth,proto3" json:"rejected_auth,omitempty"`
+	// rejected_other counts inbound calls answered with another 4xx: no such
+	// webhook, deactivated, too large, invalid body, rate limited, …
+	RejectedOther uint64 `protobuf:"varint,5,opt,name=rejected_other,json=rejectedOther,proto3" json:"rejected_other,omitempty"`
+	// unavailable counts inbound calls answered 5xx: no configuration yet,
+	// JetStream did not acknowledge, the edge at its in-flight limit.
+	Unavailable uint64 `protobuf:"varint,6,opt,name=unavailable,proto3" json:"unavailable,omitempty"`
+	// delivered counts a dispatcher's successful delivery attempts.
+	Delivered uint64 `protobuf:"varint,7,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// failed counts a dispatcher's failed delivery attempts (each retry is
+	// one).
+	Failed        uint64 `protobuf:"varint,8,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeTraffic) Reset() {
+	*x = NodeTraffic{}
+	mi := &file_hookgate_v1_edge_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeTraffic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeTraffic) ProtoMessage() {}
+
+func (x *NodeTraffic) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_edge_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeTraffic.ProtoReflect.Descriptor instead.
+func (*NodeTraffic) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *NodeTraffic) GetSampleTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SampleTime
+	}
+	return nil
+}
+
+func (x *NodeTraffic) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *NodeTraffic) GetAccepted() uint64 {
+	if x != nil {
+		return x.Accepted
+	}
+	return 0
+}
+
+func (x *NodeTraffic) GetRejectedAuth() uint64 {
+	if x != nil {
+		return x.RejectedAuth
+	}
+	return 0
+}
+
+func (x *NodeTraffic) GetRejectedOther() uint64 {
+	if x != nil {
+		return x.RejectedOther
+	}
+	return 0
+}
+
+func (x *NodeTraffic) GetUnavailable() uint64 {
+	if x != nil {
+		return x.Unavailable
+	}
+	return 0
+}
+
+func (x *NodeTraffic) GetDelivered() uint64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *NodeTraffic) GetFailed() uint64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
 // EdgeShard is the slice of tenants an edge serves: an explicit list of
 // tenants, or one shard of a hash of tenant slugs. An edge with a shard
 // receives only the configuration of its tenants and answers 421 for the
@@ -216,7 +341,7 @@ type EdgeShard struct {
 
 func (x *EdgeShard) Reset() {
 	*x = EdgeShard{}
-	mi := &file_hookgate_v1_edge_proto_msgTypes[1]
+	mi := &file_hookgate_v1_edge_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -228,7 +353,7 @@ func (x *EdgeShard) String() string {
 func (*EdgeShard) ProtoMessage() {}
 
 func (x *EdgeShard) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_edge_proto_msgTypes[1]
+	mi := &file_hookgate_v1_edge_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -241,7 +366,7 @@ func (x *EdgeShard) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeShard.ProtoReflect.Descriptor instead.
 func (*EdgeShard) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{1}
+	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *EdgeShard) GetTenants() []string {
@@ -274,7 +399,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_hookgate_v1_edge_proto_msgTypes[2]
+	mi := &file_hookgate_v1_edge_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -286,7 +411,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_edge_proto_msgTypes[2]
+	mi := &file_hookgate_v1_edge_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -299,7 +424,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{2}
+	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListNodesRequest) GetRole() NodeRole {
@@ -318,7 +443,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_hookgate_v1_edge_proto_msgTypes[3]
+	mi := &file_hookgate_v1_edge_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +455,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hookgate_v1_edge_proto_msgTypes[3]
+	mi := &file_hookgate_v1_edge_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +468,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{3}
+	return file_hookgate_v1_edge_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListNodesResponse) GetNodes() []*Node {
@@ -357,7 +482,7 @@ var File_hookgate_v1_edge_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_edge_proto_rawDesc = "" +
 	"\n" +
-	"\x16hookgate/v1/edge.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x03\n" +
+	"\x16hookgate/v1/edge.proto\x12\vhookgate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x03\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x15.hookgate.v1.NodeRoleR\x04role\x12\x18\n" +
@@ -369,7 +494,19 @@ const file_hookgate_v1_edge_proto_rawDesc = "" +
 	"\x0elast_nack_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\flastNackTime\x12#\n" +
 	"\rcontrol_plane\x18\t \x01(\tR\fcontrolPlane\x12,\n" +
 	"\x05shard\x18\n" +
-	" \x01(\v2\x16.hookgate.v1.EdgeShardR\x05shard\"Q\n" +
+	" \x01(\v2\x16.hookgate.v1.EdgeShardR\x05shard\x122\n" +
+	"\atraffic\x18\v \x01(\v2\x18.hookgate.v1.NodeTrafficR\atraffic\"\xc5\x02\n" +
+	"\vNodeTraffic\x12;\n" +
+	"\vsample_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"sampleTime\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x1a\n" +
+	"\baccepted\x18\x03 \x01(\x04R\baccepted\x12#\n" +
+	"\rrejected_auth\x18\x04 \x01(\x04R\frejectedAuth\x12%\n" +
+	"\x0erejected_other\x18\x05 \x01(\x04R\rrejectedOther\x12 \n" +
+	"\vunavailable\x18\x06 \x01(\x04R\vunavailable\x12\x1c\n" +
+	"\tdelivered\x18\a \x01(\x04R\tdelivered\x12\x16\n" +
+	"\x06failed\x18\b \x01(\x04R\x06failed\"Q\n" +
 	"\tEdgeShard\x12\x18\n" +
 	"\atenants\x18\x01 \x03(\tR\atenants\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\rR\x05index\x12\x14\n" +
@@ -398,29 +535,33 @@ func file_hookgate_v1_edge_proto_rawDescGZIP() []byte {
 }
 
 var file_hookgate_v1_edge_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hookgate_v1_edge_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_hookgate_v1_edge_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_hookgate_v1_edge_proto_goTypes = []any{
 	(NodeRole)(0),                 // 0: hookgate.v1.NodeRole
 	(*Node)(nil),                  // 1: hookgate.v1.Node
-	(*EdgeShard)(nil),             // 2: hookgate.v1.EdgeShard
-	(*ListNodesRequest)(nil),      // 3: hookgate.v1.ListNodesRequest
-	(*ListNodesResponse)(nil),     // 4: hookgate.v1.ListNodesResponse
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(*NodeTraffic)(nil),           // 2: hookgate.v1.NodeTraffic
+	(*EdgeShard)(nil),             // 3: hookgate.v1.EdgeShard
+	(*ListNodesRequest)(nil),      // 4: hookgate.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),     // 5: hookgate.v1.ListNodesResponse
+	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
 }
 var file_hookgate_v1_edge_proto_depIdxs = []int32{
-	0, // 0: hookgate.v1.Node.role:type_name -> hookgate.v1.NodeRole
-	5, // 1: hookgate.v1.Node.connect_time:type_name -> google.protobuf.Timestamp
-	5, // 2: hookgate.v1.Node.last_nack_time:type_name -> google.protobuf.Timestamp
-	2, // 3: hookgate.v1.Node.shard:type_name -> hookgate.v1.EdgeShard
-	0, // 4: hookgate.v1.ListNodesRequest.role:type_name -> hookgate.v1.NodeRole
-	1, // 5: hookgate.v1.ListNodesResponse.nodes:type_name -> hookgate.v1.Node
-	3, // 6: hookgate.v1.EdgeService.ListNodes:input_type -> hookgate.v1.ListNodesRequest
-	4, // 7: hookgate.v1.EdgeService.ListNodes:output_type -> hookgate.v1.ListNodesResponse
-	7, // [7:8] is the sub-list for method output_type
-	6, // [6:7] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: hookgate.v1.Node.role:type_name -> hookgate.v1.NodeRole
+	6,  // 1: hookgate.v1.Node.connect_time:type_name -> google.protobuf.Timestamp
+	6,  // 2: hookgate.v1.Node.last_nack_time:type_name -> google.protobuf.Timestamp
+	3,  // 3: hookgate.v1.Node.shard:type_name -> hookgate.v1.EdgeShard
+	2,  // 4: hookgate.v1.Node.traffic:type_name -> hookgate.v1.NodeTraffic
+	6,  // 5: hookgate.v1.NodeTraffic.sample_time:type_name -> google.protobuf.Timestamp
+	6,  // 6: hookgate.v1.NodeTraffic.start_time:type_name -> google.protobuf.Timestamp
+	0,  // 7: hookgate.v1.ListNodesRequest.role:type_name -> hookgate.v1.NodeRole
+	1,  // 8: hookgate.v1.ListNodesResponse.nodes:type_name -> hookgate.v1.Node
+	4,  // 9: hookgate.v1.EdgeService.ListNodes:input_type -> hookgate.v1.ListNodesRequest
+	5,  // 10: hookgate.v1.EdgeService.ListNodes:output_type -> hookgate.v1.ListNodesResponse
+	10, // [10:11] is the sub-list for method output_type
+	9,  // [9:10] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_edge_proto_init() }
@@ -434,7 +575,7 @@ func file_hookgate_v1_edge_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_edge_proto_rawDesc), len(file_hookgate_v1_edge_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1738,6 +1738,279 @@ func (x *ListFailedTriggersResponse) GetNextPageToken() string {
 	return ""
 }
 
+type TailEventsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// process_id, when set, keeps only events for that process.
+	ProcessId string `protobuf:"bytes,2,opt,name=process_id,json=processId,proto3" json:"process_id,omitempty"`
+	// webhook_id, when set, keeps only events of that webhook, which must
+	// exist.
+	WebhookId     string `protobuf:"bytes,3,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TailEventsRequest) Reset() {
+	*x = TailEventsRequest{}
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TailEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TailEventsRequest) ProtoMessage() {}
+
+func (x *TailEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TailEventsRequest.ProtoReflect.Descriptor instead.
+func (*TailEventsRequest) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_inbound_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *TailEventsRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *TailEventsRequest) GetProcessId() string {
+	if x != nil {
+		return x.ProcessId
+	}
+	return ""
+}
+
+func (x *TailEventsRequest) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+type TailEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event is unset in the stream's first response only, which says the
+	// tail is listening.
+	Event         *InboundEvent `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TailEventsResponse) Reset() {
+	*x = TailEventsResponse{}
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TailEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TailEventsResponse) ProtoMessage() {}
+
+func (x *TailEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TailEventsResponse.ProtoReflect.Descriptor instead.
+func (*TailEventsResponse) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_inbound_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *TailEventsResponse) GetEvent() *InboundEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// InboundEvent is one published inbound event (one binding of one accepted
+// call) as the tail shows it: the envelope's routing fields and a bounded
+// view of the request.
+type InboundEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the event id ("evt_…"), shared by the events of one call.
+	Id        string   `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Tenant    string   `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	WebhookId string   `protobuf:"bytes,3,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	Provider  Provider `protobuf:"varint,4,opt,name=provider,proto3,enum=hookgate.v1.Provider" json:"provider,omitempty"`
+	ProcessId string   `protobuf:"bytes,5,opt,name=process_id,json=processId,proto3" json:"process_id,omitempty"`
+	ThreadId  string   `protobuf:"bytes,6,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
+	Trigger   Trigger  `protobuf:"varint,7,opt,name=trigger,proto3,enum=hookgate.v1.Trigger" json:"trigger,omitempty"`
+	// correlation_key is set on a resume event.
+	CorrelationKey *string `protobuf:"bytes,8,opt,name=correlation_key,json=correlationKey,proto3,oneof" json:"correlation_key,omitempty"`
+	// receive_time is when the edge received the call.
+	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	// content_type is the request's Content-Type.
+	ContentType string `protobuf:"bytes,10,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// body_size is the size of the body as the envelope carries it: the exact
+	// bytes when the webhook keeps the raw body, else the JSON as received, a
+	// text body's length, or a form body's JSON form.
+	BodySize int64 `protobuf:"varint,11,opt,name=body_size,json=bodySize,proto3" json:"body_size,omitempty"`
+	// body holds at most the first 4 KiB of that body.
+	Body []byte `protobuf:"bytes,12,opt,name=body,proto3" json:"body,omitempty"`
+	// headers are the request's headers as the envelope carries them (the
+	// Hookgate key and provider secret headers never enter it), with every
+	// header that may carry a credential or signature redacted, as in
+	// failed triggers.
+	Headers map[string]*structpb.ListValue `protobuf:"bytes,13,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// sequence is the event's sequence in the stream HOOKGATE_INBOUND.
+	Sequence      uint64 `protobuf:"varint,14,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboundEvent) Reset() {
+	*x = InboundEvent{}
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboundEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboundEvent) ProtoMessage() {}
+
+func (x *InboundEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_hookgate_v1_inbound_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboundEvent.ProtoReflect.Descriptor instead.
+func (*InboundEvent) Descriptor() ([]byte, []int) {
+	return file_hookgate_v1_inbound_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *InboundEvent) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *InboundEvent) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *InboundEvent) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+func (x *InboundEvent) GetProvider() Provider {
+	if x != nil {
+		return x.Provider
+	}
+	return Provider_PROVIDER_UNSPECIFIED
+}
+
+func (x *InboundEvent) GetProcessId() string {
+	if x != nil {
+		return x.ProcessId
+	}
+	return ""
+}
+
+func (x *InboundEvent) GetThreadId() string {
+	if x != nil {
+		return x.ThreadId
+	}
+	return ""
+}
+
+func (x *InboundEvent) GetTrigger() Trigger {
+	if x != nil {
+		return x.Trigger
+	}
+	return Trigger_TRIGGER_UNSPECIFIED
+}
+
+func (x *InboundEvent) GetCorrelationKey() string {
+	if x != nil && x.CorrelationKey != nil {
+		return *x.CorrelationKey
+	}
+	return ""
+}
+
+func (x *InboundEvent) GetReceiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceiveTime
+	}
+	return nil
+}
+
+func (x *InboundEvent) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *InboundEvent) GetBodySize() int64 {
+	if x != nil {
+		return x.BodySize
+	}
+	return 0
+}
+
+func (x *InboundEvent) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *InboundEvent) GetHeaders() map[string]*structpb.ListValue {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *InboundEvent) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
 var File_hookgate_v1_inbound_proto protoreflect.FileDescriptor
 
 const file_hookgate_v1_inbound_proto_rawDesc = "" +
@@ -1889,7 +2162,37 @@ const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"\x14previous_expire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x12previousExpireTime\"\x89\x01\n" +
 	"\x1aListFailedTriggersResponse\x12C\n" +
 	"\x0ffailed_triggers\x18\x01 \x03(\v2\x1a.hookgate.v1.FailedTriggerR\x0efailedTriggers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xba\x04\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"i\n" +
+	"\x11TailEventsRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1d\n" +
+	"\n" +
+	"process_id\x18\x02 \x01(\tR\tprocessId\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x03 \x01(\tR\twebhookId\"E\n" +
+	"\x12TailEventsResponse\x12/\n" +
+	"\x05event\x18\x01 \x01(\v2\x19.hookgate.v1.InboundEventR\x05event\"\xff\x04\n" +
+	"\fInboundEvent\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x03 \x01(\tR\twebhookId\x121\n" +
+	"\bprovider\x18\x04 \x01(\x0e2\x15.hookgate.v1.ProviderR\bprovider\x12\x1d\n" +
+	"\n" +
+	"process_id\x18\x05 \x01(\tR\tprocessId\x12\x1b\n" +
+	"\tthread_id\x18\x06 \x01(\tR\bthreadId\x12.\n" +
+	"\atrigger\x18\a \x01(\x0e2\x14.hookgate.v1.TriggerR\atrigger\x12,\n" +
+	"\x0fcorrelation_key\x18\b \x01(\tH\x00R\x0ecorrelationKey\x88\x01\x01\x12=\n" +
+	"\freceive_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12!\n" +
+	"\fcontent_type\x18\n" +
+	" \x01(\tR\vcontentType\x12\x1b\n" +
+	"\tbody_size\x18\v \x01(\x03R\bbodySize\x12\x12\n" +
+	"\x04body\x18\f \x01(\fR\x04body\x12@\n" +
+	"\aheaders\x18\r \x03(\v2&.hookgate.v1.InboundEvent.HeadersEntryR\aheaders\x12\x1a\n" +
+	"\bsequence\x18\x0e \x01(\x04R\bsequence\x1aV\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.google.protobuf.ListValueR\x05value:\x028\x01B\x12\n" +
+	"\x10_correlation_key*\xba\x04\n" +
 	"\bProvider\x12\x18\n" +
 	"\x14PROVIDER_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10PROVIDER_GENERIC\x10\x01\x12\x12\n" +
@@ -1920,7 +2223,8 @@ const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"\aTrigger\x12\x17\n" +
 	"\x13TRIGGER_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15TRIGGER_START_PROCESS\x10\x01\x12\x1a\n" +
-	"\x16TRIGGER_RESUME_PROCESS\x10\x022\xd6\t\n" +
+	"\x16TRIGGER_RESUME_PROCESS\x10\x022\xa7\n" +
+	"\n" +
 	"\x15InboundWebhookService\x12\x8e\x01\n" +
 	"\rCreateWebhook\x12!.hookgate.v1.CreateWebhookRequest\x1a\".hookgate.v1.CreateWebhookResponse\"6\x82\xd3\xe4\x93\x020:\awebhook\"%/v1/tenants/{webhook.tenant}/webhooks\x12\x81\x01\n" +
 	"\n" +
@@ -1930,7 +2234,9 @@ const file_hookgate_v1_inbound_proto_rawDesc = "" +
 	"\x10RotateWebhookKey\x12$.hookgate.v1.RotateWebhookKeyRequest\x1a%.hookgate.v1.RotateWebhookKeyResponse\"?\x82\xd3\xe4\x93\x029:\x01*\"4/v1/tenants/{tenant}/webhooks/{webhook_id}:rotateKey\x12\x8a\x01\n" +
 	"\rDeleteWebhook\x12!.hookgate.v1.DeleteWebhookRequest\x1a\".hookgate.v1.DeleteWebhookResponse\"2\x82\xd3\xe4\x93\x02,**/v1/tenants/{tenant}/webhooks/{webhook_id}\x12\xa2\x01\n" +
 	"\x12ListFailedTriggers\x12&.hookgate.v1.ListFailedTriggersRequest\x1a'.hookgate.v1.ListFailedTriggersResponse\";\x82\xd3\xe4\x93\x025\x123/v1/tenants/{tenant}/webhooks/{webhook_id}/failures\x12\xb8\x01\n" +
-	"\x14RotateProviderSecret\x12(.hookgate.v1.RotateProviderSecretRequest\x1a).hookgate.v1.RotateProviderSecretResponse\"K\x82\xd3\xe4\x93\x02E:\x01*\"@/v1/tenants/{tenant}/webhooks/{webhook_id}/secrets/{name}:rotateB9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
+	"\x14RotateProviderSecret\x12(.hookgate.v1.RotateProviderSecretRequest\x1a).hookgate.v1.RotateProviderSecretResponse\"K\x82\xd3\xe4\x93\x02E:\x01*\"@/v1/tenants/{tenant}/webhooks/{webhook_id}/secrets/{name}:rotate\x12O\n" +
+	"\n" +
+	"TailEvents\x12\x1e.hookgate.v1.TailEventsRequest\x1a\x1f.hookgate.v1.TailEventsResponse0\x01B9Z7github.com/hookgate/hookgate/gen/hookgate/v1;hookgatev1b\x06proto3"
 
 var (
 	file_hookgate_v1_inbound_proto_rawDescOnce sync.Once
@@ -1945,7 +2251,7 @@ func file_hookgate_v1_inbound_proto_rawDescGZIP() []byte {
 }
 
 var file_hookgate_v1_inbound_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hookgate_v1_inbound_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_hookgate_v1_inbound_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_hookgate_v1_inbound_proto_goTypes = []any{
 	(Provider)(0),                        // 0: hookgate.v1.Provider
 	(Trigger)(0),                         // 1: hookgate.v1.Trigger
@@ -1970,65 +2276,77 @@ var file_hookgate_v1_inbound_proto_goTypes = []any{
 	(*RotateProviderSecretRequest)(nil),  // 20: hookgate.v1.RotateProviderSecretRequest
 	(*RotateProviderSecretResponse)(nil), // 21: hookgate.v1.RotateProviderSecretResponse
 	(*ListFailedTriggersResponse)(nil),   // 22: hookgate.v1.ListFailedTriggersResponse
-	nil,                                  // 23: hookgate.v1.Webhook.ProviderSecretsEntry
-	nil,                                  // 24: hookgate.v1.Webhook.ProviderSecretRefsEntry
-	nil,                                  // 25: hookgate.v1.FailedTrigger.HeadersEntry
-	(*durationpb.Duration)(nil),          // 26: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),        // 27: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 28: google.protobuf.FieldMask
-	(*structpb.ListValue)(nil),           // 29: google.protobuf.ListValue
+	(*TailEventsRequest)(nil),            // 23: hookgate.v1.TailEventsRequest
+	(*TailEventsResponse)(nil),           // 24: hookgate.v1.TailEventsResponse
+	(*InboundEvent)(nil),                 // 25: hookgate.v1.InboundEvent
+	nil,                                  // 26: hookgate.v1.Webhook.ProviderSecretsEntry
+	nil,                                  // 27: hookgate.v1.Webhook.ProviderSecretRefsEntry
+	nil,                                  // 28: hookgate.v1.FailedTrigger.HeadersEntry
+	nil,                                  // 29: hookgate.v1.InboundEvent.HeadersEntry
+	(*durationpb.Duration)(nil),          // 30: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 32: google.protobuf.FieldMask
+	(*structpb.ListValue)(nil),           // 33: google.protobuf.ListValue
 }
 var file_hookgate_v1_inbound_proto_depIdxs = []int32{
 	1,  // 0: hookgate.v1.Binding.trigger:type_name -> hookgate.v1.Trigger
-	26, // 1: hookgate.v1.CustomHmac.tolerance:type_name -> google.protobuf.Duration
+	30, // 1: hookgate.v1.CustomHmac.tolerance:type_name -> google.protobuf.Duration
 	0,  // 2: hookgate.v1.Webhook.provider:type_name -> hookgate.v1.Provider
 	2,  // 3: hookgate.v1.Webhook.bindings:type_name -> hookgate.v1.Binding
 	3,  // 4: hookgate.v1.Webhook.rate_limit:type_name -> hookgate.v1.RateLimit
-	23, // 5: hookgate.v1.Webhook.provider_secrets:type_name -> hookgate.v1.Webhook.ProviderSecretsEntry
+	26, // 5: hookgate.v1.Webhook.provider_secrets:type_name -> hookgate.v1.Webhook.ProviderSecretsEntry
 	4,  // 6: hookgate.v1.Webhook.custom_hmac:type_name -> hookgate.v1.CustomHmac
-	27, // 7: hookgate.v1.Webhook.key_create_time:type_name -> google.protobuf.Timestamp
-	27, // 8: hookgate.v1.Webhook.previous_key_expire_time:type_name -> google.protobuf.Timestamp
-	27, // 9: hookgate.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	27, // 10: hookgate.v1.Webhook.update_time:type_name -> google.protobuf.Timestamp
-	24, // 11: hookgate.v1.Webhook.provider_secret_refs:type_name -> hookgate.v1.Webhook.ProviderSecretRefsEntry
+	31, // 7: hookgate.v1.Webhook.key_create_time:type_name -> google.protobuf.Timestamp
+	31, // 8: hookgate.v1.Webhook.previous_key_expire_time:type_name -> google.protobuf.Timestamp
+	31, // 9: hookgate.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	31, // 10: hookgate.v1.Webhook.update_time:type_name -> google.protobuf.Timestamp
+	27, // 11: hookgate.v1.Webhook.provider_secret_refs:type_name -> hookgate.v1.Webhook.ProviderSecretRefsEntry
 	5,  // 12: hookgate.v1.CreateWebhookRequest.webhook:type_name -> hookgate.v1.Webhook
 	5,  // 13: hookgate.v1.CreateWebhookResponse.webhook:type_name -> hookgate.v1.Webhook
 	5,  // 14: hookgate.v1.GetWebhookResponse.webhook:type_name -> hookgate.v1.Webhook
 	0,  // 15: hookgate.v1.ListWebhooksRequest.provider:type_name -> hookgate.v1.Provider
 	5,  // 16: hookgate.v1.ListWebhooksResponse.webhooks:type_name -> hookgate.v1.Webhook
 	5,  // 17: hookgate.v1.UpdateWebhookRequest.webhook:type_name -> hookgate.v1.Webhook
-	28, // 18: hookgate.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
+	32, // 18: hookgate.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
 	5,  // 19: hookgate.v1.UpdateWebhookResponse.webhook:type_name -> hookgate.v1.Webhook
-	26, // 20: hookgate.v1.RotateWebhookKeyRequest.grace_period:type_name -> google.protobuf.Duration
+	30, // 20: hookgate.v1.RotateWebhookKeyRequest.grace_period:type_name -> google.protobuf.Duration
 	5,  // 21: hookgate.v1.RotateWebhookKeyResponse.webhook:type_name -> hookgate.v1.Webhook
-	27, // 22: hookgate.v1.FailedTrigger.time:type_name -> google.protobuf.Timestamp
-	25, // 23: hookgate.v1.FailedTrigger.headers:type_name -> hookgate.v1.FailedTrigger.HeadersEntry
-	26, // 24: hookgate.v1.RotateProviderSecretRequest.grace_period:type_name -> google.protobuf.Duration
+	31, // 22: hookgate.v1.FailedTrigger.time:type_name -> google.protobuf.Timestamp
+	28, // 23: hookgate.v1.FailedTrigger.headers:type_name -> hookgate.v1.FailedTrigger.HeadersEntry
+	30, // 24: hookgate.v1.RotateProviderSecretRequest.grace_period:type_name -> google.protobuf.Duration
 	5,  // 25: hookgate.v1.RotateProviderSecretResponse.webhook:type_name -> hookgate.v1.Webhook
-	27, // 26: hookgate.v1.RotateProviderSecretResponse.previous_expire_time:type_name -> google.protobuf.Timestamp
+	31, // 26: hookgate.v1.RotateProviderSecretResponse.previous_expire_time:type_name -> google.protobuf.Timestamp
 	18, // 27: hookgate.v1.ListFailedTriggersResponse.failed_triggers:type_name -> hookgate.v1.FailedTrigger
-	29, // 28: hookgate.v1.FailedTrigger.HeadersEntry.value:type_name -> google.protobuf.ListValue
-	6,  // 29: hookgate.v1.InboundWebhookService.CreateWebhook:input_type -> hookgate.v1.CreateWebhookRequest
-	8,  // 30: hookgate.v1.InboundWebhookService.GetWebhook:input_type -> hookgate.v1.GetWebhookRequest
-	10, // 31: hookgate.v1.InboundWebhookService.ListWebhooks:input_type -> hookgate.v1.ListWebhooksRequest
-	12, // 32: hookgate.v1.InboundWebhookService.UpdateWebhook:input_type -> hookgate.v1.UpdateWebhookRequest
-	14, // 33: hookgate.v1.InboundWebhookService.RotateWebhookKey:input_type -> hookgate.v1.RotateWebhookKeyRequest
-	16, // 34: hookgate.v1.InboundWebhookService.DeleteWebhook:input_type -> hookgate.v1.DeleteWebhookRequest
-	19, // 35: hookgate.v1.InboundWebhookService.ListFailedTriggers:input_type -> hookgate.v1.ListFailedTriggersRequest
-	20, // 36: hookgate.v1.InboundWebhookService.RotateProviderSecret:input_type -> hookgate.v1.RotateProviderSecretRequest
-	7,  // 37: hookgate.v1.InboundWebhookService.CreateWebhook:output_type -> hookgate.v1.CreateWebhookResponse
-	9,  // 38: hookgate.v1.InboundWebhookService.GetWebhook:output_type -> hookgate.v1.GetWebhookResponse
-	11, // 39: hookgate.v1.InboundWebhookService.ListWebhooks:output_type -> hookgate.v1.ListWebhooksResponse
-	13, // 40: hookgate.v1.InboundWebhookService.UpdateWebhook:output_type -> hookgate.v1.UpdateWebhookResponse
-	15, // 41: hookgate.v1.InboundWebhookService.RotateWebhookKey:output_type -> hookgate.v1.RotateWebhookKeyResponse
-	17, // 42: hookgate.v1.InboundWebhookService.DeleteWebhook:output_type -> hookgate.v1.DeleteWebhookResponse
-	22, // 43: hookgate.v1.InboundWebhookService.ListFailedTriggers:output_type -> hookgate.v1.ListFailedTriggersResponse
-	21, // 44: hookgate.v1.InboundWebhookService.RotateProviderSecret:output_type -> hookgate.v1.RotateProviderSecretResponse
-	37, // [37:45] is the sub-list for method output_type
-	29, // [29:37] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	25, // 28: hookgate.v1.TailEventsResponse.event:type_name -> hookgate.v1.InboundEvent
+	0,  // 29: hookgate.v1.InboundEvent.provider:type_name -> hookgate.v1.Provider
+	1,  // 30: hookgate.v1.InboundEvent.trigger:type_name -> hookgate.v1.Trigger
+	31, // 31: hookgate.v1.InboundEvent.receive_time:type_name -> google.protobuf.Timestamp
+	29, // 32: hookgate.v1.InboundEvent.headers:type_name -> hookgate.v1.InboundEvent.HeadersEntry
+	33, // 33: hookgate.v1.FailedTrigger.HeadersEntry.value:type_name -> google.protobuf.ListValue
+	33, // 34: hookgate.v1.InboundEvent.HeadersEntry.value:type_name -> google.protobuf.ListValue
+	6,  // 35: hookgate.v1.InboundWebhookService.CreateWebhook:input_type -> hookgate.v1.CreateWebhookRequest
+	8,  // 36: hookgate.v1.InboundWebhookService.GetWebhook:input_type -> hookgate.v1.GetWebhookRequest
+	10, // 37: hookgate.v1.InboundWebhookService.ListWebhooks:input_type -> hookgate.v1.ListWebhooksRequest
+	12, // 38: hookgate.v1.InboundWebhookService.UpdateWebhook:input_type -> hookgate.v1.UpdateWebhookRequest
+	14, // 39: hookgate.v1.InboundWebhookService.RotateWebhookKey:input_type -> hookgate.v1.RotateWebhookKeyRequest
+	16, // 40: hookgate.v1.InboundWebhookService.DeleteWebhook:input_type -> hookgate.v1.DeleteWebhookRequest
+	19, // 41: hookgate.v1.InboundWebhookService.ListFailedTriggers:input_type -> hookgate.v1.ListFailedTriggersRequest
+	20, // 42: hookgate.v1.InboundWebhookService.RotateProviderSecret:input_type -> hookgate.v1.RotateProviderSecretRequest
+	23, // 43: hookgate.v1.InboundWebhookService.TailEvents:input_type -> hookgate.v1.TailEventsRequest
+	7,  // 44: hookgate.v1.InboundWebhookService.CreateWebhook:output_type -> hookgate.v1.CreateWebhookResponse
+	9,  // 45: hookgate.v1.InboundWebhookService.GetWebhook:output_type -> hookgate.v1.GetWebhookResponse
+	11, // 46: hookgate.v1.InboundWebhookService.ListWebhooks:output_type -> hookgate.v1.ListWebhooksResponse
+	13, // 47: hookgate.v1.InboundWebhookService.UpdateWebhook:output_type -> hookgate.v1.UpdateWebhookResponse
+	15, // 48: hookgate.v1.InboundWebhookService.RotateWebhookKey:output_type -> hookgate.v1.RotateWebhookKeyResponse
+	17, // 49: hookgate.v1.InboundWebhookService.DeleteWebhook:output_type -> hookgate.v1.DeleteWebhookResponse
+	22, // 50: hookgate.v1.InboundWebhookService.ListFailedTriggers:output_type -> hookgate.v1.ListFailedTriggersResponse
+	21, // 51: hookgate.v1.InboundWebhookService.RotateProviderSecret:output_type -> hookgate.v1.RotateProviderSecretResponse
+	24, // 52: hookgate.v1.InboundWebhookService.TailEvents:output_type -> hookgate.v1.TailEventsResponse
+	44, // [44:53] is the sub-list for method output_type
+	35, // [35:44] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_hookgate_v1_inbound_proto_init() }
@@ -2038,13 +2356,14 @@ func file_hookgate_v1_inbound_proto_init() {
 	}
 	file_hookgate_v1_inbound_proto_msgTypes[3].OneofWrappers = []any{}
 	file_hookgate_v1_inbound_proto_msgTypes[8].OneofWrappers = []any{}
+	file_hookgate_v1_inbound_proto_msgTypes[23].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hookgate_v1_inbound_proto_rawDesc), len(file_hookgate_v1_inbound_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   24,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -57,6 +57,9 @@ const (
 	// InboundWebhookServiceRotateProviderSecretProcedure is the fully-qualified name of the
 	// InboundWebhookService's RotateProviderSecret RPC.
 	InboundWebhookServiceRotateProviderSecretProcedure = "/hookgate.v1.InboundWebhookService/RotateProviderSecret"
+	// InboundWebhookServiceTailEventsProcedure is the fully-qualified name of the
+	// InboundWebhookService's TailEvents RPC.
+	InboundWebhookServiceTailEventsProcedure = "/hookgate.v1.InboundWebhookService/TailEvents"
 )
 
 // InboundWebhookServiceClient is a client for the hookgate.v1.InboundWebhookService service.
@@ -79,6 +82,14 @@ type InboundWebhookServiceClient interface {
 	// RotateProviderSecret replaces one provider secret, apart from the API
 	// key; the previous value keeps verifying for the grace period.
 	RotateProviderSecret(context.Context, *connect.Request[v1.RotateProviderSecretRequest]) (*connect.Response[v1.RotateProviderSecretResponse], error)
+	// TailEvents streams a tenant's inbound events as the edges publish them,
+	// from the moment the tail starts (nothing stored is replayed). The first
+	// response carries no event: it says the tail is listening, so that every
+	// event published after it is streamed. The stream lasts until the client
+	// ends it; a replica serves a bounded number of tails per tenant and
+	// answers ResourceExhausted beyond. Connect and gRPC (a server stream) only:
+	// it has no REST path.
+	TailEvents(context.Context, *connect.Request[v1.TailEventsRequest]) (*connect.ServerStreamForClient[v1.TailEventsResponse], error)
 }
 
 // NewInboundWebhookServiceClient constructs a client for the hookgate.v1.InboundWebhookService
@@ -140,6 +151,12 @@ func NewInboundWebhookServiceClient(httpClient connect.HTTPClient, baseURL strin
 			connect.WithSchema(inboundWebhookServiceMethods.ByName("RotateProviderSecret")),
 			connect.WithClientOptions(opts...),
 		),
+		tailEvents: connect.NewClient[v1.TailEventsRequest, v1.TailEventsResponse](
+			httpClient,
+			baseURL+InboundWebhookServiceTailEventsProcedure,
+			connect.WithSchema(inboundWebhookServiceMethods.ByName("TailEvents")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -153,6 +170,7 @@ type inboundWebhookServiceClient struct {
 	deleteWebhook        *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
 	listFailedTriggers   *connect.Client[v1.ListFailedTriggersRequest, v1.ListFailedTriggersResponse]
 	rotateProviderSecret *connect.Client[v1.RotateProviderSecretRequest, v1.RotateProviderSecretResponse]
+	tailEvents           *connect.Client[v1.TailEventsRequest, v1.TailEventsResponse]
 }
 
 // CreateWebhook calls hookgate.v1.InboundWebhookService.CreateWebhook.
@@ -195,6 +213,11 @@ func (c *inboundWebhookServiceClient) RotateProviderSecret(ctx context.Context, 
 	return c.rotateProviderSecret.CallUnary(ctx, req)
 }
 
+// TailEvents calls hookgate.v1.InboundWebhookService.TailEvents.
+func (c *inboundWebhookServiceClient) TailEvents(ctx context.Context, req *connect.Request[v1.TailEventsRequest]) (*connect.ServerStreamForClient[v1.TailEventsResponse], error) {
+	return c.tailEvents.CallServerStream(ctx, req)
+}
+
 // InboundWebhookServiceHandler is an implementation of the hookgate.v1.InboundWebhookService
 // service.
 type InboundWebhookServiceHandler interface {
@@ -216,6 +239,14 @@ type InboundWebhookServiceHandler interface {
 	// RotateProviderSecret replaces one provider secret, apart from the API
 	// key; the previous value keeps verifying for the grace period.
 	RotateProviderSecret(context.Context, *connect.Request[v1.RotateProviderSecretRequest]) (*connect.Response[v1.RotateProviderSecretResponse], error)
+	// TailEvents streams a tenant's inbound events as the edges publish them,
+	// from the moment the tail starts (nothing stored is replayed). The first
+	// response carries no event: it says the tail is listening, so that every
+	// event published after it is streamed. The stream lasts until the client
+	// ends it; a replica serves a bounded number of tails per tenant and
+	// answers ResourceExhausted beyond. Connect and gRPC (a server stream) only:
+	// it has no REST path.
+	TailEvents(context.Context, *connect.Request[v1.TailEventsRequest], *connect.ServerStream[v1.TailEventsResponse]) error
 }
 
 // NewInboundWebhookServiceHandler builds an HTTP handler from the service implementation. It
@@ -273,6 +304,12 @@ func NewInboundWebhookServiceHandler(svc InboundWebhookServiceHandler, opts ...c
 		connect.WithSchema(inboundWebhookServiceMethods.ByName("RotateProviderSecret")),
 		connect.WithHandlerOptions(opts...),
 	)
+	inboundWebhookServiceTailEventsHandler := connect.NewServerStreamHandler(
+		InboundWebhookServiceTailEventsProcedure,
+		svc.TailEvents,
+		connect.WithSchema(inboundWebhookServiceMethods.ByName("TailEvents")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/hookgate.v1.InboundWebhookService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case InboundWebhookServiceCreateWebhookProcedure:
@@ -291,6 +328,8 @@ func NewInboundWebhookServiceHandler(svc InboundWebhookServiceHandler, opts ...c
 			inboundWebhookServiceListFailedTriggersHandler.ServeHTTP(w, r)
 		case InboundWebhookServiceRotateProviderSecretProcedure:
 			inboundWebhookServiceRotateProviderSecretHandler.ServeHTTP(w, r)
+		case InboundWebhookServiceTailEventsProcedure:
+			inboundWebhookServiceTailEventsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -330,4 +369,8 @@ func (UnimplementedInboundWebhookServiceHandler) ListFailedTriggers(context.Cont
 
 func (UnimplementedInboundWebhookServiceHandler) RotateProviderSecret(context.Context, *connect.Request[v1.RotateProviderSecretRequest]) (*connect.Response[v1.RotateProviderSecretResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.InboundWebhookService.RotateProviderSecret is not implemented"))
+}
+
+func (UnimplementedInboundWebhookServiceHandler) TailEvents(context.Context, *connect.Request[v1.TailEventsRequest], *connect.ServerStream[v1.TailEventsResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("hookgate.v1.InboundWebhookService.TailEvents is not implemented"))
 }

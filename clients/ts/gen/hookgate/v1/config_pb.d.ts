@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
-import type { EdgeShard, NodeRole } from "./edge_pb.js";
+import type { EdgeShard, NodeRole, NodeTraffic } from "./edge_pb.js";
 import type { AdminTokenKind, RetrySchedule } from "./tenant_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Binding, CustomHmac, Provider, RateLimit } from "./inbound_pb.js";
@@ -39,6 +39,12 @@ export declare type StreamConfigRequest = Message<"hookgate.v1.StreamConfigReque
      */
     value: ConfigNack;
     case: "nack";
+  } | {
+    /**
+     * @generated from field: hookgate.v1.ConfigStats stats = 4;
+     */
+    value: ConfigStats;
+    case: "stats";
   } | { case: undefined; value?: undefined };
 };
 
@@ -146,6 +152,29 @@ export declare type ConfigNack = Message<"hookgate.v1.ConfigNack"> & {
  * Use `create(ConfigNackSchema)` to create a new message.
  */
 export declare const ConfigNackSchema: GenMessage<ConfigNack>;
+
+/**
+ * ConfigStats reports what a node has handled since it started, for the
+ * fleet view (Node.traffic). A node sends it only on a stream whose
+ * response headers carry Hookgate-Stats-Interval (a Go duration such as
+ * "10s"), and then once per that interval: a control plane from before
+ * ConfigStats ends a stream on a kind it does not know. A control plane
+ * ignores kinds it does not know.
+ *
+ * @generated from message hookgate.v1.ConfigStats
+ */
+export declare type ConfigStats = Message<"hookgate.v1.ConfigStats"> & {
+  /**
+   * @generated from field: hookgate.v1.NodeTraffic traffic = 1;
+   */
+  traffic?: NodeTraffic;
+};
+
+/**
+ * Describes the message hookgate.v1.ConfigStats.
+ * Use `create(ConfigStatsSchema)` to create a new message.
+ */
+export declare const ConfigStatsSchema: GenMessage<ConfigStats>;
 
 /**
  * @generated from message hookgate.v1.StreamConfigResponse

@@ -75,6 +75,14 @@ export declare type Node = Message<"hookgate.v1.Node"> & {
    * @generated from field: hookgate.v1.EdgeShard shard = 10;
    */
   shard?: EdgeShard;
+
+  /**
+   * traffic is what the node reported it handled; unset for a node that
+   * has reported nothing (one from before ConfigStats, or just connected).
+   *
+   * @generated from field: hookgate.v1.NodeTraffic traffic = 11;
+   */
+  traffic?: NodeTraffic;
 };
 
 /**
@@ -82,6 +90,79 @@ export declare type Node = Message<"hookgate.v1.Node"> & {
  * Use `create(NodeSchema)` to create a new message.
  */
 export declare const NodeSchema: GenMessage<Node>;
+
+/**
+ * NodeTraffic holds a node's counters, cumulative since start_time and read
+ * at sample_time, both on the node's clock. A rate is the difference of two
+ * samples over the difference of their sample times; another start_time, or
+ * a counter lower than before, means the node restarted.
+ *
+ * @generated from message hookgate.v1.NodeTraffic
+ */
+export declare type NodeTraffic = Message<"hookgate.v1.NodeTraffic"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp sample_time = 1;
+   */
+  sampleTime?: Timestamp;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp;
+
+  /**
+   * accepted counts an edge's inbound calls answered 2xx: published and
+   * acknowledged by JetStream, or a provider handshake.
+   *
+   * @generated from field: uint64 accepted = 3;
+   */
+  accepted: bigint;
+
+  /**
+   * rejected_auth counts inbound calls answered 401 or 403: a missing or
+   * wrong key or signature, a refused handshake.
+   *
+   * @generated from field: uint64 rejected_auth = 4;
+   */
+  rejectedAuth: bigint;
+
+  /**
+   * rejected_other counts inbound calls answered with another 4xx: no such
+   * webhook, deactivated, too large, invalid body, rate limited, …
+   *
+   * @generated from field: uint64 rejected_other = 5;
+   */
+  rejectedOther: bigint;
+
+  /**
+   * unavailable counts inbound calls answered 5xx: no configuration yet,
+   * JetStream did not acknowledge, the edge at its in-flight limit.
+   *
+   * @generated from field: uint64 unavailable = 6;
+   */
+  unavailable: bigint;
+
+  /**
+   * delivered counts a dispatcher's successful delivery attempts.
+   *
+   * @generated from field: uint64 delivered = 7;
+   */
+  delivered: bigint;
+
+  /**
+   * failed counts a dispatcher's failed delivery attempts (each retry is
+   * one).
+   *
+   * @generated from field: uint64 failed = 8;
+   */
+  failed: bigint;
+};
+
+/**
+ * Describes the message hookgate.v1.NodeTraffic.
+ * Use `create(NodeTrafficSchema)` to create a new message.
+ */
+export declare const NodeTrafficSchema: GenMessage<NodeTraffic>;
 
 /**
  * EdgeShard is the slice of tenants an edge serves: an explicit list of

@@ -10,7 +10,7 @@ import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
  * Describes the file hookgate/v1/edge.proto.
  */
 export const file_hookgate_v1_edge = /*@__PURE__*/
-  fileDesc("ChZob29rZ2F0ZS92MS9lZGdlLnByb3RvEgtob29rZ2F0ZS52MSKlAgoETm9kZRIKCgJpZBgBIAEoCRIjCgRyb2xlGAIgASgOMhUuaG9va2dhdGUudjEuTm9kZVJvbGUSDwoHYWRkcmVzcxgDIAEoCRIXCg9jb25maWdfcmV2aXNpb24YBCABKAMSCwoDbGFnGAUgASgDEjAKDGNvbm5lY3RfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJbGFzdF9uYWNrGAcgASgJEjIKDmxhc3RfbmFja190aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1jb250cm9sX3BsYW5lGAkgASgJEiUKBXNoYXJkGAogASgLMhYuaG9va2dhdGUudjEuRWRnZVNoYXJkIjoKCUVkZ2VTaGFyZBIPCgd0ZW5hbnRzGAEgAygJEg0KBWluZGV4GAIgASgNEg0KBWNvdW50GAMgASgNIjcKEExpc3ROb2Rlc1JlcXVlc3QSIwoEcm9sZRgBIAEoDjIVLmhvb2tnYXRlLnYxLk5vZGVSb2xlIjUKEUxpc3ROb2Rlc1Jlc3BvbnNlEiAKBW5vZGVzGAEgAygLMhEuaG9va2dhdGUudjEuTm9kZSpTCghOb2RlUm9sZRIZChVOT0RFX1JPTEVfVU5TUEVDSUZJRUQQABISCg5OT0RFX1JPTEVfRURHRRABEhgKFE5PREVfUk9MRV9ESVNQQVRDSEVSEAIybAoLRWRnZVNlcnZpY2USXQoJTGlzdE5vZGVzEh0uaG9va2dhdGUudjEuTGlzdE5vZGVzUmVxdWVzdBoeLmhvb2tnYXRlLnYxLkxpc3ROb2Rlc1Jlc3BvbnNlIhGC0+STAgsSCS92MS9ub2Rlc0I5WjdnaXRodWIuY29tL2hvb2tnYXRlL2hvb2tnYXRlL2dlbi9ob29rZ2F0ZS92MTtob29rZ2F0ZXYxYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChZob29rZ2F0ZS92MS9lZGdlLnByb3RvEgtob29rZ2F0ZS52MSLQAgoETm9kZRIKCgJpZBgBIAEoCRIjCgRyb2xlGAIgASgOMhUuaG9va2dhdGUudjEuTm9kZVJvbGUSDwoHYWRkcmVzcxgDIAEoCRIXCg9jb25maWdfcmV2aXNpb24YBCABKAMSCwoDbGFnGAUgASgDEjAKDGNvbm5lY3RfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJbGFzdF9uYWNrGAcgASgJEjIKDmxhc3RfbmFja190aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1jb250cm9sX3BsYW5lGAkgASgJEiUKBXNoYXJkGAogASgLMhYuaG9va2dhdGUudjEuRWRnZVNoYXJkEikKB3RyYWZmaWMYCyABKAsyGC5ob29rZ2F0ZS52MS5Ob2RlVHJhZmZpYyLnAQoLTm9kZVRyYWZmaWMSLwoLc2FtcGxlX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjY2VwdGVkGAMgASgEEhUKDXJlamVjdGVkX2F1dGgYBCABKAQSFgoOcmVqZWN0ZWRfb3RoZXIYBSABKAQSEwoLdW5hdmFpbGFibGUYBiABKAQSEQoJZGVsaXZlcmVkGAcgASgEEg4KBmZhaWxlZBgIIAEoBCI6CglFZGdlU2hhcmQSDwoHdGVuYW50cxgBIAMoCRINCgVpbmRleBgCIAEoDRINCgVjb3VudBgDIAEoDSI3ChBMaXN0Tm9kZXNSZXF1ZXN0EiMKBHJvbGUYASABKA4yFS5ob29rZ2F0ZS52MS5Ob2RlUm9sZSI1ChFMaXN0Tm9kZXNSZXNwb25zZRIgCgVub2RlcxgBIAMoCzIRLmhvb2tnYXRlLnYxLk5vZGUqUwoITm9kZVJvbGUSGQoVTk9ERV9ST0xFX1VOU1BFQ0lGSUVEEAASEgoOTk9ERV9ST0xFX0VER0UQARIYChROT0RFX1JPTEVfRElTUEFUQ0hFUhACMmwKC0VkZ2VTZXJ2aWNlEl0KCUxpc3ROb2RlcxIdLmhvb2tnYXRlLnYxLkxpc3ROb2Rlc1JlcXVlc3QaHi5ob29rZ2F0ZS52MS5MaXN0Tm9kZXNSZXNwb25zZSIRgtPkkwILEgkvdjEvbm9kZXNCOVo3Z2l0aHViLmNvbS9ob29rZ2F0ZS9ob29rZ2F0ZS9nZW4vaG9va2dhdGUvdjE7aG9va2dhdGV2MWIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * Describes the message hookgate.v1.Node.
@@ -20,25 +20,32 @@ export const NodeSchema = /*@__PURE__*/
   messageDesc(file_hookgate_v1_edge, 0);
 
 /**
+ * Describes the message hookgate.v1.NodeTraffic.
+ * Use `create(NodeTrafficSchema)` to create a new message.
+ */
+export const NodeTrafficSchema = /*@__PURE__*/
+  messageDesc(file_hookgate_v1_edge, 1);
+
+/**
  * Describes the message hookgate.v1.EdgeShard.
  * Use `create(EdgeShardSchema)` to create a new message.
  */
 export const EdgeShardSchema = /*@__PURE__*/
-  messageDesc(file_hookgate_v1_edge, 1);
+  messageDesc(file_hookgate_v1_edge, 2);
 
 /**
  * Describes the message hookgate.v1.ListNodesRequest.
  * Use `create(ListNodesRequestSchema)` to create a new message.
  */
 export const ListNodesRequestSchema = /*@__PURE__*/
-  messageDesc(file_hookgate_v1_edge, 2);
+  messageDesc(file_hookgate_v1_edge, 3);
 
 /**
  * Describes the message hookgate.v1.ListNodesResponse.
  * Use `create(ListNodesResponseSchema)` to create a new message.
  */
 export const ListNodesResponseSchema = /*@__PURE__*/
-  messageDesc(file_hookgate_v1_edge, 3);
+  messageDesc(file_hookgate_v1_edge, 4);
 
 /**
  * Describes the enum hookgate.v1.NodeRole.

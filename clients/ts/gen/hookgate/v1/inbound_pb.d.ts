@@ -804,6 +804,162 @@ export declare type ListFailedTriggersResponse = Message<"hookgate.v1.ListFailed
 export declare const ListFailedTriggersResponseSchema: GenMessage<ListFailedTriggersResponse>;
 
 /**
+ * @generated from message hookgate.v1.TailEventsRequest
+ */
+export declare type TailEventsRequest = Message<"hookgate.v1.TailEventsRequest"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * process_id, when set, keeps only events for that process.
+   *
+   * @generated from field: string process_id = 2;
+   */
+  processId: string;
+
+  /**
+   * webhook_id, when set, keeps only events of that webhook, which must
+   * exist.
+   *
+   * @generated from field: string webhook_id = 3;
+   */
+  webhookId: string;
+};
+
+/**
+ * Describes the message hookgate.v1.TailEventsRequest.
+ * Use `create(TailEventsRequestSchema)` to create a new message.
+ */
+export declare const TailEventsRequestSchema: GenMessage<TailEventsRequest>;
+
+/**
+ * @generated from message hookgate.v1.TailEventsResponse
+ */
+export declare type TailEventsResponse = Message<"hookgate.v1.TailEventsResponse"> & {
+  /**
+   * event is unset in the stream's first response only, which says the
+   * tail is listening.
+   *
+   * @generated from field: hookgate.v1.InboundEvent event = 1;
+   */
+  event?: InboundEvent;
+};
+
+/**
+ * Describes the message hookgate.v1.TailEventsResponse.
+ * Use `create(TailEventsResponseSchema)` to create a new message.
+ */
+export declare const TailEventsResponseSchema: GenMessage<TailEventsResponse>;
+
+/**
+ * InboundEvent is one published inbound event (one binding of one accepted
+ * call) as the tail shows it: the envelope's routing fields and a bounded
+ * view of the request.
+ *
+ * @generated from message hookgate.v1.InboundEvent
+ */
+export declare type InboundEvent = Message<"hookgate.v1.InboundEvent"> & {
+  /**
+   * id is the event id ("evt_…"), shared by the events of one call.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string tenant = 2;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: string webhook_id = 3;
+   */
+  webhookId: string;
+
+  /**
+   * @generated from field: hookgate.v1.Provider provider = 4;
+   */
+  provider: Provider;
+
+  /**
+   * @generated from field: string process_id = 5;
+   */
+  processId: string;
+
+  /**
+   * @generated from field: string thread_id = 6;
+   */
+  threadId: string;
+
+  /**
+   * @generated from field: hookgate.v1.Trigger trigger = 7;
+   */
+  trigger: Trigger;
+
+  /**
+   * correlation_key is set on a resume event.
+   *
+   * @generated from field: optional string correlation_key = 8;
+   */
+  correlationKey?: string;
+
+  /**
+   * receive_time is when the edge received the call.
+   *
+   * @generated from field: google.protobuf.Timestamp receive_time = 9;
+   */
+  receiveTime?: Timestamp;
+
+  /**
+   * content_type is the request's Content-Type.
+   *
+   * @generated from field: string content_type = 10;
+   */
+  contentType: string;
+
+  /**
+   * body_size is the size of the body as the envelope carries it: the exact
+   * bytes when the webhook keeps the raw body, else the JSON as received, a
+   * text body's length, or a form body's JSON form.
+   *
+   * @generated from field: int64 body_size = 11;
+   */
+  bodySize: bigint;
+
+  /**
+   * body holds at most the first 4 KiB of that body.
+   *
+   * @generated from field: bytes body = 12;
+   */
+  body: Uint8Array;
+
+  /**
+   * headers are the request's headers as the envelope carries them (the
+   * Hookgate key and provider secret headers never enter it), with every
+   * header that may carry a credential or signature redacted, as in
+   * failed triggers.
+   *
+   * @generated from field: map<string, google.protobuf.ListValue> headers = 13;
+   */
+  headers: { [key: string]: ListValue };
+
+  /**
+   * sequence is the event's sequence in the stream HOOKGATE_INBOUND.
+   *
+   * @generated from field: uint64 sequence = 14;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message hookgate.v1.InboundEvent.
+ * Use `create(InboundEventSchema)` to create a new message.
+ */
+export declare const InboundEventSchema: GenMessage<InboundEvent>;
+
+/**
  * Provider selects how an inbound call is authenticated beyond the API key.
  * It is chosen at creation and cannot change.
  *
@@ -1056,6 +1212,22 @@ export declare const InboundWebhookService: GenService<{
     methodKind: "unary";
     input: typeof RotateProviderSecretRequestSchema;
     output: typeof RotateProviderSecretResponseSchema;
+  },
+  /**
+   * TailEvents streams a tenant's inbound events as the edges publish them,
+   * from the moment the tail starts (nothing stored is replayed). The first
+   * response carries no event: it says the tail is listening, so that every
+   * event published after it is streamed. The stream lasts until the client
+   * ends it; a replica serves a bounded number of tails per tenant and
+   * answers ResourceExhausted beyond. Connect and gRPC (a server stream) only:
+   * it has no REST path.
+   *
+   * @generated from rpc hookgate.v1.InboundWebhookService.TailEvents
+   */
+  tailEvents: {
+    methodKind: "server_streaming";
+    input: typeof TailEventsRequestSchema;
+    output: typeof TailEventsResponseSchema;
   },
 }>;
 
