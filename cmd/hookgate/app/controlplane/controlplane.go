@@ -25,6 +25,7 @@ import (
 	"github.com/hookgate/hookgate/cmd/hookgate/app/natsconn"
 	"github.com/hookgate/hookgate/cmd/hookgate/app/serve"
 	"github.com/hookgate/hookgate/controlplane/admin"
+	"github.com/hookgate/hookgate/controlplane/console"
 	"github.com/hookgate/hookgate/controlplane/distribute"
 	"github.com/hookgate/hookgate/controlplane/failures"
 	"github.com/hookgate/hookgate/controlplane/leader"
@@ -330,6 +331,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	}, authn.Wrap, healthChecker{checks: checks},
 		connect.WithCompressMinBytes(1024), connect.WithReadMaxBytes(4<<20))
 	serve.HealthMux(mux, checks, reg)
+	// The web console's files hold no data: they are served without a
+	// token, outside the authentication the services sit behind; the app
+	// sends the admin token with each API call.
+	ui, err := console.NewEmbedded()
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: %w", err)
+	}
+	ui.Register(mux)
 	if cfg.Listener == nil {
 		if cfg.Listener, err = serve.Listen(cfg.ListenFlag, cfg.ListenAddr); err != nil {
 			return nil, fmt.Errorf("controlplane: %w", err)
@@ -369,6 +378,9 @@ func isConfigStream(r *http.Request) bool {
 
 // URL is the admin API's base URL.
 func (cp *ControlPlane) URL() string { return cp.admin.URL() }
+
+// ConsoleURL is the web console's URL on the admin port.
+func (cp *ControlPlane) ConsoleURL() string { return cp.admin.URL() + console.Path }
 
 // Token is the bootstrap platform token (empty without a token file).
 func (cp *ControlPlane) Token() string { return cp.token }

@@ -165,3 +165,29 @@ func TestSlowBodyIsCut(t *testing.T) {
 		t.Fatalf("connection with a slow body still open after 20 s")
 	}
 }
+
+// TestConsoleNeedsNoToken: the console's files are served on the admin
+// port without a token, with its security headers, while the API beside
+// them still refuses a call without one.
+func TestConsoleNeedsNoToken(t *testing.T) {
+	cp := start(t, nil)
+	if !strings.HasSuffix(cp.ConsoleURL(), "/console/") {
+		t.Fatalf("console URL %q", cp.ConsoleURL())
+	}
+	resp, err := http.Get(cp.ConsoleURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET %s: %d %s", cp.ConsoleURL(), resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if !strings.Contains(strings.ToLower(string(body)), "<!doctype html>") || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Fatalf("console index: %q, headers %v", body, resp.Header)
+	}
+	_, err = hookgatev1connect.NewTenantServiceClient(http.DefaultClient, cp.URL()).ListTenants(context.Background(), connect.NewRequest(&hookgatev1.ListTenantsRequest{}))
+	if connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Fatalf("ListTenants without a token beside the console: %v", err)
+	}
+}

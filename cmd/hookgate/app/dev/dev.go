@@ -259,13 +259,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	if waitConfigured(gctx, e.Table(), d.Table()) {
 		fmt.Fprintf(out, `Hookgate dev is running (data in %s)
   admin API    %s   (gRPC, gRPC-Web, Connect JSON; /readyz, /metrics)
+  console      %s   (web console; sign in with the admin token)
   edge         %s   (POST /in/{tenant}/{webhook_id}; /readyz)
   ops          %s   (edge and dispatcher /readyz, /metrics)
   etcd         %s
   NATS         %s   (nkey user, seed in %s; streams R%d)
   admin token  %s   (saved in %s)
 ready
-`, cfg.DataDir, cp.URL(), e.URL(), ops.URL(), strings.Join(etcdURLs, ","), natsCfg.URL, natsCfg.NkeyFile, streams.Replicas, cp.Token(), tokenFile)
+`, cfg.DataDir, cp.URL(), cp.ConsoleURL(), e.URL(), ops.URL(), strings.Join(etcdURLs, ","), natsCfg.URL, natsCfg.NkeyFile, streams.Replicas, cp.Token(), tokenFile)
 	}
 	err = g.Wait()
 	log.Info("hookgate dev stopped")
