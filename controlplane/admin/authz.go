@@ -121,8 +121,11 @@ func (authorizer) WrapStreamingClient(next connect.StreamingClientFunc) connect.
 	return next
 }
 
-// WrapStreamingHandler authorizes streams before their first message, so
-// only scopes that need no request field are allowed.
+// WrapStreamingHandler authorizes client and bidirectional streams before
+// their first message, so only scopes that need no request field are
+// allowed for them. A server stream has one request message: it is
+// authorized like a unary call's as it is received, before the handler
+// sees it (authorizingConn).
 func (a authorizer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		procedure := conn.Spec().Procedure
@@ -140,11 +143,40 @@ func (a authorizer) WrapStreamingHandler(next connect.StreamingHandlerFunc) conn
 			if !p.Platform() {
 				return errNeedsPlatform
 			}
+		case conn.Spec().StreamType == connect.StreamTypeServer:
+			return next(ctx, &authorizingConn{StreamingHandlerConn: conn, check: func(msg any) error {
+				return a.authorize(ctx, procedure, msg)
+			}})
 		default:
 			return failClosed(procedure)
 		}
 		return next(ctx, conn)
 	}
+}
+
+// authorizingConn authorizes a server stream's request message when it is
+// received. A refusal is returned by that Receive and every later one, so
+// the handler, which receives its request before doing anything else, ends
+// with it.
+type authorizingConn struct {
+	connect.StreamingHandlerConn
+	check   func(msg any) error
+	checked bool
+	denied  error
+}
+
+func (c *authorizingConn) Receive(msg any) error {
+	if c.denied != nil {
+		return c.denied
+	}
+	if err := c.StreamingHandlerConn.Receive(msg); err != nil {
+		return err
+	}
+	if !c.checked {
+		c.checked = true
+		c.denied = c.check(msg)
+	}
+	return c.denied
 }
 
 var (

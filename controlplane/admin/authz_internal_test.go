@@ -6,6 +6,7 @@ import (
 
 	"connectrpc.com/connect"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -56,9 +57,11 @@ func TestEveryMethodDeclaresAScope(t *testing.T) {
 					t.Errorf("%s declares no scope: add it to scopes in authz.go", procedure)
 					continue
 				}
-				streaming := md.IsStreamingClient() || md.IsStreamingServer()
-				if streaming && s.kind != scopeNode && s.kind != scopePlatform {
-					t.Errorf("%s streams: its scope must need no request field", procedure)
+				// A server stream's one request is authorized as it is
+				// received; a client stream is authorized before its first
+				// message, so by no request field.
+				if md.IsStreamingClient() && s.kind != scopeNode && s.kind != scopePlatform {
+					t.Errorf("%s streams requests: its scope must need no request field", procedure)
 				}
 				if s.kind == scopeTenant || s.kind == scopeTokenID {
 					if _, ok := stringAt(req, s.field); !ok {
@@ -79,5 +82,63 @@ func TestEveryMethodDeclaresAScope(t *testing.T) {
 	md := (&hookgatev1.GetTenantRequest{}).ProtoReflect().Descriptor()
 	if _, ok := scopeOf("/x.Y/Z", dynamicpb.NewMessage(md)); ok {
 		t.Fatal("a request without GetTenant() got a default scope")
+	}
+}
+
+// fakeStream is a handler-side stream that holds one request message.
+type fakeStream struct {
+	connect.StreamingHandlerConn
+	spec connect.Spec
+	req  proto.Message
+}
+
+func (f *fakeStream) Spec() connect.Spec { return f.spec }
+
+func (f *fakeStream) Receive(msg any) error {
+	proto.Merge(msg.(proto.Message), f.req)
+	return nil
+}
+
+// TestUndeclaredStreamFailsClosed: a server stream is authorized on its
+// request as it is received, and one whose request declares no scope is
+// refused there, before the handler gets past Receive; a client stream
+// without a declared scope is refused before the handler runs at all.
+func TestUndeclaredStreamFailsClosed(t *testing.T) {
+	t.Parallel()
+	a := authorizer{}
+	ctx := context.WithValue(context.Background(), principalKey{}, Principal{TokenID: "tok_p"})
+	reached := false
+	handler := a.WrapStreamingHandler(func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		var req hookgatev1.ListTenantsRequest
+		if err := conn.Receive(&req); err != nil {
+			return err
+		}
+		reached = true
+		return nil
+	})
+	server := &fakeStream{spec: connect.Spec{Procedure: "/hookgate.v1.FutureService/Watch", StreamType: connect.StreamTypeServer}, req: &hookgatev1.ListTenantsRequest{}}
+	if err := handler(ctx, server); connect.CodeOf(err) != connect.CodeInternal || reached {
+		t.Fatalf("undeclared server stream: %v (handler went on: %v), want Internal", err, reached)
+	}
+	client := &fakeStream{spec: connect.Spec{Procedure: "/hookgate.v1.FutureService/Upload", StreamType: connect.StreamTypeClient}, req: &hookgatev1.ListTenantsRequest{}}
+	if err := handler(ctx, client); connect.CodeOf(err) != connect.CodeInternal || reached {
+		t.Fatalf("undeclared client stream: %v (handler went on: %v), want Internal", err, reached)
+	}
+	// A tenant-scoped server stream: the tenant's own token passes, another
+	// tenant's is refused at Receive.
+	tail := &fakeStream{spec: connect.Spec{Procedure: "/hookgate.v1.InboundWebhookService/TailEvents", StreamType: connect.StreamTypeServer},
+		req: &hookgatev1.TailEventsRequest{Tenant: "acme"}}
+	tailHandler := a.WrapStreamingHandler(func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		var req hookgatev1.TailEventsRequest
+		return conn.Receive(&req)
+	})
+	for _, tt := range []struct {
+		tenant string
+		code   connect.Code
+	}{{"acme", 0}, {"other", connect.CodePermissionDenied}} {
+		ctx := context.WithValue(context.Background(), principalKey{}, Principal{TokenID: "tok_t", Tenant: tt.tenant})
+		if err := tailHandler(ctx, tail); connect.CodeOf(err) != tt.code && !(tt.code == 0 && err == nil) {
+			t.Fatalf("token of %s on acme's tail: %v, want %v", tt.tenant, err, tt.code)
+		}
 	}
 }
