@@ -46,6 +46,9 @@ type record struct {
 	keys [numRoles]string
 	// res holds the new resource per role for a put.
 	res [numRoles]*hookgatev1.ConfigResource
+	// wire holds res encoded as upserts elements (upsertWire), when
+	// encoded ahead: a first load encodes its records on every CPU.
+	wire [numRoles][]byte
 	// err is set when a put could not be converted; the view then keeps the
 	// last good resource.
 	err error

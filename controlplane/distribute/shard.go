@@ -268,13 +268,13 @@ func (d *Distributor) shardSnapshot(role int, sh *shard) (*encodedSnapshot, int6
 	e := d.shardSnaps.entry(sh.key)
 	e.build.Lock()
 	defer e.build.Unlock()
-	resources, rev, cluster, roleRev, cached := d.view.selectResources(role, sh.servesKey, e.snap.Load())
+	resources, wires, rev, cluster, roleRev, cached := d.view.selectResources(role, sh.servesKey, e.snap.Load())
 	if cached != nil {
 		return cached, rev, nil
 	}
 	e.snap.Store(nil)
 	d.shardSnaps.dropStale(cluster, roleRev)
-	s, err := encodeSnapshot(cluster, roleRev, resources)
+	s, err := assembleSnapshot(cluster, roleRev, resources, wires, maxChunkBytes)
 	if err != nil {
 		return nil, 0, fmt.Errorf("shard %s: %w", sh, err)
 	}
@@ -287,17 +287,18 @@ func (d *Distributor) shardSnapshot(role int, sh *shard) (*encodedSnapshot, int6
 // one lock; or, when have is an encoding of that same role revision and
 // cluster, have itself and no resources. It is the one place sharding reads
 // the view's state.
-func (v *view) selectResources(role int, keep func(key string) bool, have *encodedSnapshot) (resources []*hookgatev1.ConfigResource, rev int64, cluster uint64, roleRev int64, cached *encodedSnapshot) {
+func (v *view) selectResources(role int, keep func(key string) bool, have *encodedSnapshot) (resources []*hookgatev1.ConfigResource, wires [][]byte, rev int64, cluster uint64, roleRev int64, cached *encodedSnapshot) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	rev, cluster, roleRev = v.rev, v.cluster, v.roleRev[role]
 	if have != nil && have.cluster == cluster && have.roleRev == roleRev {
-		return nil, rev, cluster, roleRev, have
+		return nil, nil, rev, cluster, roleRev, have
 	}
 	for k, it := range v.state[role] {
 		if keep(k) {
 			resources = append(resources, it.res)
+			wires = append(wires, it.wire)
 		}
 	}
-	return resources, rev, cluster, roleRev, nil
+	return resources, wires, rev, cluster, roleRev, nil
 }

@@ -17,8 +17,8 @@ import (
 )
 
 // encodedSnapshot is every resource of one role, encoded once for all the
-// streams that need a snapshot of them: encoding 100,000 webhooks takes
-// about 120 ms, copying the result a few. It stays valid while the role's
+// streams that need a snapshot of them, by joining the encodings the view
+// keeps of each resource (item.wire). It stays valid while the role's
 // resources are those of revision roleRev in etcd cluster cluster; the view
 // revision a snapshot is sent at may be later, since changes to other roles
 // or outside the webhooks do not change it. It is never modified.
@@ -48,71 +48,109 @@ type encodedSnapshot struct {
 // admin API's 4 MiB request limit keeps resources below it.
 const maxChunkBytes = 4<<20 - 1<<10
 
-// encodeChunk is how many resources one goroutine of encodeSnapshot sizes
-// at least: fewer are not worth a goroutine.
+// encodeChunk is how many resources one goroutine of encodeRecords or
+// encodeSnapshotChunks encodes at least: fewer are not worth a goroutine.
 const encodeChunk = 4096
 
 // encodeSnapshot encodes resources, on every CPU, into chunks of at most
-// maxChunkBytes. A node's cold start waits for this encoding.
+// maxChunkBytes.
 func encodeSnapshot(cluster uint64, roleRev int64, resources []*hookgatev1.ConfigResource) (*encodedSnapshot, error) {
 	return encodeSnapshotChunks(cluster, roleRev, resources, maxChunkBytes)
 }
 
 // encodeSnapshotChunks encodes resources into chunks of at most limit bytes
-// (of upserts). It sizes every resource first, cuts the chunks, then
-// encodes the chunks at once: a repeated field's encoding is the
-// concatenation of its elements', so each chunk is a valid upserts field by
-// itself and all of them join into the whole.
+// (of upserts): each resource as an upserts element, then joined.
 func encodeSnapshotChunks(cluster uint64, roleRev int64, resources []*hookgatev1.ConfigResource, limit int) (*encodedSnapshot, error) {
-	sizes := sizeResources(resources, max(1, min(runtime.GOMAXPROCS(0), len(resources)/encodeChunk)))
+	wires := make([][]byte, len(resources))
+	inParts(len(resources), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			wires[i] = upsertWire(resources[i])
+		}
+	})
+	return assembleSnapshot(cluster, roleRev, resources, wires, limit)
+}
+
+// upsertWire is res encoded as one element of StreamConfigResponse.upserts
+// (tag, length, message), or nil when it cannot be encoded. A repeated
+// field's encoding is the concatenation of its elements', so any run of
+// these is a valid upserts field by itself, and the view keeps each
+// resource's to join into snapshots.
+func upsertWire(res *hookgatev1.ConfigResource) []byte {
+	b, err := proto.Marshal(&hookgatev1.StreamConfigResponse{Upserts: []*hookgatev1.ConfigResource{res}})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// encodeRecords fills in the wire of every resource of recs, on every CPU:
+// a first load's million records are encoded before they enter the view.
+func encodeRecords(recs []record) {
+	inParts(len(recs), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for role, res := range recs[i].res {
+				if res != nil && recs[i].wire[role] == nil {
+					recs[i].wire[role] = upsertWire(res)
+				}
+			}
+		}
+	})
+}
+
+// inParts calls f on consecutive parts of [0, n), on every CPU when n is
+// large enough to be worth it.
+func inParts(n int, f func(lo, hi int)) {
+	parts := max(1, min(runtime.GOMAXPROCS(0), n/encodeChunk))
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*n/parts, (i+1)*n/parts
+		wg.Go(func() { f(lo, hi) })
+	}
+	wg.Wait()
+}
+
+// assembleSnapshot cuts the resources, whose upserts elements are wires
+// (upsertWire; nil where a resource could not be encoded, which fails the
+// snapshot with the encoder's error), into chunks of at most limit bytes,
+// each the join of its elements: building a snapshot costs copying bytes.
+func assembleSnapshot(cluster uint64, roleRev int64, resources []*hookgatev1.ConfigResource, wires [][]byte, limit int) (*encodedSnapshot, error) {
+	sizes := make([]int, len(wires))
+	for i, w := range wires {
+		if w == nil {
+			_, err := proto.Marshal(resources[i])
+			if err == nil {
+				err = errors.New("not encoded")
+			}
+			return nil, fmt.Errorf("encode snapshot of %d resources: %s: %w", len(resources), resources[i].GetKey(), err)
+		}
+		sizes[i] = len(w)
+	}
 	bounds := chunkBounds(sizes, limit)
 	wire := make([][]byte, len(bounds)-1)
-	errs := make([]error, len(wire))
-	// Chunks are taken in turn by GOMAXPROCS workers, each encoding into a
-	// buffer of the exact size, with the sizes just computed.
+	// Chunks are taken in turn by GOMAXPROCS workers.
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(wire)) {
 		wg.Go(func() {
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(wire) {
+				c := int(next.Add(1) - 1)
+				if c >= len(wire) {
 					return
 				}
-				lo, hi := bounds[i], bounds[i+1]
 				n := 0
-				for _, sz := range sizes[lo:hi] {
+				for _, sz := range sizes[bounds[c]:bounds[c+1]] {
 					n += sz
 				}
-				// The sizes sizeResources left in each resource still hold:
-				// resources in the view are immutable.
-				wire[i], errs[i] = proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(make([]byte, 0, n),
-					&hookgatev1.StreamConfigResponse{Upserts: resources[lo:hi]})
+				b := make([]byte, 0, n)
+				for _, w := range wires[bounds[c]:bounds[c+1]] {
+					b = append(b, w...)
+				}
+				wire[c] = b
 			}
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("encode snapshot of %d resources: %w", len(resources), err)
-	}
 	return &encodedSnapshot{cluster: cluster, roleRev: roleRev, resources: resources, bounds: bounds, wire: wire}, nil
-}
-
-// sizeResources returns the encoded size of each resource as an element of
-// StreamConfigResponse.upserts (tag, length and message), in parts at once.
-func sizeResources(resources []*hookgatev1.ConfigResource, parts int) []int {
-	sizes := make([]int, len(resources))
-	var wg sync.WaitGroup
-	for i := range parts {
-		lo, hi := i*len(resources)/parts, (i+1)*len(resources)/parts
-		wg.Go(func() {
-			for j, r := range resources[lo:hi] {
-				sizes[lo+j] = upsertSize(proto.Size(r))
-			}
-		})
-	}
-	wg.Wait()
-	return sizes
 }
 
 // upsertSize is the encoded size of one element of the upserts field (field

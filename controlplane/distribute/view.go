@@ -16,6 +16,13 @@ import (
 type item struct {
 	res    *hookgatev1.ConfigResource
 	modRev int64
+	// wire is res encoded as one element of StreamConfigResponse.upserts,
+	// made once when the resource enters the view: a snapshot joins these
+	// instead of encoding every resource again, so a node's cold start after
+	// a change costs copying bytes (measured: 1,000,000 webhooks encoded
+	// anew took 2.5 to 9 s of a cold start on this machine's two cores). nil
+	// when res could not be encoded; the snapshot reports it.
+	wire []byte
 }
 
 // change is one resource change in the log; a nil res is a delete.
@@ -158,6 +165,7 @@ func (v *view) load(rev int64, cluster uint64, recs []record) int {
 func (v *view) loadFresh(rev int64, cluster uint64, recs []record) int {
 	// nv is this goroutine's alone until swapped in: no lock needed.
 	nv := newView(v.maxItems)
+	encodeRecords(recs)
 	nv.applyLocked(rev, recs, true)
 	// The newest resource says when the role last changed, the same on
 	// every replica whatever revision it loaded at, so that lag means the
@@ -222,7 +230,11 @@ func (v *view) applyLocked(rev int64, recs []record, first bool) {
 				// Keep the last good resource: nodes go on serving it
 				// rather than lose the webhook (static stability).
 			default:
-				v.state[role][k] = item{res: r.res[role], modRev: r.modRev}
+				w := r.wire[role]
+				if w == nil {
+					w = upsertWire(r.res[role])
+				}
+				v.state[role][k] = item{res: r.res[role], modRev: r.modRev, wire: w}
 				e.changes[role] = append(e.changes[role], change{key: k, res: r.res[role]})
 			}
 		}
@@ -346,14 +358,16 @@ func (v *view) snapshot(role int) (s *encodedSnapshot, rev int64, err error) {
 		return s, rev, nil
 	}
 	resources := make([]*hookgatev1.ConfigResource, 0, len(v.state[role]))
+	wires := make([][]byte, 0, len(v.state[role]))
 	for _, it := range v.state[role] {
 		resources = append(resources, it.res)
+		wires = append(wires, it.wire)
 	}
 	v.mu.RUnlock()
 	// Drop the stale one first: two encodings of 100,000 webhooks need not
 	// be alive at once.
 	v.snaps[role].Store(nil)
-	s, err = encodeSnapshot(cluster, roleRev, resources)
+	s, err = assembleSnapshot(cluster, roleRev, resources, wires, maxChunkBytes)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -1,7 +1,9 @@
 package distribute
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -146,5 +148,42 @@ func TestViewKeepsLastGoodResource(t *testing.T) {
 	}
 	if u, _ := v.delta(roleEdge, 10, cluster); len(u.GetUpserts())+len(u.GetDeletes()) != 0 {
 		t.Errorf("a bad record produced a change: %v", u)
+	}
+}
+
+// TestViewSnapshotJoinsKeptEncodings checks that the snapshot built from
+// the encodings the view keeps per resource (made at the first load, on
+// every CPU, and at each change) is the snapshot encoding the resources
+// would make, after a change and a delete too.
+func TestViewSnapshotJoinsKeptEncodings(t *testing.T) {
+	v := newView(100)
+	var recs []record
+	for i := range 3*encodeChunk + 7 {
+		recs = append(recs, put(fmt.Sprintf("wh_%d", i), int64(i+1)))
+	}
+	v.load(100_000, cluster, recs)
+	v.apply(100_001, []record{put("wh_5", 100_001), del("wh_6", 100_001)})
+	s, _, err := v.snapshot(roleEdge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.resources) != len(recs)-1 {
+		t.Fatalf("snapshot of %d resources, want %d", len(s.resources), len(recs)-1)
+	}
+	want, err := proto.Marshal(&hookgatev1.StreamConfigResponse{Upserts: s.resources})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Concat(s.wire...); !bytes.Equal(got, want) {
+		t.Fatalf("joined encodings (%d bytes) differ from encoding the resources (%d bytes)", len(got), len(want))
+	}
+	got := snapshotOf(t, v, roleEdge)
+	for _, r := range got.GetUpserts() {
+		if r.GetWebhook().GetId() == "wh_5" && r.GetWebhook().GetMaxBodyBytes() != 100_001 {
+			t.Errorf("wh_5 in the snapshot is the old one: %v", r)
+		}
+		if r.GetWebhook().GetId() == "wh_6" {
+			t.Error("deleted wh_6 is in the snapshot")
+		}
 	}
 }
