@@ -52,6 +52,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t)
+}
+
+// newEnvWith is newEnv with options for the webhook service.
+func newEnvWith(t *testing.T, opts ...admin.WebhookOption) *env {
+	t.Helper()
 	etcd := etcdtest.Start(t).Client(t)
 	st := store.New(etcd)
 	kr, err := secrets.LoadOrCreateKeyring(filepath.Join(t.TempDir(), "keyring.json"))
@@ -66,7 +72,7 @@ func newEnv(t *testing.T) *env {
 	}
 	mux := admin.NewHandler(admin.Services{
 		Tenants:    admin.NewTenantService(st, clock, log),
-		Webhooks:   admin.NewWebhookService(st, kr, clock, log, "https://hooks.example.com", nil),
+		Webhooks:   admin.NewWebhookService(st, kr, clock, log, "https://hooks.example.com", nil, opts...),
 		Params:     admin.NewConfigParamService(st, kr, clock, log),
 		Apps:       admin.NewAppService(st, clock, log),
 		EventTypes: admin.NewEventTypeService(st, clock, log),
@@ -90,7 +96,13 @@ func (b bearer) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 }
 
 func (b bearer) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		if b != "" {
+			conn.RequestHeader().Set("Authorization", "Bearer "+string(b))
+		}
+		return conn
+	}
 }
 
 func (b bearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {

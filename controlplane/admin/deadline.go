@@ -46,7 +46,7 @@ func (c Config) callTimeout() time.Duration {
 // Streaming methods are left alone: they live as long as their client.
 func withCallDeadline(timeout time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isStreaming(r.URL.Path) {
+		if IsStreaming(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -56,9 +56,10 @@ func withCallDeadline(timeout time.Duration, next http.Handler) http.Handler {
 	})
 }
 
-// isStreaming reports whether the procedure path (/pkg.Service/Method)
-// names a streaming method of a registered service.
-func isStreaming(path string) bool {
+// IsStreaming reports whether the procedure path (/pkg.Service/Method)
+// names a streaming method of a registered service: such a call lives as
+// long as its client, so no call deadline bounds it.
+func IsStreaming(path string) bool {
 	name := protoreflect.FullName(strings.ReplaceAll(strings.Trim(path, "/"), "/", "."))
 	if !name.IsValid() {
 		return false

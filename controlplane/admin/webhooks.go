@@ -39,6 +39,8 @@ type WebhookService struct {
 	failures  FailureLister
 	// maxPayload is the NATS max_payload envelopes must fit.
 	maxPayload int64
+	// tail serves TailEvents; nil answers Unavailable.
+	tail EventTailer
 }
 
 // WebhookOption sets an optional knob of the WebhookService.
