@@ -34,6 +34,7 @@ import (
 	"github.com/hookgate/hookgate/controlplane/rest"
 	"github.com/hookgate/hookgate/controlplane/secrets"
 	"github.com/hookgate/hookgate/controlplane/store"
+	"github.com/hookgate/hookgate/controlplane/tail"
 	"github.com/hookgate/hookgate/dataplane/tracing"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/nats-io/nats.go"
@@ -224,7 +225,9 @@ type ControlPlane struct {
 	token string
 	// recoveries runs RecoverEndpoint jobs on the elected replica.
 	recoveries *replay.Runner
-	tracing    *tracing.Tracing
+	// tails serves TailEvents; Run ends them when the replica stops.
+	tails   *tail.Tailer
+	tracing *tracing.Tracing
 }
 
 // Start connects and binds; Run then serves. A failure closes what was
@@ -312,8 +315,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	}
 	// Webhooks whose largest envelope could not fit the bus are refused at
 	// registration, not per request.
+	if cp.tails, err = tail.New(js, tail.Config{}, log); err != nil {
+		return nil, fmt.Errorf("controlplane: %w", err)
+	}
 	webhooks := admin.NewWebhookService(cp.store, keyring, clock, log, cfg.PublicURL, failures.NewReader(js),
-		admin.WithMaxPayload(cp.nc.MaxPayload()))
+		admin.WithMaxPayload(cp.nc.MaxPayload()), admin.WithTail(cp.tails))
 	rp := replay.New(cp.nc, js)
 	cp.recoveries = replay.NewRunner(replay.RunnerConfig{}, cp.store, js, log, nil)
 	authn := admin.NewAuthenticator(cp.store, log)
@@ -351,11 +357,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
 	// A span per admin call; the config stream lasts as long as a node's
-	// connection, so it has none.
+	// connection, and an event tail as long as its client, so they have
+	// none.
 	if cp.tracing, err = tracing.New(ctx, cfg.Tracing, "hookgate-controlplane"); err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
-	handler = cp.tracing.Handler("github.com/hookgate/hookgate/cmd/hookgate/app/controlplane", isConfigStream, handler)
+	handler = cp.tracing.Handler("github.com/hookgate/hookgate/cmd/hookgate/app/controlplane", isLongLived, handler)
 	if tlsCfg != nil {
 		handler = distribute.WithVerifiedClientCert(handler)
 	}
@@ -370,6 +377,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	log.Info("control plane started", "admin", cp.admin.URL(), "etcd", cfg.EtcdEndpoints)
 	return cp, nil
 }
+
+// isLongLived reports a streaming call (the config stream, an event tail).
+func isLongLived(r *http.Request) bool { return admin.IsStreaming(r.URL.Path) }
 
 // isConfigStream reports a call of the long-lived config stream.
 func isConfigStream(r *http.Request) bool {
@@ -399,6 +409,7 @@ func (cp *ControlPlane) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return cp.admin.Run(ctx) })
 	g.Go(func() error { return cp.dist.Run(ctx) })
+	g.Go(func() error { return cp.tails.Run(ctx) })
 	g.Go(func() error { return admin.NewOpsConsumer(cp.store, systemClock{}, cp.log).Run(ctx, cp.nc) })
 	g.Go(func() error { return admin.NewOpsForwarder(cp.store, systemClock{}, cp.log).Run(ctx, cp.nc) })
 	g.Go(func() error { return leader.Run(ctx, cp.etcd, "recoveries", replicaID(), cp.log, cp.recoveries.Run) })

@@ -28,8 +28,12 @@ const testKeyring = `{"primary":"k1","keys":{"k1":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0N
 // and NATS, with per-role node tokens.
 func start(t *testing.T, mutate func(*controlplane.Config)) *controlplane.ControlPlane {
 	t.Helper()
-	etcd := etcdtest.Start(t)
-	ns := natstest.Start(t)
+	return startOn(t, etcdtest.Start(t), natstest.Start(t), mutate)
+}
+
+// startOn is start on servers the test keeps, e.g. to run an edge beside.
+func startOn(t *testing.T, etcd *etcdtest.Server, ns *natstest.Server, mutate func(*controlplane.Config)) *controlplane.ControlPlane {
+	t.Helper()
 	cfg := controlplane.Config{
 		ListenAddr:         "127.0.0.1:0",
 		ListenFlag:         "listen-addr",
