@@ -75,7 +75,6 @@ export async function startDev(extraArgs = []) {
 // and opens a 1280×720 page: the smallest laptop screen the console is
 // made for.
 export async function launch() {
-  const userDataDir = mkdtempSync(join(tmpdir(), "hookgate-chromium-"));
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -87,7 +86,6 @@ export async function launch() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${userDataDir}`,
     ],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
@@ -105,8 +103,8 @@ export async function launch() {
     urls,
     consoleErrors,
     async close() {
+      // launch() gives the browser a temporary profile and removes it.
       await browser.close();
-      rmSync(userDataDir, { recursive: true, force: true });
     },
   };
 }
