@@ -43,6 +43,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative resume wait", distribute.Config{NodeToken: "t", ResumeWait: -1}, "ResumeWait"},
 		{"negative send timeout", distribute.Config{NodeToken: "t", SendTimeout: -time.Second}, "SendTimeout"},
 		{"negative ready timeout", distribute.Config{NodeToken: "t", ReadyTimeout: -time.Second}, "ReadyTimeout"},
+		{"stats interval", distribute.Config{NodeToken: "t", StatsInterval: time.Second}, ""},
+		{"stats interval too short", distribute.Config{NodeToken: "t", StatsInterval: 500 * time.Millisecond}, "StatsInterval"},
+		{"negative stats interval", distribute.Config{NodeToken: "t", StatsInterval: -time.Second}, "StatsInterval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()

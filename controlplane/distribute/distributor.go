@@ -73,6 +73,11 @@ type Config struct {
 	// serves from it through every later reload, and another replica
 	// likely has one. Default 2s.
 	ReadyTimeout time.Duration
+	// StatsInterval is how often nodes report their traffic counters
+	// (ConfigStats), announced to each node in its stream's response
+	// header StatsIntervalHeader; each report marks the node for the next
+	// fleet registry write. At least 1s. Default 10s.
+	StatsInterval time.Duration
 }
 
 // Defaults of Config, in one place.
@@ -83,6 +88,7 @@ const (
 	DefaultResumeWait     = 5 * time.Second
 	DefaultSendTimeout    = 30 * time.Second
 	DefaultReadyTimeout   = 2 * time.Second
+	DefaultStatsInterval  = 10 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -111,6 +117,9 @@ func (c Config) withDefaults() Config {
 	if c.ReadyTimeout == 0 {
 		c.ReadyTimeout = DefaultReadyTimeout
 	}
+	if c.StatsInterval == 0 {
+		c.StatsInterval = DefaultStatsInterval
+	}
 	return c
 }
 
@@ -131,6 +140,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("distribute: SendTimeout %s: must not be negative", c.SendTimeout)
 	case c.ReadyTimeout < 0:
 		return fmt.Errorf("distribute: ReadyTimeout %s: must not be negative", c.ReadyTimeout)
+	case c.StatsInterval != 0 && c.StatsInterval < time.Second:
+		return fmt.Errorf("distribute: StatsInterval %s: must be at least 1s", c.StatsInterval)
 	case len(c.ReplicaID) > 256:
 		return fmt.Errorf("distribute: ReplicaID: longer than 256 bytes")
 	}

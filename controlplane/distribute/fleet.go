@@ -121,6 +121,15 @@ func (f *fleet) nacked(c *nodeConn, rev int64, reason string, now time.Time) {
 	f.poke()
 }
 
+// traffic records a node's latest counters. They are written with the next
+// batch, not at once: a report comes every StatsInterval from every node.
+func (f *fleet) traffic(c *nodeConn, t *hookgatev1.NodeTraffic) {
+	f.mu.Lock()
+	c.node.Traffic = t
+	c.dirty = true
+	f.mu.Unlock()
+}
+
 // run keeps a lease and writes node status under it until ctx ends, then
 // revokes the lease so this replica's nodes leave the view at once.
 func (f *fleet) run(ctx context.Context) error {

@@ -26,6 +26,12 @@ const (
 // maxNackReason bounds what a node's NACK reason may store in the fleet view.
 const maxNackReason = 1024
 
+// StatsIntervalHeader is the config stream's response header that says the
+// control plane takes ConfigStats, and how often a node sends them (a Go
+// duration, "10s"). A node sends none on a stream without it: a control
+// plane from before ConfigStats ends a stream on a kind it does not know.
+const StatsIntervalHeader = "Hookgate-Stats-Interval"
+
 type configStream = connect.BidiStream[hookgatev1.StreamConfigRequest, hookgatev1.StreamConfigResponse]
 
 // StreamConfig implements hookgatev1connect.ConfigDiscoveryServiceHandler.
@@ -87,6 +93,8 @@ func (d *Distributor) StreamConfig(ctx context.Context, stream *configStream) er
 		cluster: hello.GetClusterId(),
 	}
 	s.rc, _ = ctx.Value(responseControllerKey{}).(*http.ResponseController)
+	// Sent with the first update.
+	stream.ResponseHeader().Set(StatsIntervalHeader, d.cfg.StatsInterval.String())
 	return s.run(ctx)
 }
 
@@ -268,10 +276,16 @@ func (s *nodeStream) handle(m *hookgatev1.StreamConfigRequest) error {
 		s.d.metrics.nacks.WithLabelValues(roleLabels[s.role]).Inc()
 		s.log.Warn("node rejected config; it keeps its previous revision", "revision", rev, "held", s.held, "reason", reason)
 		s.d.fleet.nacked(s.conn, rev, reason, s.d.clock.Now())
+	case *hookgatev1.StreamConfigRequest_Stats:
+		if t := k.Stats.GetTraffic(); t != nil {
+			s.d.fleet.traffic(s.conn, t)
+		}
 	case *hookgatev1.StreamConfigRequest_Hello:
 		return connect.NewError(connect.CodeInvalidArgument, errors.New("hello: sent twice on one stream"))
 	default:
-		return connect.NewError(connect.CodeInvalidArgument, errors.New("request: no ack, nack or hello"))
+		// A kind from a newer node (or none): ignored, so that nodes can
+		// add kinds without being cut off by older control planes.
+		s.log.Debug("ignored a config stream message of a kind this control plane does not know")
 	}
 	return nil
 }
