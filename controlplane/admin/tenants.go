@@ -50,13 +50,20 @@ func (s *TenantService) CreateTenant(ctx context.Context, req *connect.Request[h
 	if in.OpsAppId != "" {
 		return nil, invalid("tenant.ops_app_id", "set it with UpdateTenant once the application exists")
 	}
+	if in.RetrySchedule != nil {
+		if err := validateRetrySchedule(in.RetrySchedule); err != nil {
+			return nil, err
+		}
+	}
 	now := timestamppb.New(s.clock.Now())
 	t, err := s.store.CreateTenant(ctx, &hookgatev1.Tenant{
-		Id:                 in.Id,
-		DisplayName:        in.DisplayName,
-		AllowHttpEndpoints: in.AllowHttpEndpoints,
-		CreateTime:         now,
-		UpdateTime:         now,
+		Id:                      in.Id,
+		DisplayName:             in.DisplayName,
+		AllowHttpEndpoints:      in.AllowHttpEndpoints,
+		AllowEndpointSecretRead: in.AllowEndpointSecretRead,
+		RetrySchedule:           in.RetrySchedule,
+		CreateTime:              now,
+		UpdateTime:              now,
 	})
 	if err != nil {
 		return nil, toConnect(ctx, s.log, err)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
@@ -35,6 +38,33 @@ func TestTenantsAndTokens(t *testing.T) {
 		if !strings.Contains(err.Error(), "tenant.id") {
 			t.Fatalf("error %q does not name the field", err)
 		}
+	}
+
+	// Every settable field is kept at creation, none silently dropped; a bad
+	// schedule is refused naming its delay.
+	schedule := &hookgatev1.RetrySchedule{Delays: []*durationpb.Duration{durationpb.New(0), durationpb.New(time.Minute)}}
+	created, err := ts.CreateTenant(ctx, connect.NewRequest(&hookgatev1.CreateTenantRequest{Tenant: &hookgatev1.Tenant{
+		Id: "umbrella", AllowHttpEndpoints: true, AllowEndpointSecretRead: proto.Bool(false), RetrySchedule: schedule}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ts.GetTenant(ctx, connect.NewRequest(&hookgatev1.GetTenantRequest{Tenant: "umbrella"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tn := range []*hookgatev1.Tenant{created.Msg.Tenant, got.Msg.Tenant} {
+		if !tn.AllowHttpEndpoints || tn.AllowEndpointSecretRead == nil || *tn.AllowEndpointSecretRead || !proto.Equal(tn.RetrySchedule, schedule) {
+			t.Errorf("created tenant lost fields: %v", tn)
+		}
+	}
+	_, err = ts.CreateTenant(ctx, connect.NewRequest(&hookgatev1.CreateTenantRequest{Tenant: &hookgatev1.Tenant{
+		Id: "hooli", RetrySchedule: &hookgatev1.RetrySchedule{Delays: []*durationpb.Duration{durationpb.New(-time.Second)}}}}))
+	wantCode(t, err, connect.CodeInvalidArgument)
+	if !strings.Contains(err.Error(), "tenant.retry_schedule.delays[0]") {
+		t.Errorf("error %q does not name the delay", err)
+	}
+	if _, err := ts.DeleteTenant(ctx, connect.NewRequest(&hookgatev1.DeleteTenantRequest{Tenant: "umbrella"})); err != nil {
+		t.Fatal(err)
 	}
 
 	// Paging walks every tenant exactly once.
