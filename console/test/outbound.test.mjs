@@ -486,33 +486,6 @@ test("recover: a window's failed deliveries are sent again, with a progress bar 
   await shot(page, "21-app-detail");
 });
 
-test("send message form: the API's error names the JSON pointer next to the payload", async (t) => {
-  // SendMessage is the edges' (docs/design.md "Outbound contract"); the
-  // console can send only where the control plane serves it too.
-  const probe = await fetch(`${dev.admin}/hookgate.v1.MessageService/SendMessage`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${dev.token}` },
-    body: JSON.stringify({ message: { tenant } }),
-  });
-  if ((await probe.json()).code === "unimplemented") {
-    t.skip("the control plane answers SendMessage Unimplemented");
-    return;
-  }
-  const { page } = b;
-  await page.goto(`${dev.admin}/console/#/apps/${s.app}`);
-  await page.getByRole("button", { name: "Send message" }).click();
-  const d = page.getByRole("dialog", { name: "Send message" });
-  const payload = d.getByLabel("Payload (JSON)");
-  assert.deepEqual(JSON.parse(await payload.inputValue()), { orderId: "ORD-1", total: 12.5 }, "starts from the example");
-  await payload.fill('{"orderId": 7}');
-  await d.getByRole("button", { name: "Send" }).click();
-  assert.match(await fieldError(page, payload), /\/orderId/);
-  await payload.fill('{"orderId": "ORD-FORM"}');
-  await d.getByRole("button", { name: "Send" }).click();
-  await d.waitFor({ state: "hidden" });
-  await until("the receiver to get it", () => receiver.got.find((r) => JSON.parse(r.body || "{}").orderId === "ORD-FORM"));
-});
-
 test("disable and enable ask first and show the state; delete goes back to the application", async () => {
   const { page } = b;
   await openEndpointTab(page, "Overview");

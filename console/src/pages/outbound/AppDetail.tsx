@@ -1,15 +1,17 @@
 // One application: its endpoints (with health) and its messages (with the
-// state of each copy), and forms to create an endpoint and send a message.
+// state of each copy), and the form to create an endpoint. Messages are not
+// sent from here: producers send them through an edge (SendMessage is the
+// edges', on the hot path), and an endpoint's Testing tab sends a test ping
+// or its event type's example.
 import { useState } from "react";
 import type { PageProps } from "../../routes";
 import { useSession } from "../../context";
 import { href, navigate } from "../../router";
-import type { ApiError } from "../../api";
-import { Dialog, Empty, ErrorBox, Field, FormError, Page, Secret, useLoad, when } from "../../components/ui";
+import { Dialog, Empty, ErrorBox, Page, Secret, useLoad, when } from "../../components/ui";
 import { SignatureScheme, type Endpoint } from "../../../../clients/ts/gen/hookgate/v1/endpoint_pb.js";
-import type { Delivery, Message } from "../../../../clients/ts/gen/hookgate/v1/message_pb.js";
+import type { Delivery } from "../../../../clients/ts/gen/hookgate/v1/message_pb.js";
 import type { EventType } from "../../../../clients/ts/gen/hookgate/v1/event_type_pb.js";
-import { DeliveryBadge, EndpointStatusBadge, errorOf, health, jsonText, PagerNav, parseJson, toValue, usePager } from "./common";
+import { DeliveryBadge, EndpointStatusBadge, health, PagerNav, usePager } from "./common";
 import { EndpointForm } from "./EndpointForm";
 
 const pageSize = 20;
@@ -20,7 +22,6 @@ export function AppDetail({ params }: PageProps) {
   const app = useLoad(() => api.apps.getApplication({ tenant, applicationId: appId }), [tenant, appId]);
   const catalog = useLoad(() => api.eventTypes.listEventTypes({ tenant, pageSize: 500, includeArchived: true }), [tenant]);
   const [creating, setCreating] = useState(false);
-  const [sending, setSending] = useState(false);
   const [epTick, setEpTick] = useState(0);
   const [msgTick, setMsgTick] = useState(0);
   const a = app.data?.application;
@@ -29,14 +30,9 @@ export function AppDetail({ params }: PageProps) {
     <Page
       title={a ? a.name || a.id : "Application"}
       actions={
-        <>
-          <button type="button" onClick={() => setSending(true)}>
-            Send message
-          </button>
-          <button type="button" className="primary" onClick={() => setCreating(true)}>
-            Create endpoint
-          </button>
-        </>
+        <button type="button" className="primary" onClick={() => setCreating(true)}>
+          Create endpoint
+        </button>
       }
     >
       <p className="crumbs">
@@ -72,17 +68,6 @@ export function AppDetail({ params }: PageProps) {
             setEpTick((t) => t + 1);
           }}
           onCreated={() => setEpTick((t) => t + 1)}
-        />
-      </Dialog>
-      <Dialog open={sending} title="Send message" onClose={() => setSending(false)}>
-        <SendMessage
-          appId={appId}
-          catalog={(catalog.data?.eventTypes ?? []).filter((t) => !t.archived)}
-          onCancel={() => setSending(false)}
-          onSent={() => {
-            setSending(false);
-            setMsgTick((t) => t + 1);
-          }}
         />
       </Dialog>
     </Page>
@@ -168,7 +153,12 @@ function Messages({ appId, tick, onRefresh }: { appId: string; tick: number; onR
         </button>
       </div>
       <ErrorBox error={list.error} />
-      {list.data && msgs.length === 0 && !pager.hasPrev && <Empty>No messages yet.</Empty>}
+      {list.data && msgs.length === 0 && !pager.hasPrev && (
+        <Empty>
+          No messages yet. Producers send them through an edge (<code>MessageService.SendMessage</code>, or{" "}
+          <code>hookgate messages send --tenant {tenant} --app {appId} …</code>); an endpoint's Testing tab sends a test.
+        </Empty>
+      )}
       {msgs.length > 0 && (
         <table>
           <thead>
@@ -268,100 +258,3 @@ function CreateEndpoint({
   );
 }
 
-function SendMessage({
-  appId,
-  catalog,
-  onCancel,
-  onSent,
-}: {
-  appId: string;
-  catalog: EventType[];
-  onCancel: () => void;
-  onSent: (m: Message) => void;
-}) {
-  const { api, tenant, notify } = useSession();
-  const [eventType, setEventType] = useState(catalog[0]?.name ?? "");
-  const example = (name: string) => jsonText(catalog.find((t) => t.name === name)?.example) || "{}";
-  const [payload, setPayload] = useState(example(catalog[0]?.name ?? ""));
-  const [key, setKey] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-  if (catalog.length === 0) {
-    return (
-      <div>
-        <p>
-          There is no event type to send: <a href={href("event-types")}>create one</a> first.
-        </p>
-        <div className="dialog-actions">
-          <button type="button" onClick={onCancel}>
-            Close
-          </button>
-        </div>
-      </div>
-    );
-  }
-  return (
-    <form
-      onSubmit={async (e) => {
-        e.preventDefault();
-        setBusy(true);
-        setError(null);
-        try {
-          const { message } = await api.messages.sendMessage({
-            message: { tenant, applicationId: appId, eventType, eventId: key.trim(), payload: toValue(parseJson(payload, "message.payload")) },
-          });
-          if (message) {
-            notify(`Message ${message.id} sent`);
-            onSent(message);
-          }
-        } catch (err) {
-          setError(errorOf(err));
-        } finally {
-          setBusy(false);
-        }
-      }}
-    >
-      <div className="form-row">
-        <Field label="Event type" name="message.event_type" error={error}>
-          {(p) => (
-            <select
-              {...p}
-              value={eventType}
-              onChange={(e) => {
-                setEventType(e.target.value);
-                setPayload(example(e.target.value));
-              }}
-            >
-              {catalog.map((t) => (
-                <option key={t.name} value={t.name}>
-                  {t.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Idempotency key (optional)" name="message.event_id" error={error} hint="A repeated key sends nothing twice.">
-          {(p) => <input {...p} value={key} spellCheck={false} onChange={(e) => setKey(e.target.value)} />}
-        </Field>
-      </div>
-      <Field label="Payload (JSON)" name="message.payload" error={error} hint="Checked against the event type's schema.">
-        {(p) => <textarea {...p} rows={9} spellCheck={false} value={payload} onChange={(e) => setPayload(e.target.value)} />}
-      </Field>
-      <FormError error={error} fields={["message.event_type", "message.event_id", "message.payload"]} />
-      {error?.code === "Unimplemented" && (
-        <p className="hint">
-          Producers send through an edge: <code>hookgate messages send --tenant {tenant} --app {appId} --event-type {eventType} --payload …</code>{" "}
-          or <code>MessageService.SendMessage</code> on the edge port.
-        </p>
-      )}
-      <div className="dialog-actions">
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={busy}>
-          Send
-        </button>
-      </div>
-    </form>
-  );
-}
