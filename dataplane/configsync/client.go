@@ -16,6 +16,7 @@ import (
 	"connectrpc.com/connect"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Client keeps a node's Table in step with the control plane.
@@ -31,6 +32,8 @@ type Client struct {
 	// cacheDirty tells the cache writer that the table changed.
 	cacheDirty chan struct{}
 	running    atomic.Bool
+	// started is when the node's counters started (ConfigStats).
+	started *timestamppb.Timestamp
 }
 
 // New returns a Client that fills table. It reads the TLS files now, so a
@@ -62,6 +65,7 @@ func New(cfg Config, table *Table, log *slog.Logger, clock Clock) (*Client, erro
 		clock:      clock,
 		transport:  transport,
 		cacheDirty: make(chan struct{}, 1),
+		started:    timestamppb.New(clock.Now()),
 	}
 	opts := []connect.ClientOption{connect.WithGRPC(), connect.WithReadMaxBytes(cfg.MaxMessageBytes)}
 	if !cfg.Compress {
@@ -192,6 +196,9 @@ func (c *Client) session(ctx context.Context, r replica) (delivered bool, err er
 	// Runs after the stream is closed below (defers run last first): the
 	// timer goroutine ends with the session.
 	defer timer.Wait()
+	// The stats reporter too: its Send fails once the stream is closed.
+	var reporter sync.WaitGroup
+	defer reporter.Wait()
 	defer cancel(nil)
 
 	stream := r.rpc.StreamConfig(ctx)
@@ -226,9 +233,17 @@ func (c *Client) session(ctx context.Context, r replica) (delivered bool, err er
 		ClusterId: cluster,
 		Shard:     c.cfg.Shard,
 	}}}
+	// Answers and stats reports share the stream, whose Send is not safe
+	// for concurrent use.
+	var sendMu sync.Mutex
+	send := func(m *hookgatev1.StreamConfigRequest) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return stream.Send(m)
+	}
 	// A Send that fails with io.EOF means the server ended the stream; the
 	// reason comes from Receive.
-	if err := stream.Send(hello); err != nil && !errors.Is(err, io.EOF) {
+	if err := send(hello); err != nil && !errors.Is(err, io.EOF) {
 		return false, fmt.Errorf("send hello: %w", err)
 	}
 	// An update in chunks being received; whatever the session ends with,
@@ -256,6 +271,10 @@ func (c *Client) session(ctx context.Context, r replica) (delivered bool, err er
 			close(first)
 			c.table.setConnected(true, c.clock.Now())
 			c.log.Info("config stream connected", "control_plane", r.url, "revision", held, "cluster_id", cluster)
+			// The response headers came with the first update.
+			if every, ok := statsInterval(stream.ResponseHeader().Get(statsIntervalHeader)); ok && c.cfg.Stats != nil {
+				reporter.Go(func() { c.reportStats(ctx, every, send) })
+			}
 		}
 		var answer *hookgatev1.StreamConfigRequest
 		switch {
@@ -277,7 +296,7 @@ func (c *Client) session(ctx context.Context, r replica) (delivered bool, err er
 		if answer == nil {
 			continue
 		}
-		if err := stream.Send(answer); err != nil {
+		if err := send(answer); err != nil {
 			return delivered, fmt.Errorf("answer revision %d: %w", resp.GetRevision(), err)
 		}
 	}

@@ -79,6 +79,15 @@ type Config struct {
 	// of the same slice (a restarted edge with another shard drops its
 	// cache file; see cmd/hookgate/app/edge).
 	Shard *hookgatev1.EdgeShard
+	// Stats, when set, reads the node's traffic counters, cumulative since
+	// it started. The client sends them (ConfigStats) as soon as a stream
+	// is answered and then at the interval the control plane announces in
+	// the stream's response header Hookgate-Stats-Interval (at least
+	// MinStatsInterval), and never on a stream without that header: a
+	// control plane from before ConfigStats would end the stream. The
+	// client sets sample_time and start_time. It is called from the
+	// client's goroutines, so it must be safe for concurrent use.
+	Stats func() *hookgatev1.NodeTraffic
 }
 
 // Defaults of Config, in one place.
@@ -91,6 +100,9 @@ const (
 	// DefaultFirstResponseTimeout exceeds the control plane's default
 	// ReadyTimeout, so that an unready replica's Unavailable comes first.
 	DefaultFirstResponseTimeout = 15 * time.Second
+	// MinStatsInterval bounds how often a node reports its counters,
+	// whatever a control plane announces.
+	MinStatsInterval = time.Second
 )
 
 func (c Config) withDefaults() Config {
