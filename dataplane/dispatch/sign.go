@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -45,8 +46,24 @@ var ErrSecret = errors.New("signing secret malformed")
 // HMAC key or a v1a Ed25519 private key. It prints as REDACTED and is not
 // comparable with == (it holds slices).
 type Secret struct {
-	hmacKey []byte
-	edKey   ed25519.PrivateKey
+	// key is the HMAC key, or the Ed25519 private key when ed is set: one
+	// slice, not two, since a dispatcher holds one Secret an endpoint.
+	key []byte
+	ed  bool
+}
+
+func (s Secret) hmacKey() []byte {
+	if s.ed {
+		return nil
+	}
+	return s.key
+}
+
+func (s Secret) edKey() ed25519.PrivateKey {
+	if !s.ed {
+		return nil
+	}
+	return s.key
 }
 
 // ParseSecret parses "whsec_" + base64 (24–64 bytes, the key is the decoded
@@ -62,7 +79,8 @@ func ParseSecret(s string) (Secret, error) {
 		if len(k) < minSymmetricKey || len(k) > maxSymmetricKey {
 			return Secret{}, fmt.Errorf("%w: %s key of %d bytes, want %d to %d", ErrSecret, SymmetricPrefix, len(k), minSymmetricKey, maxSymmetricKey)
 		}
-		return Secret{hmacKey: k}, nil
+		// DecodeString leaves room for padding: keep the key alone.
+		return Secret{key: bytes.Clone(k)}, nil
 	case strings.HasPrefix(s, SecretKeyPrefix):
 		k, err := base64.StdEncoding.DecodeString(s[len(SecretKeyPrefix):])
 		if err != nil {
@@ -70,13 +88,13 @@ func ParseSecret(s string) (Secret, error) {
 		}
 		switch len(k) {
 		case ed25519.SeedSize:
-			return Secret{edKey: ed25519.NewKeyFromSeed(k)}, nil
+			return Secret{key: ed25519.NewKeyFromSeed(k), ed: true}, nil
 		case ed25519.PrivateKeySize:
 			priv := ed25519.NewKeyFromSeed(k[:ed25519.SeedSize])
 			if !hmac.Equal(priv[ed25519.SeedSize:], k[ed25519.SeedSize:]) {
 				return Secret{}, fmt.Errorf("%w: %s public half does not match its seed", ErrSecret, SecretKeyPrefix)
 			}
-			return Secret{edKey: priv}, nil
+			return Secret{key: priv, ed: true}, nil
 		default:
 			return Secret{}, fmt.Errorf("%w: %s key of %d bytes, want %d or %d", ErrSecret, SecretKeyPrefix, len(k), ed25519.SeedSize, ed25519.PrivateKeySize)
 		}
@@ -86,15 +104,30 @@ func ParseSecret(s string) (Secret, error) {
 }
 
 // IsAsymmetric reports whether s signs v1a (Ed25519).
-func (s Secret) IsAsymmetric() bool { return s.edKey != nil }
+func (s Secret) IsAsymmetric() bool { return s.edKey() != nil }
 
 // PublicKey is the "whpk_" form of an Ed25519 secret's public key, "" for
 // a symmetric secret. The public key is no secret: receivers verify with it.
 func (s Secret) PublicKey() string {
-	if s.edKey == nil {
+	if s.edKey() == nil {
 		return ""
 	}
-	return PublicKeyPrefix + base64.StdEncoding.EncodeToString(s.edKey.Public().(ed25519.PublicKey))
+	return PublicKeyPrefix + base64.StdEncoding.EncodeToString(s.edKey().Public().(ed25519.PublicKey))
+}
+
+// Reveal is the secret in a form ParseSecret reads back to an equal
+// secret: "whsec_" + base64 of the HMAC key, or "whsk_" + base64 of the
+// 64-byte Ed25519 key (seed ‖ public key). It exists for the node's own
+// config cache file, which holds secrets by design (mode 0600); never log
+// or send it. The zero Secret reveals "".
+func (s Secret) Reveal() string {
+	switch {
+	case s.hmacKey() != nil:
+		return SymmetricPrefix + base64.StdEncoding.EncodeToString(s.hmacKey())
+	case s.edKey() != nil:
+		return SecretKeyPrefix + base64.StdEncoding.EncodeToString(s.edKey())
+	}
+	return ""
 }
 
 // String prints REDACTED.
@@ -128,16 +161,16 @@ func Signature(msgID string, ts time.Time, body []byte, secrets []Secret) string
 		var sig []byte
 		var prefix string
 		switch {
-		case s.hmacKey != nil:
-			m := hmac.New(sha256.New, s.hmacKey)
+		case s.hmacKey() != nil:
+			m := hmac.New(sha256.New, s.hmacKey())
 			m.Write(head)
 			m.Write(body)
 			sig, prefix = m.Sum(nil), signatureV1
-		case s.edKey != nil:
+		case s.edKey() != nil:
 			if msg == nil {
 				msg = append(append(make([]byte, 0, len(head)+len(body)), head...), body...)
 			}
-			sig, prefix = ed25519.Sign(s.edKey, msg), signatureV1a
+			sig, prefix = ed25519.Sign(s.edKey(), msg), signatureV1a
 		default:
 			continue // the zero Secret signs nothing
 		}

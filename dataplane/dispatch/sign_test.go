@@ -213,9 +213,21 @@ func TestParseSecret(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := dispatch.ParseSecret(tt.in)
+			sec, err := dispatch.ParseSecret(tt.in)
 			if (err == nil) != tt.ok {
 				t.Fatalf("ParseSecret err = %v, want ok %v", err, tt.ok)
+			}
+			if err == nil {
+				// Reveal reads back to a secret that signs the same.
+				again, err := dispatch.ParseSecret(sec.Reveal())
+				if err != nil {
+					t.Fatalf("ParseSecret(Reveal()): %v", err)
+				}
+				ts := time.Unix(1700000000, 0)
+				if got, want := dispatch.Signature("msg_1", ts, []byte("{}"), []dispatch.Secret{again}),
+					dispatch.Signature("msg_1", ts, []byte("{}"), []dispatch.Secret{sec}); got != want {
+					t.Fatalf("revealed secret signs %q, want %q", got, want)
+				}
 			}
 			if err != nil {
 				if !errors.Is(err, dispatch.ErrSecret) {
