@@ -56,10 +56,13 @@ type Snapshot struct {
 	// types, applications, tenants, …) by key; it is copied whole on a
 	// change, which is cheap for the counts of these kinds.
 	others map[string]*hookgatev1.ConfigResource
+	// kept is the Table's Keeper's content, holding the kinds it takes;
+	// nil without a Keeper.
+	kept Kept
 }
 
 // Resource returns the non-webhook resource with key, e.g.
-// "endpoint/acme/ep_…".
+// "endpoint/acme/ep_…"; not one the Table's Keeper holds (see Kept).
 func (s *Snapshot) Resource(key string) (*hookgatev1.ConfigResource, bool) {
 	if s == nil {
 		return nil, false
@@ -69,7 +72,8 @@ func (s *Snapshot) Resource(key string) (*hookgatev1.ConfigResource, bool) {
 }
 
 // Resources calls fn for every non-webhook resource whose key starts with
-// prefix (e.g. "endpoint/"), in no order, until fn returns false.
+// prefix (e.g. "endpoint/"), in no order, until fn returns false. Those the
+// Table's Keeper holds are made from its Kept value for the call.
 func (s *Snapshot) Resources(prefix string, fn func(*hookgatev1.ConfigResource) bool) {
 	if s == nil {
 		return
@@ -79,6 +83,7 @@ func (s *Snapshot) Resources(prefix string, fn func(*hookgatev1.ConfigResource) 
 			return
 		}
 	}
+	s.keptResources(prefix, fn)
 }
 
 func (s *Snapshot) hash(id string) uint64 { return maphash.String(s.seed, id) }
@@ -177,7 +182,9 @@ var ErrNoConfig = errors.New("no configuration yet")
 // a new Snapshot aside and swap it in.
 type Table struct {
 	seed maphash.Seed
-	cur  atomic.Pointer[Snapshot]
+	// keeper holds the kinds it takes instead of others; nil for none.
+	keeper Keeper
+	cur    atomic.Pointer[Snapshot]
 	// applyMu serialises Apply, so hooks see updates in order. Readers
 	// never take it.
 	applyMu sync.Mutex
@@ -189,8 +196,12 @@ type Table struct {
 }
 
 // NewTable returns an empty Table.
-func NewTable() *Table {
-	return &Table{seed: maphash.MakeSeed()}
+func NewTable(opts ...TableOption) *Table {
+	t := &Table{seed: maphash.MakeSeed()}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
 }
 
 // Snapshot returns the current content; nil before any configuration.
@@ -268,6 +279,8 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 	if err != nil {
 		return Update{}, err
 	}
+	changedOthers := len(others) > 0 || len(otherDeletes) > 0
+	others, kept, otherDeletes, keptDeletes := t.splitKept(others, otherDeletes)
 	t.applyMu.Lock()
 	defer t.applyMu.Unlock()
 	prev := t.cur.Load()
@@ -275,8 +288,13 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 	cluster := u.GetClusterId()
 	switch {
 	case u.GetSnapshot():
+		k, err := t.keep(nil, kept, nil)
+		if err != nil {
+			return Update{}, fmt.Errorf("snapshot at revision %d: %w", u.GetRevision(), err)
+		}
 		upd.Snapshot = t.build(u.GetRevision(), cluster, upserts)
 		upd.Snapshot.others = withOthers(nil, others, nil)
+		upd.Snapshot.kept = k
 	case prev == nil:
 		return Update{}, fmt.Errorf("delta at revision %d: no snapshot to apply it to", u.GetRevision())
 	case cluster != 0 && prev.ClusterID != 0 && cluster != prev.ClusterID:
@@ -286,7 +304,7 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 			u.GetRevision(), cluster, prev.ClusterID)
 	case u.GetRevision() < prev.Revision:
 		return Update{}, fmt.Errorf("delta at revision %d: older than the revision held, %d", u.GetRevision(), prev.Revision)
-	case u.GetRevision() == prev.Revision && len(upserts) == 0 && len(deletes) == 0 && len(others) == 0 && len(otherDeletes) == 0 && (cluster == 0 || cluster == prev.ClusterID):
+	case u.GetRevision() == prev.Revision && len(upserts) == 0 && len(deletes) == 0 && !changedOthers && (cluster == 0 || cluster == prev.ClusterID):
 		upd.Snapshot = prev
 		return upd, nil
 	default:
@@ -296,15 +314,41 @@ func (t *Table) Apply(u *hookgatev1.StreamConfigResponse) (Update, error) {
 		if cluster == 0 {
 			cluster = prev.ClusterID
 		}
+		k := prev.kept
+		if len(kept) > 0 || len(keptDeletes) > 0 {
+			var err error
+			if k, err = t.keep(prev.kept, kept, keptDeletes); err != nil {
+				return Update{}, fmt.Errorf("delta at revision %d: %w", u.GetRevision(), err)
+			}
+		}
 		upd.Snapshot = prev.with(u.GetRevision(), cluster, upserts, deletes)
 		upd.Snapshot.others = prev.others
 		if len(others) > 0 || len(otherDeletes) > 0 {
 			upd.Snapshot.others = withOthers(prev.others, others, otherDeletes)
 		}
+		upd.Snapshot.kept = k
 		upd.Upserted, upd.Deleted = webhookMessages(u), deletes
 	}
 	t.publish(upd)
 	return upd, nil
+}
+
+// keep builds the Keeper's next content from prev (nil for a snapshot);
+// nil without a Keeper.
+func (t *Table) keep(prev Kept, upserts []*hookgatev1.ConfigResource, deletes []string) (Kept, error) {
+	if t.keeper == nil {
+		return nil, nil
+	}
+	b := t.keeper.Begin(prev)
+	for _, r := range upserts {
+		if err := b.Put(r); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range deletes {
+		b.Delete(k)
+	}
+	return b.Finish(), nil
 }
 
 // publish swaps upd's Snapshot in and runs the hooks; applyMu is held.

@@ -17,6 +17,9 @@ type SnapshotBuilder struct {
 	s *Snapshot
 	// others collects the resources that are not webhooks.
 	others map[string]*hookgatev1.ConfigResource
+	// kept builds the Keeper's content from the chunks as they come, so no
+	// message of a kind it takes is held until Commit; nil without one.
+	kept KeptBuilder
 	// err is the first chunk that could not be added: the snapshot is
 	// refused whole at Commit.
 	err  error
@@ -31,11 +34,15 @@ var errBuilderDone = errors.New("snapshot builder already committed or aborted")
 // (0 for unknown), sized for about n webhooks (0 when unknown). Nothing
 // changes in the Table until Commit.
 func (t *Table) BeginSnapshot(rev int64, cluster uint64, n int) *SnapshotBuilder {
-	return &SnapshotBuilder{
+	b := &SnapshotBuilder{
 		t:      t,
 		s:      t.newSnapshot(rev, cluster, max(0, n)),
 		others: make(map[string]*hookgatev1.ConfigResource),
 	}
+	if t.keeper != nil {
+		b.kept = t.keeper.Begin(nil)
+	}
+	return b
 }
 
 // Add puts one chunk's resources into the snapshot, validated as Apply
@@ -52,13 +59,28 @@ func (b *SnapshotBuilder) Add(upserts []*hookgatev1.ConfigResource) error {
 	webhooks, _, others, _, err := parseUpdate(&hookgatev1.StreamConfigResponse{
 		Revision: b.s.Revision, Snapshot: true, Upserts: upserts,
 	})
+	if err == nil {
+		b.s.put(webhooks)
+		err = b.addOthers(others)
+	}
 	if err != nil {
 		b.err = fmt.Errorf("snapshot at revision %d: %w", b.s.Revision, err)
-		b.s, b.others = nil, nil
+		b.s, b.others, b.kept = nil, nil, nil
 		return b.err
 	}
-	b.s.put(webhooks)
+	return nil
+}
+
+// addOthers keeps the non-webhook resources of one chunk, handing the
+// Keeper those it takes.
+func (b *SnapshotBuilder) addOthers(others []*hookgatev1.ConfigResource) error {
 	for _, r := range others {
+		if b.kept != nil && b.t.keeper.Takes(r.GetKey()) {
+			if err := b.kept.Put(r); err != nil {
+				return err
+			}
+			continue
+		}
 		b.others[r.GetKey()] = r
 	}
 	return nil
@@ -81,11 +103,14 @@ func (b *SnapshotBuilder) Commit() (Update, error) {
 	}
 	b.done = true
 	b.s.others = b.others
+	if b.kept != nil {
+		b.s.kept = b.kept.Finish()
+	}
 	t := b.t
 	t.applyMu.Lock()
 	defer t.applyMu.Unlock()
 	upd := Update{Snapshot: b.s, Previous: t.cur.Load(), Full: true}
-	b.s, b.others = nil, nil
+	b.s, b.others, b.kept = nil, nil, nil
 	t.publish(upd)
 	return upd, nil
 }
@@ -94,7 +119,7 @@ func (b *SnapshotBuilder) Commit() (Update, error) {
 // call after Commit, and more than once.
 func (b *SnapshotBuilder) Abort() {
 	b.done = true
-	b.s, b.others = nil, nil
+	b.s, b.others, b.kept = nil, nil, nil
 }
 
 // Len is how many webhooks the snapshot holds so far.
