@@ -185,8 +185,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	}
 	n.work = newWork(log, nc)
 	idx := newEndpointIndex(log, time.Now, cfg.RetryTimeScale, n.work.cancel)
-	n.table = configsync.NewTable()
-	n.table.OnUpdate(idx.update)
+	n.table = idx.newTable()
 	var metrics prometheus.Registerer
 	if reg != nil {
 		metrics = reg
@@ -236,6 +235,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	n.work.engine = n.engine
 	scfg := cfg.Sync
 	scfg.Role, scfg.Address = hookgatev1.NodeRole_NODE_ROLE_DISPATCHER, cfg.OpsAddr
+	// The config stream reports the attempts concluded, for the fleet view.
+	scfg.Stats = n.health.Traffic
 	if n.sync, err = configsync.New(scfg, n.table, log, configsync.SystemClock{}); err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)
 	}

@@ -1,8 +1,9 @@
 package dispatcher
 
 import (
+	"hash/maphash"
 	"log/slog"
-	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -11,187 +12,155 @@ import (
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 )
 
-// endpointIndex is the engine's dispatch.Endpoints over the config table:
-// it rebuilds an index on every table update, so a message's fan-out is
-// one map lookup, never a scan of the endpoints.
+// indexShards splits an index so that a delta copies only the shards it
+// touches (as the config table's shards): with 1,000,000 endpoints a
+// one-endpoint change copies about 4,000 slots, not the whole index.
+const indexShards = 256
+
+// endpointIndex is the engine's dispatch.Endpoints and the config table's
+// configsync.Keeper of endpoints and tenants: the table hands it those
+// resources as they arrive and keeps no message of them, so an endpoint is
+// held once, in its compact entry (docs/design.md "Compact tables"). A
+// message's fan-out is one map lookup, never a scan of the endpoints.
 type endpointIndex struct {
 	log *slog.Logger
 	now func() time.Time
 	// scale is --retry-time-scale, applied to tenants' schedules as the
 	// engine applies it to the default.
 	scale float64
-	cur   atomic.Pointer[index]
+	seed  maphash.Seed
+	// cur is the index of the table's current Snapshot, swapped in by
+	// update right after the table swaps the Snapshot in.
+	cur atomic.Pointer[index]
 	// cancel is told of every endpoint an update disabled or deleted.
 	cancel func(tenant, endpointID string)
 }
 
-var _ dispatch.Endpoints = (*endpointIndex)(nil)
+var (
+	_ dispatch.Endpoints = (*endpointIndex)(nil)
+	_ configsync.Keeper  = (*endpointIndex)(nil)
+	_ configsync.Kept    = (*index)(nil)
+)
 
-// index is one immutable build of the table's endpoints. Its keys are
-// structs of the resources' own strings, so building one copies no string
-// and a lookup allocates nothing.
+// index is the immutable content of one Snapshot: the enabled endpoints
+// with a usable current secret, their subscriptions and the tenants. A
+// delta builds the next index copying only the shards and groups it
+// changes.
 type index struct {
-	// byID holds the enabled endpoints.
-	byID map[endpointKey]*entry
-	// subscribed holds the enabled endpoints of the application subscribed
-	// to the type.
-	subscribed map[subscriptionKey]*group
-	// schedules holds the tenants' own retry schedules, by tenant; a
-	// tenant without one uses the engine's default.
+	seed maphash.Seed
+	n    int
+	// byID holds the entries by the hash of their id.
+	byID [indexShards]entryShard
+	// subscribed holds, by the hash of the application id, the enabled
+	// endpoints of an application subscribed to a type.
+	subscribed [indexShards]map[subscriptionKey]*group
+	// tenants holds the tenant resources by key (few, kept as received);
+	// schedules their own retry schedules by tenant, derived from them (a
+	// tenant without one uses the engine's default).
+	tenants   map[string]*hookgatev1.ConfigResource
 	schedules map[string]dispatch.Schedule
+	// touched lists the endpoints the delta that built this index put or
+	// deleted, so update cancels without comparing every endpoint.
+	touched []endpointKey
 }
 
 type endpointKey struct{ tenant, id string }
 
 type subscriptionKey struct{ tenant, app, eventType string }
 
-// entry is one endpoint: full signs with every secret; after expiry (the
-// earliest expire_time of its rotated secrets) only current does. Without
-// rotated secrets (expiry zero) current is full: one Endpoint, not two.
+// entry is one endpoint in one allocation: ep signs with every secret; a
+// rotation, when it has rotated secrets, says until when and what signs
+// after. Its strings are the received ones (id, URL) or interned (tenant,
+// application, event types).
 type entry struct {
-	full, current *dispatch.Endpoint
-	expiry        time.Time
+	ep    dispatch.Endpoint
+	app   string
+	types []string
+	rot   *rotation
+	// secret holds ep.Secrets for the usual endpoint with one secret.
+	secret [1]dispatch.Secret
 }
 
-// group is one subscription list, with the earliest expiry of its entries
-// so that a lookup before it returns the prebuilt slice.
-type group struct {
-	entries []*entry
-	full    []*dispatch.Endpoint
+// rotation is an endpoint's grace period: after expiry (the earliest
+// expire_time of its rotated secrets) only current signs.
+type rotation struct {
+	current dispatch.Endpoint
 	expiry  time.Time
+	// expires is each of ep.Secrets' expire_time, zero for a current one
+	// (to give the resource back, for the cache file).
+	expires []time.Time
+}
+
+// group is one subscription list, with the earliest rotation expiry of its
+// endpoints so that a lookup before it returns the prebuilt slice.
+type group struct {
+	full   []*dispatch.Endpoint
+	expiry time.Time
 }
 
 func newEndpointIndex(log *slog.Logger, now func() time.Time, scale float64, cancel func(tenant, endpointID string)) *endpointIndex {
-	x := &endpointIndex{log: log, now: now, scale: scale, cancel: cancel}
-	x.cur.Store(&index{})
+	x := &endpointIndex{log: log, now: now, scale: scale, cancel: cancel, seed: maphash.MakeSeed()}
+	x.cur.Store(x.empty())
 	return x
 }
 
-// update rebuilds the index from u's snapshot and reports the endpoints
+func (x *endpointIndex) empty() *index { return &index{seed: x.seed} }
+
+// newTable returns a config table whose endpoints and tenants x keeps.
+func (x *endpointIndex) newTable() *configsync.Table {
+	t := configsync.NewTable(configsync.WithKeeper(x))
+	t.OnUpdate(x.update)
+	return t
+}
+
+// Takes implements configsync.Keeper: endpoints and tenants.
+func (x *endpointIndex) Takes(key string) bool {
+	return strings.HasPrefix(key, "endpoint/") || strings.HasPrefix(key, "tenant/")
+}
+
+// update swaps in the index of u's Snapshot and reports the endpoints
 // that were enabled before and are disabled or gone now. It runs on the
 // table's apply goroutine and does no I/O.
 func (x *endpointIndex) update(u configsync.Update) {
-	next := x.build(u.Snapshot)
+	next, _ := u.Snapshot.Kept().(*index)
+	if next == nil {
+		next = x.empty()
+	}
 	prev := x.cur.Swap(next)
-	for key := range prev.byID {
-		if _, ok := next.byID[key]; !ok {
-			x.cancel(key.tenant, key.id)
+	if prev == next {
+		return
+	}
+	if u.Full {
+		for _, sh := range prev.byID {
+			for _, e := range sh.entries {
+				if _, ok := next.lookup(e.ep.Tenant, e.ep.ID); !ok {
+					x.cancel(e.ep.Tenant, e.ep.ID)
+				}
+			}
+		}
+		return
+	}
+	for _, k := range next.touched {
+		_, was := prev.lookup(k.tenant, k.id)
+		if _, is := next.lookup(k.tenant, k.id); was && !is {
+			x.cancel(k.tenant, k.id)
 		}
 	}
 }
 
-func (x *endpointIndex) build(s *configsync.Snapshot) *index {
-	ix := &index{byID: map[endpointKey]*entry{}, subscribed: map[subscriptionKey]*group{}, schedules: map[string]dispatch.Schedule{}}
-	s.Resources("tenant/", func(r *hookgatev1.ConfigResource) bool {
-		t := r.GetTenant()
-		if t == nil || len(t.GetRetrySchedule().GetDelays()) == 0 {
-			return true
-		}
-		if sched, ok := x.schedule(t); ok {
-			ix.schedules[t.GetTenant()] = sched
-		}
-		return true
-	})
-	s.Resources("endpoint/", func(r *hookgatev1.ConfigResource) bool {
-		ep := r.GetEndpoint()
-		if ep == nil || !ep.GetEnabled() {
-			return true
-		}
-		e, ok := x.entry(ep)
-		if !ok {
-			return true
-		}
-		ix.byID[endpointKey{ep.GetTenant(), ep.GetId()}] = e
-		for _, typ := range ep.GetEventTypes() {
-			key := subscriptionKey{ep.GetTenant(), ep.GetApplicationId(), typ}
-			g := ix.subscribed[key]
-			if g == nil {
-				g = &group{}
-				ix.subscribed[key] = g
-			}
-			g.entries = append(g.entries, e)
-			g.full = append(g.full, e.full)
-			if !e.expiry.IsZero() && (g.expiry.IsZero() || e.expiry.Before(g.expiry)) {
-				g.expiry = e.expiry
-			}
-		}
-		return true
-	})
-	return ix
-}
+func (ix *index) hash(s string) uint64 { return maphash.String(ix.seed, s) }
 
-// entry converts one endpoint; false when it has no usable current
-// secret (it is then not delivered to, rather than delivered unsigned).
-func (x *endpointIndex) entry(ep *hookgatev1.DispatchEndpoint) (*entry, bool) {
-	base := dispatch.Endpoint{
-		ID:            ep.GetId(),
-		Tenant:        ep.GetTenant(),
-		URL:           ep.GetUrl(),
-		Headers:       ep.GetHeaders(),
-		TimeoutMS:     int(ep.GetTimeoutMs()),
-		RatePerSecond: float64(ep.GetRateLimitPerSecond()),
-		Burst:         int(ep.GetBurst()),
-		MaxInFlight:   int(ep.GetMaxInFlight()),
-	}
-	var (
-		current, all []dispatch.Secret
-		expiry       time.Time
-		now          = x.now()
-	)
-	for i, s := range ep.GetSecrets() {
-		sec, err := dispatch.ParseSecret(s.GetSecret())
-		if err != nil {
-			// The error never carries the secret.
-			x.log.Warn("endpoint signing secret unusable", "tenant", ep.GetTenant(), "endpoint_id", ep.GetId(), "secret", i, "err", err)
-			continue
-		}
-		if s.GetExpireTime() == nil {
-			current = append(current, sec)
-			all = append(all, sec)
-			continue
-		}
-		exp := s.GetExpireTime().AsTime()
-		if !exp.After(now) {
-			continue
-		}
-		all = append(all, sec)
-		if expiry.IsZero() || exp.Before(expiry) {
-			expiry = exp
-		}
-	}
-	if len(current) == 0 {
-		x.log.Warn("endpoint has no current signing secret; not delivering to it", "tenant", ep.GetTenant(), "endpoint_id", ep.GetId())
+// lookup returns the entry of {tenant}/{id}, without allocating.
+func (ix *index) lookup(tenant, id string) (*entry, bool) {
+	if ix.n == 0 {
 		return nil, false
 	}
-	full := base
-	full.Secrets = slices.Clip(all)
-	if expiry.IsZero() {
-		return &entry{full: &full, current: &full}, true
+	h := ix.hash(id)
+	sh := &ix.byID[h%indexShards]
+	if i := sh.find(h, tenant, id); i >= 0 {
+		return sh.entries[i], true
 	}
-	cur := base
-	cur.Secrets = slices.Clip(current)
-	return &entry{full: &full, current: &cur, expiry: expiry}, true
-}
-
-// schedule converts a tenant's retry_schedule: its delays are the waits
-// before the 2nd, 3rd, … attempts (hookgate.v1.RetrySchedule), the first
-// attempt is made on arrival. An unusable one is warned about and the
-// default used.
-func (x *endpointIndex) schedule(t *hookgatev1.DispatchTenant) (dispatch.Schedule, bool) {
-	delays := []time.Duration{0}
-	for i, d := range t.GetRetrySchedule().GetDelays() {
-		if d == nil || d.CheckValid() != nil {
-			x.log.Warn("tenant retry schedule unusable; using the default", "tenant", t.GetTenant(), "delay", i)
-			return dispatch.Schedule{}, false
-		}
-		delays = append(delays, d.AsDuration())
-	}
-	sched, err := dispatch.NewSchedule(delays, x.scale)
-	if err != nil {
-		x.log.Warn("tenant retry schedule unusable; using the default", "tenant", t.GetTenant(), "err", err)
-		return dispatch.Schedule{}, false
-	}
-	return sched, true
+	return nil, false
 }
 
 // Schedule is the engine's EngineDeps.Schedules: the tenant's own retry
@@ -204,15 +173,19 @@ func (x *endpointIndex) Schedule(tenant string) (dispatch.Schedule, bool) {
 // at is the endpoint as it signs at now: without rotated secrets past
 // their expiry.
 func (e *entry) at(now time.Time) *dispatch.Endpoint {
-	if e.expiry.IsZero() || now.Before(e.expiry) {
-		return e.full
+	if e.rot == nil || now.Before(e.rot.expiry) {
+		return &e.ep
 	}
-	return e.current
+	return &e.rot.current
 }
 
 // Subscribed implements dispatch.Endpoints.
 func (x *endpointIndex) Subscribed(tenant, appID, eventType string) []*dispatch.Endpoint {
-	g := x.cur.Load().subscribed[subscriptionKey{tenant, appID, eventType}]
+	ix := x.cur.Load()
+	if ix.n == 0 {
+		return nil
+	}
+	g := ix.subscribed[ix.hash(appID)%indexShards][subscriptionKey{tenant, appID, eventType}]
 	if g == nil {
 		return nil
 	}
@@ -220,16 +193,18 @@ func (x *endpointIndex) Subscribed(tenant, appID, eventType string) []*dispatch.
 	if g.expiry.IsZero() || now.Before(g.expiry) {
 		return g.full
 	}
-	out := make([]*dispatch.Endpoint, len(g.entries))
-	for i, e := range g.entries {
-		out[i] = e.at(now)
+	out := make([]*dispatch.Endpoint, 0, len(g.full))
+	for _, ep := range g.full {
+		if e, ok := ix.lookup(tenant, ep.ID); ok {
+			out = append(out, e.at(now))
+		}
 	}
 	return out
 }
 
 // Endpoint implements dispatch.Endpoints.
 func (x *endpointIndex) Endpoint(tenant, id string) (*dispatch.Endpoint, bool) {
-	e, ok := x.cur.Load().byID[endpointKey{tenant, id}]
+	e, ok := x.cur.Load().lookup(tenant, id)
 	if !ok {
 		return nil, false
 	}

@@ -2,27 +2,26 @@ package dispatcher
 
 import (
 	"fmt"
-	"github.com/hookgate/hookgate/testkit/heaptest"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/dataplane/configsync"
+	"github.com/hookgate/hookgate/testkit/heaptest"
+
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"google.golang.org/protobuf/proto"
 )
 
-// BenchmarkEndpointIndexHeap measures what a dispatcher holds for 100,000
-// endpoints (ten per application, two event types each, one signing
-// secret), decoded from the wire: the table's heap, then the index's on
-// top of it. Run it once:
-//
-//	go test -run '^$' -bench EndpointIndexHeap -benchtime 1x ./cmd/hookgate/app/dispatcher/
-func BenchmarkEndpointIndexHeap(b *testing.B) {
-	const n = 100_000
-	u := &hookgatev1.StreamConfigResponse{Revision: 1, Snapshot: true}
+// benchEndpoints encodes a snapshot of n endpoints (ten per application,
+// two event types each, one signing secret, no headers) as the control
+// plane sends it.
+func benchEndpoints(tb testing.TB, n int) []byte {
+	tb.Helper()
+	u := &hookgatev1.StreamConfigResponse{Revision: 1, Snapshot: true, Upserts: make([]*hookgatev1.ConfigResource, 0, n)}
 	types := []string{"order.created", "order.paid", "order.shipped", "invoice.created"}
 	for i := range n {
 		id := fmt.Sprintf("ep_%020d", i)
@@ -33,40 +32,68 @@ func BenchmarkEndpointIndexHeap(b *testing.B) {
 	}
 	data, err := proto.Marshal(u)
 	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+// BenchmarkEndpointIndexHeap measures what a dispatcher holds for 100,000
+// and 1,000,000 endpoints decoded from the wire: the config table and the
+// endpoint index it hands them to, together (the live heap with both less
+// the heap without). With ENDPOINT_HEAP_PROFILE=file it writes a heap
+// profile while they are live. Run one size at a time:
+//
+//	go test -run '^$' -bench 'EndpointIndexHeap/endpoints=1000000$' -benchtime 1x ./app/dispatcher/
+func BenchmarkEndpointIndexHeap(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("endpoints=%d", n), func(b *testing.B) {
+			data := benchEndpoints(b, n)
+			for range b.N {
+				before := heaptest.Live()
+				x := newEndpointIndex(slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now, 1, func(string, string) {})
+				table := x.newTable()
+				var msg hookgatev1.StreamConfigResponse
+				if err := proto.Unmarshal(data, &msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := table.Apply(&msg); err != nil {
+					b.Fatal(err)
+				}
+				msg = hookgatev1.StreamConfigResponse{}
+				held := heaptest.Live() - before
+				if path := os.Getenv("ENDPOINT_HEAP_PROFILE"); path != "" {
+					writeHeapProfile(b, path)
+				}
+				if _, ok := x.Endpoint("acme", fmt.Sprintf("ep_%020d", n-1)); !ok {
+					b.Fatal("endpoint not indexed")
+				}
+				if got := len(x.Subscribed("acme", "app_00000000000000000007", "order.paid")); got != 4 {
+					b.Fatalf("%d endpoints subscribed, want 4", got)
+				}
+				runtime.KeepAlive(table)
+				b.ReportMetric(float64(held)/(1<<20), "heap-MB")
+				b.ReportMetric(float64(held)/float64(n), "heap-B/endpoint")
+			}
+		})
+	}
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	b.Helper()
+	f, err := os.Create(path)
+	if err != nil {
 		b.Fatal(err)
 	}
-	u = nil
-	for range b.N {
-		before := heaptest.Live()
-		table := configsync.NewTable()
-		var msg hookgatev1.StreamConfigResponse
-		if err := proto.Unmarshal(data, &msg); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := table.Apply(&msg); err != nil {
-			b.Fatal(err)
-		}
-		msg = hookgatev1.StreamConfigResponse{}
-		withTable := heaptest.Live()
-		x := newEndpointIndex(slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now, 1, func(string, string) {})
-		table.OnUpdate(x.update)
-		x.update(configsync.Update{Snapshot: table.Snapshot(), Full: true})
-		withIndex := heaptest.Live()
-		if _, ok := x.Endpoint("acme", "ep_00000000000000000007"); !ok {
-			b.Fatal("endpoint not indexed")
-		}
-		runtime.KeepAlive(table)
-		runtime.KeepAlive(x)
-		b.ReportMetric(float64(withTable-before)/n, "table-B/endpoint")
-		b.ReportMetric(float64(withIndex-withTable)/n, "index-B/endpoint")
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }
 
 // BenchmarkEndpointLookup is the engine's lookups per message.
 func BenchmarkEndpointLookup(b *testing.B) {
 	x := newEndpointIndex(slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now, 1, func(string, string) {})
-	table := configsync.NewTable()
-	table.OnUpdate(x.update)
+	table := x.newTable()
 	var rs []*hookgatev1.ConfigResource
 	for i := range 1000 {
 		rs = append(rs, endpointResource("acme", fmt.Sprintf("ep_%d", i), fmt.Sprintf("app_%d", i/10), true,

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/dataplane/configsync"
 	"github.com/hookgate/hookgate/dataplane/dispatch"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -47,8 +46,7 @@ func TestEndpointIndex(t *testing.T) {
 	var cancelled []string
 	x := newEndpointIndex(slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock }, 1,
 		func(tenant, id string) { cancelled = append(cancelled, tenant+"/"+id) })
-	table := configsync.NewTable()
-	table.OnUpdate(x.update)
+	table := x.newTable()
 
 	cur := &hookgatev1.SigningSecret{Secret: secret(0)}
 	prev := &hookgatev1.SigningSecret{Secret: secret(1), ExpireTime: timestamppb.New(now.Add(time.Hour))}
@@ -155,8 +153,7 @@ func tenantResource(tenant string, delays ...*durationpb.Duration) *hookgatev1.C
 // default, and a delta replaces or removes it.
 func TestScheduleIndex(t *testing.T) {
 	x := newEndpointIndex(slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now, 0.5, func(string, string) {})
-	table := configsync.NewTable()
-	table.OnUpdate(x.update)
+	table := x.newTable()
 	d := durationpb.New
 	many := make([]*durationpb.Duration, dispatch.MaxScheduleAttempts)
 	for i := range many {
