@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -616,6 +618,10 @@ type healthMetrics struct {
 	seconds      *prometheus.HistogramVec
 	flushErrors  prometheus.Counter
 	autoDisabled prometheus.Counter
+	// succeeded and failed total attempts over every error class, for the
+	// fleet view (Traffic): one atomic add per attempt, which a delivery's
+	// network round trip dwarfs.
+	succeeded, failed atomic.Uint64
 }
 
 func newHealthMetrics(reg prometheus.Registerer, failing func() float64) (*healthMetrics, error) {
@@ -651,7 +657,17 @@ func (m *healthMetrics) observe(a *Attempt) {
 	outcome, class := "succeeded", "none"
 	if !a.Succeeded() {
 		outcome, class = "failed", string(a.ErrorClass)
+		m.failed.Add(1)
+	} else {
+		m.succeeded.Add(1)
 	}
 	m.attempts.WithLabelValues(outcome, class).Inc()
 	m.seconds.WithLabelValues(outcome).Observe(a.Duration.Seconds())
+}
+
+// Traffic returns the attempts this dispatcher has concluded since it
+// started, delivered and failed (hookgate_dispatch_attempts_total summed
+// over error classes), for the fleet view (configsync.Config.Stats).
+func (h *HealthTracker) Traffic() *hookgatev1.NodeTraffic {
+	return &hookgatev1.NodeTraffic{Delivered: h.metrics.succeeded.Load(), Failed: h.metrics.failed.Load()}
 }

@@ -2,10 +2,13 @@ package ingress
 
 import (
 	"fmt"
+	"net/http"
 	"sync/atomic"
 	"time"
 
+	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // metrics are the edge's Prometheus series. They carry no tenant or webhook
@@ -61,4 +64,31 @@ func newMetrics(reg prometheus.Registerer, inflight *atomic.Int64) (*metrics, er
 func (m *metrics) observe(r reason, d time.Duration) {
 	m.byReason[r].Inc()
 	m.seconds.Observe(d.Seconds())
+}
+
+// Traffic returns the inbound calls answered so far, by class of status:
+// what hookgate_edge_requests_total has counted since the edge started,
+// read from those counters (the hot path adds nothing for it). The config
+// stream reports it for the fleet view (configsync.Config.Stats).
+func (e *Edge) Traffic() *hookgatev1.NodeTraffic {
+	t := &hookgatev1.NodeTraffic{}
+	var m dto.Metric
+	for r := range numReasons {
+		m.Reset()
+		if err := e.metrics.byReason[r].Write(&m); err != nil {
+			continue
+		}
+		n := uint64(m.GetCounter().GetValue())
+		switch status := reasons[r].status; {
+		case status < 300:
+			t.Accepted += n
+		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+			t.RejectedAuth += n
+		case status < 500:
+			t.RejectedOther += n
+		default:
+			t.Unavailable += n
+		}
+	}
+	return t
 }

@@ -131,9 +131,6 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	if err := checkCacheShard(scfg.CacheFile, cfg.Shard, log); err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	if e.sync, err = configsync.New(scfg, e.table, log, configsync.SystemClock{}); err != nil {
-		return nil, fmt.Errorf("edge: %w", err)
-	}
 	icfg := ingress.DefaultConfig()
 	icfg.PublishTimeout = cfg.PublishTimeout
 	icfg.MaxPayload = nc.MaxPayload()
@@ -158,6 +155,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 	}
 	handler, err := ingress.New(icfg, ingress.Deps{Routes: tableRoutes{e.table}, Conn: nc, Log: log, Metrics: reg, Tracing: e.tracing})
 	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	// The config stream reports the counters of hookgate_edge_requests_total
+	// for the fleet view.
+	scfg.Stats = handler.Traffic
+	if e.sync, err = configsync.New(scfg, e.table, log, configsync.SystemClock{}); err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
 	// SendMessage (MessageService) shares the public port; its catalog
