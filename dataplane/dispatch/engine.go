@@ -137,9 +137,11 @@ type Engine struct {
 	// wg tracks every goroutine Run starts; attempts join it.
 	wg sync.WaitGroup
 
-	mu      sync.Mutex // guards busy, failing, kv, limits, working
-	busy    map[string]int
-	failing map[string]struct{}
+	mu   sync.Mutex // guards busy, failing, kv, limits, working
+	busy map[string]int
+	// failing holds, per endpoint whose last attempt here failed, when its
+	// failures began.
+	failing map[string]time.Time
 	kv      jetstream.KeyValue
 	limits  *Limits
 	// working holds the messages being worked on, told InProgress every
@@ -195,7 +197,7 @@ func NewEngine(cfg EngineConfig, deps EngineDeps) (*Engine, error) {
 		log: deps.Log, now: deps.Now, onDisable: deps.OnDisable, schedule: sched,
 		schedules: deps.Schedules, health: deps.Health, tracer: deps.Tracer,
 		slots: make(chan struct{}, cfg.Workers),
-		busy:  map[string]int{}, failing: map[string]struct{}{}, working: map[jetstream.Msg]struct{}{},
+		busy:  map[string]int{}, failing: map[string]time.Time{}, working: map[jetstream.Msg]struct{}{},
 	}, nil
 }
 
@@ -434,13 +436,37 @@ func (e *Engine) leave(key string) {
 	}
 }
 
+// maxFailingHold bounds how long a task of a failing endpoint that found
+// its one place taken waits before it is handed out again (times the
+// retry time scale).
+const maxFailingHold = 10 * time.Second
+
+// busyWait is how long a task whose endpoint had no free local place waits
+// before it is handed out again: BusyDelay, or, while the endpoint is
+// failing, as long as it has been failing, up to maxFailingHold. A failing
+// endpoint takes one attempt at a time, so the rest of its backlog would
+// otherwise come round every BusyDelay: a hot endpoint that times out
+// with thousands of tasks made them cycle through JetStream fast enough to
+// take the cores from the healthy endpoints (make soak; bench-outbound's
+// (h1) row). From a second on, the wait is a scheduled message, which
+// frees the task's ack-pending slot too.
+func (e *Engine) busyWait(key string) time.Duration {
+	e.mu.Lock()
+	since, failing := e.failing[key]
+	e.mu.Unlock()
+	if !failing {
+		return e.cfg.BusyDelay
+	}
+	return max(e.cfg.BusyDelay, min(e.now().Sub(since), e.schedule.scaled(maxFailingHold)))
+}
+
 // noteOutcome remembers whether the endpoint's last attempt here failed.
 func (e *Engine) noteOutcome(key string, ok bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if ok {
 		delete(e.failing, key)
-	} else {
-		e.failing[key] = struct{}{}
+	} else if _, was := e.failing[key]; !was {
+		e.failing[key] = e.now()
 	}
 }

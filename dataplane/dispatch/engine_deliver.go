@@ -43,6 +43,17 @@ func (e *Engine) deliver(ctx context.Context, m jetstream.Msg) {
 		e.deliverAgain(ctx, log, m, tenant, endpointID, msgID, t)
 		return
 	}
+	// The endpoint's local place comes before the state read: a task that
+	// has to wait for it costs nothing but its hand-back.
+	ep, known := e.endpoints.Endpoint(tenant, endpointID)
+	busyKey := tenant + "/" + endpointID
+	if known {
+		if !e.enter(busyKey) {
+			e.later(ctx, m, tenant, endpointID, msgID, e.busyWait(busyKey))
+			return
+		}
+		defer e.leave(busyKey)
+	}
 	kv, err := e.deliveries(ctx)
 	if err != nil {
 		log.Warn("deliver", "err", err)
@@ -67,8 +78,7 @@ func (e *Engine) deliver(ctx context.Context, m jetstream.Msg) {
 		e.ack(m)
 		return
 	}
-	ep, ok := e.endpoints.Endpoint(tenant, endpointID)
-	if !ok {
+	if !known {
 		// Disabled, deleted or unknown: the delivery is cancelled.
 		if found {
 			err = e.cancelKey(ctx, kv, key, ReasonEndpointUnknown)
@@ -84,12 +94,6 @@ func (e *Engine) deliver(ctx context.Context, m jetstream.Msg) {
 		e.ack(m)
 		return
 	}
-	busyKey := tenant + "/" + endpointID
-	if !e.enter(busyKey) {
-		e.later(ctx, m, tenant, endpointID, msgID, e.cfg.BusyDelay)
-		return
-	}
-	defer e.leave(busyKey)
 	limits, err := e.limitsBucket(ctx)
 	if err != nil {
 		e.later(ctx, m, tenant, endpointID, msgID, e.cfg.BusyDelay)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,5 +174,69 @@ func TestEngineRedeliveryAfterStop(t *testing.T) {
 	if len(hs) != 2 || hs[0].header.Get("Webhook-Id") != "msg_k" || hs[1].header.Get("Webhook-Id") != "msg_k" ||
 		string(hs[1].body) != `{"k":1}` || hs[1].verified != nil {
 		t.Fatalf("requests %d, ids %q %q", len(hs), hs[0].header.Get("Webhook-Id"), hs[len(hs)-1].header.Get("Webhook-Id"))
+	}
+}
+
+// TestEngineFailingEndpointBacklogWaits: while an endpoint fails, its one
+// place is taken by an attempt, and its other tasks wait as long as it has
+// been failing (up to ten seconds) as scheduled messages, instead of
+// coming round every BusyDelay and taking the cores from the healthy
+// endpoints (make soak found it).
+func TestEngineFailingEndpointBacklogWaits(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	tb := newTable()
+	release := make(chan struct{})
+	failing := newSink(t, func(n int, w http.ResponseWriter, req *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		select {
+		case <-release:
+		case <-req.Context().Done():
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	})
+	t.Cleanup(func() { close(release) }) // runs before the sink closes
+	ep := failing.endpoint(t, "ep_failing")
+	ep.TimeoutMS = 30000
+	tb.add(ep, "app_f", "order.created")
+
+	var offset atomic.Int64 // the engine's clock, ahead of the real one
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	cfg := testConfig()
+	cfg.TimeScale, cfg.Delays = 1, []time.Duration{0, 0, time.Hour}
+	eng := r.startDeps(t, cfg, dispatch.EngineDeps{Endpoints: tb, Now: now})
+
+	// msg_a fails once (the endpoint is failing from then on), and its retry
+	// holds the endpoint's one place.
+	r.publish(t, "app_f", "order.created", "msg_a", `{}`)
+	poll.Until(t, waitLong, "the retry of msg_a to hold the endpoint's place", func() bool { return failing.count() == 2 })
+	// A minute later msg_b comes: its task finds the place taken.
+	offset.Store(int64(time.Minute))
+	r.publish(t, "app_f", "order.created", "msg_b", `{}`)
+
+	subject := streams.RetrySubject(testTenant, "ep_failing", "msg_b")
+	var m *jetstream.RawStreamMsg
+	poll.NoError(t, waitLong, func() error {
+		s, err := r.js.Stream(context.Background(), streams.Deliver)
+		if err != nil {
+			return err
+		}
+		m, err = s.GetLastMsgForSubject(context.Background(), subject)
+		return err
+	})
+	at, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(m.Header.Get("Nats-Schedule"), "@at "))
+	if err != nil {
+		t.Fatalf("schedule %q: %v", m.Header.Get("Nats-Schedule"), err)
+	}
+	// The wait is counted on the engine's clock: failing for a minute
+	// means the ten-second cap.
+	if wait := at.Sub(now()); wait < 8*time.Second || wait > 10*time.Second {
+		t.Errorf("msg_b's task waits %s, want about 10s", wait)
+	}
+	if d := deliveries(t, eng, "msg_b")["ep_failing"]; d.State != dispatch.StatePending || d.Attempts != 0 {
+		t.Errorf("msg_b's delivery %+v, want pending without attempts", d)
 	}
 }

@@ -39,6 +39,7 @@ func main() {
 		size       = flag.Int("size", 1024, "payload size in bytes")
 		fanMsgs    = flag.Int("fanout-messages", 10, "messages of each 1,000-endpoint run")
 		timeout    = flag.Duration("timeout", 200*time.Millisecond, "endpoint timeout of the 1,000-endpoint runs")
+		hot        = flag.Duration("hot-duration", 20*time.Second, "length of the hot-failing-endpoint runs: long enough for its backlog to build up")
 		profile    = flag.String("cpuprofile", "", "write a CPU profile of the server process during the first round's -profile-row run here")
 		profRow    = flag.String("profile-row", "e10", "row the CPU profile covers: a1, e1, a10 or e10")
 		loadgen    = flag.Bool("loadgen", false, "internal: run as the load generator child, reading its spec from stdin")
@@ -50,14 +51,14 @@ func main() {
 		}
 		return
 	}
-	if *rounds < 1 || *conns < 1 || *publishers < 1 || *window < 1 || *duration <= 0 || *fanMsgs < 1 || *timeout <= 0 {
-		log.Fatalf("bench: -rounds, -conns, -publishers, -window, -duration, -fanout-messages and -timeout must be positive")
+	if *rounds < 1 || *conns < 1 || *publishers < 1 || *window < 1 || *duration <= 0 || *fanMsgs < 1 || *timeout <= 0 || *hot <= 0 {
+		log.Fatalf("bench: -rounds, -conns, -publishers, -window, -duration, -fanout-messages, -timeout and -hot-duration must be positive")
 	}
 	if *size < headLen+len(tail) {
 		log.Fatalf("bench: -size must be at least %d", headLen+len(tail))
 	}
 	o := options{conns: *conns, publishers: *publishers, window: *window, duration: *duration, rounds: *rounds,
-		size: *size, fanMsgs: *fanMsgs, timeout: *timeout, profile: *profile, profileRow: *profRow}
+		size: *size, fanMsgs: *fanMsgs, timeout: *timeout, hot: *hot, profile: *profile, profileRow: *profRow}
 	if err := run(o); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
@@ -68,6 +69,7 @@ type options struct {
 	duration                  time.Duration
 	rounds, size, fanMsgs     int
 	timeout                   time.Duration
+	hot                       time.Duration
 	profile, profileRow       string
 }
 
@@ -88,6 +90,8 @@ func run(o options) error {
 			newApp(base, "app_10", 10, 0, 0, s),
 			newApp(base, "app_1000", 1000, 0, timeoutMS, s),
 			newApp(base, "app_1000slow", 1000, 100, timeoutMS, s),
+			newApp(base, "app_4", 4, 0, timeoutMS, s),
+			newApp(base, "app_4slow", 4, 1, timeoutMS, s),
 		}
 	})
 	if err != nil {
@@ -98,7 +102,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("find own executable for the load generator: %w", err)
 	}
-	one, ten, thousand, slow := apps[0], apps[1], apps[2], apps[3]
+	one, ten, thousand, slow, four, fourSlow := apps[0], apps[1], apps[2], apps[3], apps[4], apps[5]
 	load0 := benchrun.LoadAvg()
 	began := time.Now()
 	runID := 0
@@ -182,6 +186,28 @@ func run(o options) error {
 		spec.Rate, spec.Window, spec.Messages, spec.Conns = rate, 0, o.fanMsgs, 4
 		spec.Duration = time.Duration(float64(o.fanMsgs)/rate*float64(time.Second)) + time.Second
 		name := fmt.Sprintf("(%s) engine, 1,000 endpoints, %s, %d msgs at %.2f msg/s", l.letter, l.what, o.fanMsgs, rate)
+		s, err := measure(exe, e.recv, next(spec), len(l.a.paths()))
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		logSample(name, 0, s)
+		t.add(l.letter, name, []sample{s})
+	}
+
+	// A hot failing endpoint: four endpoints per message, all healthy and
+	// then one of them timing out, so that it gets a quarter of all
+	// deliveries (as in make soak) and its backlog grows by every message.
+	// At a quarter of (e10)'s deliveries per second; latency is the three
+	// healthy endpoints'.
+	rate4 := benchrun.Median(t.find("e10"), rps) / 4 / 4
+	for _, l := range []struct {
+		letter string
+		a      app
+		what   string
+	}{{"h", four, "all healthy"}, {"h1", fourSlow, fmt.Sprintf("one times out (%s)", o.timeout)}} {
+		spec := pub(l.a)
+		spec.Rate, spec.Window, spec.Duration = rate4, 0, o.hot
+		name := fmt.Sprintf("(%s) engine, 4 endpoints, %s, at %.0f msg/s", l.letter, l.what, rate4)
 		s, err := measure(exe, e.recv, next(spec), len(l.a.paths()))
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
