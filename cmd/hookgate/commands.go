@@ -62,6 +62,7 @@ func newDevCommand() *cobra.Command {
 	fs.DurationVar(&cfg.AttemptsMaxAge, "attempts-max-age", natsconn.DefaultStreams().AttemptsMaxAge, "how long delivery attempts and delivery states are kept")
 	fs.StringVar(&natsSync, "nats-sync", "default", "how often the embedded JetStream fsyncs: default (2m), always, or a duration")
 	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server (host:port) that resolves endpoint names; default the system's (the address policy checks resolved addresses either way)")
+	fs.DurationVar(&cfg.StatsInterval, "stats-interval", distribute.DefaultStatsInterval, "how often the edge and dispatcher report their traffic counters (hookgate nodes, the console's chart); at least 1s")
 	registerTracingFlags(fs, &cfg.Tracing)
 	logs.register(fs, "text")
 	return cmd
@@ -98,6 +99,7 @@ func newControlPlaneCommand() *cobra.Command {
 	fs.BoolVar(&cfg.AllowPlaintext, "allow-plaintext", false, "allow cleartext on a non-loopback address (trusted networks only)")
 	fs.DurationVar(&cfg.ConfigSendTimeout, "config-send-timeout", distribute.DefaultSendTimeout, "end a node's config stream when one update cannot be sent within this time")
 	fs.DurationVar(&cfg.ConfigReadyTimeout, "config-ready-timeout", distribute.DefaultReadyTimeout, "answer a node Unavailable when this replica's configuration has not loaded within this time (etcd unreachable, or still loading), so it tries another")
+	fs.DurationVar(&cfg.StatsInterval, "stats-interval", distribute.DefaultStatsInterval, "how often nodes report their traffic counters (Node.traffic in the fleet view); announced to each node, at least 1s")
 	fs.DurationVar(&cfg.CallTimeout, "call-timeout", controlplane.DefaultCallTimeout, "deadline of every admin call (a client's shorter deadline wins)")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", controlplane.DefaultReadTimeout, "time to read an admin request in full (not the config stream)")
 	fs.StringVar(&cfg.ReplicaID, "replica-id", "", "this replica's name in the fleet view (default: host name and pid)")

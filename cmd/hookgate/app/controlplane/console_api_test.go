@@ -90,6 +90,14 @@ func (bearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.St
 // once the edge accepts calls with the key.
 func (f *fleet) webhook(t *testing.T, tenant, process string) (string, string) {
 	t.Helper()
+	id, key, _ := f.webhookCounted(t, tenant, process)
+	return id, key
+}
+
+// webhookCounted is webhook, also returning how the edge answered the
+// calls made while waiting for it, by status.
+func (f *fleet) webhookCounted(t *testing.T, tenant, process string) (string, string, map[int]uint64) {
+	t.Helper()
 	ctx := context.Background()
 	opts := connect.WithInterceptors(bearer(f.cp.Token()))
 	if _, err := hookgatev1connect.NewTenantServiceClient(http.DefaultClient, f.cp.URL(), opts).CreateTenant(ctx,
@@ -108,10 +116,13 @@ func (f *fleet) webhook(t *testing.T, tenant, process string) (string, string) {
 		t.Fatal(err)
 	}
 	id, key := wh.Msg.Webhook.Id, wh.Msg.ApiKey
+	answers := map[int]uint64{}
 	poll.Until(t, 10*time.Second, "the edge to accept the webhook", func() bool {
-		return f.post(t, tenant, id, key, `{"n":0}`, nil) == http.StatusOK
+		code := f.post(t, tenant, id, key, `{"n":0}`, nil)
+		answers[code]++
+		return code == http.StatusOK
 	})
-	return id, key
+	return id, key, answers
 }
 
 // post calls the edge with the key in the query and returns the status.
@@ -209,5 +220,46 @@ func TestTailShowsWhatTheEdgePublished(t *testing.T) {
 		if got := string(stream.Msg().Event.GetBody()); got != body {
 			t.Fatalf("event body %s, want %s", got, body)
 		}
+	}
+}
+
+// TestEdgeTrafficInListNodes: calls to a real edge reach ListNodes as the
+// edge's counters, by class of answer, once the edge has reported them.
+func TestEdgeTrafficInListNodes(t *testing.T) {
+	f := startFleet(t, func(c *controlplane.Config) { c.StatsInterval = time.Second }, nil)
+	id, key, setup := f.webhookCounted(t, "acme", "orders")
+	const accepted, wrongKey = 5, 3
+	for i := range accepted {
+		if code := f.post(t, "acme", id, key, fmt.Sprintf(`{"n":%d}`, i+1), nil); code != http.StatusOK {
+			t.Fatalf("post: %d", code)
+		}
+	}
+	for range wrongKey {
+		if code := f.post(t, "acme", id, "hgk_wrong", `{"n":1}`, nil); code != http.StatusUnauthorized {
+			t.Fatalf("post with a wrong key: %d", code)
+		}
+	}
+	want := &hookgatev1.NodeTraffic{Accepted: setup[http.StatusOK] + accepted, RejectedAuth: wrongKey}
+	for code, n := range setup {
+		switch {
+		case code >= 500:
+			want.Unavailable += n
+		case code >= 400:
+			want.RejectedOther += n
+		}
+	}
+	nodes := hookgatev1connect.NewEdgeServiceClient(http.DefaultClient, f.cp.URL(), connect.WithInterceptors(bearer(f.cp.Token())))
+	var got *hookgatev1.NodeTraffic
+	poll.Until(t, 15*time.Second, "the edge's counters in ListNodes", func() bool {
+		resp, err := nodes.ListNodes(context.Background(), connect.NewRequest(&hookgatev1.ListNodesRequest{Role: hookgatev1.NodeRole_NODE_ROLE_EDGE}))
+		if err != nil || len(resp.Msg.Nodes) != 1 {
+			t.Fatalf("ListNodes: %v %v", resp, err)
+		}
+		got = resp.Msg.Nodes[0].Traffic
+		return got.GetAccepted() == want.Accepted && got.GetRejectedAuth() == want.RejectedAuth
+	})
+	if got.RejectedOther != want.RejectedOther || got.Unavailable != want.Unavailable || got.SampleTime == nil ||
+		got.StartTime == nil || got.SampleTime.AsTime().Before(got.StartTime.AsTime()) {
+		t.Fatalf("traffic %v, want %v with sample and start times", got, want)
 	}
 }

@@ -84,6 +84,9 @@ type Config struct {
 	ConfigSendTimeout time.Duration
 	// ConfigReadyTimeout bounds a node's wait for this replica's view.
 	ConfigReadyTimeout time.Duration
+	// StatsInterval is how often nodes report their traffic counters
+	// (--stats-interval); 0 is distribute's default.
+	StatsInterval time.Duration
 	// CallTimeout bounds every unary admin call; ReadTimeout bounds reading
 	// a request (every request but the config stream).
 	CallTimeout time.Duration
@@ -118,6 +121,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReadTimeout <= 0 {
 		return fmt.Errorf("flag --read-timeout %s: must be positive", c.ReadTimeout)
+	}
+	if c.StatsInterval < 0 || (c.StatsInterval > 0 && c.StatsInterval < time.Second) {
+		return fmt.Errorf("flag --stats-interval %s: must be at least 1s", c.StatsInterval)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("flags --tls-cert and --tls-key: give both or neither")
@@ -309,6 +315,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Re
 		RequireClientCert: cfg.TLSClientCA != "",
 		SendTimeout:       cfg.ConfigSendTimeout,
 		ReadyTimeout:      cfg.ConfigReadyTimeout,
+		StatsInterval:     cfg.StatsInterval,
 	}, cp.etcd, keyring, log, reg, clock)
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)

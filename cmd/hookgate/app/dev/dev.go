@@ -65,6 +65,9 @@ type Config struct {
 	// Tracing exports the control plane's, edge's and dispatcher's spans
 	// over OTLP (--otlp-endpoint); zero is off.
 	Tracing tracing.Config
+	// StatsInterval is how often the edge and dispatcher report their
+	// traffic counters to the control plane (0: its default).
+	StatsInterval time.Duration
 }
 
 // Run starts everything, prints the addresses and "ready" to out once the
@@ -194,6 +197,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		ConfigSendTimeout:  30 * time.Second,
 		CallTimeout:        controlplane.DefaultCallTimeout,
 		ReadTimeout:        controlplane.DefaultReadTimeout,
+		StatsInterval:      cfg.StatsInterval,
 		Tracing:            cfg.Tracing,
 	}, log, reg)
 	if err != nil {
