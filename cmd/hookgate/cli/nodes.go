@@ -47,10 +47,10 @@ func newNodesCommand() *cobra.Command {
 					nack = n.LastNack + " at " + timeText(n.LastNackTime, n.LastNackTime != nil)
 				}
 				rows = append(rows, []string{n.Id, strings.TrimPrefix(n.Role.String(), "NODE_ROLE_"), n.Address, shardText(n.Shard),
-					strconv.FormatInt(n.ConfigRevision, 10), strconv.FormatInt(n.Lag, 10),
+					strconv.FormatInt(n.ConfigRevision, 10), strconv.FormatInt(n.Lag, 10), trafficText(n.Role, n.Traffic),
 					timeText(n.ConnectTime, n.ConnectTime != nil), n.ControlPlane, nack})
 			}
-			return c.table([]string{"ID", "ROLE", "ADDRESS", "SHARD", "REVISION", "LAG", "CONNECTED SINCE", "CONTROL PLANE", "LAST NACK"}, rows)
+			return c.table([]string{"ID", "ROLE", "ADDRESS", "SHARD", "REVISION", "LAG", "REQUESTS", "CONNECTED SINCE", "CONTROL PLANE", "LAST NACK"}, rows)
 		},
 	}
 	flags.register(cmd)
@@ -70,4 +70,18 @@ func shardText(s *hookgatev1.EdgeShard) string {
 		return strings.Join(t, ",")
 	}
 	return "-"
+}
+
+// trafficText shows what a node reported it handled since it started, in
+// one cell without spaces: an edge's inbound calls by class of answer
+// ("ok=120,auth=3,4xx=1,5xx=0"), a dispatcher's delivery attempts
+// ("delivered=40,failed=2"); "-" for a node that reported nothing.
+func trafficText(role hookgatev1.NodeRole, t *hookgatev1.NodeTraffic) string {
+	if t == nil {
+		return "-"
+	}
+	if role == hookgatev1.NodeRole_NODE_ROLE_DISPATCHER {
+		return fmt.Sprintf("delivered=%d,failed=%d", t.GetDelivered(), t.GetFailed())
+	}
+	return fmt.Sprintf("ok=%d,auth=%d,4xx=%d,5xx=%d", t.GetAccepted(), t.GetRejectedAuth(), t.GetRejectedOther(), t.GetUnavailable())
 }

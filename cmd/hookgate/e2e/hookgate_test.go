@@ -144,13 +144,14 @@ func (p *proc) wait(t *testing.T, within time.Duration) error {
 // devServer is a running `hookgate dev` with the addresses it printed.
 type devServer struct {
 	*proc
-	dir   string
-	admin string
-	edge  string
-	ops   string
-	etcd  string
-	nats  string
-	token string
+	dir     string
+	admin   string
+	console string
+	edge    string
+	ops     string
+	etcd    string
+	nats    string
+	token   string
 }
 
 // natsConn connects to the dev server's NATS as its user, with the seed
@@ -168,7 +169,7 @@ func (d *devServer) natsConn(t *testing.T) *nats.Conn {
 	return nc
 }
 
-var printedLine = regexp.MustCompile(`^\s+(admin API|edge|ops|etcd|NATS|admin token)\s+(\S+)`)
+var printedLine = regexp.MustCompile(`^\s+(admin API|console|edge|ops|etcd|NATS|admin token)\s+(\S+)`)
 
 // startDev runs `hookgate dev` on random ports with its data in dir and
 // waits until it prints "ready".
@@ -197,6 +198,8 @@ func startDev(t *testing.T, dir string, extra ...string) *devServer {
 		switch m[1] {
 		case "admin API":
 			d.admin = m[2]
+		case "console":
+			d.console = m[2]
 		case "edge":
 			d.edge = m[2]
 		case "ops":
@@ -209,7 +212,7 @@ func startDev(t *testing.T, dir string, extra ...string) *devServer {
 			d.token = m[2]
 		}
 	}
-	for name, v := range map[string]string{"admin": d.admin, "edge": d.edge, "ops": d.ops, "nats": d.nats, "token": d.token} {
+	for name, v := range map[string]string{"admin": d.admin, "console": d.console, "edge": d.edge, "ops": d.ops, "nats": d.nats, "token": d.token} {
 		if v == "" {
 			t.Fatalf("hookgate dev did not print the %s line:\n%s", name, p.stdout)
 		}
