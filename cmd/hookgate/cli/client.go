@@ -1,6 +1,6 @@
 // Package cli is the admin command line: tenants, tokens, webhooks, nodes,
-// events tail, and the outbound applications, event types and endpoints. Each command talks to the admin API (or, for events, to
-// NATS) as a user would; it holds no server logic.
+// events tail, and the outbound applications, event types and endpoints. Each command talks to the admin API (or, for events tail
+// given NATS flags, to NATS) as a user would; it holds no server logic.
 package cli
 
 import (
