@@ -27,7 +27,10 @@ const redacted = "REDACTED"
 // dataplane/ingress, which the control plane may not import).
 var credentialWords = []string{"authorization", "cookie", "signature", "token", "secret", "key", "hmac", "auth"}
 
-func redact(name string) bool {
+// CredentialHeader reports whether a header's value is shown as REDACTED:
+// its name holds one of the credential words (cmd/hookgate/contract checks
+// that the edge's failed triggers redact the same names).
+func CredentialHeader(name string) bool {
 	n := strings.ToLower(name)
 	for _, w := range credentialWords {
 		if strings.Contains(n, w) {
@@ -59,9 +62,10 @@ type envelope struct {
 
 var errNotEnvelope = errors.New("no event id or tenant")
 
-// decode turns an envelope into the event a tail shows: its routing
-// fields, redacted headers and the body's first BodyBytes.
-func decode(data []byte) (*hookgatev1.InboundEvent, error) {
+// Decode turns an envelope as the edge publishes it into the event a tail
+// shows: its routing fields, redacted headers and the body's first
+// BodyBytes.
+func Decode(data []byte) (*hookgatev1.InboundEvent, error) {
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, fmt.Errorf("decode envelope: %w", err)
@@ -93,7 +97,7 @@ func decode(data []byte) (*hookgatev1.InboundEvent, error) {
 	for name, values := range msg.Headers {
 		lv := &structpb.ListValue{Values: make([]*structpb.Value, len(values))}
 		for i, v := range values {
-			if redact(name) {
+			if CredentialHeader(name) {
 				v = redacted
 			}
 			lv.Values[i] = structpb.NewStringValue(v)

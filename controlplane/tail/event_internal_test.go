@@ -31,7 +31,7 @@ func TestDecode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev, err := decode([]byte(tt.data))
+			ev, err := Decode([]byte(tt.data))
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("decoded %v, want an error", ev)
@@ -61,7 +61,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ev, err := decode(data)
+		ev, err := Decode(data)
 		if err != nil {
 			return
 		}
@@ -69,7 +69,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("body of %d bytes, size %d", len(ev.Body), ev.BodySize)
 		}
 		for name, lv := range ev.Headers {
-			if !redact(name) {
+			if !CredentialHeader(name) {
 				continue
 			}
 			for _, v := range lv.GetValues() {

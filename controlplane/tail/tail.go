@@ -217,7 +217,7 @@ func (t *Tailer) Tail(ctx context.Context, f Filter, listening func() error, sen
 				continue // no need to decode another webhook's event
 			}
 		}
-		ev, err := decode(m.Data())
+		ev, err := Decode(m.Data())
 		if err != nil {
 			t.log.Debug("tail: skip an inbound message that is no envelope", "tenant", f.Tenant, "subject", m.Subject(), "err", err)
 			continue

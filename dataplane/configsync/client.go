@@ -272,7 +272,7 @@ func (c *Client) session(ctx context.Context, r replica) (delivered bool, err er
 			c.table.setConnected(true, c.clock.Now())
 			c.log.Info("config stream connected", "control_plane", r.url, "revision", held, "cluster_id", cluster)
 			// The response headers came with the first update.
-			if every, ok := statsInterval(stream.ResponseHeader().Get(statsIntervalHeader)); ok && c.cfg.Stats != nil {
+			if every, ok := statsInterval(stream.ResponseHeader().Get(StatsIntervalHeader)); ok && c.cfg.Stats != nil {
 				reporter.Go(func() { c.reportStats(ctx, every, send) })
 			}
 		}

@@ -8,11 +8,12 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// statsIntervalHeader is the config stream's response header in which the
+// StatsIntervalHeader is the config stream's response header in which the
 // control plane says it takes ConfigStats and how often (a Go duration).
-// The control plane's name for it is distribute.StatsIntervalHeader; the
-// node cannot import it, so ConfigStats' comment in proto/ fixes it.
-const statsIntervalHeader = "Hookgate-Stats-Interval"
+// The control plane's name for it is distribute.StatsIntervalHeader, which
+// a node may not import; ConfigStats' comment in proto/ fixes the name and
+// cmd/hookgate/contract checks that both agree.
+const StatsIntervalHeader = "Hookgate-Stats-Interval"
 
 // statsInterval reads the announced interval: false when the control plane
 // announced none (it predates ConfigStats) or an unreadable one.

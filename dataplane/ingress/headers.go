@@ -158,14 +158,25 @@ func first(h http.Header, name string) string {
 // own list covers its provider's secret headers and the headers a
 // CUSTOM_HMAC configuration names.
 func (hk *hook) redacted(name string) bool {
-	n := strings.ToLower(name)
-	for _, word := range []string{"authorization", "cookie", "signature", "token", "secret", "key", "hmac", "auth"} {
-		if strings.Contains(n, word) {
-			return true
-		}
+	if CredentialHeader(name) {
+		return true
 	}
 	for _, r := range hk.redact {
 		if strings.EqualFold(r, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// CredentialHeader reports whether a header's name says it may carry a
+// credential, whatever the webhook: failed triggers store its value as
+// REDACTED, and so does the control plane's event tail (cmd/hookgate/contract
+// checks that both redact the same names).
+func CredentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, word := range []string{"authorization", "cookie", "signature", "token", "secret", "key", "hmac", "auth"} {
+		if strings.Contains(n, word) {
 			return true
 		}
 	}
