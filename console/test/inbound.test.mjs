@@ -161,7 +161,7 @@ test("calls with a wrong key are listed with their reason, a page at a time", as
   const page1 = await rows.evaluateAll((rs) => rs.map((r) => r.dataset.failed));
 
   // Expanding a row shows its redacted headers and body.
-  await first.getByRole("button", { name: "Headers and body" }).click();
+  await first.getByRole("button", { name: "Details" }).click();
   const detail = page.locator("tr.more");
   await detail.getByText("Headers (redacted)").waitFor();
   assert.match(await detail.textContent(), /content-type\s*application\/json/i);
@@ -222,7 +222,19 @@ test("deactivate answers 410 and shows the state; activate brings it back", asyn
   await postUntil("the edge to answer 410", 410, s.urlWithKey);
   await page.reload();
   await row(page, s.id).getByText("inactive", { exact: true }).waitFor();
-  await rowAction(page, s.id, "Activate");
+  // By keyboard: Enter opens the row's menu, Escape closes it, Tab reaches its first action.
+  const summary = row(page, s.id).getByText("Actions", { exact: true });
+  await summary.focus();
+  await page.keyboard.press("Enter");
+  const activate = row(page, s.id).getByRole("button", { name: "Activate", exact: true });
+  await activate.waitFor();
+  await page.keyboard.press("Escape");
+  await activate.waitFor({ state: "hidden" });
+  assert.equal(await summary.evaluate((el) => el === document.activeElement), true, "focus back on the menu");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Tab");
+  assert.equal(await activate.evaluate((el) => el === document.activeElement), true, "Tab reaches the first action");
+  await page.keyboard.press("Enter");
   await row(page, s.id).getByText("active", { exact: true }).waitFor();
   await postUntil("the edge to accept again", 200, s.urlWithKey);
 });
@@ -290,7 +302,7 @@ test("the detail page replaces a provider secret, and calls signed with the new 
     return (await rows.count()) === 1;
   });
   assert.match(await rows.first().textContent(), /signature_mismatch/);
-  await rows.first().getByRole("button", { name: "Headers and body" }).click();
+  await rows.first().getByRole("button", { name: "Details" }).click();
   assert.match(await page.locator("tr.more").textContent(), /x-hub-signature-256\s*REDACTED/i);
   await shot(page, "15-webhook-detail");
 });

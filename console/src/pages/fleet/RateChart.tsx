@@ -88,7 +88,7 @@ export function RateChart({ samples, windowMs, now }: { samples: RateSample[]; w
         ))}
         {xTicks.map((t) => (
           <text key={t} x={x(t)} y={H - 6} textAnchor="middle">
-            {new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}
+            {new Date(t).toISOString().slice(11, 16)}Z
           </text>
         ))}
         <line className="axis" x1={pad.l} x2={W - pad.r} y1={y(0)} y2={y(0)} />

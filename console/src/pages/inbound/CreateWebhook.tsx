@@ -98,6 +98,8 @@ export function CreateWebhook({ onCreated, onCancel }: { onCreated: (r: CreateWe
   const submit = async () => {
     const tolerance = hmac.tolerance.trim() ? parseDuration(hmac.tolerance) : undefined;
     if (tolerance === null) return fail(localError("webhook.custom_hmac.tolerance", `"${hmac.tolerance}" is not a duration such as 5m or 300s`));
+    const kib = maxBodyKiB.trim() ? Number(maxBodyKiB) : 0;
+    if (!Number.isFinite(kib) || kib < 0) return fail(localError("webhook.max_body_bytes", "must be a number of KiB, 1 to 4096"));
     const given: Record<string, string> = {};
     for (const { n } of secretList) if (secrets[n]) given[n] = secrets[n];
     setBusy(true);
@@ -117,7 +119,7 @@ export function CreateWebhook({ onCreated, onCancel }: { onCreated: (r: CreateWe
             correlationPath: b.trigger === Trigger.RESUME_PROCESS ? b.correlationPath.trim() : "",
           })),
           requireKey: provider === Provider.GENERIC ? undefined : requireKey,
-          maxBodyBytes: maxBodyKiB.trim() ? BigInt(Math.round(Number(maxBodyKiB) * 1024)) : 0n,
+          maxBodyBytes: BigInt(Math.round(kib * 1024)),
           rateLimit: rps.trim() ? { requestsPerSecond: Number(rps), burst: burst.trim() ? Number(burst) : 0 } : undefined,
           rawBody,
           customHmac:
@@ -338,13 +340,14 @@ export function CreateWebhook({ onCreated, onCancel }: { onCreated: (r: CreateWe
           {(p) => <input {...p} value={description} onChange={(e) => setDescription(e.target.value)} />}
         </Field>
         {provider !== Provider.GENERIC && (
-          <Field label="Require the API key" name="webhook.require_key" error={error} hint="Unchecked: the provider's signature alone authenticates, so the provider can be given the URL without ?key=">
-            {(p) => (
-              <span className="checkbox">
-                <input {...p} type="checkbox" checked={requireKey} onChange={(e) => setRequireKey(e.target.checked)} />
-              </span>
-            )}
-          </Field>
+          <CheckField
+            label="Require the API key"
+            name="webhook.require_key"
+            error={error}
+            checked={requireKey}
+            onChange={setRequireKey}
+            hint="Unchecked: the provider's signature alone authenticates, so the provider can be given the URL without ?key="
+          />
         )}
         <div className="form-row">
           <Field label="Largest body (KiB)" name="webhook.max_body_bytes" error={error} hint="Default 1024 (1 MiB); 1 to 4096">
@@ -357,13 +360,14 @@ export function CreateWebhook({ onCreated, onCancel }: { onCreated: (r: CreateWe
             {(p) => <input {...p} type="number" min={0} step={1} disabled={!rps.trim()} value={burst} onChange={(e) => setBurst(e.target.value)} />}
           </Field>
         </div>
-        <Field label="Add the raw body to the envelope" name="webhook.raw_body" error={error} hint="The exact bytes, base64, beside the parsed payload">
-          {(p) => (
-            <span className="checkbox">
-              <input {...p} type="checkbox" checked={rawBody} onChange={(e) => setRawBody(e.target.checked)} />
-            </span>
-          )}
-        </Field>
+        <CheckField
+          label="Add the raw body to the envelope"
+          name="webhook.raw_body"
+          error={error}
+          checked={rawBody}
+          onChange={setRawBody}
+          hint="The exact bytes, base64, beside the parsed payload"
+        />
       </details>
 
       <FormError error={error} fields={formFields} />
@@ -376,5 +380,50 @@ export function CreateWebhook({ onCreated, onCancel }: { onCreated: (r: CreateWe
         </button>
       </div>
     </form>
+  );
+}
+
+// CheckField is a checkbox with its label beside it, its hint, and the
+// API's error on its field.
+function CheckField({
+  label,
+  name,
+  error,
+  checked,
+  onChange,
+  hint,
+}: {
+  label: string;
+  name: string;
+  error: ApiError | null;
+  checked: boolean;
+  onChange: (v: boolean) => void;
+  hint: string;
+}) {
+  const id = useId();
+  const bad = fieldMatches(error?.field, name);
+  return (
+    <div className={bad ? "field check-field invalid" : "field check-field"}>
+      <label htmlFor={id}>
+        <input
+          id={id}
+          name={name}
+          type="checkbox"
+          checked={checked}
+          aria-invalid={bad || undefined}
+          aria-describedby={`${id}-hint${bad ? ` ${id}-err` : ""}`}
+          onChange={(e) => onChange(e.target.checked)}
+        />{" "}
+        {label}
+      </label>
+      <p className="hint" id={`${id}-hint`}>
+        {hint}
+      </p>
+      {bad && (
+        <p className="field-error" id={`${id}-err`} role="alert">
+          {error!.message}
+        </p>
+      )}
+    </div>
   );
 }

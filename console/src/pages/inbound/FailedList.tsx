@@ -153,7 +153,7 @@ export function FailedList({
                         aria-controls={`ft-${f.id}`}
                         onClick={() => toggle(f.id)}
                       >
-                        {expanded ? "Hide" : "Headers and body"}
+                        {expanded ? "Hide" : "Details"}
                       </button>
                     </td>
                   </tr>

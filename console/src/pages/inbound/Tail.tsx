@@ -2,7 +2,7 @@
 // (TailEvents, a server stream), optionally of one process or webhook.
 // Nothing stored is replayed: the list starts when the tail listens. The
 // stream ends when the page is left (its AbortController) or paused.
-import { Fragment, useEffect, useId, useMemo, useRef, useState } from "react";
+import { useEffect, useId, useMemo, useRef, useState } from "react";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Trigger, type InboundEvent } from "../../../../clients/ts/gen/hookgate/v1/inbound_pb.js";
 import type { PageProps } from "../../routes";
@@ -211,37 +211,35 @@ export function Tail(_props: PageProps) {
                 const k = key(e);
                 const expanded = open.has(k);
                 return (
-                  <Fragment key={k}>
-                    <li data-event={e.id}>
-                      <div className="event-head">
-                        <span>
-                          <code className="small">{e.id}</code>
-                          <div className="muted small">{when(e.receiveTime)}</div>
+                  <li key={k} data-event={e.id}>
+                    <div className="event-head">
+                      <span>
+                        <code className="small">{e.id}</code>
+                        <span className="line muted small">{when(e.receiveTime)}</span>
+                      </span>
+                      <span>
+                        <code>{e.processId}</code>
+                        {e.threadId && e.threadId !== "main" ? <span className="muted"> / {e.threadId}</span> : null}{" "}
+                        <span className={e.trigger === Trigger.RESUME_PROCESS ? "trigger resume" : "trigger start"}>
+                          {e.trigger === Trigger.RESUME_PROCESS ? "resume" : "start"}
                         </span>
-                        <span>
-                          <code>{e.processId}</code>
-                          {e.threadId && e.threadId !== "main" ? <span className="muted"> / {e.threadId}</span> : null}{" "}
-                          <span className={e.trigger === Trigger.RESUME_PROCESS ? "trigger resume" : "trigger start"}>
-                            {e.trigger === Trigger.RESUME_PROCESS ? "resume" : "start"}
-                          </span>
-                          <div className="small">
-                            <a href={href("webhooks", e.webhookId)}>{names.get(e.webhookId) ?? e.webhookId}</a>
-                          </div>
+                        <span className="line small">
+                          <a href={href("webhooks", e.webhookId)}>{names.get(e.webhookId) ?? e.webhookId}</a>
                         </span>
-                        <span className="preview" title={preview(e.body, 300)}>
-                          {preview(e.body, 300)}
-                        </span>
-                        <span className="small">{bytes(e.bodySize)}</span>
-                        <span className="small muted" title={e.contentType}>
-                          {e.contentType.split(";")[0] || "—"}
-                        </span>
-                        <button type="button" aria-expanded={expanded} aria-controls={`ev-${k}`} onClick={() => toggle(k)}>
-                          {expanded ? "Hide" : "Details"}
-                        </button>
-                      </div>
-                      {expanded && <EventDetail id={`ev-${k}`} e={e} />}
-                    </li>
-                  </Fragment>
+                      </span>
+                      <span className="preview" title={preview(e.body, 300)}>
+                        {preview(e.body, 300)}
+                      </span>
+                      <span className="small">{bytes(e.bodySize)}</span>
+                      <span className="small muted" title={e.contentType}>
+                        {e.contentType.split(";")[0] || "—"}
+                      </span>
+                      <button type="button" aria-expanded={expanded} aria-controls={`ev-${k}`} onClick={() => toggle(k)}>
+                        {expanded ? "Hide" : "Details"}
+                      </button>
+                    </div>
+                    {expanded && <EventDetail id={`ev-${k}`} e={e} />}
+                  </li>
                 );
               })}
             </ul>

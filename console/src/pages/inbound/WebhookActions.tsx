@@ -1,7 +1,7 @@
 // The actions on one webhook, shared by the list and the detail page:
 // activate/deactivate, rotate the key with a grace period (the new key
 // shown once), replace a provider secret, delete with confirmation.
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import type { Webhook } from "../../../../clients/ts/gen/hookgate/v1/inbound_pb.js";
 import { apiError, type ApiError } from "../../api";
 import { useSession } from "../../context";
@@ -24,6 +24,27 @@ export function WebhookActions({ webhook: w, onChanged, onDeleted, menu }: Props
   const [busy, setBusy] = useState(false);
   const details = useRef<HTMLDetailsElement>(null);
   const hasSecrets = secretNames(w.provider).length > 0;
+
+  const [menuOpen, setMenuOpen] = useState(false);
+  // The menu closes on Escape (focus back on its summary; a key handler on
+  // the menu itself, so it works from the moment it opens) and on a click
+  // elsewhere, as menus do.
+  const onMenuKey = (e: KeyboardEvent<HTMLDetailsElement>) => {
+    const d = e.currentTarget;
+    if (e.key !== "Escape" || !d.open) return;
+    e.preventDefault();
+    d.open = false;
+    d.querySelector("summary")?.focus();
+  };
+  useEffect(() => {
+    if (!menuOpen) return;
+    const d = details.current;
+    const onDown = (e: PointerEvent) => {
+      if (d && !d.contains(e.target as globalThis.Node)) d.open = false;
+    };
+    document.addEventListener("pointerdown", onDown);
+    return () => document.removeEventListener("pointerdown", onDown);
+  }, [menuOpen]);
 
   const open = (d: typeof dialog) => {
     if (details.current) details.current.open = false;
@@ -69,7 +90,7 @@ export function WebhookActions({ webhook: w, onChanged, onDeleted, menu }: Props
   return (
     <>
       {menu ? (
-        <details className="menu" ref={details}>
+        <details className="menu" ref={details} onKeyDown={onMenuKey} onToggle={(e) => setMenuOpen(e.currentTarget.open)}>
           <summary aria-label={`Actions for ${w.name}`}>Actions</summary>
           <div className="menu-items">{buttons}</div>
         </details>

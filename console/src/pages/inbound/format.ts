@@ -95,14 +95,20 @@ export function jsonHeaderRows(h: unknown): [string, string][] {
   return rows;
 }
 
-// preview shows the start of a body as text: UTF-8 where it decodes,
-// otherwise a note that it is binary.
+// preview shows the start of a body as text. A body cut at a limit may
+// end inside a UTF-8 sequence: up to 3 bytes are dropped for that. What is
+// not UTF-8 otherwise is called binary.
 export function preview(body: Uint8Array, max = 4096): string {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(body.subarray(0, max));
-  } catch {
-    return `(${body.length} bytes, not UTF-8 text)`;
+  const cut = body.subarray(0, max);
+  for (let drop = 0; drop <= 3 && drop < cut.length; drop++) {
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(cut.subarray(0, cut.length - drop));
+    } catch {
+      if (drop === 0 && cut.length === body.length) break; // whole and still not UTF-8
+    }
   }
+  if (cut.length === 0) return "";
+  return `(binary, ${body.length} bytes)`;
 }
 
 // localError is an error the page found before calling the API, shaped as
