@@ -19,9 +19,4 @@ export default defineConfig({
     sourcemap: false,
     chunkSizeWarningLimit: 1024,
   },
-  server: {
-    // `npm run dev` next to a running `hookgate dev`: API calls go to its
-    // admin port (HOOKGATE_ADMIN, default 127.0.0.1:8070).
-    proxy: { "^/hookgate\\.": { target: process.env.HOOKGATE_ADMIN || "http://127.0.0.1:8070" } },
-  },
 });
