@@ -11,6 +11,11 @@ BUF      := $(BIN)/buf
 PLUGINS  := $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(BIN)/protoc-gen-openapi
 # The TypeScript client's npm packages, installed by npm ci.
 TS_CLIENT := clients/ts/node_modules/.installed
+# The web console: its npm packages, its build (embedded by the binary, so
+# the binary depends on it) and the sources the build is made of.
+CONSOLE_DEPS := console/node_modules/.installed
+CONSOLE_DIST := controlplane/console/dist/index.html
+CONSOLE_SRC  := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json console/package-lock.json
 # Completes gnostic's OpenAPI document (security, errors, 204s, examples).
 OPENAPI_FINISH := $(BIN)/openapifinish
 HOOKGATE := $(BIN)/hookgate
@@ -93,9 +98,6 @@ $(SIGNERS): signers/package.json signers/package-lock.json
 	touch $@
 
 ## console: build the web console (console/, Vite) into controlplane/console/dist, which the binary embeds
-CONSOLE_DEPS := console/node_modules/.installed
-CONSOLE_DIST := controlplane/console/dist/index.html
-CONSOLE_SRC  := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json console/package-lock.json
 console: $(CONSOLE_DIST)
 
 $(CONSOLE_DEPS): console/package.json console/package-lock.json
@@ -122,7 +124,7 @@ chromium:
 
 ## console-test: the console's browser tests (playwright-core driving headless Chromium) against a `hookgate dev` they start; screenshots in console/test-output/screenshots
 console-test: build chromium $(CONSOLE_DEPS)
-	cd console && HOOKGATE_BIN=$(HOOKGATE) node --test --test-concurrency=1 test/
+	cd console && HOOKGATE_BIN=$(HOOKGATE) node --test --test-concurrency=1 test/*.test.mjs
 
 ## ts-client: the TypeScript client's npm packages (protoc-gen-es, Connect) at clients/ts/package-lock.json's versions
 ts-client: $(TS_CLIENT)
@@ -143,7 +145,7 @@ curl:
 test: lint gen-check console-check fmt-check vet build $(SIGNERS) $(TS_CLIENT) $(CONSOLE_DEPS) chromium curl
 	HOOKGATE_BIN=$(HOOKGATE) HOOKGATE_SIGNERS=$(CURDIR)/signers go test $(TEST_FLAGS) $(MODULES)
 	cd clients/ts && HOOKGATE_BIN=$(HOOKGATE) node --test test/
-	cd console && HOOKGATE_BIN=$(HOOKGATE) node --test --test-concurrency=1 test/
+	cd console && HOOKGATE_BIN=$(HOOKGATE) node --test --test-concurrency=1 test/*.test.mjs
 
 ## test-faults: the fault suite in full (every part a process of the built binary; each scenario loaded for 10 s between faults), with its report
 test-faults: build

@@ -11,6 +11,7 @@ import { href } from "../../router";
 import { Badge, Empty, ErrorBox, when } from "../../components/ui";
 import { ago, bytes, headerRows, preview, tsMillis } from "./format";
 import { Pager, useCursor } from "./paging";
+import { BodyHeading, HeaderTable } from "./Captured";
 
 type Source = { id: string; buf: FailedTrigger[]; token: string; started: boolean; done: boolean };
 
@@ -189,28 +190,11 @@ function FailedDetail({ f }: { f: FailedTrigger }) {
         {rows.length === 0 ? (
           <p className="muted">none</p>
         ) : (
-          <table className="headers">
-            <tbody>
-              {rows.map(([k, v], i) => (
-                <tr key={i}>
-                  <th scope="row">{k}</th>
-                  <td>
-                    <code className={v === "REDACTED" ? "redacted" : undefined}>{v}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <HeaderTable rows={rows} />
         )}
       </div>
       <div>
-        <h3>
-          Body{" "}
-          <span className="muted small">
-            {bytes(f.bodySize)}
-            {Number(f.bodySize) > f.body.length ? `, first ${bytes(f.body.length)} kept` : ""}
-          </span>
-        </h3>
+        <BodyHeading size={f.bodySize} kept={f.body.length} keptWord="kept" />
         {f.body.length ? <pre>{preview(f.body)}</pre> : <p className="muted">empty</p>}
         <p className="muted small">
           Record <code>{f.id}</code> · webhook <code>{f.webhookId}</code>

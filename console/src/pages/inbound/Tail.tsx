@@ -11,6 +11,7 @@ import { useSession } from "../../context";
 import { href } from "../../router";
 import { Empty, ErrorBox, Page, useLoad, when } from "../../components/ui";
 import { bytes, headerRows, preview } from "./format";
+import { BodyHeading, HeaderTable } from "./Captured";
 import "./inbound.css";
 
 // The list keeps the newest events only.
@@ -256,27 +257,10 @@ function EventDetail({ id, e }: { id: string; e: InboundEvent }) {
     <div className="event-body ft-detail" id={id}>
       <div>
         <h3>Headers</h3>
-        <table className="headers">
-          <tbody>
-            {rows.map(([k, v], i) => (
-              <tr key={i}>
-                <th scope="row">{k}</th>
-                <td>
-                  <code className={v === "REDACTED" ? "redacted" : undefined}>{v}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <HeaderTable rows={rows} />
       </div>
       <div>
-        <h3>
-          Body{" "}
-          <span className="muted small">
-            {bytes(e.bodySize)}
-            {Number(e.bodySize) > e.body.length ? `, first ${bytes(e.body.length)} shown` : ""}
-          </span>
-        </h3>
+        <BodyHeading size={e.bodySize} kept={e.body.length} keptWord="shown" />
         {e.body.length ? <pre>{prettyBody(e)}</pre> : <p className="muted">empty</p>}
         <dl className="props small">
           {e.correlationKey !== undefined && (
