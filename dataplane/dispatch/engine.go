@@ -222,12 +222,16 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	// Fan-out handlers return as soon as the attempts are started, so a
-	// deeper buffer costs nothing and spares pull round trips.
-	fanIt, err := fanout.Messages(jetstream.PullMaxMessages(128))
+	// deeper buffer costs nothing and spares pull round trips. Pull
+	// requests last pullExpiry: an iterator whose request the server lost
+	// (make soak saw one under a recovering endpoint's flood) notices the
+	// missing heartbeats after twice half of it and pulls again, so a
+	// shorter expiry bounds that stall (30 s with the default expiry).
+	fanIt, err := fanout.Messages(jetstream.PullMaxMessages(128), jetstream.PullExpiry(pullExpiry))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", streams.Outbound, err)
 	}
-	delIt, err := deliver.Messages(jetstream.PullMaxMessages(min(e.cfg.Workers, 256)))
+	delIt, err := deliver.Messages(jetstream.PullMaxMessages(min(e.cfg.Workers, 256)), jetstream.PullExpiry(pullExpiry))
 	if err != nil {
 		fanIt.Stop()
 		return fmt.Errorf("consume %s: %w", streams.Deliver, err)
@@ -435,6 +439,9 @@ func (e *Engine) leave(key string) {
 		delete(e.busy, key)
 	}
 }
+
+// pullExpiry is how long a pull request of the engine's consumers lasts.
+const pullExpiry = 5 * time.Second
 
 // maxFailingHold bounds how long a task of a failing endpoint that found
 // its one place taken waits before it is handed out again (times the
