@@ -2,7 +2,6 @@ package admin_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/hookgate/hookgate/controlplane/admin"
 	"github.com/hookgate/hookgate/controlplane/tail"
+	"github.com/hookgate/hookgate/controlplane/tail/tailtest"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/gen/hookgate/v1/hookgatev1connect"
 	"github.com/hookgate/hookgate/testkit/natstest"
@@ -29,22 +29,7 @@ type tailEnv struct {
 func newTailEnv(t *testing.T, cfg tail.Config) *tailEnv {
 	t.Helper()
 	js := natstest.Start(t).JetStream(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: tail.Stream, Subjects: []string{"hookgate.in.>"}}); err != nil {
-		t.Fatal(err)
-	}
-	tl, err := tail.New(js, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- tl.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		<-done
-	})
+	tl := tailtest.Start(t, js, cfg)
 	return &tailEnv{env: newEnvWith(t, admin.WithTail(tl)), js: js}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/controlplane/tail"
+	"github.com/hookgate/hookgate/controlplane/tail/tailtest"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/testkit/natstest"
 	"github.com/nats-io/nats.go"
@@ -26,22 +27,7 @@ type env struct {
 func newEnv(t *testing.T, cfg tail.Config) *env {
 	t.Helper()
 	js := natstest.Start(t).JetStream(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: tail.Stream, Subjects: []string{"hookgate.in.>"}}); err != nil {
-		t.Fatal(err)
-	}
-	tl, err := tail.New(js, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- tl.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		<-done
-	})
+	tl := tailtest.Start(t, js, cfg)
 	return &env{js: js, t: tl}
 }
 
