@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,8 @@ type AttemptRecord struct {
 	Tenant       string    `json:"tenant"`
 	MessageID    string    `json:"messageId"`
 	EndpointID   string    `json:"endpointId"`
+	AppID        string    `json:"appId,omitempty"`
+	EventType    string    `json:"eventType,omitempty"`
 	Number       int       `json:"attempt"`
 	Trigger      string    `json:"trigger"`
 	Time         time.Time `json:"time"`
@@ -135,4 +138,39 @@ var states = map[string]hookgatev1.DeliveryState{
 	"succeeded": hookgatev1.DeliveryState_DELIVERY_STATE_SUCCEEDED,
 	"failed":    hookgatev1.DeliveryState_DELIVERY_STATE_FAILED,
 	"cancelled": hookgatev1.DeliveryState_DELIVERY_STATE_CANCELLED,
+}
+
+// RecordedDelivery is the delivery a record stands for when the deliveries
+// bucket holds no state of it: one whose first attempt succeeded (the
+// dispatcher writes no state for it). ok is false for a record that stands
+// for no delivery (a test send's) or cannot be read.
+func RecordedDelivery(data []byte) (d Delivery, ok bool) {
+	var rec AttemptRecord
+	if json.Unmarshal(data, &rec) != nil || rec.Tenant == "" || rec.MessageID == "" || rec.EndpointID == "" || rec.Trigger == "test" {
+		return Delivery{}, false
+	}
+	return Delivery{
+		Tenant: rec.Tenant, MessageID: rec.MessageID, EndpointID: rec.EndpointID, AppID: rec.AppID,
+		EventType: rec.EventType, State: rec.State, Attempts: rec.Number, LastStatusCode: rec.StatusCode,
+		LastErrorClass: rec.ErrorClass, NextRetry: rec.NextRetry, CreatedAt: rec.Time, UpdatedAt: rec.Time,
+	}, true
+}
+
+// recordEndpoints lists the endpoints holding attempt records of a message
+// (one record subject each, read from the stream's subject index), sorted.
+func recordEndpoints(ctx context.Context, s jetstream.Stream, tenant, messageID string) ([]string, error) {
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(attemptsPrefix+tenant+".*."+messageID))
+	if err != nil {
+		return nil, fmt.Errorf("list attempt records of %s: %w", messageID, err)
+	}
+	prefix, suffix := attemptsPrefix+tenant+".", "."+messageID
+	out := make([]string, 0, len(info.State.Subjects))
+	for subject := range info.State.Subjects {
+		ep, ok := strings.CutPrefix(subject, prefix)
+		if ep, ok2 := strings.CutSuffix(ep, suffix); ok && ok2 && ep != "" && !strings.Contains(ep, ".") {
+			out = append(out, ep)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }

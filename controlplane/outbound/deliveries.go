@@ -34,10 +34,59 @@ type Delivery struct {
 }
 
 // Deliveries returns the state of every copy of a message, one per
-// endpoint it was fanned out to, ordered by endpoint id. The last attempt
-// time is the newest attempt record's (the state's update time when that
-// record aged out). A message not fanned out yet has none.
+// endpoint it was fanned out to, ordered by endpoint id: the bucket's
+// states, and for a copy the bucket holds none of (its first attempt
+// succeeded) its newest record. The last attempt time is the newest
+// attempt record's (the state's update time when that record aged out). A
+// message not fanned out yet has none.
 func (r *Reader) Deliveries(ctx context.Context, tenant, messageID string) ([]*hookgatev1.Delivery, error) {
+	attempts, err := r.js.Stream(ctx, AttemptsStream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		attempts = nil
+	case err != nil:
+		return nil, fmt.Errorf("open stream %s: %w", AttemptsStream, err)
+	}
+	out, err := r.storedDeliveries(ctx, attempts, tenant, messageID)
+	if err != nil || attempts == nil {
+		return out, err
+	}
+	seen := make(map[string]bool, len(out))
+	for _, d := range out {
+		seen[d.EndpointId] = true
+	}
+	endpoints, err := recordEndpoints(ctx, attempts, tenant, messageID)
+	if err != nil {
+		return nil, err
+	}
+	added := false
+	for _, ep := range endpoints {
+		if seen[ep] {
+			continue
+		}
+		m, err := attempts.GetLastMsgForSubject(ctx, attemptsPrefix+tenant+"."+ep+"."+messageID)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // aged out since listed
+		}
+		if err != nil {
+			return nil, fmt.Errorf("last attempt of %s to %s: %w", messageID, ep, err)
+		}
+		rd, ok := RecordedDelivery(m.Data)
+		if !ok || rd.Tenant != tenant || rd.MessageID != messageID || rd.EndpointID != ep {
+			continue
+		}
+		d := rd.proto()
+		d.LastAttemptTime = timestamppb.New(rd.UpdatedAt)
+		out, added = append(out, d), true
+	}
+	if added {
+		slices.SortFunc(out, func(a, b *hookgatev1.Delivery) int { return strings.Compare(a.GetEndpointId(), b.GetEndpointId()) })
+	}
+	return out, nil
+}
+
+// storedDeliveries reads the bucket's states of a message's copies.
+func (r *Reader) storedDeliveries(ctx context.Context, attempts jetstream.Stream, tenant, messageID string) ([]*hookgatev1.Delivery, error) {
 	kv, err := r.js.KeyValue(ctx, DeliveriesKV)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		return nil, nil
@@ -59,13 +108,6 @@ func (r *Reader) Deliveries(ctx context.Context, tenant, messageID string) ([]*h
 	}
 	_ = l.Stop()
 	slices.Sort(keys)
-	attempts, err := r.js.Stream(ctx, AttemptsStream)
-	switch {
-	case errors.Is(err, jetstream.ErrStreamNotFound):
-		attempts = nil
-	case err != nil:
-		return nil, fmt.Errorf("open stream %s: %w", AttemptsStream, err)
-	}
 	out := make([]*hookgatev1.Delivery, 0, len(keys))
 	for _, k := range keys {
 		entry, err := kv.Get(ctx, k)
@@ -105,6 +147,11 @@ func DecodeDelivery(data []byte) (*hookgatev1.Delivery, error) {
 	if d.Tenant == "" || d.MessageID == "" || d.EndpointID == "" {
 		return nil, errors.New("delivery: missing tenant, message or endpoint")
 	}
+	return d.proto(), nil
+}
+
+// proto is the API's form of the state.
+func (d *Delivery) proto() *hookgatev1.Delivery {
 	out := &hookgatev1.Delivery{
 		Tenant: d.Tenant, MessageId: d.MessageID, EndpointId: d.EndpointID,
 		State: states[d.State], AttemptCount: int32(d.Attempts), LastStatusCode: int32(d.LastStatusCode),
@@ -119,5 +166,5 @@ func DecodeDelivery(data []byte) (*hookgatev1.Delivery, error) {
 	if !d.UpdatedAt.IsZero() {
 		out.UpdateTime = timestamppb.New(d.UpdatedAt)
 	}
-	return out, nil
+	return out
 }

@@ -191,34 +191,30 @@ func (r *Reader) deliveryEventType(ctx context.Context, key string) string {
 }
 
 // messageAttempts pages the attempts of one message: every attempt of each
-// of its deliveries (or of the one endpoint asked for), merged newest
-// first. A message whose delivery states are gone is read with a wildcard
-// over its endpoints.
+// endpoint holding records of it (found in the stream's subject index), or
+// of the one endpoint asked for, merged newest first.
 func (r *Reader) messageAttempts(ctx context.Context, s jetstream.Stream, f AttemptFilter, size int, below uint64) ([]item[*hookgatev1.Attempt], bool, error) {
-	var endpoints []string
-	if f.EndpointID != "" {
-		endpoints = []string{f.EndpointID}
+	endpoints := []string{f.EndpointID}
+	if f.EndpointID == "" {
+		// Every endpoint holding a record of the message: the records are
+		// what is listed.
+		var err error
+		if endpoints, err = recordEndpoints(ctx, s, f.Tenant, f.MessageID); err != nil {
+			return nil, false, err
+		}
 	}
-	if f.EndpointID == "" || f.EventType != "" {
+	if f.EventType != "" {
 		ds, err := r.Deliveries(ctx, f.Tenant, f.MessageID)
 		if err != nil {
 			return nil, false, err
 		}
-		if f.EventType != "" && len(ds) > 0 && ds[0].EventType != f.EventType {
+		if len(ds) > 0 && ds[0].EventType != f.EventType {
 			return nil, false, nil
-		}
-		if f.EndpointID == "" {
-			for _, d := range ds {
-				endpoints = append(endpoints, d.EndpointId)
-			}
 		}
 	}
 	decode := func(m *jetstream.RawStreamMsg) (*hookgatev1.Attempt, bool) {
 		a, err := DecodeAttempt(m.Sequence, m.Data)
 		return a, err == nil && f.keep(a)
-	}
-	if len(endpoints) == 0 {
-		return listBack(ctx, s, f.recordFilter(), below, f.Since, f.Until, size, decode)
 	}
 	var all []item[*hookgatev1.Attempt]
 	for _, ep := range endpoints {

@@ -37,7 +37,7 @@ func Delivery(ctx context.Context, js jetstream.JetStream, tenant, messageID, en
 	}
 	e, err := kv.Get(ctx, tenant+"."+messageID+"."+endpointID)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return d, false, nil
+		return recordedDelivery(ctx, js, tenant, messageID, endpointID)
 	}
 	if err != nil {
 		return d, false, fmt.Errorf("read delivery of %s to %s: %w", messageID, endpointID, err)
@@ -46,6 +46,27 @@ func Delivery(ctx context.Context, js jetstream.JetStream, tenant, messageID, en
 		return d, false, fmt.Errorf("decode delivery of %s to %s: %w", messageID, endpointID, err)
 	}
 	return d, true, nil
+}
+
+// recordedDelivery reads a delivery the bucket holds no state of from its
+// newest attempt record (a first attempt that succeeded has no state).
+func recordedDelivery(ctx context.Context, js jetstream.JetStream, tenant, messageID, endpointID string) (outbound.Delivery, bool, error) {
+	s, err := js.Stream(ctx, outbound.AttemptsStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return outbound.Delivery{}, false, nil
+	}
+	if err != nil {
+		return outbound.Delivery{}, false, fmt.Errorf("open stream %s: %w", outbound.AttemptsStream, err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, attemptSubject(tenant, endpointID, messageID))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return outbound.Delivery{}, false, nil
+	}
+	if err != nil {
+		return outbound.Delivery{}, false, fmt.Errorf("last attempt of %s to %s: %w", messageID, endpointID, err)
+	}
+	d, ok := outbound.RecordedDelivery(m.Data)
+	return d, ok, nil
 }
 
 // Resend queues message messageID for the endpoint (of application appID)

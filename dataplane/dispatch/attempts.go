@@ -3,12 +3,14 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hookgate/hookgate/dataplane/streams"
 )
@@ -17,9 +19,14 @@ import (
 // hookgate.attempts.{tenant}.{endpoint_id}.{message_id} in
 // HOOKGATE_ATTEMPTS (docs/design.md "Outbound message format").
 type AttemptRecord struct {
-	Tenant     string     `json:"tenant"`
-	MessageID  string     `json:"messageId"`
-	EndpointID string     `json:"endpointId"`
+	Tenant     string `json:"tenant"`
+	MessageID  string `json:"messageId"`
+	EndpointID string `json:"endpointId"`
+	// AppID and EventType are the message's: a delivery whose first
+	// attempt succeeded has no state in the bucket, and its record stands
+	// for it (docs/design.md "Delivery state").
+	AppID      string     `json:"appId,omitempty"`
+	EventType  string     `json:"eventType,omitempty"`
 	Number     int        `json:"attempt"`
 	Trigger    Trigger    `json:"trigger"`
 	Time       time.Time  `json:"time"`
@@ -45,38 +52,76 @@ func newAttemptRecord(tenant string, a *Attempt, state State) AttemptRecord {
 	}
 }
 
-// recordAttempt stores the attempt's record, then its index copy (same
-// JSON, on the index subject, with the record's sequence), by which
-// attempts are listed by endpoint, status and event type. A crash between
-// the two leaves the attempt out of endpoint listings only; listings by
-// message read the records.
-func (e *Engine) recordAttempt(ctx context.Context, tenant, eventType string, a *Attempt, state State) error {
-	rec := newAttemptRecord(tenant, a, state)
+// recordAttempt stores the record of attempt a of delivery d and its
+// index copy (storeRecord).
+func (e *Engine) recordAttempt(ctx context.Context, d *Delivery, a *Attempt, state State) error {
+	rec := newAttemptRecord(d.Tenant, a, state)
+	rec.AppID, rec.EventType = d.AppID, d.EventType
 	if a.NextRetry.IsZero() {
 		rec.NextRetry = time.Time{}
 	}
+	_, err := e.storeRecord(ctx, rec, d.EventType)
+	return err
+}
+
+// storeRecord stores an attempt's record, then its index copy (same
+// JSON, on the index subject, with the record's sequence), by which
+// attempts are listed by endpoint, status and event type, and returns the
+// record's sequence. A crash between the two leaves the attempt out of
+// endpoint listings only; listings by message read the records.
+func (e *Engine) storeRecord(ctx context.Context, rec AttemptRecord, eventType string) (uint64, error) {
 	b, err := json.Marshal(rec)
 	if err != nil {
-		return fmt.Errorf("encode attempt: %w", err)
+		return 0, fmt.Errorf("encode attempt: %w", err)
 	}
-	ack, err := e.js.Publish(ctx, streams.AttemptSubject(tenant, a.EndpointID, a.MessageID), b)
+	ack, err := e.js.Publish(ctx, streams.AttemptSubject(rec.Tenant, rec.EndpointID, rec.MessageID), b)
 	if err != nil {
-		return fmt.Errorf("record attempt %d of %s to endpoint %s: %w", a.Number, a.MessageID, a.EndpointID, err)
+		return 0, fmt.Errorf("record attempt %d of %s to endpoint %s: %w", rec.Number, rec.MessageID, rec.EndpointID, err)
 	}
 	if !validEventType(eventType) {
-		return nil
+		return ack.Sequence, nil
 	}
 	outcome := "failed"
-	if a.Succeeded() {
+	if rec.ErrorClass == "" {
 		outcome = "succeeded"
 	}
-	m := nats.NewMsg(streams.AttemptIndexSubject(tenant, a.EndpointID, outcome, string(state), eventType))
+	m := nats.NewMsg(streams.AttemptIndexSubject(rec.Tenant, rec.EndpointID, outcome, string(rec.State), eventType))
 	m.Header.Set(streams.AttemptSeqHeader, strconv.FormatUint(ack.Sequence, 10))
 	m.Data = b
 	if _, err := e.js.PublishMsg(ctx, m); err != nil {
-		return fmt.Errorf("index attempt %d of %s to endpoint %s: %w", a.Number, a.MessageID, a.EndpointID, err)
+		return ack.Sequence, fmt.Errorf("index attempt %d of %s to endpoint %s: %w", rec.Number, rec.MessageID, rec.EndpointID, err)
 	}
-	return nil
+	return ack.Sequence, nil
+}
+
+// lastRecord reads the newest record of a delivery; found is false when it
+// has none (or the stream is gone).
+func (e *Engine) lastRecord(ctx context.Context, tenant, endpointID, messageID string) (rec AttemptRecord, found bool, err error) {
+	s, err := e.attemptsStream(ctx)
+	if err != nil {
+		return rec, false, err
+	}
+	m, err := s.GetLastMsgForSubject(ctx, streams.AttemptSubject(tenant, endpointID, messageID))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return rec, false, nil
+	}
+	if err != nil {
+		return rec, false, fmt.Errorf("read last attempt of %s to endpoint %s: %w", messageID, endpointID, err)
+	}
+	if err := json.Unmarshal(m.Data, &rec); err != nil {
+		return rec, false, fmt.Errorf("decode last attempt of %s to endpoint %s: %w", messageID, endpointID, err)
+	}
+	return rec, true, nil
+}
+
+// recordedDelivery is the delivery a record stands for when the bucket
+// holds no state of it: one whose first attempt succeeded.
+func recordedDelivery(rec *AttemptRecord) Delivery {
+	return Delivery{
+		Tenant: rec.Tenant, MessageID: rec.MessageID, EndpointID: rec.EndpointID, AppID: rec.AppID,
+		EventType: rec.EventType, State: rec.State, Attempts: rec.Number, LastStatusCode: rec.StatusCode,
+		LastErrorClass: rec.ErrorClass, NextRetry: rec.NextRetry, CreatedAt: rec.Time, UpdatedAt: rec.Time,
+	}
 }
 
 // validEventType reports whether t is a dotted name whose every token can

@@ -137,13 +137,14 @@ type Engine struct {
 	// wg tracks every goroutine Run starts; attempts join it.
 	wg sync.WaitGroup
 
-	mu   sync.Mutex // guards busy, failing, kv, limits, working
+	mu   sync.Mutex // guards busy, failing, kv, attempts, limits, working
 	busy map[string]int
 	// failing holds, per endpoint whose last attempt here failed, when its
 	// failures began.
-	failing map[string]time.Time
-	kv      jetstream.KeyValue
-	limits  *Limits
+	failing  map[string]time.Time
+	kv       jetstream.KeyValue
+	attempts jetstream.Stream
+	limits   *Limits
 	// working holds the messages being worked on, told InProgress every
 	// AckWait/3 so JetStream does not hand them out again meanwhile.
 	working map[jetstream.Msg]struct{}
@@ -387,6 +388,21 @@ func (e *Engine) deliveries(ctx context.Context) (jetstream.KeyValue, error) {
 	}
 	e.kv = kv
 	return kv, nil
+}
+
+// attemptsStream opens the attempts stream once.
+func (e *Engine) attemptsStream(ctx context.Context) (jetstream.Stream, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.attempts != nil {
+		return e.attempts, nil
+	}
+	s, err := e.js.Stream(ctx, streams.Attempts)
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s: %w", streams.Attempts, err)
+	}
+	e.attempts = s
+	return s, nil
 }
 
 // limitsBucket opens the shared limits once.

@@ -160,6 +160,15 @@ func (e *Engine) fanoutMessage(ctx context.Context, msg *Message, ts time.Time) 
 	eps := e.subscribed(msg)
 	futures := make([]jetstream.PubAckFuture, 0, len(eps))
 	for _, ep := range eps {
+		// A delivery whose first attempt succeeded before the message was
+		// handed out again is only a record: not sent again.
+		d, rev, found, err := e.stateOrRecord(ctx, kv, msg.Tenant, msg.ID, ep.ID)
+		if err != nil {
+			return err
+		}
+		if found && rev == 0 && d.Terminal() {
+			continue
+		}
 		if err := e.createState(ctx, kv, msg, ep.ID); err != nil {
 			return err
 		}

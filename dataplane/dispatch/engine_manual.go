@@ -4,13 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
-	"github.com/hookgate/hookgate/dataplane/streams"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -51,8 +47,7 @@ func (e *Engine) deliverAgain(ctx context.Context, log *slog.Logger, m jetstream
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
-	key := stateKey(tenant, msgID, endpointID)
-	d, rev, found, err := getState(ctx, kv, key)
+	d, rev, found, err := e.stateOrRecord(ctx, kv, tenant, msgID, endpointID)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Warn("deliver again", "err", err)
@@ -138,7 +133,7 @@ func (e *Engine) concludeAgain(ctx context.Context, log *slog.Logger, kv jetstre
 	if state == StatePending {
 		a.NextRetry = d.NextRetry
 	}
-	if err := e.recordAttempt(ctx, d.Tenant, d.EventType, a, state); err != nil {
+	if err := e.recordAttempt(ctx, d, a, state); err != nil {
 		log.Warn("record attempt", "err", err)
 	}
 	if e.health != nil {
@@ -252,38 +247,11 @@ func (e *Engine) SendTest(ctx context.Context, tenant, endpointID string, msg *M
 	}
 	rec := newAttemptRecord(tenant, &a, state)
 	rec.NextRetry = time.Time{}
-	seq, err := e.recordTest(rctx, msg.EventType, rec)
+	seq, err := e.storeRecord(rctx, rec, msg.EventType)
 	if err != nil {
 		return rec, 0, err
 	}
 	return rec, seq, nil
-}
-
-// recordTest stores a test attempt's record and its index copy, like
-// recordAttempt, and returns the record's sequence.
-func (e *Engine) recordTest(ctx context.Context, eventType string, rec AttemptRecord) (uint64, error) {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return 0, fmt.Errorf("encode attempt: %w", err)
-	}
-	ack, err := e.js.Publish(ctx, streams.AttemptSubject(rec.Tenant, rec.EndpointID, rec.MessageID), b)
-	if err != nil {
-		return 0, fmt.Errorf("record test attempt of %s to endpoint %s: %w", rec.MessageID, rec.EndpointID, err)
-	}
-	if !validEventType(eventType) {
-		return ack.Sequence, nil
-	}
-	outcome := "failed"
-	if rec.ErrorClass == "" {
-		outcome = "succeeded"
-	}
-	m := nats.NewMsg(streams.AttemptIndexSubject(rec.Tenant, rec.EndpointID, outcome, string(rec.State), eventType))
-	m.Header.Set(streams.AttemptSeqHeader, strconv.FormatUint(ack.Sequence, 10))
-	m.Data = b
-	if _, err := e.js.PublishMsg(ctx, m); err != nil {
-		return ack.Sequence, fmt.Errorf("index test attempt of %s to endpoint %s: %w", rec.MessageID, rec.EndpointID, err)
-	}
-	return ack.Sequence, nil
 }
 
 // Test sends travel as NATS requests from the control plane to any

@@ -79,6 +79,22 @@ func getState(ctx context.Context, kv jetstream.KeyValue, key string) (d Deliver
 	return d, entry.Revision(), true, nil
 }
 
+// stateOrRecord reads a delivery's state from the bucket (rev > 0) or,
+// when the bucket has none, from its newest attempt record (rev 0): a
+// delivery whose first attempt succeeded is kept only as that record. A
+// test send's record stands for no delivery.
+func (e *Engine) stateOrRecord(ctx context.Context, kv jetstream.KeyValue, tenant, messageID, endpointID string) (d Delivery, rev uint64, found bool, err error) {
+	d, rev, found, err = getState(ctx, kv, stateKey(tenant, messageID, endpointID))
+	if err != nil || found {
+		return d, rev, found, err
+	}
+	rec, found, err := e.lastRecord(ctx, tenant, endpointID, messageID)
+	if err != nil || !found || rec.Trigger == TriggerTest {
+		return Delivery{}, 0, false, err
+	}
+	return recordedDelivery(&rec), 0, true, nil
+}
+
 // errStale: the delivery changed since it was read (compare-and-set lost).
 var errStale = errors.New("delivery changed concurrently")
 
@@ -106,7 +122,8 @@ func (e *Engine) putState(ctx context.Context, kv jetstream.KeyValue, d *Deliver
 }
 
 // Deliveries returns the state of every delivery of a message, one per
-// endpoint it was fanned out to.
+// endpoint it was fanned out to: the bucket's states, and the newest
+// record of each delivery the bucket holds none of.
 func (e *Engine) Deliveries(ctx context.Context, tenant, messageID string) ([]Delivery, error) {
 	if !validToken(tenant) || !validToken(messageID) {
 		return nil, fmt.Errorf("deliveries of message %q: invalid tenant or message id", messageID)
@@ -120,6 +137,7 @@ func (e *Engine) Deliveries(ctx context.Context, tenant, messageID string) ([]De
 		return nil, err
 	}
 	out := make([]Delivery, 0, len(keys))
+	seen := map[string]bool{}
 	for _, k := range keys {
 		d, _, found, err := getState(ctx, kv, k)
 		if err != nil {
@@ -127,6 +145,27 @@ func (e *Engine) Deliveries(ctx context.Context, tenant, messageID string) ([]De
 		}
 		if found {
 			out = append(out, d)
+			seen[d.EndpointID] = true
+		}
+	}
+	s, err := e.attemptsStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	endpoints, err := streams.RecordEndpoints(ctx, s, tenant, messageID)
+	if err != nil {
+		return nil, err
+	}
+	for _, ep := range endpoints {
+		if seen[ep] {
+			continue
+		}
+		rec, found, err := e.lastRecord(ctx, tenant, ep, messageID)
+		if err != nil {
+			return nil, err
+		}
+		if found && rec.Trigger != TriggerTest {
+			out = append(out, recordedDelivery(&rec))
 		}
 	}
 	return out, nil

@@ -5,6 +5,8 @@ package streams
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -93,6 +95,26 @@ func RetryFilter(tenant, endpointID string) string {
 // AttemptSubject is where the attempts of one delivery are recorded.
 func AttemptSubject(tenant, endpointID, messageID string) string {
 	return "hookgate.attempts." + tenant + "." + endpointID + "." + messageID
+}
+
+// RecordEndpoints lists the endpoints that hold attempt records of a
+// message in the attempts stream s (its per-subject index, one subject per
+// endpoint), sorted.
+func RecordEndpoints(ctx context.Context, s jetstream.Stream, tenant, messageID string) ([]string, error) {
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(AttemptSubject(tenant, "*", messageID)))
+	if err != nil {
+		return nil, fmt.Errorf("list attempt records of %s: %w", messageID, err)
+	}
+	prefix, suffix := "hookgate.attempts."+tenant+".", "."+messageID
+	out := make([]string, 0, len(info.State.Subjects))
+	for subject := range info.State.Subjects {
+		ep, ok := strings.CutPrefix(subject, prefix)
+		if ep, ok2 := strings.CutSuffix(ep, suffix); ok && ok2 && ep != "" && !strings.Contains(ep, ".") {
+			out = append(out, ep)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // AttemptIndexSubject is where the index copy of an attempt record goes

@@ -42,6 +42,7 @@ func main() {
 		hot        = flag.Duration("hot-duration", 20*time.Second, "length of the hot-failing-endpoint runs: long enough for its backlog to build up")
 		profile    = flag.String("cpuprofile", "", "write a CPU profile of the server process during the first round's -profile-row run here")
 		profRow    = flag.String("profile-row", "e10", "row the CPU profile covers: a1, e1, a10 or e10")
+		closedOnly = flag.Bool("closed-only", false, "run only the four closed-loop rows and print their ratios (for quick comparisons while tuning)")
 		loadgen    = flag.Bool("loadgen", false, "internal: run as the load generator child, reading its spec from stdin")
 	)
 	flag.Parse()
@@ -58,7 +59,7 @@ func main() {
 		log.Fatalf("bench: -size must be at least %d", headLen+len(tail))
 	}
 	o := options{conns: *conns, publishers: *publishers, window: *window, duration: *duration, rounds: *rounds,
-		size: *size, fanMsgs: *fanMsgs, timeout: *timeout, hot: *hot, profile: *profile, profileRow: *profRow}
+		size: *size, fanMsgs: *fanMsgs, timeout: *timeout, hot: *hot, profile: *profile, profileRow: *profRow, closedOnly: *closedOnly}
 	if err := run(o); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
@@ -71,6 +72,7 @@ type options struct {
 	timeout                   time.Duration
 	hot                       time.Duration
 	profile, profileRow       string
+	closedOnly                bool
 }
 
 // rowDef is one line of the table: what the child process drives and how
@@ -153,6 +155,13 @@ func run(o options) error {
 	}
 	for i, rd := range rows {
 		t.add(rd.letter, rd.name, samples[i])
+	}
+	if o.closedOnly {
+		for _, l := range [][2]string{{"e1", "a1"}, {"e10", "a10"}} {
+			med, lo, hi := benchrun.RoundRatios(t.find(l[0]), t.find(l[1]), rps)
+			fmt.Printf("%s / %s: %.2f (%.2f–%.2f)\n", l[0], l[1], med, lo, hi)
+		}
+		return nil
 	}
 
 	// Open loop at half the engine's median maximum: latency under a load
