@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -82,9 +81,8 @@ func ParseOutbound(subject string, data []byte) (*Message, time.Time, string) {
 	if len(parts) != 5 || parts[0] != "hookgate" || parts[1] != "out" || !validToken(parts[2]) || !validToken(parts[3]) || parts[4] == "" {
 		return nil, time.Time{}, RejectSubject
 	}
-	var om OutboundMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&om); err != nil || dec.More() {
+	om, ok := decodeOutbound(data)
+	if !ok {
 		return nil, time.Time{}, RejectJSON
 	}
 	if !validToken(om.ID) {
