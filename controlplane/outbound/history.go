@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
@@ -73,7 +72,7 @@ func or(s, def string) string {
 // — is read from the record subjects instead, filtering status in the
 // reader and the event type through the delivery states.
 func (r *Reader) ListAttempts(ctx context.Context, f AttemptFilter, size int, token string) ([]*hookgatev1.Attempt, string, error) {
-	below, err := parseToken(token)
+	below, within, err := parseIndexToken(token)
 	if err != nil {
 		return nil, "", err
 	}
@@ -81,21 +80,28 @@ func (r *Reader) ListAttempts(ctx context.Context, f AttemptFilter, size int, to
 	if err != nil || s == nil {
 		return nil, "", err
 	}
+	indexed := false
+	if f.MessageID == "" {
+		if indexed, err = hasAny(ctx, s, f.indexAll()); err != nil {
+			return nil, "", fmt.Errorf("list attempts of %s: %w", f.Tenant, err)
+		}
+	}
+	if indexed {
+		out, next, err := listIndex(ctx, s, f, below, within, size)
+		if err != nil {
+			return nil, "", fmt.Errorf("list attempts of %s: %w", f.Tenant, err)
+		}
+		return out, next, nil
+	}
+	if within != 0 {
+		return nil, "", ErrBadPageToken // only index pages end inside a message
+	}
 	var items []item[*hookgatev1.Attempt]
 	var more bool
-	switch {
-	case f.MessageID != "":
+	if f.MessageID != "" {
 		items, more, err = r.messageAttempts(ctx, s, f, size, below)
-	default:
-		indexed, ierr := hasAny(ctx, s, f.indexAll())
-		if ierr != nil {
-			return nil, "", fmt.Errorf("list attempts of %s: %w", f.Tenant, ierr)
-		}
-		if indexed {
-			items, more, err = listBack(ctx, s, f.indexFilter(), below, f.Since, f.Until, size, f.decodeIndexCopy)
-		} else {
-			items, more, err = listBack(ctx, s, f.recordFilter(), below, f.Since, f.Until, size, r.decodeRecord(ctx, f))
-		}
+	} else {
+		items, more, err = listBack(ctx, s, f.recordFilter(), below, f.Since, f.Until, size, r.decodeRecord(ctx, f))
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("list attempts of %s: %w", f.Tenant, err)
@@ -131,20 +137,6 @@ func hasAny(ctx context.Context, s jetstream.Stream, filter string) (bool, error
 		return false, fmt.Errorf("last of %s: %w", filter, err)
 	}
 	return true, nil
-}
-
-// decodeIndexCopy reads an index copy: the record's JSON, its id from the
-// record's sequence in the header.
-func (f AttemptFilter) decodeIndexCopy(m *jetstream.RawStreamMsg) (*hookgatev1.Attempt, bool) {
-	seq, err := strconv.ParseUint(m.Header.Get(AttemptSeqHeader), 10, 64)
-	if err != nil || seq == 0 {
-		return nil, false
-	}
-	a, err := DecodeAttempt(seq, m.Data)
-	if err != nil {
-		return nil, false
-	}
-	return a, f.keep(a)
 }
 
 // decodeRecord reads a record; with an event type in the filter it keeps

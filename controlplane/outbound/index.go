@@ -1,7 +1,14 @@
 package outbound
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 )
@@ -26,6 +33,11 @@ const (
 	// AttemptSeqHeader carries the record's stream sequence on an index
 	// copy: the attempt's id is att_{that sequence}.
 	AttemptSeqHeader = "Hookgate-Attempt-Seq"
+	// AttemptSeqsHeader carries, on a batch of index copies of one subject,
+	// the records' sequences comma-separated, in the order of the records'
+	// JSON, one per line, in the body (docs/design.md "Attempt index
+	// batches").
+	AttemptSeqsHeader = "Hookgate-Attempt-Seqs"
 )
 
 // Outcomes of an attempt in the index subject.
@@ -75,3 +87,148 @@ func (f AttemptFilter) indexAll() string {
 
 // isIndexSubject tells an index copy from a record.
 func isIndexSubject(subject string) bool { return strings.HasPrefix(subject, indexPrefix) }
+
+// indexCopies reads an index message: one copy, or a batch of them, oldest
+// record first. A batch whose sequences and lines do not pair up, or a copy
+// without a sequence, is unreadable; so is a record that does not decode.
+func indexCopies(m *jetstream.RawStreamMsg) []*hookgatev1.Attempt {
+	if seqs := m.Header.Get(AttemptSeqsHeader); seqs != "" {
+		nums := strings.Split(seqs, ",")
+		lines := bytes.Split(m.Data, []byte{'\n'})
+		if len(nums) != len(lines) {
+			return nil
+		}
+		out := make([]*hookgatev1.Attempt, 0, len(nums))
+		for i, n := range nums {
+			seq, err := strconv.ParseUint(n, 10, 64)
+			if err != nil || seq == 0 {
+				return nil
+			}
+			if a, err := DecodeAttempt(seq, lines[i]); err == nil {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	seq, err := strconv.ParseUint(m.Header.Get(AttemptSeqHeader), 10, 64)
+	if err != nil || seq == 0 {
+		return nil
+	}
+	a, err := DecodeAttempt(seq, m.Data)
+	if err != nil {
+		return nil
+	}
+	return []*hookgatev1.Attempt{a}
+}
+
+// kept is the copies of one index message f keeps, with their places in it.
+type kept struct {
+	attempts []*hookgatev1.Attempt
+	places   []int
+}
+
+// decodeIndex reads an index message into the copies f keeps.
+func (f AttemptFilter) decodeIndex(m *jetstream.RawStreamMsg) (kept, bool) {
+	var k kept
+	for i, a := range indexCopies(m) {
+		if f.keep(a) {
+			k.attempts, k.places = append(k.attempts, a), append(k.places, i)
+		}
+	}
+	return k, len(k.attempts) > 0
+}
+
+// listIndex pages attempts newest first from the index. A page token is
+// the stream sequence of the index message holding the page's last
+// attempt, and, when that message is a batch with older copies not yet
+// listed, "." and the place of that attempt in it: the next page starts
+// with the batch's copies before that place, then the messages before it.
+// Pages of single copies have the plain tokens they always had.
+func listIndex(ctx context.Context, s jetstream.Stream, f AttemptFilter, below uint64, within, size int) ([]*hookgatev1.Attempt, string, error) {
+	type at struct {
+		a     *hookgatev1.Attempt
+		seq   uint64
+		place int
+	}
+	var all []at
+	add := func(seq uint64, k kept, before int) {
+		for i := len(k.attempts) - 1; i >= 0; i-- {
+			if before < 0 || k.places[i] < before {
+				all = append(all, at{k.attempts[i], seq, k.places[i]})
+			}
+		}
+	}
+	if within > 0 {
+		m, err := s.GetMsg(ctx, below)
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+		case err != nil:
+			return nil, "", fmt.Errorf("read index message %d: %w", below, err)
+		case subjectMatches(m.Subject, f.indexFilter()):
+			if k, ok := f.decodeIndex(m); ok {
+				add(below, k, within)
+			}
+		}
+	}
+	// Every message listBack keeps holds at least one attempt, so asking
+	// for what is still missing (one more than the page, to know whether
+	// another follows) is enough.
+	if need := size + 1 - len(all); need > 0 {
+		items, _, err := listBack(ctx, s, f.indexFilter(), below, f.Since, f.Until, need, f.decodeIndex)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, it := range items {
+			add(it.seq, it.v, -1)
+		}
+	}
+	next := ""
+	if len(all) > size {
+		all = all[:size]
+		last := all[size-1]
+		next = strconv.FormatUint(last.seq, 10)
+		if last.place > 0 {
+			next += "." + strconv.Itoa(last.place)
+		}
+	}
+	out := make([]*hookgatev1.Attempt, len(all))
+	for i, x := range all {
+		out[i] = x.a
+	}
+	return out, next, nil
+}
+
+// parseIndexToken reads a page token: a sequence, optionally followed by
+// "." and a place within that index message.
+func parseIndexToken(token string) (below uint64, within int, err error) {
+	seq, place, batched := strings.Cut(token, ".")
+	if below, err = parseToken(seq); err != nil {
+		return 0, 0, err
+	}
+	if !batched {
+		return below, 0, nil
+	}
+	within, err = strconv.Atoi(place)
+	if err != nil || within <= 0 || within >= maxIndexPlaces || below == 0 {
+		return 0, 0, ErrBadPageToken
+	}
+	return below, within, nil
+}
+
+// maxIndexPlaces bounds a place in a page token: more than any batch holds.
+const maxIndexPlaces = 1 << 16
+
+// subjectMatches reports whether a subject matches a filter with * and >
+// wildcards.
+func subjectMatches(subject, filter string) bool {
+	st, ft := strings.Split(subject, "."), strings.Split(filter, ".")
+	for i, t := range ft {
+		if t == ">" {
+			return len(st) > i
+		}
+		if i >= len(st) || (t != "*" && t != st[i]) {
+			return false
+		}
+	}
+	return len(st) == len(ft)
+}

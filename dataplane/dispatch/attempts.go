@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hookgate/hookgate/dataplane/streams"
@@ -60,16 +58,18 @@ func (e *Engine) recordAttempt(ctx context.Context, d *Delivery, a *Attempt, sta
 	if a.NextRetry.IsZero() {
 		rec.NextRetry = time.Time{}
 	}
-	_, err := e.storeRecord(ctx, rec, d.EventType)
+	_, err := e.storeRecord(ctx, rec, d.EventType, e.index)
 	return err
 }
 
 // storeRecord stores an attempt's record, then its index copy (same
 // JSON, on the index subject, with the record's sequence), by which
 // attempts are listed by endpoint, status and event type, and returns the
-// record's sequence. A crash between the two leaves the attempt out of
-// endpoint listings only; listings by message read the records.
-func (e *Engine) storeRecord(ctx context.Context, rec AttemptRecord, eventType string) (uint64, error) {
+// record's sequence. With an indexer the copy goes out in its next batch
+// (this waits for it), else on its own. A crash between the two leaves the
+// attempt out of endpoint listings only; listings by message read the
+// records.
+func (e *Engine) storeRecord(ctx context.Context, rec AttemptRecord, eventType string, x *indexer) (uint64, error) {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return 0, fmt.Errorf("encode attempt: %w", err)
@@ -85,10 +85,14 @@ func (e *Engine) storeRecord(ctx context.Context, rec AttemptRecord, eventType s
 	if rec.ErrorClass == "" {
 		outcome = "succeeded"
 	}
-	m := nats.NewMsg(streams.AttemptIndexSubject(rec.Tenant, rec.EndpointID, outcome, string(rec.State), eventType))
-	m.Header.Set(streams.AttemptSeqHeader, strconv.FormatUint(ack.Sequence, 10))
-	m.Data = b
-	if _, err := e.js.PublishMsg(ctx, m); err != nil {
+	entry := &indexEntry{subject: streams.AttemptIndexSubject(rec.Tenant, rec.EndpointID, outcome, string(rec.State), eventType), seq: ack.Sequence, data: b}
+	if x != nil {
+		if err := x.add(ctx, entry); err != nil {
+			return ack.Sequence, fmt.Errorf("index attempt %d of %s to endpoint %s: %w", rec.Number, rec.MessageID, rec.EndpointID, err)
+		}
+		return ack.Sequence, nil
+	}
+	if _, err := e.js.PublishMsg(ctx, indexMsg([]*indexEntry{entry})); err != nil {
 		return ack.Sequence, fmt.Errorf("index attempt %d of %s to endpoint %s: %w", rec.Number, rec.MessageID, rec.EndpointID, err)
 	}
 	return ack.Sequence, nil

@@ -145,6 +145,8 @@ type Engine struct {
 	kv       jetstream.KeyValue
 	attempts jetstream.Stream
 	limits   *Limits
+	// index writes the workers' index copies while Run runs.
+	index *indexer
 	// working holds the messages being worked on, told InProgress every
 	// AckWait/3 so JetStream does not hand them out again meanwhile.
 	working map[jetstream.Msg]struct{}
@@ -239,6 +241,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.log.Info("dispatch engine running", "workers", e.cfg.Workers, "attempts", e.schedule.Attempts())
 
+	// Set before any worker starts, closed after the last one stopped.
+	e.index = newIndexer(e.js, e.log)
+	indexed := make(chan struct{})
+	go func() {
+		defer close(indexed)
+		e.index.run()
+	}()
+
 	e.pool(ctx, fanIt, e.cfg.FanoutWorkers, e.fanout)
 	e.wg.Go(func() { e.readTasks(ctx, delIt) })
 	e.wg.Go(func() { e.heartbeat(ctx) })
@@ -246,6 +256,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	fanIt.Stop()
 	delIt.Stop()
 	e.wg.Wait()
+	close(e.index.ch)
+	<-indexed
 	e.log.Info("dispatch engine stopped")
 	return nil
 }

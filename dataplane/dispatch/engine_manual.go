@@ -247,7 +247,8 @@ func (e *Engine) SendTest(ctx context.Context, tenant, endpointID string, msg *M
 	}
 	rec := newAttemptRecord(tenant, &a, state)
 	rec.NextRetry = time.Time{}
-	seq, err := e.storeRecord(rctx, rec, msg.EventType)
+	// On its own: a test send may come while the engine is not running.
+	seq, err := e.storeRecord(rctx, rec, msg.EventType, nil)
 	if err != nil {
 		return rec, 0, err
 	}

@@ -130,6 +130,11 @@ func AttemptIndexSubject(tenant, endpointID, outcome, state, eventType string) s
 // record it copies (the attempt's id is att_{sequence}).
 const AttemptSeqHeader = "Hookgate-Attempt-Seq"
 
+// AttemptSeqsHeader carries, on a batch of index copies of one index
+// subject, the stream sequences of the records it copies, comma-separated
+// in the order of the records' JSON, one per line, in its body.
+const AttemptSeqsHeader = "Hookgate-Attempt-Seqs"
+
 // RejectedSubject is where refused outbound messages of one application
 // are recorded.
 func RejectedSubject(tenant, appID string) string {

@@ -140,6 +140,9 @@ func TestAttemptIndexSubjectsAgree(t *testing.T) {
 	if streams.AttemptSeqHeader != outbound.AttemptSeqHeader {
 		t.Fatalf("sequence header %q (dispatcher) vs %q (control plane)", streams.AttemptSeqHeader, outbound.AttemptSeqHeader)
 	}
+	if streams.AttemptSeqsHeader != outbound.AttemptSeqsHeader {
+		t.Fatalf("batch sequences header %q (dispatcher) vs %q (control plane)", streams.AttemptSeqsHeader, outbound.AttemptSeqsHeader)
+	}
 	for _, tt := range []struct {
 		outcome, state string
 		rec            outbound.AttemptRecord

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/hookgate/hookgate/controlplane/outbound"
 	"github.com/nats-io/nats.go"
@@ -59,4 +60,34 @@ func Attempt(ctx context.Context, js jetstream.JetStream, rec outbound.AttemptRe
 		return 0, err
 	}
 	return seq, Index(ctx, js, rec, eventType, seq)
+}
+
+// IndexBatch publishes the index copies of records stored at seqs as one
+// batch, as a dispatcher's indexer does when several wait for one index
+// subject: every record must have the same index subject.
+func IndexBatch(ctx context.Context, js jetstream.JetStream, recs []outbound.AttemptRecord, seqs []uint64, eventType string) error {
+	if len(recs) == 1 {
+		return Index(ctx, js, recs[0], eventType, seqs[0])
+	}
+	m := nats.NewMsg(outbound.IndexSubject(recs[0], eventType))
+	var nums []string
+	for i, rec := range recs {
+		if outbound.IndexSubject(rec, eventType) != m.Subject {
+			return fmt.Errorf("index batch: record %d is of %s, not %s", i, outbound.IndexSubject(rec, eventType), m.Subject)
+		}
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return fmt.Errorf("encode attempt: %w", err)
+		}
+		if i > 0 {
+			m.Data = append(m.Data, '\n')
+		}
+		m.Data = append(m.Data, b...)
+		nums = append(nums, strconv.FormatUint(seqs[i], 10))
+	}
+	m.Header.Set(outbound.AttemptSeqsHeader, strings.Join(nums, ","))
+	if _, err := js.PublishMsg(ctx, m); err != nil {
+		return fmt.Errorf("index %d attempts: %w", len(recs), err)
+	}
+	return nil
 }
