@@ -145,6 +145,10 @@ type Engine struct {
 	kv       jetstream.KeyValue
 	attempts jetstream.Stream
 	limits   *Limits
+	// idle hands work to a worker goroutine waiting for more (work);
+	// stopping is closed when Run's context ends.
+	idle     chan func()
+	stopping <-chan struct{}
 	// index writes the workers' index copies while Run runs.
 	index *indexer
 	// working holds the messages being worked on, told InProgress every
@@ -199,8 +203,8 @@ func NewEngine(cfg EngineConfig, deps EngineDeps) (*Engine, error) {
 		cfg: cfg, js: deps.JetStream, endpoints: deps.Endpoints, deliverer: deps.Deliverer,
 		log: deps.Log, now: deps.Now, onDisable: deps.OnDisable, schedule: sched,
 		schedules: deps.Schedules, health: deps.Health, tracer: deps.Tracer,
-		slots: make(chan struct{}, cfg.Workers),
-		busy:  map[string]int{}, failing: map[string]time.Time{}, working: map[jetstream.Msg]struct{}{},
+		slots: make(chan struct{}, cfg.Workers), idle: make(chan func()),
+		busy: map[string]int{}, failing: map[string]time.Time{}, working: map[jetstream.Msg]struct{}{},
 	}, nil
 }
 
@@ -241,6 +245,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.log.Info("dispatch engine running", "workers", e.cfg.Workers, "attempts", e.schedule.Attempts())
 
+	e.stopping = ctx.Done()
 	// Set before any worker starts, closed after the last one stopped.
 	e.index = newIndexer(e.js, e.log)
 	indexed := make(chan struct{})
@@ -301,10 +306,7 @@ func (e *Engine) readTasks(ctx context.Context, it jetstream.MessagesContext) {
 		if !e.acquire(ctx) {
 			return
 		}
-		e.wg.Go(func() {
-			defer e.release()
-			e.deliver(ctx, m)
-		})
+		e.work(func() { e.deliver(ctx, m) })
 	}
 }
 
@@ -333,6 +335,38 @@ func (e *Engine) acquire(ctx context.Context) bool {
 }
 
 func (e *Engine) release() { <-e.slots }
+
+// idleWorker is how long a worker goroutine waits for more work.
+const idleWorker = 10 * time.Second
+
+// work runs f, which holds a worker slot (acquire), in a worker goroutine
+// and releases the slot after it. A worker that finished waits idleWorker
+// for the next f before it ends: an attempt's stack (net/http's client)
+// grows a new goroutine's several times, and reusing one spares that copy
+// (3 % of the engine's CPU per delivery in make bench-outbound's profile).
+func (e *Engine) work(f func()) {
+	select {
+	case e.idle <- f:
+		return
+	default:
+	}
+	e.wg.Go(func() {
+		idle := time.NewTimer(idleWorker)
+		defer idle.Stop()
+		for {
+			f()
+			e.release()
+			idle.Reset(idleWorker)
+			select {
+			case f = <-e.idle:
+			case <-idle.C:
+				return
+			case <-e.stopping:
+				return
+			}
+		}
+	})
+}
 
 // watch keeps m in progress until unwatch.
 func (e *Engine) watch(m jetstream.Msg) {

@@ -252,10 +252,7 @@ func (e *Engine) fanoutFirst(ctx context.Context, m jetstream.Msg, msg *Message,
 			e.fanDone(t, int64(len(eps)-i), false)
 			return
 		}
-		e.wg.Go(func() {
-			defer e.release()
-			e.fanDone(t, 1, e.firstAttempt(ctx, kv, msg, ts, ep))
-		})
+		e.work(func() { e.fanDone(t, 1, e.firstAttempt(ctx, kv, msg, ts, ep)) })
 	}
 }
 
