@@ -48,10 +48,7 @@ func TestDeliveryHistory(t *testing.T) {
 	// A real delivery: 500, then 200.
 	rcv := newReceiver(t, http.StatusInternalServerError)
 	app, ep := outboundTenant(t, d, dir, env, "acme", rcv.URL+"/hooks")
-	kv, err := js.KeyValue(ctx, "HOOKGATE_DELIVERIES")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := deliveriesKV(t, js)
 	msg := newMessageID(t)
 	publishOutbound(t, js, "acme", app, "order.created", msg, `{"orderId":"ORD-1"}`)
 	waitDelivery(t, kv, "acme", msg, ep, "succeeded")

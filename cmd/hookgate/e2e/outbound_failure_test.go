@@ -182,10 +182,7 @@ func TestOutboundFinalFailureAndRetryAfter(t *testing.T) {
 			t.Errorf("exhausted event %+v; want failco, %s, %s, %s, order.created, %d attempts, last status 500 (http_status), a time", ev, msg, ep, app, attempts)
 		}
 
-		kv, err := js.KeyValue(context.Background(), "HOOKGATE_DELIVERIES")
-		if err != nil {
-			t.Fatal(err)
-		}
+		kv := deliveriesKV(t, js)
 		if st := waitDelivery(t, kv, "failco", msg, ep, "failed"); st.Reason != "exhausted" || st.Attempts != attempts {
 			t.Errorf("delivery %+v, want failed (exhausted) after %d attempts", st, attempts)
 		}
@@ -253,10 +250,7 @@ func TestOutboundFinalFailureAndRetryAfter(t *testing.T) {
 			rev, _ := strconv.ParseInt(tenant.GetTenant().GetEtag(), 10, 64)
 			return len(nodes.Nodes) == 1 && rev > 0 && nodes.Nodes[0].ConfigRevision >= rev
 		})
-		kv, err := js.KeyValue(context.Background(), "HOOKGATE_DELIVERIES")
-		if err != nil {
-			t.Fatal(err)
-		}
+		kv := deliveriesKV(t, js)
 		msg := newMessageID(t)
 		publishOutbound(t, js, "waitco", app, "order.created", msg, `{"orderId":"ORD-R"}`)
 		if st := waitDelivery(t, kv, "waitco", msg, ep, "succeeded"); st.Attempts != 2 {

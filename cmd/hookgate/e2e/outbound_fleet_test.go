@@ -147,7 +147,7 @@ func waitDispatchers(t *testing.T, dir string, env []string, n int, rev int64) {
 	})
 }
 
-func deliveriesKV(t *testing.T, js jetstream.JetStream) jetstream.KeyValue {
+func deliveriesKV(t *testing.T, js jetstream.JetStream) deliveryStore {
 	t.Helper()
 	var kv jetstream.KeyValue
 	poll.Until(t, 30*time.Second, "HOOKGATE_DELIVERIES", func() bool {
@@ -155,7 +155,7 @@ func deliveriesKV(t *testing.T, js jetstream.JetStream) jetstream.KeyValue {
 		kv, err = js.KeyValue(t.Context(), "HOOKGATE_DELIVERIES")
 		return err == nil
 	})
-	return kv
+	return deliveryStore{kv: kv, js: js}
 }
 
 // serveDNS answers every A query on a local UDP port with ip and every

@@ -137,23 +137,50 @@ type delivery struct {
 	Attempts int    `json:"attempts"`
 }
 
-func readDelivery(t *testing.T, kv jetstream.KeyValue, tenant, msgID, endpointID string) (delivery, bool) {
+// deliveryStore reads delivery states as the control plane does: from
+// HOOKGATE_DELIVERIES, or, for a delivery whose first attempt succeeded
+// (the dispatcher keeps no state of it), from its newest attempt record.
+type deliveryStore struct {
+	kv jetstream.KeyValue
+	js jetstream.JetStream
+}
+
+func readDelivery(t *testing.T, ds deliveryStore, tenant, msgID, endpointID string) (delivery, bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	e, err := kv.Get(ctx, tenant+"."+msgID+"."+endpointID)
+	var d delivery
+	e, err := ds.kv.Get(ctx, tenant+"."+msgID+"."+endpointID)
+	if err == nil {
+		if err := json.Unmarshal(e.Value(), &d); err != nil {
+			t.Fatalf("delivery %s: %v", e.Key(), err)
+		}
+		return d, true
+	}
+	s, err := ds.js.Stream(ctx, "HOOKGATE_ATTEMPTS")
 	if err != nil {
 		return delivery{}, false
 	}
-	var d delivery
-	if err := json.Unmarshal(e.Value(), &d); err != nil {
-		t.Fatalf("delivery %s: %v", e.Key(), err)
+	m, err := s.GetLastMsgForSubject(ctx, "hookgate.attempts."+tenant+"."+endpointID+"."+msgID)
+	if err != nil {
+		return delivery{}, false
 	}
-	return d, true
+	var rec struct {
+		State   string `json:"state"`
+		Attempt int    `json:"attempt"`
+		Trigger string `json:"trigger"`
+	}
+	if err := json.Unmarshal(m.Data, &rec); err != nil {
+		t.Fatalf("attempt record %s: %v", m.Subject, err)
+	}
+	if rec.Trigger == "test" {
+		return delivery{}, false
+	}
+	return delivery{State: rec.State, Attempts: rec.Attempt}, true
 }
 
 // waitDelivery polls a delivery until it is in state.
-func waitDelivery(t *testing.T, kv jetstream.KeyValue, tenant, msgID, endpointID, state string) delivery {
+func waitDelivery(t *testing.T, kv deliveryStore, tenant, msgID, endpointID, state string) delivery {
 	t.Helper()
 	var d delivery
 	poll.Until(t, 30*time.Second, fmt.Sprintf("delivery of %s to %s to be %s", msgID, endpointID, state), func() bool {
@@ -229,10 +256,7 @@ func TestOutboundDelivery(t *testing.T) {
 		return len(nodes.Nodes) == 1 && nodes.Nodes[0].ConfigRevision >= lastRev
 	})
 
-	kv, err := js.KeyValue(context.Background(), "HOOKGATE_DELIVERIES")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := deliveriesKV(t, js)
 
 	// Fan-out by event type: order.created to Shop reaches its subscriber
 	// once, signed, with the payload byte for byte; the order.paid

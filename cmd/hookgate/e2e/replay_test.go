@@ -123,10 +123,7 @@ func TestReplayRecoverAndTestSends(t *testing.T) {
 		rev, _ := strconv.ParseInt(tn.GetTenant().GetEtag(), 10, 64)
 		return len(nodes.Nodes) == 1 && rev > 0 && nodes.Nodes[0].ConfigRevision >= rev
 	})
-	kv, err := js.KeyValue(t.Context(), "HOOKGATE_DELIVERIES")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := deliveriesKV(t, js)
 	const scheduled = 2
 	send := func(payload string, want string) string {
 		t.Helper()
@@ -183,7 +180,7 @@ func TestReplayRecoverAndTestSends(t *testing.T) {
 		before := send(`{"orderId":"ORD-BEFORE"}`, "failed")
 		// The window starts after the failure above ended.
 		poll.Until(t, 10*time.Second, "the clock to pass the first failure", func() bool {
-			e, err := kv.Get(t.Context(), tenant+"."+before+"."+ep)
+			e, err := kv.kv.Get(t.Context(), tenant+"."+before+"."+ep)
 			return err == nil && time.Since(e.Created()) > 50*time.Millisecond
 		})
 		since := time.Now().UTC()
