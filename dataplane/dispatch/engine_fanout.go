@@ -275,6 +275,20 @@ func (e *Engine) firstAttempt(ctx context.Context, kv jetstream.KeyValue, msg *M
 	}
 	busyKey := msg.Tenant + "/" + ep.ID
 	if !e.enter(busyKey) {
+		if wait := e.busyWait(busyKey); wait >= scheduleThreshold {
+			// A failing endpoint's place is taken: the task would only
+			// come up to be put off for wait. Scheduled for then at once,
+			// it costs one write and one delivery less.
+			if err := e.createState(rctx, kv, msg, ep.ID); err != nil {
+				log.Warn("hand delivery to a task", "err", err)
+				return false
+			}
+			if err := e.publishRetry(rctx, e.taskMsg(ctx, streams.RetrySubject(msg.Tenant, ep.ID, msg.ID), msg, ep.ID, ts), msg.Tenant, ep.ID, msg.ID, e.now().Add(wait)); err != nil {
+				log.Warn("hand delivery to a task", "err", err)
+				return false
+			}
+			return true
+		}
 		return handoff()
 	}
 	defer e.leave(busyKey)

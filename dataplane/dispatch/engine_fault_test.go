@@ -213,8 +213,18 @@ func TestEngineFailingEndpointBacklogWaits(t *testing.T) {
 	// holds the endpoint's one place.
 	r.publish(t, "app_f", "order.created", "msg_a", `{}`)
 	poll.Until(t, waitLong, "the retry of msg_a to hold the endpoint's place", func() bool { return failing.count() == 2 })
-	// A minute later msg_b comes: its task finds the place taken.
+	// A minute later msg_b comes: its first attempt finds the place taken,
+	// and is scheduled for the wait at once, without a task first.
 	offset.Store(int64(time.Minute))
+	ds, err := r.js.Stream(context.Background(), streams.Deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := ds.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := info.State.LastSeq
 	r.publish(t, "app_f", "order.created", "msg_b", `{}`)
 
 	subject := streams.RetrySubject(testTenant, "ep_failing", "msg_b")
@@ -227,6 +237,9 @@ func TestEngineFailingEndpointBacklogWaits(t *testing.T) {
 		m, err = s.GetLastMsgForSubject(context.Background(), subject)
 		return err
 	})
+	if m.Sequence != before+1 {
+		t.Errorf("msg_b's schedule at sequence %d, want %d: nothing written before it", m.Sequence, before+1)
+	}
 	at, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(m.Header.Get("Nats-Schedule"), "@at "))
 	if err != nil {
 		t.Fatalf("schedule %q: %v", m.Header.Get("Nats-Schedule"), err)

@@ -41,7 +41,7 @@ func main() {
 		timeout    = flag.Duration("timeout", 200*time.Millisecond, "endpoint timeout of the 1,000-endpoint runs")
 		hot        = flag.Duration("hot-duration", 20*time.Second, "length of the hot-failing-endpoint runs: long enough for its backlog to build up")
 		profile    = flag.String("cpuprofile", "", "write a CPU profile of the server process during the first round's -profile-row run here")
-		profRow    = flag.String("profile-row", "e10", "row the CPU profile covers: a1, e1, a10 or e10")
+		profRow    = flag.String("profile-row", "e10", "row the CPU profile covers: a1, e1, a10, e10 (first round), h or h1")
 		closedOnly = flag.Bool("closed-only", false, "run only the four closed-loop rows and print their ratios (for quick comparisons while tuning)")
 		loadgen    = flag.Bool("loadgen", false, "internal: run as the load generator child, reading its spec from stdin")
 	)
@@ -217,7 +217,12 @@ func run(o options) error {
 		spec := pub(l.a)
 		spec.Rate, spec.Window, spec.Duration = rate4, 0, o.hot
 		name := fmt.Sprintf("(%s) engine, 4 endpoints, %s, at %.0f msg/s", l.letter, l.what, rate4)
+		stop := func() {}
+		if l.letter == o.profileRow {
+			stop = benchrun.StartProfile(o.profile)
+		}
 		s, err := measure(exe, e.recv, next(spec), len(l.a.paths()))
+		stop()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
