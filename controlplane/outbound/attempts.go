@@ -156,9 +156,9 @@ func RecordedDelivery(data []byte) (d Delivery, ok bool) {
 	}, true
 }
 
-// recordEndpoints lists the endpoints holding attempt records of a message
+// RecordEndpoints lists the endpoints holding attempt records of a message
 // (one record subject each, read from the stream's subject index), sorted.
-func recordEndpoints(ctx context.Context, s jetstream.Stream, tenant, messageID string) ([]string, error) {
+func RecordEndpoints(ctx context.Context, s jetstream.Stream, tenant, messageID string) ([]string, error) {
 	info, err := s.Info(ctx, jetstream.WithSubjectFilter(attemptsPrefix+tenant+".*."+messageID))
 	if err != nil {
 		return nil, fmt.Errorf("list attempt records of %s: %w", messageID, err)

@@ -55,7 +55,7 @@ func (r *Reader) Deliveries(ctx context.Context, tenant, messageID string) ([]*h
 	for _, d := range out {
 		seen[d.EndpointId] = true
 	}
-	endpoints, err := recordEndpoints(ctx, attempts, tenant, messageID)
+	endpoints, err := RecordEndpoints(ctx, attempts, tenant, messageID)
 	if err != nil {
 		return nil, err
 	}

@@ -191,7 +191,7 @@ func (r *Reader) messageAttempts(ctx context.Context, s jetstream.Stream, f Atte
 		// Every endpoint holding a record of the message: the records are
 		// what is listed.
 		var err error
-		if endpoints, err = recordEndpoints(ctx, s, f.Tenant, f.MessageID); err != nil {
+		if endpoints, err = RecordEndpoints(ctx, s, f.Tenant, f.MessageID); err != nil {
 			return nil, false, err
 		}
 	}

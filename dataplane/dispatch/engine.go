@@ -423,47 +423,48 @@ func (e *Engine) consumer(ctx context.Context, stream, name, filter string) (jet
 
 // deliveries opens the deliveries bucket once.
 func (e *Engine) deliveries(ctx context.Context) (jetstream.KeyValue, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.kv != nil {
-		return e.kv, nil
-	}
-	kv, err := e.js.KeyValue(ctx, streams.Deliveries)
-	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", streams.Deliveries, err)
-	}
-	e.kv = kv
-	return kv, nil
+	return openOnce(&e.mu, &e.kv, func() (jetstream.KeyValue, error) {
+		kv, err := e.js.KeyValue(ctx, streams.Deliveries)
+		if err != nil {
+			return nil, fmt.Errorf("open bucket %s: %w", streams.Deliveries, err)
+		}
+		return kv, nil
+	})
 }
 
 // attemptsStream opens the attempts stream once.
 func (e *Engine) attemptsStream(ctx context.Context) (jetstream.Stream, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.attempts != nil {
-		return e.attempts, nil
-	}
-	s, err := e.js.Stream(ctx, streams.Attempts)
-	if err != nil {
-		return nil, fmt.Errorf("open stream %s: %w", streams.Attempts, err)
-	}
-	e.attempts = s
-	return s, nil
+	return openOnce(&e.mu, &e.attempts, func() (jetstream.Stream, error) {
+		s, err := e.js.Stream(ctx, streams.Attempts)
+		if err != nil {
+			return nil, fmt.Errorf("open stream %s: %w", streams.Attempts, err)
+		}
+		return s, nil
+	})
 }
 
 // limitsBucket opens the shared limits once.
 func (e *Engine) limitsBucket(ctx context.Context) (*Limits, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.limits != nil {
-		return e.limits, nil
+	return openOnce(&e.mu, &e.limits, func() (*Limits, error) {
+		return NewLimits(ctx, e.js, e.cfg.LimitsBucket, max(e.cfg.Replicas, 1), e.now)
+	})
+}
+
+// openOnce returns *slot, opening it first when it is still nil; a failed
+// open is tried again next time. mu guards slot.
+func openOnce[T comparable](mu *sync.Mutex, slot *T, open func() (T, error)) (T, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	var zero T
+	if *slot != zero {
+		return *slot, nil
 	}
-	l, err := NewLimits(ctx, e.js, e.cfg.LimitsBucket, max(e.cfg.Replicas, 1), e.now)
+	v, err := open()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	e.limits = l
-	return l, nil
+	*slot = v
+	return v, nil
 }
 
 // scheduleFor is the retry schedule of tenant: its override, else the

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -126,4 +127,41 @@ func TestEngineIndexReadsBack(t *testing.T) {
 		msgs += c
 	}
 	t.Logf("%d attempts indexed in %d messages", n, msgs)
+}
+
+// The control plane and the dispatchers find a message's endpoints from
+// its record subjects alike (each module has its own copy).
+func TestRecordEndpointsAgree(t *testing.T) {
+	t.Parallel()
+	js := natstest.Start(t).JetStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := streams.EnsureDispatch(ctx, js, streams.DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	for _, subject := range []string{
+		streams.AttemptSubject("acme", "ep_b", "msg_1"), streams.AttemptSubject("acme", "ep_a", "msg_1"),
+		streams.AttemptSubject("acme", "ep_a", "msg_1"), streams.AttemptSubject("acme", "ep_c", "msg_2"),
+		streams.AttemptSubject("other", "ep_d", "msg_1"),
+		streams.AttemptIndexSubject("acme", "ep_e", "succeeded", "succeeded", "msg_1"),
+	} {
+		if _, err := js.Publish(ctx, subject, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := js.Stream(ctx, streams.Attempts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := streams.RecordEndpoints(ctx, s, "acme", "msg_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := outbound.RecordEndpoints(ctx, s, "acme", "msg_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"ep_a", "ep_b"}; !slices.Equal(d, want) || !slices.Equal(c, want) {
+		t.Fatalf("dispatchers find %v, the control plane %v, want %v", d, c, want)
+	}
 }
