@@ -27,7 +27,9 @@ import (
 // oneEndpoint is an engine's configuration of one endpoint.
 type oneEndpoint struct{ ep *dispatch.Endpoint }
 
-func (o oneEndpoint) Subscribed(_, _, _ string) []*dispatch.Endpoint { return []*dispatch.Endpoint{o.ep} }
+func (o oneEndpoint) Subscribed(_, _, _ string) []*dispatch.Endpoint {
+	return []*dispatch.Endpoint{o.ep}
+}
 func (o oneEndpoint) Endpoint(_, id string) (*dispatch.Endpoint, bool) {
 	return o.ep, id == o.ep.ID
 }
