@@ -108,7 +108,9 @@ func TestFaultControlPlaneKilled(t *testing.T) {
 	if id == nil || k == nil {
 		t.Fatalf("webhooks create printed %q", created)
 	}
-	eventually(t, s.edgeURLs[0]+"/in/acme/"+id[1]+"?key="+k[1], 200)
+	// The edge tries the control planes again with backoff, which after
+	// both were down for a while may be up to its 30 s cap (plus jitter).
+	eventuallyWithin(t, s.edgeURLs[0]+"/in/acme/"+id[1]+"?key="+k[1], 200, 45*time.Second)
 	run.end()
 	verdict(t, "control planes killed (2 of 2)", in, s.storedInbound())
 	verdict(t, "  … outbound", out, r.waitDelivered(t, out, 60*time.Second))

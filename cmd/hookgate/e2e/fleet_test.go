@@ -30,8 +30,14 @@ func post(t *testing.T, url, body string) int {
 // the config stream, in milliseconds but not synchronously.
 func eventually(t *testing.T, url string, want int) {
 	t.Helper()
+	eventuallyWithin(t, url, want, 10*time.Second)
+}
+
+// eventuallyWithin is eventually with its own bound.
+func eventuallyWithin(t *testing.T, url string, want int, d time.Duration) {
+	t.Helper()
 	var got int
-	poll.Until(t, 10*time.Second, "edge to answer "+http.StatusText(want), func() bool {
+	poll.Until(t, d, "edge to answer "+http.StatusText(want), func() bool {
 		got = post(t, url, `{"n":1}`)
 		return got == want
 	})
