@@ -156,6 +156,24 @@ func RecordedDelivery(data []byte) (d Delivery, ok bool) {
 	}, true
 }
 
+// LastRecordedDelivery is the delivery the newest record of (message,
+// endpoint) in the attempts stream s stands for (RecordedDelivery); false
+// when there is no such record or it stands for none.
+func LastRecordedDelivery(ctx context.Context, s jetstream.Stream, tenant, endpointID, messageID string) (Delivery, bool, error) {
+	m, err := s.GetLastMsgForSubject(ctx, attemptsPrefix+tenant+"."+endpointID+"."+messageID)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return Delivery{}, false, nil
+	}
+	if err != nil {
+		return Delivery{}, false, fmt.Errorf("last attempt of %s to %s: %w", messageID, endpointID, err)
+	}
+	d, ok := RecordedDelivery(m.Data)
+	if !ok || d.Tenant != tenant || d.MessageID != messageID || d.EndpointID != endpointID {
+		return Delivery{}, false, nil
+	}
+	return d, true, nil
+}
+
 // RecordEndpoints lists the endpoints holding attempt records of a message
 // (one record subject each, read from the stream's subject index), sorted.
 func RecordEndpoints(ctx context.Context, s jetstream.Stream, tenant, messageID string) ([]string, error) {

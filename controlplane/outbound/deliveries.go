@@ -64,16 +64,12 @@ func (r *Reader) Deliveries(ctx context.Context, tenant, messageID string) ([]*h
 		if seen[ep] {
 			continue
 		}
-		m, err := attempts.GetLastMsgForSubject(ctx, attemptsPrefix+tenant+"."+ep+"."+messageID)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue // aged out since listed
-		}
+		rd, ok, err := LastRecordedDelivery(ctx, attempts, tenant, ep, messageID)
 		if err != nil {
-			return nil, fmt.Errorf("last attempt of %s to %s: %w", messageID, ep, err)
+			return nil, err
 		}
-		rd, ok := RecordedDelivery(m.Data)
-		if !ok || rd.Tenant != tenant || rd.MessageID != messageID || rd.EndpointID != ep {
-			continue
+		if !ok {
+			continue // aged out since listed, or no delivery's
 		}
 		d := rd.proto()
 		d.LastAttemptTime = timestamppb.New(rd.UpdatedAt)

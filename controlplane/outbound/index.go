@@ -3,8 +3,6 @@ package outbound
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -159,12 +157,13 @@ func listIndex(ctx context.Context, s jetstream.Stream, f AttemptFilter, below u
 		}
 	}
 	if within > 0 {
-		m, err := s.GetMsg(ctx, below)
-		switch {
-		case errors.Is(err, jetstream.ErrMsgNotFound):
-		case err != nil:
-			return nil, "", fmt.Errorf("read index message %d: %w", below, err)
-		case subjectMatches(m.Subject, f.indexFilter()):
+		// The token's message, if it still matches the filter (the server
+		// checks the subject; a token cannot point at another's copies).
+		m, err := nextMatch(ctx, s, f.indexFilter(), below)
+		if err != nil {
+			return nil, "", err
+		}
+		if m != nil && m.Sequence == below {
 			if k, ok := f.decodeIndex(m); ok {
 				add(below, k, within)
 			}
@@ -217,18 +216,3 @@ func parseIndexToken(token string) (below uint64, within int, err error) {
 
 // maxIndexPlaces bounds a place in a page token: more than any batch holds.
 const maxIndexPlaces = 1 << 16
-
-// subjectMatches reports whether a subject matches a filter with * and >
-// wildcards.
-func subjectMatches(subject, filter string) bool {
-	st, ft := strings.Split(subject, "."), strings.Split(filter, ".")
-	for i, t := range ft {
-		if t == ">" {
-			return len(st) > i
-		}
-		if i >= len(st) || (t != "*" && t != st[i]) {
-			return false
-		}
-	}
-	return len(st) == len(ft)
-}

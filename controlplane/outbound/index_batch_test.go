@@ -107,6 +107,29 @@ func TestListAttemptsPagesThroughIndexBatches(t *testing.T) {
 			t.Errorf("token %q: %v, want a bad page token", token, err)
 		}
 	}
+	// A batched token of ep_b's listing does not show ep_b's copies to a
+	// listing of ep_a.
+	fb := outbound.AttemptFilter{Tenant: "acme", EndpointID: "ep_b"}
+	var foreign string
+	for token := ""; foreign == ""; {
+		_, next, err := r.ListAttempts(ctx, fb, 1, token)
+		if err != nil || next == "" {
+			t.Fatalf("no batched token in ep_b's pages (%v)", err)
+		}
+		if strings.Contains(next, ".") {
+			foreign = next
+		}
+		token = next
+	}
+	as, _, err := r.ListAttempts(ctx, outbound.AttemptFilter{Tenant: "acme", EndpointID: "ep_a"}, 50, foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as {
+		if a.EndpointId != "ep_a" {
+			t.Fatalf("ep_a's page after ep_b's token %s lists %s of %s", foreign, a.Id, a.EndpointId)
+		}
+	}
 	// A batched token is for index pages only.
 	if _, _, err := r.ListAttempts(ctx, outbound.AttemptFilter{Tenant: "acme", MessageID: "msg_3"}, 5, "9.2"); err != outbound.ErrBadPageToken {
 		t.Errorf("batched token on a message listing: %v", err)

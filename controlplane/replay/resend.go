@@ -58,15 +58,7 @@ func recordedDelivery(ctx context.Context, js jetstream.JetStream, tenant, messa
 	if err != nil {
 		return outbound.Delivery{}, false, fmt.Errorf("open stream %s: %w", outbound.AttemptsStream, err)
 	}
-	m, err := s.GetLastMsgForSubject(ctx, attemptSubject(tenant, endpointID, messageID))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return outbound.Delivery{}, false, nil
-	}
-	if err != nil {
-		return outbound.Delivery{}, false, fmt.Errorf("last attempt of %s to %s: %w", messageID, endpointID, err)
-	}
-	d, ok := outbound.RecordedDelivery(m.Data)
-	return d, ok, nil
+	return outbound.LastRecordedDelivery(ctx, s, tenant, endpointID, messageID)
 }
 
 // Resend queues message messageID for the endpoint (of application appID)

@@ -247,7 +247,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	e.stopping = ctx.Done()
 	// Set before any worker starts, closed after the last one stopped.
-	e.index = newIndexer(e.js, e.log)
+	e.index = newIndexer(e.js)
 	indexed := make(chan struct{})
 	go func() {
 		defer close(indexed)

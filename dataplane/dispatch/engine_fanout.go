@@ -262,32 +262,33 @@ func (e *Engine) firstAttempt(ctx context.Context, kv jetstream.KeyValue, msg *M
 	log := e.log.With("tenant", msg.Tenant, "endpoint_id", ep.ID, "message_id", msg.ID)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	handoff := func() bool {
+	// queue hands the delivery to a task: at once, or scheduled for at.
+	queue := func(at time.Time) error {
+		if at.IsZero() {
+			_, err := e.js.PublishMsg(rctx, e.taskMsg(ctx, streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts))
+			return err
+		}
+		return e.publishRetry(rctx, e.taskMsg(ctx, streams.RetrySubject(msg.Tenant, ep.ID, msg.ID), msg, ep.ID, ts), msg.Tenant, ep.ID, msg.ID, at)
+	}
+	handoffAt := func(at time.Time) bool {
 		if err := e.createState(rctx, kv, msg, ep.ID); err != nil {
 			log.Warn("hand delivery to a task", "err", err)
 			return false
 		}
-		if _, err := e.js.PublishMsg(rctx, e.taskMsg(ctx, streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts)); err != nil {
+		if err := queue(at); err != nil {
 			log.Warn("hand delivery to a task", "err", err)
 			return false
 		}
 		return true
 	}
+	handoff := func() bool { return handoffAt(time.Time{}) }
 	busyKey := msg.Tenant + "/" + ep.ID
 	if !e.enter(busyKey) {
 		if wait := e.busyWait(busyKey); wait >= scheduleThreshold {
 			// A failing endpoint's place is taken: the task would only
 			// come up to be put off for wait. Scheduled for then at once,
 			// it costs one write and one delivery less.
-			if err := e.createState(rctx, kv, msg, ep.ID); err != nil {
-				log.Warn("hand delivery to a task", "err", err)
-				return false
-			}
-			if err := e.publishRetry(rctx, e.taskMsg(ctx, streams.RetrySubject(msg.Tenant, ep.ID, msg.ID), msg, ep.ID, ts), msg.Tenant, ep.ID, msg.ID, e.now().Add(wait)); err != nil {
-				log.Warn("hand delivery to a task", "err", err)
-				return false
-			}
-			return true
+			return handoffAt(e.now().Add(wait))
 		}
 		return handoff()
 	}
@@ -326,12 +327,11 @@ func (e *Engine) firstAttempt(ctx context.Context, kv jetstream.KeyValue, msg *M
 	if !c.pending {
 		return true
 	}
-	if c.delay <= 0 {
-		_, err = e.js.PublishMsg(rctx, e.taskMsg(ctx, streams.DeliverSubject(msg.Tenant, ep.ID), msg, ep.ID, ts))
-	} else {
-		err = e.publishRetry(rctx, e.taskMsg(ctx, streams.RetrySubject(msg.Tenant, ep.ID, msg.ID), msg, ep.ID, ts), msg.Tenant, ep.ID, msg.ID, c.next)
+	var at time.Time // no delay: a task at once
+	if c.delay > 0 {
+		at = c.next
 	}
-	if err != nil {
+	if err := queue(at); err != nil {
 		log.Warn("schedule retry", "err", err)
 		return false
 	}

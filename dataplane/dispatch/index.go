@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,13 +39,12 @@ type indexEntry struct {
 // is written as before. Workers wait for their copy's write, so an
 // acknowledged message's attempt is in the index as it was.
 type indexer struct {
-	js  jetstream.JetStream
-	log *slog.Logger
-	ch  chan *indexEntry
+	js jetstream.JetStream
+	ch chan *indexEntry
 }
 
-func newIndexer(js jetstream.JetStream, log *slog.Logger) *indexer {
-	return &indexer{js: js, log: log, ch: make(chan *indexEntry, maxIndexFlush)}
+func newIndexer(js jetstream.JetStream) *indexer {
+	return &indexer{js: js, ch: make(chan *indexEntry, maxIndexFlush)}
 }
 
 // run writes until ch is closed and drained. Each write has recordTimeout,

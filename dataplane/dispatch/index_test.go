@@ -3,7 +3,6 @@ package dispatch
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +35,7 @@ func TestIndexerBatchesBySubject(t *testing.T) {
 		batch = append(batch, entry(subjectA, seq))
 	}
 	batch = append(batch, entry(subjectB, 7), entry(subjectB, 5), entry(subjectC, 9))
-	x := newIndexer(js, slog.New(slog.DiscardHandler))
+	x := newIndexer(js)
 	x.flush(ctx, batch)
 	for _, e := range batch {
 		if err := <-e.done; err != nil {
@@ -91,7 +90,7 @@ func TestIndexerRunDrains(t *testing.T) {
 	if err := streams.EnsureDispatch(ctx, js, streams.DefaultConfig()); err != nil {
 		t.Fatal(err)
 	}
-	x := newIndexer(js, slog.New(slog.DiscardHandler))
+	x := newIndexer(js)
 	done := make(chan struct{})
 	go func() { defer close(done); x.run() }()
 	subject := streams.AttemptIndexSubject("acme", "ep_a", "succeeded", "succeeded", "order.created")

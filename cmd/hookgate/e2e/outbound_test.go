@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/controlplane/outbound"
 	hookgatev1 "github.com/hookgate/hookgate/gen/hookgate/v1"
 	"github.com/hookgate/hookgate/testkit/poll"
 	"github.com/nats-io/nats.go"
@@ -157,26 +158,15 @@ func readDelivery(t *testing.T, ds deliveryStore, tenant, msgID, endpointID stri
 		}
 		return d, true
 	}
-	s, err := ds.js.Stream(ctx, "HOOKGATE_ATTEMPTS")
+	s, err := ds.js.Stream(ctx, outbound.AttemptsStream)
 	if err != nil {
 		return delivery{}, false
 	}
-	m, err := s.GetLastMsgForSubject(ctx, "hookgate.attempts."+tenant+"."+endpointID+"."+msgID)
+	rd, ok, err := outbound.LastRecordedDelivery(ctx, s, tenant, endpointID, msgID)
 	if err != nil {
-		return delivery{}, false
+		t.Fatalf("delivery of %s to %s from its record: %v", msgID, endpointID, err)
 	}
-	var rec struct {
-		State   string `json:"state"`
-		Attempt int    `json:"attempt"`
-		Trigger string `json:"trigger"`
-	}
-	if err := json.Unmarshal(m.Data, &rec); err != nil {
-		t.Fatalf("attempt record %s: %v", m.Subject, err)
-	}
-	if rec.Trigger == "test" {
-		return delivery{}, false
-	}
-	return delivery{State: rec.State, Attempts: rec.Attempt}, true
+	return delivery{State: rd.State, Reason: rd.Reason, Attempts: rd.Attempts}, ok
 }
 
 // waitDelivery polls a delivery until it is in state.

@@ -110,6 +110,14 @@ func run(o options) error {
 	runID := 0
 	next := func(s loadSpec) loadSpec { runID++; s.Run = runID; return s }
 
+	// measureRow measures a row, under the CPU profile when profile is set.
+	measureRow := func(profile bool, spec loadSpec, fan int) (sample, error) {
+		if profile {
+			defer benchrun.StartProfile(o.profile)()
+		}
+		return measure(exe, e.recv, spec, fan)
+	}
+
 	base := loadSpec{Receiver: e.recvURL, Size: o.size, Duration: o.duration}
 	bare := func(a app) loadSpec {
 		s := base
@@ -140,12 +148,7 @@ func run(o options) error {
 		for k := range rows {
 			i := (k + round) % len(rows)
 			rd := rows[i]
-			stop := func() {}
-			if round == 0 && rd.letter == o.profileRow {
-				stop = benchrun.StartProfile(o.profile)
-			}
-			s, err := measure(exe, e.recv, next(rd.spec), rd.fan)
-			stop()
+			s, err := measureRow(round == 0 && rd.letter == o.profileRow, next(rd.spec), rd.fan)
 			if err != nil {
 				return fmt.Errorf("%s, round %d: %w", rd.name, round+1, err)
 			}
@@ -217,12 +220,7 @@ func run(o options) error {
 		spec := pub(l.a)
 		spec.Rate, spec.Window, spec.Duration = rate4, 0, o.hot
 		name := fmt.Sprintf("(%s) engine, 4 endpoints, %s, at %.0f msg/s", l.letter, l.what, rate4)
-		stop := func() {}
-		if l.letter == o.profileRow {
-			stop = benchrun.StartProfile(o.profile)
-		}
-		s, err := measure(exe, e.recv, next(spec), len(l.a.paths()))
-		stop()
+		s, err := measureRow(l.letter == o.profileRow, next(spec), len(l.a.paths()))
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
